@@ -1,0 +1,42 @@
+//! # minidocker — rebuild Docker to learn how a Linux container works
+//!
+//! One library, one module per kernel mechanism. Each lesson binary in `lessons/` is a thin,
+//! narrated driver of one of these modules; the `minidocker` binary composes all of them.
+//!
+//! | module | mechanism | lesson |
+//! |---|---|---|
+//! | [`namespaces`] | clone/unshare into new namespaces, `/proc/PID/ns/*` as files | 01 |
+//! | [`cgroups`] | cgroup v1 and v2 hierarchies, limits, usage counters | 02 |
+//!
+//! The kernel is called through [`sys`], which prints every call when `--explain` is on.
+
+// The reference answers in `solutions/` are written against `minidocker::…`, exactly like the
+// student's copies in `lessons/`. This alias lets the library compile them as its own modules.
+extern crate self as minidocker;
+
+pub mod cgroups;
+pub mod interrupt;
+pub mod lesson;
+pub mod namespaces;
+pub mod process;
+pub mod report;
+pub mod sys;
+pub mod units;
+pub mod workload;
+
+/// Reference answers to the lesson exercises. They are real library code: the mechanism a
+/// lesson's exercise asks for is used from here by the rest of the library (and `minidocker`),
+/// so the answer is never written twice. `lessons/NN-*/exercise.rs` is the same file with the
+/// answer taken out; a test keeps the two from drifting apart.
+pub mod solutions {
+    pub use super::{solution01 as namespaces01, solution02 as cgroups02};
+}
+#[path = "../solutions/01-namespaces/exercise.rs"]
+#[doc(hidden)]
+pub mod solution01;
+#[path = "../solutions/02-cgroups/exercise.rs"]
+#[doc(hidden)]
+pub mod solution02;
+
+/// The library's result type: errors are `anyhow` chains printed as one line.
+pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;

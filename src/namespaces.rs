@@ -1,0 +1,112 @@
+//! Namespaces: what a process sees of the system is decided by the namespaces it is in.
+//!
+//! Each namespace is a kernel object; `/proc/PID/ns/NAME` is a link to it, printed as
+//! `net:[4026531840]` — the number is the inode of the namespace in the kernel's nsfs. Two
+//! processes are in the same namespace exactly when their links show the same inode.
+
+use crate::process::{self, Gate, Running};
+use anyhow::Context;
+use nix::sched::CloneFlags;
+
+/// The namespaces `clone(2)` can create, one per `CLONE_NEW*` flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Namespace {
+    Uts,
+    Pid,
+    Mount,
+    Ipc,
+    Net,
+    Cgroup,
+    User,
+}
+
+impl Namespace {
+    pub const ALL: [Namespace; 7] = [
+        Namespace::Uts,
+        Namespace::Pid,
+        Namespace::Mount,
+        Namespace::Ipc,
+        Namespace::Net,
+        Namespace::Cgroup,
+        Namespace::User,
+    ];
+
+    /// The file's name in `/proc/PID/ns/`.
+    pub fn file(self) -> &'static str {
+        match self {
+            Namespace::Uts => "uts",
+            Namespace::Pid => "pid",
+            Namespace::Mount => "mnt",
+            Namespace::Ipc => "ipc",
+            Namespace::Net => "net",
+            Namespace::Cgroup => "cgroup",
+            Namespace::User => "user",
+        }
+    }
+
+    pub fn flag(self) -> CloneFlags {
+        match self {
+            Namespace::Uts => CloneFlags::CLONE_NEWUTS,
+            Namespace::Pid => CloneFlags::CLONE_NEWPID,
+            Namespace::Mount => CloneFlags::CLONE_NEWNS,
+            Namespace::Ipc => CloneFlags::CLONE_NEWIPC,
+            Namespace::Net => CloneFlags::CLONE_NEWNET,
+            Namespace::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+            Namespace::User => CloneFlags::CLONE_NEWUSER,
+        }
+    }
+
+    /// What a process in a new namespace of this kind gets its own copy of.
+    pub fn isolates(self) -> &'static str {
+        match self {
+            Namespace::Uts => "hostname and domain name",
+            Namespace::Pid => "process ids: the first process is PID 1",
+            Namespace::Mount => "the mount table",
+            Namespace::Ipc => "System V IPC and POSIX message queues",
+            Namespace::Net => "interfaces, addresses, routes, ports, firewall",
+            Namespace::Cgroup => "the view of the cgroup tree: its own cgroup looks like /",
+            Namespace::User => "user and group ids, and the capabilities that go with them",
+        }
+    }
+}
+
+/// The `CLONE_NEW*` flags for a set of namespaces.
+pub fn clone_flags(set: &[Namespace]) -> CloneFlags {
+    set.iter().fold(CloneFlags::empty(), |acc, ns| acc | ns.flag())
+}
+
+/// One entry of `/proc/PID/ns`: `net -> net:[4026531840]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NsLink {
+    pub file: String,
+    pub target: String,
+}
+
+/// The links in `/proc/PID/ns` (`pid` may be `self`), sorted by name, as `ls -l` shows them.
+pub fn links(pid: &str) -> crate::Result<Vec<NsLink>> {
+    let dir = format!("/proc/{pid}/ns");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {dir}"))? {
+        let entry = entry?;
+        let target = std::fs::read_link(entry.path())
+            .with_context(|| format!("readlink {}", entry.path().display()))?;
+        out.push(NsLink {
+            file: entry.file_name().to_string_lossy().into_owned(),
+            target: target.to_string_lossy().into_owned(),
+        });
+    }
+    out.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(out)
+}
+
+/// Start `argv` in new namespaces: [`process::spawn`] with their `CLONE_NEW*` flags.
+///
+/// The child waits at the returned [`Gate`], so the caller can look at it first (its
+/// `/proc/PID/ns` links already show the new namespaces), then runs `setup` inside them.
+pub fn spawn(
+    namespaces: &[Namespace],
+    setup: &dyn Fn() -> crate::Result<()>,
+    argv: &[String],
+) -> crate::Result<(Running, Gate)> {
+    process::spawn(clone_flags(namespaces), setup, argv)
+}

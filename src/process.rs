@@ -1,0 +1,194 @@
+//! Child processes the lessons start: a start gate, and a guard that never leaves one behind.
+//!
+//! A child that must be placed somewhere before it runs its command (into a cgroup, or
+//! inspected in its new namespaces) waits at a [`Gate`]: a pipe it reads one byte from. The
+//! parent does its work, then opens the gate. Reading a pipe is async-signal-safe, so the
+//! wait may run between fork and exec.
+
+use crate::interrupt;
+use crate::report;
+use anyhow::Context;
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use nix::sched::CloneFlags;
+use std::ffi::CString;
+use std::fmt;
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+/// The parent's end opens the gate; the child's end waits for it.
+pub struct Gate {
+    child_end: OwnedFd,
+    parent_end: OwnedFd,
+}
+
+impl Gate {
+    pub fn new() -> crate::Result<Gate> {
+        // O_CLOEXEC: neither end leaks into the command the child finally executes.
+        let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 for the start gate")?;
+        Ok(Gate { child_end: r, parent_end: w })
+    }
+
+    /// The two descriptors, to hand to [`Gate::wait_in_child`] in the child.
+    pub fn fds(&self) -> (RawFd, RawFd) {
+        (self.child_end.as_raw_fd(), self.parent_end.as_raw_fd())
+    }
+
+    /// Between fork and exec: block until the parent opens the gate. Returns false when the
+    /// parent went away instead (the pipe hit end-of-file), and the child should give up.
+    pub fn wait_in_child((fd, parent_end): (RawFd, RawFd)) -> bool {
+        // Our copy of the parent's end would keep the pipe open: close it, so the parent's
+        // death reads as end-of-file here instead of a wait forever.
+        // SAFETY: closing a descriptor this process owns and no longer uses.
+        unsafe { libc::close(parent_end) };
+        let mut byte = 0u8;
+        loop {
+            // SAFETY: read(2) into a one-byte buffer we own; async-signal-safe.
+            let n = unsafe { libc::read(fd, (&mut byte as *mut u8).cast(), 1) };
+            if n == 1 {
+                return true;
+            }
+            if n == 0 || Errno::last() != Errno::EINTR {
+                return false;
+            }
+        }
+    }
+
+    /// Let the child go on to exec its command.
+    pub fn open(self) -> crate::Result<()> {
+        nix::unistd::write(&self.parent_end, b"g").context("opening the start gate")?;
+        Ok(())
+    }
+}
+
+/// How a process ended, as a shell would say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(Signal),
+}
+
+impl Exit {
+    pub fn success(self) -> bool {
+        self == Exit::Code(0)
+    }
+    /// The exit code a shell would report: the code, or 128 + signal number.
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Code(c) => c,
+            Exit::Signal(s) => 128 + s as i32,
+        }
+    }
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exit::Code(c) => write!(f, "exited with status {c}"),
+            Exit::Signal(s) => write!(f, "killed by {s}"),
+        }
+    }
+}
+
+/// A started child that is killed and reaped if it is dropped before it was waited for:
+/// on an error, a panic or Ctrl-C no process of ours outlives the lesson.
+pub struct Running {
+    pid: Pid,
+    reaped: bool,
+}
+
+impl Running {
+    pub fn new(pid: Pid) -> Running {
+        Running { pid, reaped: false }
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Wait for the child to end. A signal to us (Ctrl-C) ends the wait with an error, and
+    /// dropping `self` then kills the child.
+    pub fn wait(mut self) -> crate::Result<Exit> {
+        loop {
+            match waitpid(self.pid, None) {
+                Ok(WaitStatus::Exited(_, code)) => {
+                    self.reaped = true;
+                    return Ok(Exit::Code(code));
+                }
+                Ok(WaitStatus::Signaled(_, sig, _)) => {
+                    self.reaped = true;
+                    return Ok(Exit::Signal(sig));
+                }
+                Ok(_) => continue,
+                Err(Errno::EINTR) => interrupt::check()?,
+                Err(e) => return Err(crate::sys::failure(&format!("waitpid({})", self.pid), e)),
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.reaped {
+            return;
+        }
+        let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
+        while let Err(Errno::EINTR) = waitpid(self.pid, None) {}
+        report::cleanup(&format!("killed and reaped process {}", self.pid));
+    }
+}
+
+/// Start `argv` in a child made by `clone(2)` with `flags` (`CLONE_NEW*` for new namespaces,
+/// none for a plain fork). The child waits at the returned [`Gate`] until the parent opens
+/// it, runs `setup`, then `execvp`s `argv`.
+///
+/// (std's `Command` cannot do this: its `spawn` waits until the child has exec'd.)
+pub fn spawn(
+    flags: CloneFlags,
+    setup: &dyn Fn() -> crate::Result<()>,
+    argv: &[String],
+) -> crate::Result<(Running, Gate)> {
+    anyhow::ensure!(!argv.is_empty(), "no command to run");
+    let cargs: Vec<CString> = argv
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).with_context(|| format!("argument {a:?} contains a NUL byte")))
+        .collect::<crate::Result<_>>()?;
+    let gate = Gate::new()?;
+    let fds = gate.fds();
+    let mut stack = vec![0u8; 1 << 20];
+    // The child gets a copy of our memory, stdout's buffer included: empty it first so
+    // nothing is printed twice.
+    std::io::stdout().flush()?;
+    let child = move || -> isize {
+        if !Gate::wait_in_child(fds) {
+            return 126;
+        }
+        if let Err(e) = setup() {
+            eprintln!("error: in the child, before running {:?}: {e:#}", cargs[0]);
+            return 126;
+        }
+        let err = nix::unistd::execvp(&cargs[0], &cargs).unwrap_err();
+        eprintln!("error: cannot run {:?}: {}", cargs[0], err.desc());
+        127
+    };
+    let call = format!("clone({}SIGCHLD)", if flags.is_empty() { String::new() } else { crate::sys::clone_flags_str(flags) + "|" });
+    // SAFETY: the child runs on its own stack in a copy of this single-threaded process and
+    // only execs or returns; SIGCHLD makes it an ordinary child that waitpid can reap.
+    match unsafe { nix::sched::clone(Box::new(child), &mut stack, flags, Some(libc::SIGCHLD)) } {
+        Ok(pid) => {
+            report::syscall(&call, &pid.to_string());
+            Ok((Running::new(pid), gate))
+        }
+        Err(e) => {
+            report::syscall(&call, &format!("-1 {e:?} ({})", e.desc()));
+            let err = crate::sys::failure(&call, e);
+            Err(match e {
+                Errno::EINVAL => err.context("this kernel lacks one of these namespace types"),
+                _ => err,
+            })
+        }
+    }
+}

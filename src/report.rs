@@ -1,0 +1,65 @@
+//! How the workshop talks: numbered step headings, evidence, syscall traces, cleanup notes.
+//!
+//! Everything a lesson prints goes through here, so colours (and `NO_COLOR`) are decided once.
+
+use colored::Colorize;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static EXPLAIN: AtomicBool = AtomicBool::new(false);
+
+/// Colours only for a terminal, and never when `NO_COLOR` is set (<https://no-color.org>).
+pub fn init_colors() {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if no_color || !std::io::stdout().is_terminal() {
+        colored::control::set_override(false);
+    }
+}
+
+/// Turn syscall tracing (`--explain`) on or off for this process.
+pub fn set_explain(on: bool) {
+    EXPLAIN.store(on, Ordering::Relaxed);
+}
+
+pub fn explaining() -> bool {
+    EXPLAIN.load(Ordering::Relaxed)
+}
+
+/// `Step N  Title`, the heading of one numbered step.
+pub fn step(n: usize, title: &str) {
+    println!("\n{} {}", format!("Step {n}").bold().cyan(), title.bold());
+}
+
+/// A sentence of narration under a step.
+pub fn say(text: &str) {
+    println!("  {text}");
+}
+
+/// A line of evidence read from the kernel (a file, a link, a counter).
+pub fn evidence(label: &str, value: &str) {
+    println!("  {} {}", format!("{label}:").dimmed(), value);
+}
+
+/// One syscall as it happened, when `--explain` is on: `call = result`.
+pub fn syscall(call: &str, result: &str) {
+    if explaining() {
+        println!("    {} {} = {}", "syscall".yellow(), call, result);
+        let _ = std::io::stdout().flush();
+    }
+}
+
+/// Something the run created was removed again.
+pub fn cleanup(what: &str) {
+    println!("  {} {}", "cleanup".green(), what);
+}
+
+/// Something worth a learner's attention.
+pub fn note(text: &str) {
+    println!("  {} {}", "note".magenta(), text);
+}
+
+/// A check passed (`ok`) or failed, for `--check`.
+pub fn verdict(ok: bool, text: &str) {
+    let mark = if ok { "PASS".green().bold() } else { "FAIL".red().bold() };
+    println!("  {mark} {text}");
+}

@@ -1,0 +1,121 @@
+//! The kernel calls the workshop makes, each printed (with `--explain`) as it happens.
+//!
+//! Every wrapper prints `name(args) = result` through [`report::syscall`] and turns a failure
+//! into one line that names the call, its arguments, the errno and, where the errno usually
+//! means a missing privilege or kernel feature, what to do about it.
+
+use crate::report;
+use anyhow::anyhow;
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags};
+use nix::sched::CloneFlags;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use std::fmt::Debug;
+use std::path::Path;
+
+/// Print the call, then convert its result: `Ok` as `= 0`, `Err` as `= -1 EPERM (...)`.
+fn traced<T>(call: String, result: nix::Result<T>) -> crate::Result<T> {
+    match result {
+        Ok(v) => {
+            report::syscall(&call, "0");
+            Ok(v)
+        }
+        Err(e) => {
+            report::syscall(&call, &format!("-1 {e:?} ({})", e.desc()));
+            Err(failure(&call, e))
+        }
+    }
+}
+
+/// One line for a failed call, with a hint when the errno has a usual cause.
+pub fn failure(call: &str, e: Errno) -> anyhow::Error {
+    let hint = match e {
+        Errno::EPERM | Errno::EACCES => " — this needs root (CAP_SYS_ADMIN); run it with sudo",
+        Errno::ENOSYS => " — this kernel does not have that system call",
+        Errno::ENODEV => " — this kernel does not support that filesystem type",
+        _ => "",
+    };
+    anyhow!("{call} failed: {}{hint}", e.desc())
+}
+
+/// Names of the set bits, `CLONE_NEWNS|CLONE_NEWUTS`, the way strace prints them.
+pub fn clone_flags_str(flags: CloneFlags) -> String {
+    let names: Vec<&str> = flags.iter_names().map(|(n, _)| n).collect();
+    if names.is_empty() { "0".into() } else { names.join("|") }
+}
+
+fn ms_flags_str(flags: MsFlags) -> String {
+    let names: Vec<&str> = flags.iter_names().map(|(n, _)| n).collect();
+    if names.is_empty() { "0".into() } else { names.join("|") }
+}
+
+fn opt<T: Debug>(v: Option<T>) -> String {
+    v.map_or("NULL".into(), |v| format!("{v:?}"))
+}
+
+pub fn unshare(flags: CloneFlags) -> crate::Result<()> {
+    traced(format!("unshare({})", clone_flags_str(flags)), nix::sched::unshare(flags))
+}
+
+pub fn sethostname(name: &str) -> crate::Result<()> {
+    traced(format!("sethostname({name:?})"), nix::unistd::sethostname(name))
+}
+
+pub fn hostname() -> String {
+    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+pub fn mount(
+    source: Option<&str>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> crate::Result<()> {
+    let call = format!(
+        "mount({}, {:?}, {}, {}, {})",
+        opt(source),
+        target,
+        opt(fstype),
+        ms_flags_str(flags),
+        opt(data)
+    );
+    traced(call, nix::mount::mount(source, target, fstype, flags, data))
+}
+
+pub fn umount2(target: &Path, flags: MntFlags) -> crate::Result<()> {
+    let names: Vec<&str> = flags.iter_names().map(|(n, _)| n).collect();
+    let call = format!("umount2({target:?}, {})", if names.is_empty() { "0".into() } else { names.join("|") });
+    traced(call, nix::mount::umount2(target, flags))
+}
+
+pub fn mkdir(path: &Path) -> crate::Result<()> {
+    let r = nix::unistd::mkdir(path, nix::sys::stat::Mode::from_bits_truncate(0o755));
+    traced(format!("mkdir({path:?}, 0755)"), r)
+}
+
+pub fn rmdir(path: &Path) -> crate::Result<()> {
+    let r = std::fs::remove_dir(path).map_err(io_errno);
+    traced(format!("rmdir({path:?})"), r)
+}
+
+/// `open(path, O_WRONLY) + write(value)`: how every cgroup knob is turned.
+pub fn write_file(path: &Path, value: &str) -> crate::Result<()> {
+    let r = std::fs::write(path, value).map_err(io_errno);
+    traced(format!("write({path:?}, {value:?})"), r)
+}
+
+pub fn kill(pid: Pid, sig: Signal) -> crate::Result<()> {
+    traced(format!("kill({pid}, {sig})"), nix::sys::signal::kill(pid, sig))
+}
+
+/// The errno inside an `io::Error`, so std's file calls report like the rest.
+pub fn io_errno(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// Is this process root? Lessons need it for namespaces, mounts and cgroups.
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
