@@ -11,10 +11,12 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 static CAUGHT: AtomicI32 = AtomicI32::new(0);
 
+// ANCHOR: record
 extern "C" fn record(sig: libc::c_int) {
     CAUGHT.store(sig, Ordering::SeqCst);
 }
 
+// ANCHOR_END: record
 /// Install the recording handler for SIGINT, SIGTERM and SIGHUP.
 pub fn install() {
     let action = SigAction::new(SigHandler::Handler(record), SaFlags::empty(), SigSet::empty());

@@ -83,6 +83,7 @@ pub struct NsLink {
 }
 
 /// The links in `/proc/PID/ns` (`pid` may be `self`), sorted by name, as `ls -l` shows them.
+// ANCHOR: links
 pub fn links(pid: &str) -> crate::Result<Vec<NsLink>> {
     let dir = format!("/proc/{pid}/ns");
     let mut out = Vec::new();
@@ -98,6 +99,7 @@ pub fn links(pid: &str) -> crate::Result<Vec<NsLink>> {
     out.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(out)
 }
+// ANCHOR_END: links
 
 /// Start `argv` in new namespaces: [`process::spawn`] with their `CLONE_NEW*` flags.
 ///

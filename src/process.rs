@@ -162,6 +162,7 @@ pub fn spawn(
     // The child gets a copy of our memory, stdout's buffer included: empty it first so
     // nothing is printed twice.
     std::io::stdout().flush()?;
+    // ANCHOR: clone
     let child = move || -> isize {
         if !Gate::wait_in_child(fds) {
             return 126;
@@ -174,10 +175,12 @@ pub fn spawn(
         eprintln!("error: cannot run {:?}: {}", cargs[0], err.desc());
         127
     };
-    let call = format!("clone({}SIGCHLD)", if flags.is_empty() { String::new() } else { crate::sys::clone_flags_str(flags) + "|" });
     // SAFETY: the child runs on its own stack in a copy of this single-threaded process and
     // only execs or returns; SIGCHLD makes it an ordinary child that waitpid can reap.
-    match unsafe { nix::sched::clone(Box::new(child), &mut stack, flags, Some(libc::SIGCHLD)) } {
+    let cloned = unsafe { nix::sched::clone(Box::new(child), &mut stack, flags, Some(libc::SIGCHLD)) };
+    // ANCHOR_END: clone
+    let call = format!("clone({}SIGCHLD)", if flags.is_empty() { String::new() } else { crate::sys::clone_flags_str(flags) + "|" });
+    match cloned {
         Ok(pid) => {
             report::syscall(&call, &pid.to_string());
             Ok((Running::new(pid), gate))

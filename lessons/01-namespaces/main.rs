@@ -109,7 +109,7 @@ fn demo(lab: &mut Lab, ex: &Exercise, hostname: &str, cmd: &[String]) -> minidoc
 
 /// The two `ls -l /proc/PID/ns` listings side by side, differences marked.
 fn print_table(host: &[namespaces::NsLink], child: &[namespaces::NsLink]) {
-    println!("  {:<18} {:<24} {:<24}", "NAMESPACE".bold(), "HOST".bold(), "CHILD".bold());
+    println!("  {:<18} {:<24} {}", "NAMESPACE".bold(), "HOST".bold(), "CHILD".bold());
     for h in host {
         let c = child.iter().find(|c| c.file == h.file).map_or("?", |c| c.target.as_str());
         let mark = if c == h.target { "shared".dimmed() } else { "NEW".yellow().bold() };

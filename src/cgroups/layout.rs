@@ -132,6 +132,7 @@ impl Layout {
 
     /// Where `c` lives: the v1 hierarchy it is bound to, else the v2 hierarchy if it offers
     /// it there. A controller bound to v1 is not usable on v2, so v1 wins on hybrid hosts.
+    // ANCHOR: locate
     pub fn locate(&self, c: Controller) -> Option<&Hierarchy> {
         let v1 = self
             .hierarchies
@@ -143,6 +144,7 @@ impl Layout {
             })
         })
     }
+    // ANCHOR_END: locate
 
     /// "cgroup v2 only", "cgroup v1 only" or "hybrid (v1 and v2)".
     pub fn mode(&self) -> &'static str {

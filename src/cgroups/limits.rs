@@ -53,6 +53,7 @@ impl Limits {
 }
 
 /// `--cpus N`: a quota of N × period microseconds of CPU time in every period.
+// ANCHOR: limit_cpus
 pub fn limit_cpus(cg: &Cgroup, cpus: f64) -> crate::Result<()> {
     anyhow::ensure!(cpus > 0.0, "--cpus must be more than 0, got {cpus}");
     // The kernel refuses quotas under 1 ms.
@@ -65,8 +66,10 @@ pub fn limit_cpus(cg: &Cgroup, cpus: f64) -> crate::Result<()> {
         }
     }
 }
+// ANCHOR_END: limit_cpus
 
 /// `-m BYTES`: the hard limit, and no swap on top (as Docker does, swap = memory).
+// ANCHOR: limit_memory
 pub fn limit_memory(cg: &Cgroup, bytes: u64) -> crate::Result<()> {
     match cg.version(Controller::Memory)? {
         Version::V2 => {
@@ -86,8 +89,10 @@ pub fn limit_memory(cg: &Cgroup, bytes: u64) -> crate::Result<()> {
         }
     }
 }
+// ANCHOR_END: limit_memory
 
 /// CPU time used by the group so far.
+// ANCHOR: cpu_usage
 pub fn cpu_usage(cg: &Cgroup) -> crate::Result<Duration> {
     match cg.version(Controller::Cpuacct)? {
         Version::V2 => {
@@ -101,6 +106,7 @@ pub fn cpu_usage(cg: &Cgroup) -> crate::Result<Duration> {
         }
     }
 }
+// ANCHOR_END: cpu_usage
 
 /// How many times the kernel's OOM killer killed a process of the group.
 pub fn oom_kills(cg: &Cgroup) -> crate::Result<u64> {

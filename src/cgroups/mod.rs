@@ -83,6 +83,7 @@ impl Cgroup {
 
     /// On v2, a controller is usable in a group only if its parent lists it in
     /// `cgroup.subtree_control`; switch it on from the root down to our parent.
+    // ANCHOR: enable_v2
     fn enable_v2(&self, root: &Path, name: &str, controller: &str) -> crate::Result<()> {
         let mut at = root.to_path_buf();
         let parents: Vec<_> = Path::new(name).components().collect();
@@ -99,6 +100,7 @@ impl Cgroup {
         }
         Ok(())
     }
+    // ANCHOR_END: enable_v2
 
     fn write_at(&self, path: &Path, value: &str) -> crate::Result<()> {
         sys::write_file(path, value)?;
@@ -152,12 +154,14 @@ impl Cgroup {
     }
 
     /// Move process `pid` into the group, in every hierarchy.
+    // ANCHOR: add
     pub fn add(&self, pid: Pid) -> crate::Result<()> {
         for dir in &self.dirs {
             sys::write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
         }
         Ok(())
     }
+    // ANCHOR_END: add
 
     /// The processes in the group (union over its hierarchies).
     pub fn procs(&self) -> Vec<Pid> {

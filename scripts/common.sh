@@ -1,0 +1,38 @@
+# Sourced by the scripts in this folder: run as root, install what the workshop needs.
+
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Re-run the calling script through sudo when not root: namespaces, mounts and cgroups are
+# root-only, and so are the package installs.
+as_root() {
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "$0: needs root and sudo is not installed; run it as root" >&2; exit 1; }
+        exec sudo -E env "PATH=$PATH" bash "$0" "$@"
+    fi
+}
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# Debian packages the workshop uses, installed only when missing.
+#   util-linux: setpriv (tests drop root with it); coreutils: timeout; procps: ps for the labs.
+PACKAGES=(util-linux coreutils procps)
+MDBOOK_VERSION=0.5.4
+
+install_deps() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "Installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    fi
+    command -v cargo >/dev/null || { echo "$0: cargo not found: install Rust first (https://rustup.rs)" >&2; exit 1; }
+    # mdBook builds the book; cargo install caches it in ~/.cargo/bin, so this runs once.
+    if [ "$(mdbook --version 2>/dev/null)" != "mdbook v$MDBOOK_VERSION" ]; then
+        say "Installing mdbook $MDBOOK_VERSION (once; about two minutes)"
+        cargo install mdbook --version "$MDBOOK_VERSION" --locked --no-default-features --features search --quiet
+    fi
+}
