@@ -199,7 +199,7 @@ pub fn command_rest(first: OsString, parser: &mut lexopt::Parser) -> crate::Resu
         .collect()
 }
 
-/// The one line a lesson whose place is laid, but which is not written yet, answers with.
-pub fn not_built_yet(lab: &Lab) -> crate::Result<i32> {
-    anyhow::bail!("{} is not built yet: {} See lessons/{}/README.md for what it will show.", lab.info.bin, lab.info.about, lab.info.bin)
+/// The `run` of a lesson whose place is laid but which is not written yet: one line saying so.
+pub fn not_built_yet(lab: &mut Lab, _args: Vec<OsString>) -> crate::Result<i32> {
+    anyhow::bail!("{} See lessons/{}/README.md for what it will show.", lab.info.about, lab.info.bin)
 }

@@ -3,8 +3,7 @@
 //! Its place in the workshop is laid; the lesson itself arrives with the exec/commit/volumes issue.
 //! Until then it explains what it will show and says plainly that it is not built yet.
 
-use minidocker::lesson::{self, Info, Lab};
-use std::ffi::OsString;
+use minidocker::lesson::{self, Info};
 use std::process::ExitCode;
 
 static INFO: Info = Info {
@@ -18,9 +17,5 @@ static INFO: Info = Info {
 };
 
 fn main() -> ExitCode {
-    lesson::main(&INFO, run)
-}
-
-fn run(lab: &mut Lab, _args: Vec<OsString>) -> minidocker::Result<i32> {
-    lesson::not_built_yet(lab)
+    lesson::main(&INFO, lesson::not_built_yet)
 }
