@@ -47,3 +47,16 @@ fn minidocker_lists_its_commands_and_refuses_unknown_ones() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown command 'frobnicate'"), "{err}");
 }
+
+#[test]
+fn workshop_lists_the_exercises_and_refuses_unknown_lessons() {
+    let bin = env!("CARGO_BIN_EXE_workshop");
+    let (code, out, _) = common::run(common::bin(bin).arg("list"));
+    assert_eq!(code, 0);
+    assert!(out.contains("01-namespaces") && out.contains("02-cgroups"), "{out}");
+    let (code, _, err) = common::run(common::bin(bin).args(["check", "99"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("no lesson with an exercise is called \"99\""), "{err}");
+    let (code, _, _) = common::run(common::bin(bin).arg("frob"));
+    assert_eq!(code, 2);
+}
