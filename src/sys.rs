@@ -40,14 +40,13 @@ pub fn failure(call: &str, e: Errno) -> anyhow::Error {
 }
 
 /// Names of the set bits, `CLONE_NEWNS|CLONE_NEWUTS`, the way strace prints them.
-pub fn clone_flags_str(flags: CloneFlags) -> String {
-    let names: Vec<&str> = flags.iter_names().map(|(n, _)| n).collect();
+fn flag_names<T>(names: impl Iterator<Item = (&'static str, T)>) -> String {
+    let names: Vec<&str> = names.map(|(n, _)| n).collect();
     if names.is_empty() { "0".into() } else { names.join("|") }
 }
 
-fn ms_flags_str(flags: MsFlags) -> String {
-    let names: Vec<&str> = flags.iter_names().map(|(n, _)| n).collect();
-    if names.is_empty() { "0".into() } else { names.join("|") }
+pub fn clone_flags_str(flags: CloneFlags) -> String {
+    flag_names(flags.iter_names())
 }
 
 fn opt<T: Debug>(v: Option<T>) -> String {
@@ -78,15 +77,14 @@ pub fn mount(
         opt(source),
         target,
         opt(fstype),
-        ms_flags_str(flags),
+        flag_names(flags.iter_names()),
         opt(data)
     );
     traced(call, nix::mount::mount(source, target, fstype, flags, data))
 }
 
 pub fn umount2(target: &Path, flags: MntFlags) -> crate::Result<()> {
-    let names: Vec<&str> = flags.iter_names().map(|(n, _)| n).collect();
-    let call = format!("umount2({target:?}, {})", if names.is_empty() { "0".into() } else { names.join("|") });
+    let call = format!("umount2({target:?}, {})", flag_names(flags.iter_names()));
     traced(call, nix::mount::umount2(target, flags))
 }
 

@@ -4,7 +4,7 @@
 //! (`/sys/fs/cgroup/unified`) has no controllers. So the v2 path is tested twice: the files it
 //! writes against a directory laid out like a v2 cgroupfs, and the parts that need no
 //! controller (mkdir, cgroup.procs, cpu.stat usage, rmdir) against the real v2 hierarchy.
-//! A pure-v2 kernel runs the whole path in the VM suite (scripts/vm-test).
+//! A pure-v2 kernel runs the whole path for real in the VM suite (scripts/vm-test).
 
 mod common;
 use minidocker::cgroups::{limits, Cgroup, Controller, Layout, Limits, Version};
