@@ -19,16 +19,21 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 PACKAGES=(util-linux coreutils procps)
 MDBOOK_VERSION=0.5.4
 
-install_deps() {
+# Install the given Debian packages, those that are missing only.
+install_packages() {
     local missing=()
-    for p in "${PACKAGES[@]}"; do
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
     done
     if [ ${#missing[@]} -gt 0 ]; then
         say "Installing ${missing[*]}"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
     fi
+}
+
+install_deps() {
+    install_packages "${PACKAGES[@]}"
     command -v cargo >/dev/null || { echo "$0: cargo not found: install Rust first (https://rustup.rs)" >&2; exit 1; }
     # mdBook builds the book; cargo install caches it in ~/.cargo/bin, so this runs once.
     if [ "$(mdbook --version 2>/dev/null)" != "mdbook v$MDBOOK_VERSION" ]; then
