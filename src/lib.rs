@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`namespaces`] | clone/unshare into new namespaces, `/proc/PID/ns/*` as files | 01 |
 //! | [`cgroups`] | cgroup v1 and v2 hierarchies, limits, usage counters | 02 |
+//! | [`image`] | OCI image store, safe layer unpacking, references | 03 |
 //!
 //! The kernel is called through [`sys`], which prints every call when `--explain` is on.
 
@@ -15,10 +16,12 @@
 extern crate self as minidocker;
 
 pub mod cgroups;
+pub mod image;
 pub mod interrupt;
 pub mod lesson;
 pub mod namespaces;
 pub mod process;
+pub mod progress;
 pub mod report;
 pub mod sys;
 pub mod units;

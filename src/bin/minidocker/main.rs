@@ -1,0 +1,86 @@
+//! `minidocker` — the lessons' mechanisms behind a docker-like command line.
+//!
+//! Each command is a thin layer over a library module; the commands not built yet say in one
+//! line which lesson brings them.
+
+mod images;
+
+use colored::Colorize;
+use minidocker::{interrupt, report, sys};
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+type Command = fn(Vec<OsString>) -> minidocker::Result<i32>;
+
+/// Docker's command set as this workshop has it: name, summary, lesson, and the code once built.
+const COMMANDS: &[(&str, &str, &str, Option<Command>)] = &[
+    ("build", "Build an image from a Dockerfile", "04", None),
+    ("images", "List images", "03", Some(images::images)),
+    ("import", "Import a rootfs tarball as a one-layer image", "03", Some(images::import)),
+    ("load", "Load the images of an OCI layout (directory or tar)", "03", Some(images::load)),
+    ("tag", "Give an image another name", "03", Some(images::tag)),
+    ("rmi", "Remove images", "03", Some(images::rmi)),
+    ("pull", "Pull an image from a registry", "registry", None),
+    ("push", "Push an image to a registry", "registry", None),
+    ("login", "Log in to a registry", "registry", None),
+    ("run", "Run a command in a new container", "05", None),
+    ("ps", "List containers", "05", None),
+    ("logs", "Fetch the logs of a container", "05", None),
+    ("stop", "Stop running containers", "05", None),
+    ("kill", "Kill running containers", "05", None),
+    ("rm", "Remove containers", "05", None),
+    ("inspect", "Low-level information on a container", "05", None),
+    ("exec", "Run a command in a running container", "06", None),
+    ("commit", "Create a new image from a container's changes", "07", None),
+    ("volume", "Manage volumes", "08", None),
+    ("system", "Prune unused data", "05", None),
+];
+
+fn help() {
+    println!("Usage: minidocker COMMAND [OPTIONS]\n\nA docker-like CLI rebuilt lesson by lesson.\n\nCommands:");
+    for (name, what, lesson, built) in COMMANDS {
+        let later = if built.is_some() { String::new() } else { format!(" (arrives with lesson {lesson})") };
+        println!("  {name:<9} {what}{later}");
+    }
+    println!("\nState lives in $MINIDOCKER_ROOT (default {}).", minidocker::image::store::DEFAULT_ROOT);
+}
+
+fn main() -> ExitCode {
+    report::init_colors();
+    let mut args = std::env::args_os().skip(1);
+    let Some(cmd) = args.next() else {
+        help();
+        return ExitCode::SUCCESS;
+    };
+    let cmd = cmd.to_string_lossy().into_owned();
+    if matches!(cmd.as_str(), "-h" | "--help" | "help") {
+        help();
+        return ExitCode::SUCCESS;
+    }
+    let Some((name, _, lesson, run)) = COMMANDS.iter().find(|c| c.0 == cmd) else {
+        eprintln!("minidocker: unknown command '{cmd}'; run 'minidocker --help' for the list");
+        return ExitCode::from(2);
+    };
+    let Some(run) = run else {
+        eprintln!("minidocker: '{name}' is not built yet: it arrives with lesson {lesson} of the workshop");
+        return ExitCode::from(1);
+    };
+    if !sys::is_root() {
+        eprintln!("minidocker: needs root: images and containers live in {} and are unpacked, mounted and isolated with root-only calls; run it with sudo", minidocker::image::store::default_root().display());
+        return ExitCode::from(1);
+    }
+    interrupt::install();
+    match run(args.collect()) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            let usage = e.downcast_ref::<lexopt::Error>().is_some();
+            let hint = if usage { format!(" (see 'minidocker {name} --help')") } else { String::new() };
+            eprintln!("{} {e:#}{hint}", "minidocker: error:".red().bold());
+            match e.downcast_ref::<interrupt::Interrupted>() {
+                Some(sig) => ExitCode::from((128 + sig.0) as u8),
+                None if usage => ExitCode::from(2),
+                None => ExitCode::from(1),
+            }
+        }
+    }
+}

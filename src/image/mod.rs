@@ -1,0 +1,18 @@
+//! Images, the OCI way: content-addressed blobs, manifests, configs and layer tarballs in an
+//! OCI image layout, each layer unpacked once and shared by every image that has it.
+//!
+//! - [`reference`]: `python:3.11-slim` → `docker.io/library/python:3.11-slim`
+//! - [`digest`]: `sha256:…`, computed while bytes stream
+//! - [`oci`]: the JSON documents
+//! - [`unpack`]: layer tarballs unpacked so nothing lands outside the layer
+//! - [`store`]: the on-disk store, `import`, `load`, `tag`, `rmi`
+
+pub mod digest;
+pub mod oci;
+pub mod reference;
+pub mod store;
+pub mod unpack;
+
+pub use digest::{Digest, Hashing};
+pub use reference::Reference;
+pub use store::{Image, Store};

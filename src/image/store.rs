@@ -1,0 +1,517 @@
+//! The image store: an OCI image layout plus the unpacked layers that containers mount.
+//!
+//! ```text
+//! $MINIDOCKER_ROOT/                  (default /var/lib/minidocker)
+//!   images/                          an OCI image layout: skopeo, umoci … read it as oci:images:NAME
+//!     oci-layout  index.json         index.json names each image (org.opencontainers.image.ref.name)
+//!     blobs/sha256/<hex>             manifests, configs, gzipped layer tarballs — content-addressed
+//!   layers/<diff_id hex>/diff/       each layer unpacked once, shared read-only (overlay lowerdirs)
+//!   layers/<diff_id hex>/meta.json
+//!   tmp/                             work in progress; renamed into place only when complete
+//!   lock                             flock: one writer at a time
+//! ```
+//!
+//! Every write is a complete file or directory renamed into place, so a crash or Ctrl-C leaves
+//! either the old state or the new one, plus a scratch dir in `tmp/` the next writer removes.
+
+use super::oci::{self, Descriptor, ImageConfig, Index, Manifest};
+use super::reference::{self, Reference};
+use super::unpack::{self, Unpacked};
+use super::{Digest, Hashing};
+use anyhow::{bail, ensure, Context};
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const DEFAULT_ROOT: &str = "/var/lib/minidocker";
+
+/// `$MINIDOCKER_ROOT`, or `/var/lib/minidocker`.
+pub fn default_root() -> PathBuf {
+    std::env::var_os("MINIDOCKER_ROOT").filter(|v| !v.is_empty()).map_or_else(|| PathBuf::from(DEFAULT_ROOT), PathBuf::from)
+}
+
+pub struct Store {
+    root: PathBuf,
+}
+
+/// An image in the store: its manifest, its config, and the names it goes by.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// The config's digest: Docker's image ID.
+    pub id: Digest,
+    pub manifest_desc: Descriptor,
+    pub manifest: Manifest,
+    pub config: ImageConfig,
+    /// Familiar references (`busybox:latest`), sorted; empty for a dangling image.
+    pub names: Vec<String>,
+}
+
+impl Image {
+    pub fn diff_ids(&self) -> &[Digest] {
+        &self.config.rootfs.diff_ids
+    }
+}
+
+/// What `layers/<hex>/meta.json` records about an unpacked layer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LayerMeta {
+    pub diff_id: Digest,
+    /// Bytes of the uncompressed tarball: what `docker images` adds up as SIZE.
+    pub size: u64,
+    pub entries: u64,
+    pub whiteouts: u64,
+}
+
+/// Exclusive use of the store while held (an `flock` on `$root/lock`).
+pub struct Lock(#[allow(dead_code)] Flock<File>);
+
+/// A scratch directory in `tmp/`, removed on drop unless its contents were moved out.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What removing names and unused content did, for `rmi`'s output.
+#[derive(Debug, Default)]
+pub struct Removed {
+    pub untagged: Vec<String>,
+    pub images: Vec<Digest>,
+    pub layers: Vec<Digest>,
+}
+
+impl Store {
+    /// Open (creating on first use) the store at `root`.
+    pub fn open(root: &Path) -> crate::Result<Store> {
+        let s = Store { root: root.to_path_buf() };
+        for d in [s.images().join("blobs/sha256"), s.root.join("layers"), s.root.join("tmp")] {
+            fs::create_dir_all(&d).with_context(|| format!("creating {} (is MINIDOCKER_ROOT writable?)", d.display()))?;
+        }
+        if !s.images().join("oci-layout").exists() {
+            s.write_atomic(&s.images().join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        }
+        if !s.images().join("index.json").exists() {
+            s.write_index(&Index::default())?;
+        }
+        Ok(s)
+    }
+
+    pub fn open_default() -> crate::Result<Store> {
+        Store::open(&default_root())
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The OCI layout directory (`skopeo inspect oci:<this>:busybox:latest`).
+    pub fn images(&self) -> PathBuf {
+        self.root.join("images")
+    }
+
+    pub fn blob_path(&self, d: &Digest) -> PathBuf {
+        self.images().join("blobs/sha256").join(d.hex())
+    }
+
+    /// The unpacked layer a container mounts as one overlay lowerdir.
+    pub fn layer_dir(&self, diff_id: &Digest) -> PathBuf {
+        self.root.join("layers").join(diff_id.hex()).join("diff")
+    }
+
+    pub fn layer_meta(&self, diff_id: &Digest) -> crate::Result<LayerMeta> {
+        let p = self.root.join("layers").join(diff_id.hex()).join("meta.json");
+        let text = fs::read(&p).with_context(|| format!("layer {diff_id} is not unpacked in this store"))?;
+        serde_json::from_slice(&text).with_context(|| format!("reading {}", p.display()))
+    }
+
+    /// Take the store for writing. Also removes scratch dirs whose writer has died.
+    pub fn lock(&self) -> crate::Result<Lock> {
+        let f = File::options().create(true).truncate(false).write(true).open(self.root.join("lock"))?;
+        let lock = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| crate::sys::failure("flock(lock)", e))?;
+        for e in fs::read_dir(self.root.join("tmp"))?.flatten() {
+            let pid = e.file_name().to_string_lossy().split('-').next().and_then(|p| p.parse::<i32>().ok());
+            let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+            if !alive {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+        Ok(Lock(lock))
+    }
+
+    /// A fresh scratch dir on the store's filesystem, so finished work is `rename`d into place.
+    pub fn scratch(&self) -> crate::Result<Scratch> {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = self.root.join("tmp").join(format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        fs::create_dir(&p).with_context(|| format!("creating {}", p.display()))?;
+        Ok(Scratch(p))
+    }
+
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> crate::Result<()> {
+        let tmp = self.root.join("tmp").join(format!("{}-file-{}", std::process::id(), path.file_name().unwrap().to_string_lossy()));
+        fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
+        Ok(())
+    }
+
+    // ---- blobs ----------------------------------------------------------------------------
+
+    /// Read a blob and check that it is what its digest says.
+    pub fn read_blob(&self, d: &Digest) -> crate::Result<Vec<u8>> {
+        let bytes = fs::read(self.blob_path(d)).with_context(|| format!("blob {d} is missing from the store"))?;
+        ensure!(Digest::of(&bytes) == *d, "blob {d} is corrupt: its content does not match its digest");
+        Ok(bytes)
+    }
+
+    pub fn put_blob(&self, bytes: &[u8]) -> crate::Result<Digest> {
+        let d = Digest::of(bytes);
+        if !self.blob_path(&d).exists() {
+            self.write_atomic(&self.blob_path(&d), bytes)?;
+        }
+        Ok(d)
+    }
+
+    /// Store a JSON document as a blob; its descriptor has `media_type`.
+    pub fn put_json<T: Serialize>(&self, media_type: &str, doc: &T) -> crate::Result<Descriptor> {
+        let bytes = serde_json::to_vec(doc)?;
+        let digest = self.put_blob(&bytes)?;
+        Ok(Descriptor { media_type: media_type.into(), digest, size: bytes.len() as u64, annotations: Default::default(), platform: None })
+    }
+
+    /// Copy a blob in from `src`, checking its digest and size on the way; nothing is kept
+    /// when they do not match.
+    pub fn copy_blob_in(&self, src: impl Read, desc: &Descriptor) -> crate::Result<()> {
+        if self.blob_path(&desc.digest).exists() {
+            return Ok(());
+        }
+        let scratch = self.scratch()?;
+        let tmp = scratch.path().join("blob");
+        let mut w = Hashing::new(File::create(&tmp)?);
+        io::copy(&mut src.take(desc.size + 1), &mut w).with_context(|| format!("copying blob {}", desc.digest))?;
+        let (digest, len, _) = w.finish();
+        ensure!(len == desc.size, "blob {} has {len} bytes where its descriptor says {} — truncated or wrong, refused", desc.digest, desc.size);
+        ensure!(digest == desc.digest, "blob {} does not match its digest (got {digest}) — refused", desc.digest);
+        fs::rename(&tmp, self.blob_path(&desc.digest))?;
+        Ok(())
+    }
+
+    // ---- layers ---------------------------------------------------------------------------
+
+    /// Make a layer from a tarball stream (plain or gzipped) in one pass: it is gzipped into a
+    /// blob and unpacked at the same time. Returns the blob's descriptor and the layer.
+    pub fn add_layer(&self, input: impl Read) -> crate::Result<(Descriptor, Unpacked)> {
+        let mut input = BufReader::with_capacity(1 << 16, input);
+        let gzipped = input.fill_buf().context("reading the tarball")?.starts_with(&[0x1f, 0x8b]);
+        let raw: Box<dyn Read> = if gzipped { Box::new(MultiGzDecoder::new(input)) } else { Box::new(input) };
+        let scratch = self.scratch()?;
+        let blob = scratch.path().join("blob");
+        let diff = scratch.path().join("layer/diff");
+        fs::create_dir_all(&diff)?;
+        // Level 1: five times faster than the default and only slightly bigger.
+        let encoder = GzEncoder::new(Hashing::new(File::create(&blob)?), flate2::Compression::fast());
+        let mut tee = Tee { inner: raw, copy: encoder };
+        let unpacked = unpack::unpack(&mut tee, &diff)?;
+        let (digest, size, _) = tee.copy.finish().context("compressing the layer")?.finish();
+        fs::rename(&blob, self.blob_path(&digest))?;
+        self.keep_layer(&scratch.path().join("layer"), &unpacked)?;
+        let desc = Descriptor { media_type: oci::LAYER_GZIP.into(), digest, size, annotations: Default::default(), platform: None };
+        Ok((desc, unpacked))
+    }
+
+    /// Unpack a layer blob already in the store, unless it is unpacked; its uncompressed
+    /// content must hash to `diff_id`.
+    pub fn ensure_unpacked(&self, desc: &Descriptor, diff_id: &Digest) -> crate::Result<()> {
+        if self.layer_dir(diff_id).exists() {
+            return Ok(());
+        }
+        let gzipped = oci::layer_compression(&desc.media_type)?;
+        let file = File::open(self.blob_path(&desc.digest)).with_context(|| format!("layer blob {} is missing", desc.digest))?;
+        let mut blob = Hashing::new(BufReader::with_capacity(1 << 16, file));
+        let scratch = self.scratch()?;
+        let diff = scratch.path().join("layer/diff");
+        fs::create_dir_all(&diff)?;
+        let unpacked = if gzipped {
+            let mut gz = MultiGzDecoder::new(&mut blob);
+            let u = unpack::unpack(&mut gz, &diff);
+            io::copy(&mut gz, &mut io::sink())?;
+            u?
+        } else {
+            unpack::unpack(&mut blob, &diff)?
+        };
+        let (digest, _, _) = blob.finish();
+        ensure!(digest == desc.digest, "layer blob {} does not match its digest — refused", desc.digest);
+        ensure!(unpacked.diff_id == *diff_id, "layer {} unpacks to {} but the image config says {diff_id} — refused", desc.digest, unpacked.diff_id);
+        self.keep_layer(&scratch.path().join("layer"), &unpacked)
+    }
+
+    /// Move a finished layer into `layers/`; when another writer got there first, keep theirs.
+    fn keep_layer(&self, dir: &Path, u: &Unpacked) -> crate::Result<()> {
+        let meta = LayerMeta { diff_id: u.diff_id.clone(), size: u.tar_size, entries: u.entries, whiteouts: u.whiteouts };
+        fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
+        let dest = self.root.join("layers").join(u.diff_id.hex());
+        if !dest.exists() {
+            fs::rename(dir, &dest).with_context(|| format!("moving the layer into {}", dest.display()))?;
+        }
+        Ok(())
+    }
+
+    // ---- images ---------------------------------------------------------------------------
+
+    pub fn index(&self) -> crate::Result<Index> {
+        let p = self.images().join("index.json");
+        let text = fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+        serde_json::from_slice(&text).with_context(|| format!("{} is not an OCI index", p.display()))
+    }
+
+    fn write_index(&self, index: &Index) -> crate::Result<()> {
+        self.write_atomic(&self.images().join("index.json"), &serde_json::to_vec_pretty(index)?)
+    }
+
+    /// Every image in the index, names grouped per manifest, newest first.
+    pub fn list(&self) -> crate::Result<Vec<Image>> {
+        let mut by_manifest: BTreeMap<Digest, Image> = BTreeMap::new();
+        for desc in self.index()?.manifests {
+            if let Some(img) = by_manifest.get_mut(&desc.digest) {
+                img.names.extend(desc.ref_name().map(str::to_owned));
+                continue;
+            }
+            let manifest: Manifest = serde_json::from_slice(&self.read_blob(&desc.digest)?)
+                .with_context(|| format!("manifest {} is not an image manifest", desc.digest))?;
+            let config: ImageConfig = serde_json::from_slice(&self.read_blob(&manifest.config.digest)?)
+                .with_context(|| format!("config {} is not an image config", manifest.config.digest))?;
+            let names = desc.ref_name().map(str::to_owned).into_iter().collect();
+            let id = manifest.config.digest.clone();
+            by_manifest.insert(desc.digest.clone(), Image { id, manifest_desc: Descriptor { annotations: Default::default(), ..desc }, manifest, config, names });
+        }
+        let mut images: Vec<Image> = by_manifest.into_values().collect();
+        for i in &mut images {
+            i.names.sort();
+        }
+        images.sort_by(|a, b| b.config.created.cmp(&a.config.created).then(a.names.cmp(&b.names)));
+        Ok(images)
+    }
+
+    /// Find an image by reference (`busybox`, `python:3.11-slim`) or by ID (a prefix of the
+    /// config digest, as `docker` accepts).
+    pub fn resolve(&self, what: &str) -> crate::Result<Image> {
+        let images = self.list()?;
+        if let Ok(r) = Reference::parse(what) {
+            let name = r.to_string();
+            if let Some(img) = images.iter().find(|i| i.names.contains(&name)) {
+                return Ok(img.clone());
+            }
+        }
+        let hex = what.strip_prefix("sha256:").unwrap_or(what);
+        if !hex.is_empty() && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let hits: Vec<&Image> = images.iter().filter(|i| i.id.hex().starts_with(hex)).collect();
+            match hits.len() {
+                1 => return Ok(hits[0].clone()),
+                0 => {}
+                _ => bail!("image ID prefix {what:?} is ambiguous: give more digits"),
+            }
+        }
+        bail!("no such image: {what} (see `minidocker images`; import one with `minidocker import` or scripts/base-images)")
+    }
+
+    /// Write a new image from its config and layers (already in the store) and name it.
+    pub fn put_image(&self, config: &ImageConfig, layers: Vec<Descriptor>, name: Option<&Reference>) -> crate::Result<Image> {
+        ensure!(config.rootfs.diff_ids.len() == layers.len(), "an image needs one diff_id per layer");
+        let config_desc = self.put_json(oci::CONFIG, config)?;
+        let manifest = Manifest { schema_version: 2, media_type: Some(oci::MANIFEST.into()), config: config_desc, layers, annotations: Default::default() };
+        let mut manifest_desc = self.put_json(oci::MANIFEST, &manifest)?;
+        manifest_desc.platform = Some(oci::host_platform());
+        match name {
+            Some(r) => self.tag_manifest(&manifest_desc, r)?,
+            None => self.add_to_index(&manifest_desc)?,
+        }
+        let names = name.map(|r| vec![r.to_string()]).unwrap_or_default();
+        Ok(Image { id: manifest.config.digest.clone(), manifest_desc, manifest, config: config.clone(), names })
+    }
+
+    fn add_to_index(&self, desc: &Descriptor) -> crate::Result<()> {
+        let mut index = self.index()?;
+        if !index.manifests.iter().any(|d| d.digest == desc.digest) {
+            index.manifests.push(desc.clone());
+        }
+        self.write_index(&index)
+    }
+
+    /// Point `name` at the image `desc`. The image that had the name keeps its other names;
+    /// left with none, it stays as a dangling `<none>` image, as in Docker.
+    fn tag_manifest(&self, desc: &Descriptor, name: &Reference) -> crate::Result<()> {
+        let name = name.to_string();
+        let mut index = self.index()?;
+        let mut moved_from = None;
+        index.manifests.retain(|d| {
+            let hit = d.ref_name() == Some(name.as_str());
+            if hit {
+                moved_from = Some(d.clone());
+            }
+            !hit
+        });
+        if let Some(mut old) = moved_from.filter(|o| o.digest != desc.digest) {
+            if !index.manifests.iter().any(|d| d.digest == old.digest) {
+                old.annotations.remove(oci::REF_NAME);
+                index.manifests.push(old);
+            }
+        }
+        // The image's unnamed entry, if any, gives way to the named one.
+        index.manifests.retain(|d| !(d.digest == desc.digest && d.ref_name().is_none()));
+        let mut named = desc.clone();
+        named.annotations.insert(oci::REF_NAME.into(), name);
+        index.manifests.push(named);
+        self.write_index(&index)
+    }
+
+    /// `minidocker tag SOURCE TARGET`.
+    pub fn tag(&self, source: &str, target: &Reference) -> crate::Result<()> {
+        let img = self.resolve(source)?;
+        self.tag_manifest(&img.manifest_desc, target)
+    }
+
+    /// `minidocker rmi`: remove a name; the image goes when its last name does (or, by ID,
+    /// with all its names when `force`). Layers no image uses any more are deleted.
+    pub fn remove(&self, what: &str, force: bool) -> crate::Result<Removed> {
+        let img = self.resolve(what)?;
+        let by_name = Reference::parse(what).is_ok_and(|r| img.names.contains(&r.to_string()));
+        let mut removed = Removed::default();
+        let mut index = self.index()?;
+        if by_name && img.names.len() > 1 {
+            let name = Reference::parse(what)?.to_string();
+            index.manifests.retain(|d| d.ref_name() != Some(name.as_str()));
+            removed.untagged.push(name);
+        } else {
+            if !by_name && img.names.len() > 1 && !force {
+                bail!("unable to delete {} (must be forced) — image is referenced in multiple repositories ({}); use -f or remove the names one by one", img.id.short(), img.names.join(", "));
+            }
+            index.manifests.retain(|d| d.digest != img.manifest_desc.digest);
+            removed.untagged = img.names.clone();
+            removed.images.push(img.id.clone());
+        }
+        self.write_index(&index)?;
+        removed.layers = self.collect_garbage()?;
+        Ok(removed)
+    }
+
+    /// Delete the blobs and unpacked layers no image in the index refers to.
+    pub fn collect_garbage(&self) -> crate::Result<Vec<Digest>> {
+        let mut blobs = BTreeSet::new();
+        let mut diff_ids = BTreeSet::new();
+        for img in self.list()? {
+            blobs.insert(img.manifest_desc.digest.hex().to_owned());
+            blobs.insert(img.id.hex().to_owned());
+            blobs.extend(img.manifest.layers.iter().map(|l| l.digest.hex().to_owned()));
+            diff_ids.extend(img.diff_ids().iter().map(|d| d.hex().to_owned()));
+        }
+        for e in fs::read_dir(self.images().join("blobs/sha256"))?.flatten() {
+            if !blobs.contains(&*e.file_name().to_string_lossy()) {
+                fs::remove_file(e.path())?;
+            }
+        }
+        let mut gone = Vec::new();
+        for e in fs::read_dir(self.root.join("layers"))?.flatten() {
+            let hex = e.file_name().to_string_lossy().into_owned();
+            if !diff_ids.contains(&hex) {
+                fs::remove_dir_all(e.path())?;
+                gone.extend(Digest::parse(&format!("sha256:{hex}")).ok());
+            }
+        }
+        Ok(gone)
+    }
+
+    // ---- import and load ------------------------------------------------------------------
+
+    /// `minidocker import`: a root filesystem tarball becomes a one-layer image.
+    pub fn import(&self, input: impl Read, source: &str, name: Option<&Reference>) -> crate::Result<Image> {
+        let (layer, unpacked) = self.add_layer(input)?;
+        let now = crate::units::rfc3339_now();
+        let platform = oci::host_platform();
+        let config = ImageConfig {
+            created: Some(now.clone()),
+            architecture: platform.architecture,
+            os: platform.os,
+            rootfs: oci::RootFs { kind: "layers".into(), diff_ids: vec![unpacked.diff_id] },
+            history: vec![oci::History { created: Some(now), created_by: Some(format!("minidocker import {source}")), comment: Some(format!("Imported from {source}")), ..Default::default() }],
+            ..Default::default()
+        };
+        self.put_image(&config, vec![layer], name)
+    }
+
+    /// `minidocker load`: copy in every named image of another OCI layout (what
+    /// `skopeo copy … oci:DIR:NAME` writes), verifying every blob. Returns the names loaded.
+    pub fn load_layout(&self, dir: &Path) -> crate::Result<Vec<String>> {
+        ensure!(dir.join("oci-layout").exists(), "{} is not an OCI image layout (no oci-layout file)", dir.display());
+        let blob = |d: &Digest| -> crate::Result<Vec<u8>> {
+            let bytes = fs::read(dir.join("blobs/sha256").join(d.hex())).with_context(|| format!("blob {d} is missing from {}", dir.display()))?;
+            ensure!(Digest::of(&bytes) == *d, "blob {d} in {} does not match its digest — refused", dir.display());
+            Ok(bytes)
+        };
+        let index: Index = serde_json::from_slice(&fs::read(dir.join("index.json"))?).context("reading the layout's index.json")?;
+        let mut loaded = Vec::new();
+        for desc in index.manifests {
+            let Some(name) = desc.ref_name().map(str::to_owned) else { continue };
+            let r = reference::parse_tagged(&name).with_context(|| format!("the layout names an image {name:?}, which is not a reference like busybox:latest"))?;
+            let desc = match desc.media_type.as_str() {
+                oci::INDEX | oci::DOCKER_LIST => pick_platform(&serde_json::from_slice(&blob(&desc.digest)?)?)?,
+                _ => desc,
+            };
+            let manifest_bytes = blob(&desc.digest)?;
+            let manifest: Manifest = serde_json::from_slice(&manifest_bytes).with_context(|| format!("manifest {} of {name}", desc.digest))?;
+            let config_bytes = blob(&manifest.config.digest)?;
+            let config: ImageConfig = serde_json::from_slice(&config_bytes).with_context(|| format!("config of {name}"))?;
+            ensure!(config.rootfs.diff_ids.len() == manifest.layers.len(), "{name}: the manifest has {} layers, the config {} diff_ids", manifest.layers.len(), config.rootfs.diff_ids.len());
+            for (layer, diff_id) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
+                oci::layer_compression(&layer.media_type)?;
+                let f = File::open(dir.join("blobs/sha256").join(layer.digest.hex())).with_context(|| format!("layer blob {} is missing", layer.digest))?;
+                self.copy_blob_in(f, layer)?;
+                self.ensure_unpacked(layer, diff_id)?;
+            }
+            self.put_blob(&config_bytes)?;
+            self.put_blob(&manifest_bytes)?;
+            let mut ours = Descriptor { annotations: Default::default(), ..desc };
+            ours.platform.get_or_insert_with(oci::host_platform);
+            self.tag_manifest(&ours, &r)?;
+            loaded.push(r.to_string());
+        }
+        ensure!(!loaded.is_empty(), "{} names no image (index.json has no org.opencontainers.image.ref.name)", dir.display());
+        Ok(loaded)
+    }
+}
+
+/// From an image index, the manifest for this host's platform.
+fn pick_platform(index: &Index) -> crate::Result<Descriptor> {
+    let want = oci::host_platform();
+    index
+        .manifests
+        .iter()
+        .find(|d| d.platform.as_ref().is_some_and(|p| p.os == want.os && p.architecture == want.architecture))
+        .cloned()
+        .with_context(|| format!("the image index has no manifest for {}/{}", want.os, want.architecture))
+}
+
+/// A reader that copies everything read through it into a writer.
+struct Tee<R, W> {
+    inner: R,
+    copy: W,
+}
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,337 @@
+//! Unpacking a layer tarball so that nothing it says can reach outside the layer directory.
+//!
+//! A layer is untrusted input: its names may be `../../etc/passwd` or absolute, a symlink
+//! entry may point at `/etc` and a later entry be written "through" it, a hard link may name a
+//! file outside, a device node may give access to the host's disks. The rules here:
+//!
+//! - names are cleaned lexically; one that climbs above the layer (`a/../../x`) refuses the
+//!   layer, a leading `/` is dropped (as `tar` does);
+//! - every parent directory is opened with `openat2(RESOLVE_IN_ROOT)`: the kernel resolves
+//!   symlinks *as if the layer were `/`*, so `evil -> /etc` followed by `evil/passwd` lands in
+//!   the layer's own `etc/` and never the host's;
+//! - the last component is never followed: whatever is there (a symlink included) is removed
+//!   and the entry created in its place with `O_EXCL|O_NOFOLLOW` / `mkdirat` / `symlinkat`;
+//! - a hard link's target is looked up the same way, inside the layer;
+//! - device nodes are never created: under `dev/` they are skipped (a container gets its own
+//!   `/dev`), anywhere else they refuse the layer;
+//! - OCI whiteouts become overlayfs whiteouts: `.wh.NAME` → a 0/0 character device `NAME`,
+//!   `.wh..wh..opq` → the `trusted.overlay.opaque` xattr on its directory. Only `user.*` and
+//!   `security.capability` xattrs are taken from the tar, so a layer cannot forge overlay's own
+//!   `trusted.overlay.*` attributes.
+//!
+//! The caller unpacks into a fresh directory and deletes it on any error, so a refused layer
+//! leaves nothing behind (see `store::Store::unpack_layer`).
+
+use super::digest::{Digest, Hashing};
+use anyhow::{bail, Context};
+use nix::errno::Errno;
+use nix::fcntl::{openat, openat2, AtFlags, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::{fchmod, fchmodat, fstatat, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag, UtimensatFlags};
+use nix::sys::time::TimeSpec;
+use nix::unistd::{fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
+use std::io::{self, Read};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+pub const WHITEOUT_PREFIX: &str = ".wh.";
+pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
+pub const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+
+/// What an unpacked layer turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unpacked {
+    /// sha256 of the uncompressed tar stream: the layer's `diff_id`.
+    pub diff_id: Digest,
+    /// Bytes of the uncompressed tar stream.
+    pub tar_size: u64,
+    pub entries: u64,
+    pub whiteouts: u64,
+    /// Device nodes under `dev/` that were not created.
+    pub skipped_devices: u64,
+}
+
+/// Unpack the (already decompressed) tar stream `tar` into the existing, empty directory `dest`.
+pub fn unpack(tar: impl Read, dest: &Path) -> crate::Result<Unpacked> {
+    let root = openat(nix::fcntl::AT_FDCWD, dest, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .with_context(|| format!("opening {}", dest.display()))?;
+    let mut u = Unpacker { root, parent_cache: None, dir_times: Vec::new() };
+    let mut archive = tar::Archive::new(Hashing::new(tar));
+    let (mut entries, mut whiteouts, mut skipped_devices) = (0, 0, 0);
+    for entry in archive.entries().context("reading the layer tarball")? {
+        crate::interrupt::check()?;
+        let mut entry = entry.context("reading the layer tarball (truncated or not a tar?)")?;
+        let raw = entry.path_bytes().into_owned();
+        let shown = String::from_utf8_lossy(&raw).into_owned();
+        match u.entry(&mut entry).with_context(|| format!("layer entry {shown:?}"))? {
+            Outcome::Created => entries += 1,
+            Outcome::Whiteout => whiteouts += 1,
+            Outcome::SkippedDevice => skipped_devices += 1,
+            Outcome::Ignored => {}
+        }
+    }
+    u.restore_dir_times();
+    // Everything after the end-of-archive blocks is part of the stream the diff_id covers.
+    let mut rest = archive.into_inner();
+    io::copy(&mut rest, &mut io::sink()).context("reading the layer tarball")?;
+    let (diff_id, tar_size, _) = rest.finish();
+    Ok(Unpacked { diff_id, tar_size, entries, whiteouts, skipped_devices })
+}
+
+enum Outcome {
+    Created,
+    Whiteout,
+    SkippedDevice,
+    Ignored,
+}
+
+struct Unpacker {
+    root: OwnedFd,
+    /// The last parent directory opened, since tar entries come grouped by directory.
+    parent_cache: Option<(PathBuf, OwnedFd)>,
+    /// Directories' mtimes are set last: creating their children changes them.
+    dir_times: Vec<(PathBuf, i64)>,
+}
+
+/// `a/./b/../c` → `a/c`; a leading `/` is dropped; climbing above the top is an error.
+pub fn clean(name: &Path) -> crate::Result<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in name.components() {
+        match c {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    bail!("the name climbs out of the layer with '..' — refused");
+                }
+            }
+            Component::Normal(n) => out.push(n),
+        }
+    }
+    Ok(out)
+}
+
+impl Unpacker {
+    fn entry<R: Read>(&mut self, entry: &mut tar::Entry<R>) -> crate::Result<Outcome> {
+        use tar::EntryType as T;
+        let kind = entry.header().entry_type();
+        if matches!(kind, T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink) {
+            return Ok(Outcome::Ignored);
+        }
+        let path = clean(&entry.path()?)?;
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return Ok(Outcome::Ignored); // the layer's root itself: its directory is ours
+        };
+        let name = name.to_str().context("the name is not valid UTF-8")?.to_owned();
+        let header = entry.header();
+        let mode = Mode::from_bits_truncate(header.mode()? & 0o7777);
+        let (uid, gid) = (header.uid()? as u32, header.gid()? as u32);
+        let mtime = header.mtime().unwrap_or(0) as i64;
+
+        if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
+            return self.whiteout(parent, hidden, uid, gid);
+        }
+        let dir = self.parent(parent)?;
+        match kind {
+            T::Directory => {
+                let exists_as_dir = self.clear(&dir, &name, true)?;
+                if !exists_as_dir {
+                    mkdirat(&dir, name.as_str(), Mode::from_bits_truncate(0o700)).context("mkdirat")?;
+                }
+                own(&dir, &name, uid, gid)?;
+                fchmodat(&dir, name.as_str(), mode, FchmodatFlags::NoFollowSymlink).context("fchmodat")?;
+                self.dir_times.push((path.clone(), mtime));
+            }
+            T::Regular | T::Continuous | T::GNUSparse => {
+                self.clear(&dir, &name, false)?;
+                let fd = openat(&dir, name.as_str(), OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::from_bits_truncate(0o600))
+                    .context("creating the file")?;
+                let mut file = std::fs::File::from(fd);
+                let want = entry.size();
+                let got = io::copy(entry, &mut file).context("writing the file")?;
+                if got != want {
+                    bail!("the tarball ends inside this file ({got} of {want} bytes) — truncated");
+                }
+                own(&dir, &name, uid, gid)?;
+                // After chown: chown clears set-uid bits.
+                fchmod(&file, mode).context("fchmod")?;
+                set_xattrs(&file, entry)?;
+                set_time(&dir, &name, mtime)?;
+            }
+            T::Symlink => {
+                let target = entry.link_name()?.context("a symlink without a target")?;
+                self.clear(&dir, &name, false)?;
+                symlinkat(target.as_ref(), &dir, name.as_str()).context("symlinkat")?;
+                own(&dir, &name, uid, gid)?;
+                set_time(&dir, &name, mtime)?;
+                // A parent cached before may now be reached through this link differently.
+                self.parent_cache = None;
+            }
+            T::Link => {
+                let target = clean(&entry.link_name()?.context("a hard link without a target")?)?;
+                let how = OpenHow::new().flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC).resolve(in_root());
+                let src = openat2(&self.root, &target, how)
+                    .with_context(|| format!("hard link target {} is not in this layer", target.display()))?;
+                let st = nix::sys::stat::fstat(&src)?;
+                if SFlag::from_bits_truncate(st.st_mode) == SFlag::S_IFDIR {
+                    bail!("hard link to the directory {} — refused", target.display());
+                }
+                self.clear(&dir, &name, false)?;
+                linkat(&src, "", &dir, name.as_str(), AtFlags::AT_EMPTY_PATH).context("linkat")?;
+            }
+            T::Fifo => {
+                self.clear(&dir, &name, false)?;
+                mknodat(&dir, name.as_str(), SFlag::S_IFIFO, mode, 0).context("mknodat")?;
+                own(&dir, &name, uid, gid)?;
+                set_time(&dir, &name, mtime)?;
+            }
+            T::Char | T::Block => {
+                let top = path.components().next().map(|c| c.as_os_str() == "dev").unwrap_or(false);
+                if top {
+                    return Ok(Outcome::SkippedDevice);
+                }
+                bail!("a device node outside /dev — image layers may not create devices; refused");
+            }
+            other => bail!("unsupported tar entry type {other:?} — refused"),
+        }
+        Ok(Outcome::Created)
+    }
+
+    /// `.wh.NAME` hides NAME of the layers below; `.wh..wh..opq` hides all of its directory.
+    fn whiteout(&mut self, parent: &Path, hidden: &str, uid: u32, gid: u32) -> crate::Result<Outcome> {
+        let dir = self.parent(parent)?;
+        if hidden == OPAQUE_MARKER.trim_start_matches(WHITEOUT_PREFIX) {
+            let fd = openat(&dir, ".", OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+            fsetxattr(&fd, OPAQUE_XATTR, b"y").context("marking the directory opaque")?;
+            return Ok(Outcome::Whiteout);
+        }
+        if hidden.starts_with(WHITEOUT_PREFIX) {
+            return Ok(Outcome::Ignored); // AUFS's own metadata (.wh..wh.plnk, …): not for us
+        }
+        if hidden.is_empty() || hidden == "." || hidden == ".." || hidden.contains('/') {
+            bail!("a whiteout must name one file, not {hidden:?} — refused");
+        }
+        self.clear(&dir, hidden, false)?;
+        mknodat(&dir, hidden, SFlag::S_IFCHR, Mode::empty(), 0).context("mknodat (overlay whiteout)")?;
+        own(&dir, hidden, uid, gid)?;
+        Ok(Outcome::Whiteout)
+    }
+
+    /// The directory `rel` (relative to the layer) opened, created with its parents if missing.
+    fn parent(&mut self, rel: &Path) -> crate::Result<OwnedFd> {
+        if let Some((p, fd)) = &self.parent_cache {
+            if p == rel {
+                return Ok(fd.try_clone()?);
+            }
+        }
+        let fd = match open_in_root(&self.root, rel) {
+            Err(Errno::ENOENT) => self.make_dirs(rel)?,
+            r => r.with_context(|| format!("opening the directory {}", rel.display()))?,
+        };
+        self.parent_cache = Some((rel.to_path_buf(), fd.try_clone()?));
+        Ok(fd)
+    }
+
+    /// `mkdir -p` inside the layer: each missing component made in its resolved parent.
+    fn make_dirs(&mut self, rel: &Path) -> crate::Result<OwnedFd> {
+        let mut fd = self.root.try_clone()?;
+        let mut prefix = PathBuf::new();
+        for c in rel.components() {
+            prefix.push(c);
+            fd = match open_in_root(&self.root, &prefix) {
+                Ok(fd) => fd,
+                Err(Errno::ENOENT) => {
+                    mkdirat(&fd, c.as_os_str(), Mode::from_bits_truncate(0o755)).with_context(|| {
+                        format!("creating the directory {} (a symlink to a missing directory in the way?)", prefix.display())
+                    })?;
+                    open_in_root(&self.root, &prefix)?
+                }
+                Err(e) => return Err(e).with_context(|| format!("opening the directory {}", prefix.display())),
+            };
+        }
+        Ok(fd)
+    }
+
+    /// Make room for an entry called `name` in `dir`. A directory is kept when the new entry
+    /// is one too (returns true); anything else there is removed, never followed.
+    fn clear(&mut self, dir: &OwnedFd, name: &str, new_is_dir: bool) -> crate::Result<bool> {
+        let st = match fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Err(Errno::ENOENT) => return Ok(false),
+            r => r.context("fstatat")?,
+        };
+        let is_dir = SFlag::from_bits_truncate(st.st_mode & libc::S_IFMT) == SFlag::S_IFDIR;
+        if is_dir && new_is_dir {
+            return Ok(true);
+        }
+        if is_dir {
+            // std's remove_dir_all never follows symlinks inside the tree it removes.
+            std::fs::remove_dir_all(format!("/proc/self/fd/{}/{name}", dir.as_raw_fd())).context("replacing a directory")?;
+        } else {
+            unlinkat(dir, name, UnlinkatFlags::NoRemoveDir).context("unlinkat")?;
+        }
+        self.parent_cache = None;
+        Ok(false)
+    }
+
+    fn restore_dir_times(&mut self) {
+        for (path, mtime) in self.dir_times.drain(..).rev() {
+            let _ = utimensat(&self.root, &path, &TimeSpec::new(mtime, 0), &TimeSpec::new(mtime, 0), UtimensatFlags::NoFollowSymlink);
+        }
+    }
+}
+
+/// Resolve symlinks as if the layer directory were `/`, and never leave it.
+fn in_root() -> ResolveFlag {
+    ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS | ResolveFlag::RESOLVE_NO_XDEV
+}
+
+fn open_in_root(root: &OwnedFd, rel: &Path) -> nix::Result<OwnedFd> {
+    let rel = if rel.as_os_str().is_empty() { Path::new(".") } else { rel };
+    let how = OpenHow::new().flags(OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC).resolve(in_root());
+    openat2(root, rel, how)
+}
+
+fn own(dir: &OwnedFd, name: &str, uid: u32, gid: u32) -> crate::Result<()> {
+    fchownat(dir, name, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::AT_SYMLINK_NOFOLLOW).context("fchownat")?;
+    Ok(())
+}
+
+fn set_time(dir: &OwnedFd, name: &str, mtime: i64) -> crate::Result<()> {
+    let t = TimeSpec::new(mtime, 0);
+    utimensat(dir, name, &t, &t, UtimensatFlags::NoFollowSymlink).context("utimensat")?;
+    Ok(())
+}
+
+/// File capabilities (`ping`'s cap_net_raw) and user xattrs from PAX headers; nothing else.
+fn set_xattrs<R: Read>(file: &std::fs::File, entry: &mut tar::Entry<R>) -> crate::Result<()> {
+    let Some(exts) = entry.pax_extensions()? else { return Ok(()) };
+    for ext in exts {
+        let ext = ext?;
+        let Some(name) = ext.key().ok().and_then(|k| k.strip_prefix("SCHILY.xattr.")) else { continue };
+        if name == "security.capability" || name.starts_with("user.") {
+            fsetxattr(file, name, ext.value_bytes()).with_context(|| format!("setting xattr {name}"))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn fsetxattr(fd: &impl AsFd, name: &str, value: &[u8]) -> crate::Result<()> {
+    let cname = std::ffi::CString::new(name)?;
+    // SAFETY: valid descriptor, NUL-terminated name, value pointer and length from one slice.
+    let r = unsafe { libc::fsetxattr(fd.as_fd().as_raw_fd(), cname.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    Errno::result(r).map(drop).map_err(|e| crate::sys::failure(&format!("fsetxattr({name:?})"), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+    use std::path::Path;
+
+    #[test]
+    fn names_are_cleaned_or_refused() {
+        assert_eq!(clean(Path::new("/etc/./passwd")).unwrap(), Path::new("etc/passwd"));
+        assert_eq!(clean(Path::new("a/b/../c")).unwrap(), Path::new("a/c"));
+        assert_eq!(clean(Path::new("./")).unwrap(), Path::new(""));
+        assert!(clean(Path::new("../x")).is_err());
+        assert!(clean(Path::new("a/../../x")).is_err());
+        assert!(clean(Path::new("/../x")).is_err());
+    }
+}
