@@ -8,6 +8,7 @@
 //! | [`namespaces`] | clone/unshare into new namespaces, `/proc/PID/ns/*` as files | 01 |
 //! | [`cgroups`] | cgroup v1 and v2 hierarchies, limits, usage counters | 02 |
 //! | [`image`] | OCI image store, safe layer unpacking, references | 03 |
+//! | [`rootfs`] | overlay union mount, the init layer, pivot_root | 03 |
 //!
 //! The kernel is called through [`sys`], which prints every call when `--explain` is on.
 
@@ -23,6 +24,7 @@ pub mod namespaces;
 pub mod process;
 pub mod progress;
 pub mod report;
+pub mod rootfs;
 pub mod sys;
 pub mod units;
 pub mod workload;
@@ -32,7 +34,7 @@ pub mod workload;
 /// so the answer is never written twice. `lessons/NN-*/exercise.rs` is the same file with the
 /// answer taken out; a test keeps the two from drifting apart.
 pub mod solutions {
-    pub use super::{solution01 as namespaces01, solution02 as cgroups02};
+    pub use super::{solution01 as namespaces01, solution02 as cgroups02, solution03 as rootfs03};
 }
 #[path = "../solutions/01-namespaces/exercise.rs"]
 #[doc(hidden)]
@@ -40,6 +42,9 @@ pub mod solution01;
 #[path = "../solutions/02-cgroups/exercise.rs"]
 #[doc(hidden)]
 pub mod solution02;
+#[path = "../solutions/03-rootfs-aufs/exercise.rs"]
+#[doc(hidden)]
+pub mod solution03;
 
 /// The library's result type: errors are `anyhow` chains printed as one line.
 pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;

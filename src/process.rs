@@ -151,11 +151,32 @@ pub fn spawn(
     setup: &dyn Fn() -> crate::Result<()>,
     argv: &[String],
 ) -> crate::Result<(Running, Gate)> {
-    anyhow::ensure!(!argv.is_empty(), "no command to run");
-    let cargs: Vec<CString> = argv
-        .iter()
+    spawn_with_env(flags, setup, argv, None)
+}
+
+fn cstrings(v: &[String]) -> crate::Result<Vec<CString>> {
+    v.iter()
         .map(|a| CString::new(a.as_bytes()).with_context(|| format!("argument {a:?} contains a NUL byte")))
-        .collect::<crate::Result<_>>()?;
+        .collect()
+}
+
+/// [`spawn`], but with exactly the environment `env` (`KEY=value` lines). The command is
+/// looked up in *that* environment's `PATH` after `setup` — which may have changed the root
+/// (pivot_root) — as a container runtime must: the host's `PATH` means nothing in there.
+pub fn spawn_with_env(
+    flags: CloneFlags,
+    setup: &dyn Fn() -> crate::Result<()>,
+    argv: &[String],
+    env: Option<&[String]>,
+) -> crate::Result<(Running, Gate)> {
+    anyhow::ensure!(!argv.is_empty(), "no command to run");
+    let cargs = cstrings(argv)?;
+    let cenv = env.map(cstrings).transpose()?;
+    let search_path = env
+        .and_then(|e| e.iter().find_map(|v| v.strip_prefix("PATH=")))
+        .unwrap_or(DEFAULT_PATH)
+        .to_string();
+    let argv0 = argv[0].clone();
     let gate = Gate::new()?;
     let fds = gate.fds();
     let mut stack = vec![0u8; 1 << 20];
@@ -171,7 +192,13 @@ pub fn spawn(
             eprintln!("error: in the child, before running {:?}: {e:#}", cargs[0]);
             return 126;
         }
-        let err = nix::unistd::execvp(&cargs[0], &cargs).unwrap_err();
+        let err = match &cenv {
+            None => nix::unistd::execvp(&cargs[0], &cargs).unwrap_err(),
+            Some(cenv) => match look_path(&argv0, &search_path) {
+                Some(path) => nix::unistd::execve(&path, &cargs, cenv).unwrap_err(),
+                None => Errno::ENOENT,
+            },
+        };
         eprintln!("error: cannot run {:?}: {}", cargs[0], err.desc());
         127
     };
@@ -194,4 +221,21 @@ pub fn spawn(
             })
         }
     }
+}
+
+/// The `PATH` a container gets when its image sets none (Docker's default).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// `cmd` as execve wants it: a path as given, or the first executable file of that name in
+/// one of `path`'s directories.
+pub fn look_path(cmd: &str, path: &str) -> Option<CString> {
+    use std::os::unix::fs::PermissionsExt;
+    let candidate = |p: String| {
+        let ok = std::fs::metadata(&p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+        ok.then(|| CString::new(p).ok()).flatten()
+    };
+    if cmd.contains('/') {
+        return CString::new(cmd).ok();
+    }
+    path.split(':').filter(|d| !d.is_empty()).find_map(|d| candidate(format!("{d}/{cmd}")))
 }

@@ -117,3 +117,23 @@ pub fn io_errno(e: std::io::Error) -> Errno {
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
+
+pub fn pivot_root(new_root: &Path, put_old: &Path) -> crate::Result<()> {
+    traced(format!("pivot_root({new_root:?}, {put_old:?})"), nix::unistd::pivot_root(new_root, put_old))
+}
+
+pub fn chdir(path: &Path) -> crate::Result<()> {
+    traced(format!("chdir({path:?})"), nix::unistd::chdir(path))
+}
+
+/// `mknod(path, S_IFCHR|mode, makedev(major, minor))`: a device file.
+pub fn mknod_char(path: &Path, mode: u32, major: u64, minor: u64) -> crate::Result<()> {
+    let dev = nix::sys::stat::makedev(major, minor);
+    let r = nix::sys::stat::mknod(path, nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::from_bits_truncate(mode), dev);
+    traced(format!("mknod({path:?}, S_IFCHR|{mode:04o}, makedev({major}, {minor}))"), r)
+}
+
+pub fn symlink(target: &str, path: &Path) -> crate::Result<()> {
+    let r = std::os::unix::fs::symlink(target, path).map_err(io_errno);
+    traced(format!("symlink({target:?}, {path:?})"), r)
+}

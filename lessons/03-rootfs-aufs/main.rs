@@ -1,21 +1,199 @@
-//! Lesson 03 — a container's root filesystem: image layers, the init layer and the read-write layer, union-mounted.
+//! Lesson 03 — a container's root filesystem: image layers, the init layer and the
+//! read-write layer, union-mounted; copy-on-write and whiteouts shown with inode numbers.
 //!
-//! Its place in the workshop is laid; the lesson itself arrives with the rootfs issue (OCI image store, safe layer unpacking, overlay rootfs, pivot_root).
-//! Until then it explains what it will show and says plainly that it is not built yet.
+//! The mechanism is in `src/image/` (the store, unpacked layers) and `src/rootfs/` (overlay,
+//! init layer, pivot_root); this file only narrates it. The lab sheet is `README.md` here.
 
-use minidocker::lesson::{self, Info};
+#[path = "exercise.rs"]
+mod mine;
+mod check;
+
+use minidocker::image::Store;
+use minidocker::lesson::{self, Info, Lab};
+use minidocker::rootfs::{self, overlay, InitFiles, Layers, Origin, Rootfs};
+use minidocker::solutions::rootfs03 as solution;
+use minidocker::report;
+use std::ffi::OsString;
+use std::fs::{self, Metadata};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::process::ExitCode;
+
+/// The exercise's functions: the student's (`--mine`) or the reference answer's.
+pub struct Exercise {
+    pub overlay_options: fn(&Layers) -> String,
+    pub is_whiteout: fn(&Metadata) -> bool,
+}
+
+const MINE: Exercise = Exercise { overlay_options: mine::overlay_options, is_whiteout: mine::is_whiteout };
+const SOLUTION: Exercise = Exercise { overlay_options: solution::overlay_options, is_whiteout: solution::is_whiteout };
 
 static INFO: Info = Info {
     bin: "03-rootfs-aufs",
-    title: "a container's root filesystem: image layers, the init layer and the read-write layer, union-mounted",
+    title: "a container's root filesystem: image layers, the init layer and a read-write layer, union-mounted",
     article: "rootfs, union mounts (联合文件系统), layers, copy-on-write, whiteouts and the Init layer",
     usage: "03-rootfs-aufs [--image REF] [-- CMD ARGS…]",
-    about: "Not built yet: this lesson arrives with the rootfs issue (OCI image store, safe layer unpacking, overlay rootfs, pivot_root).",
-    options: "",
-    needs_root: "containers need namespaces, mounts and cgroups, which only root may create",
+    about: "Takes an image from the store, writes an init layer (/etc/hostname, /etc/hosts,
+/etc/resolv.conf), stacks both under a fresh read-write layer with overlayfs — what AUFS did
+with branches — and pivot_roots a container into the merged tree. Without CMD it shows
+copy-on-write with evidence: where a file comes from and its inode before and after a write
+(copy-up), and the whiteout a delete leaves in the read-write layer. With CMD it runs CMD in
+there instead. Everything is unmounted and removed at the end.",
+    options: "  --image REF   the image to use (default: busybox; see `minidocker images`)\n",
+    needs_root: "union mounts, pivot_root and new namespaces are root-only",
 };
 
+/// What the demonstration does inside the container.
+const WRITE: &str = "/etc/passwd";
+const DELETE: &str = "/etc/group";
+const SCRIPT: &str = "echo 'student:x:1000:1000::/home/student:/bin/sh' >> /etc/passwd && rm /etc/group && echo hello > /hello.txt";
+
 fn main() -> ExitCode {
-    lesson::main(&INFO, lesson::not_built_yet)
+    lesson::main(&INFO, run)
+}
+
+fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
+    use lexopt::prelude::*;
+    let mut image_ref = "busybox".to_string();
+    let mut cmd = Vec::new();
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Long("image") => image_ref = p.value()?.string()?,
+            Value(v) => cmd = lesson::command_rest(v, &mut p)?,
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let ex = if lab.uses_mine() { &MINE } else { &SOLUTION };
+    if lab.check {
+        return check::run(lab, ex);
+    }
+    report::say(&format!("Exercise code: {}", lab.exercise_source()));
+
+    lab.step("The image: read-only layers, each unpacked once")?;
+    let store = Store::open_default()?;
+    let image = store.resolve(&image_ref).map_err(|e| e.context("scripts/base-images imports busybox and python:3.11-slim"))?;
+    report::evidence("image", &format!("{image_ref} (ID {}) in {}", image.id.short(), store.root().display()));
+    for (i, d) in image.diff_ids().iter().enumerate() {
+        let meta = store.layer_meta(d)?;
+        report::evidence(&format!("layer {}", i + 1), &format!("{} — {} entries, {}", store.layer_dir(d).display(), meta.entries, minidocker::units::human(meta.size)));
+    }
+
+    lab.step("AUFS stacked branches; this kernel has overlayfs")?;
+    let filesystems = fs::read_to_string("/proc/filesystems")?;
+    let has = |fs: &str| filesystems.lines().any(|l| l.split_whitespace().last() == Some(fs));
+    report::evidence("aufs in /proc/filesystems", if has("aufs") { "yes" } else { "no (AUFS never entered mainline Linux)" });
+    report::evidence("overlay in /proc/filesystems", if has("overlay") { "yes" } else { "not yet (mounting it loads the module)" });
+    report::say("AUFS: mount -t aufs -o br=RW=rw:INIT=ro+wh:LAYER=ro+wh none MERGED");
+    report::say("overlay: lowerdir=INIT:LAYER (read-only, top first), upperdir=RW, workdir=WORK");
+
+    lab.step("A mount namespace of our own")?;
+    rootfs::private_mount_namespace()?;
+    report::say("From here on, what this process mounts is invisible to the host, and it all goes when the process does.");
+
+    lab.step("The init layer: what makes this container itself")?;
+    let id = rootfs::new_id()?;
+    let hostname = &id[..12];
+    let scratch = store.scratch()?;
+    report::evidence("created", &scratch.path().display().to_string());
+    let init = InitFiles::for_host(hostname, None);
+    let mut fs_ = Rootfs::create(&store, &image, scratch.path(), &init)?;
+    for (path, content) in init.files() {
+        report::evidence(&format!("init/{path}"), &content.trim_end().replace('\n', " | "));
+    }
+
+    lab.step("Union-mount the layers")?;
+    fs_.mount(ex.overlay_options)?;
+    overlay::describe(&fs_.layers);
+    report::evidence("mountinfo", &overlay::mountinfo_line(&fs_.merged()).unwrap_or_else(|| "(not found)".into()));
+    let env = rootfs::environment(&image, hostname);
+
+    if !cmd.is_empty() {
+        lab.step(&format!("Run {:?} in the container (after pivot_root)", cmd.join(" ")))?;
+        let exit = rootfs::run(&fs_, hostname, &cmd, &env)?;
+        report::evidence("command", &exit.to_string());
+        lab.step("Clean up")?;
+        drop(fs_);
+        drop(scratch);
+        report::cleanup("removed the container's layers and directories");
+        return Ok(exit.code());
+    }
+
+    lab.step(&format!("Before: where {WRITE} and {DELETE} come from"))?;
+    for path in [WRITE, DELETE] {
+        show_origin(&fs_, path, ex);
+    }
+    let lower = match fs_.origin(WRITE) {
+        Origin::In(l) => fs_.in_layer(&l, WRITE),
+        _ => anyhow::bail!("image {image_ref} has no {WRITE}; this demonstration needs one (try --image busybox)"),
+    };
+    let lower_before = fs::read(&lower)?;
+    report::evidence(&format!("{WRITE} in the merged tree"), &overlay::identity(&fs_.merged().join(&WRITE[1..])));
+
+    lab.step("Inside the container: write, delete, create")?;
+    report::say(&format!("sh -c \"{SCRIPT}\""));
+    let exit = rootfs::run(&fs_, hostname, &["/bin/sh".into(), "-c".into(), SCRIPT.into()], &env)?;
+    report::evidence("container", &exit.to_string());
+    anyhow::ensure!(exit.success(), "the commands in the container failed; the image needs /bin/sh, {WRITE} and {DELETE}");
+
+    lab.step(&format!("After the write: {WRITE} was copied up"))?;
+    show_origin(&fs_, WRITE, ex);
+    report::evidence("image layer's copy", &format!("{} — {}", overlay::identity(&lower), if fs::read(&lower)? == lower_before { "unchanged" } else { "CHANGED (this must not happen)" }));
+    report::evidence("upper layer's copy", &overlay::identity(&fs_.in_layer(&fs_.layers.upper, WRITE)));
+    report::evidence(&format!("{WRITE} in the merged tree"), &overlay::identity(&fs_.merged().join(&WRITE[1..])));
+    report::say("overlay copied the whole file up before the write: a new inode in the upper layer; the image's file is untouched.");
+    report::say("The merged tree still shows the old inode number: with all layers on one filesystem overlay keeps st_ino stable across copy-up.");
+
+    lab.step(&format!("After the delete: {DELETE} is whited out"))?;
+    show_origin(&fs_, DELETE, ex);
+    report::evidence("upper layer", &describe_entry(&fs_.in_layer(&fs_.layers.upper, DELETE), ex));
+    report::say("The image's file is still there below; the 0:0 character device hides it.");
+    show_origin(&fs_, "/hello.txt", ex);
+
+    lab.step("Inside the container: its mount table")?;
+    let exit = rootfs::run(&fs_, hostname, &["cat".into(), "/proc/self/mountinfo".into()], &env)?;
+    report::evidence("container", &exit.to_string());
+
+    lab.step("Clean up")?;
+    drop(fs_);
+    drop(scratch);
+    report::cleanup("removed the container's layers and directories");
+    Ok(0)
+}
+
+/// One line of evidence: which layer `path` comes from, and what is there.
+fn show_origin(fs_: &Rootfs, path: &str, ex: &Exercise) {
+    let text = match fs_.origin(path) {
+        Origin::In(l) => format!("{} — {}", layer_name(fs_, &l), describe_entry(&fs_.in_layer(&l, path), ex)),
+        Origin::WhitedOut(l) => format!("deleted: a whiteout in {}", layer_name(fs_, &l)),
+        Origin::Nowhere => "in no layer".into(),
+    };
+    report::evidence(path, &text);
+}
+
+fn layer_name(fs_: &Rootfs, layer: &Path) -> String {
+    if layer == fs_.layers.upper {
+        "the read-write layer".into()
+    } else if layer == fs_.layers.init {
+        "the init layer".into()
+    } else {
+        let n = fs_.layers.image.iter().position(|l| l == layer).map_or(0, |i| i + 1);
+        format!("image layer {n}")
+    }
+}
+
+/// `regular file, inode 1234` or `character device 0:0 — a whiteout`.
+fn describe_entry(p: &Path, ex: &Exercise) -> String {
+    let Ok(m) = fs::symlink_metadata(p) else { return "absent".into() };
+    if (ex.is_whiteout)(&m) {
+        return format!("character device 0:0, inode {} — a whiteout", m.ino());
+    }
+    let kind = match m.mode() & libc::S_IFMT {
+        libc::S_IFREG => "regular file",
+        libc::S_IFDIR => "directory",
+        libc::S_IFLNK => "symlink",
+        libc::S_IFCHR => "character device",
+        _ => "special file",
+    };
+    format!("{kind}, inode {}, {} bytes", m.ino(), m.size())
 }

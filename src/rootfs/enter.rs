@@ -1,0 +1,55 @@
+//! Inside the new mount namespace: make the merged tree the root with `pivot_root`, and
+//! give it its own `/proc`, a minimal `/dev` and a read-only `/sys`.
+//!
+//! Why `pivot_root` and not `chroot`: chroot only changes how *this process* resolves `/`;
+//! the old root stays mounted and reachable (a root process escapes with a second chroot).
+//! pivot_root moves the old root away and we then unmount it, so it is not in the
+//! container's mount table at all.
+
+use crate::sys;
+use nix::mount::{MntFlags, MsFlags};
+use std::path::Path;
+
+/// The device files a container gets, as Docker's default: (name, major, minor).
+pub const DEVICES: [(&str, u64, u64); 6] =
+    [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
+
+/// Run in the child, in its new mount (and PID) namespace, before exec.
+pub fn enter(merged: &Path) -> crate::Result<()> {
+    // ANCHOR: private
+    // Nothing mounted from here on propagates back to the host's mount table.
+    sys::mount(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)?;
+    // ANCHOR_END: private
+    let nosuid = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    sys::mount(Some("proc"), &merged.join("proc"), Some("proc"), nosuid, None)?;
+    minimal_dev(&merged.join("dev"))?;
+    sys::mount(Some("sysfs"), &merged.join("sys"), Some("sysfs"), nosuid | MsFlags::MS_RDONLY, None)?;
+    // ANCHOR: pivot
+    // pivot_root(".", "."): the new root and the old one stacked on the same mount point;
+    // unmounting "." then takes the old root (the top of the stack) away. No temp dir needed.
+    sys::chdir(merged)?;
+    sys::pivot_root(Path::new("."), Path::new("."))?;
+    sys::umount2(Path::new("."), MntFlags::MNT_DETACH)?;
+    sys::chdir(Path::new("/"))?;
+    // ANCHOR_END: pivot
+    Ok(())
+}
+
+/// A tmpfs with the six standard devices, the usual links, a private devpts and /dev/shm.
+fn minimal_dev(dev: &Path) -> crate::Result<()> {
+    sys::mount(Some("tmpfs"), dev, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME, Some("mode=755,size=65536k"))?;
+    for (name, major, minor) in DEVICES {
+        sys::mknod_char(&dev.join(name), 0o666, major, minor)?;
+        // mknod's mode passes through the umask; these must be usable by every user.
+        std::fs::set_permissions(dev.join(name), std::os::unix::fs::PermissionsExt::from_mode(0o666))?;
+    }
+    for (link, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx")] {
+        sys::symlink(target, &dev.join(link))?;
+    }
+    sys::mkdir(&dev.join("pts"))?;
+    // newinstance: the container's ptys are its own, not the host's.
+    sys::mount(Some("devpts"), &dev.join("pts"), Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("newinstance,ptmxmode=0666,mode=0620"))?;
+    sys::mkdir(&dev.join("shm"))?;
+    sys::mount(Some("shm"), &dev.join("shm"), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, Some("mode=1777,size=65536k"))?;
+    Ok(())
+}

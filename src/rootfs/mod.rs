@@ -1,0 +1,130 @@
+//! A container's root filesystem: the image's read-only layers, the init layer and a
+//! read-write layer, union-mounted with overlayfs; then `pivot_root` into it.
+//!
+//! - [`overlay`]: the union mount and overlay's lookup rule
+//! - [`init_layer`]: `/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`
+//! - [`enter`]: pivot_root, `/proc`, a minimal `/dev`, read-only `/sys`
+
+pub mod enter;
+pub mod init_layer;
+pub mod overlay;
+
+pub use init_layer::InitFiles;
+pub use overlay::{Layers, Origin};
+
+use crate::image::{Image, Store};
+use crate::{report, sys};
+use anyhow::Context;
+use nix::mount::{MntFlags, MsFlags};
+use nix::sched::CloneFlags;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A container's filesystem on disk: `init/`, `upper/`, `work/`, `merged/` in `dir`.
+/// Dropping it unmounts `merged` if it was mounted; the directory's owner removes `dir`.
+pub struct Rootfs {
+    /// The store root: overlay paths are relative to it.
+    pub base: PathBuf,
+    pub dir: PathBuf,
+    pub layers: Layers,
+    mounted: bool,
+}
+
+impl Rootfs {
+    /// Lay out the layers for `image` in `dir` (inside the store root) and write the init layer.
+    pub fn create(store: &Store, image: &Image, dir: &Path, init: &InitFiles) -> crate::Result<Rootfs> {
+        let base = store.root().to_path_buf();
+        let rel = |p: &Path| p.strip_prefix(&base).map(Path::to_path_buf).with_context(|| format!("{} is not inside the store", p.display()));
+        let mut image_layers = Vec::new();
+        for d in image.diff_ids() {
+            let l = store.layer_dir(d);
+            anyhow::ensure!(l.is_dir(), "layer {d} of the image is not unpacked (the store is damaged; remove and re-import the image)");
+            image_layers.push(rel(&l)?);
+        }
+        for sub in ["init", "upper", "work", "merged"] {
+            fs::create_dir_all(dir.join(sub))?;
+        }
+        init.write(&dir.join("init"))?;
+        let layers = Layers { image: image_layers, init: rel(&dir.join("init"))?, upper: rel(&dir.join("upper"))?, work: rel(&dir.join("work"))? };
+        Ok(Rootfs { base, dir: dir.to_path_buf(), layers, mounted: false })
+    }
+
+    pub fn merged(&self) -> PathBuf {
+        self.dir.join("merged")
+    }
+
+    /// Mount the union at `merged/`, with the overlay options `options` builds.
+    pub fn mount(&mut self, options: fn(&Layers) -> String) -> crate::Result<()> {
+        self.layers.mount(&self.base, &self.merged(), options)?;
+        self.mounted = true;
+        Ok(())
+    }
+
+    /// Which layer `path` (inside the container) comes from.
+    pub fn origin(&self, path: &str) -> Origin {
+        self.layers.origin(&self.base, Path::new(path))
+    }
+
+    /// The host path of `path` (inside the container) in `layer`.
+    pub fn in_layer(&self, layer: &Path, path: &str) -> PathBuf {
+        self.base.join(layer).join(path.trim_start_matches('/'))
+    }
+}
+
+impl Drop for Rootfs {
+    fn drop(&mut self) {
+        if self.mounted && sys::umount2(&self.merged(), MntFlags::MNT_DETACH).is_ok() {
+            report::cleanup(&format!("unmounted the overlay at {}", self.merged().display()));
+        }
+    }
+}
+
+/// Give this process a mount namespace of its own with private propagation: what it mounts
+/// from now on is invisible to the host and vanishes when the last process in it exits —
+/// even on `kill -9`, no overlay is left mounted.
+pub fn private_mount_namespace() -> crate::Result<()> {
+    sys::unshare(CloneFlags::CLONE_NEWNS)?;
+    sys::mount(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)
+}
+
+/// A fresh container ID: 64 hex digits from the kernel's random pool. The first 12 are the
+/// short ID Docker shows and uses as the hostname.
+pub fn new_id() -> crate::Result<String> {
+    let mut b = [0u8; 32];
+    std::io::Read::read_exact(&mut fs::File::open("/dev/urandom")?, &mut b).context("reading /dev/urandom")?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// The namespaces a container gets: its own mounts, process IDs, hostname, IPC and network.
+pub const CONTAINER_NAMESPACES: CloneFlags = CloneFlags::CLONE_NEWNS
+    .union(CloneFlags::CLONE_NEWPID)
+    .union(CloneFlags::CLONE_NEWUTS)
+    .union(CloneFlags::CLONE_NEWIPC)
+    .union(CloneFlags::CLONE_NEWNET);
+
+/// Run `argv` in a container on `rootfs` (mounted): fresh namespaces, pivot_root into the
+/// merged tree, the hostname, exactly the environment `env`. Waits for it to end.
+pub fn run(rootfs: &Rootfs, hostname: &str, argv: &[String], env: &[String]) -> crate::Result<crate::process::Exit> {
+    let merged = rootfs.merged();
+    let setup = || -> crate::Result<()> {
+        // If this process dies (even by SIGKILL), the container dies with it.
+        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+        enter::enter(&merged)?;
+        sys::sethostname(hostname)
+    };
+    let (child, gate) = crate::process::spawn_with_env(CONTAINER_NAMESPACES, &setup, argv, Some(env))?;
+    gate.open()?;
+    child.wait()
+}
+
+/// The environment for a container of `image`: its `Env`, with `PATH` and `HOSTNAME` as
+/// Docker provides them.
+pub fn environment(image: &Image, hostname: &str) -> Vec<String> {
+    let mut env = image.config.config.env.clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.insert(0, format!("PATH={}", crate::process::DEFAULT_PATH));
+    }
+    env.push(format!("HOSTNAME={hostname}"));
+    env.push("HOME=/root".into());
+    env
+}
