@@ -42,3 +42,65 @@ pub fn assert_all_gone(paths: &[String]) {
         assert!(!std::path::Path::new(p).exists(), "{p} was left behind");
     }
 }
+
+/// A `MINIDOCKER_ROOT` of a test's own, removed when dropped.
+pub struct TestRoot {
+    pub path: std::path::PathBuf,
+}
+
+impl TestRoot {
+    pub fn new(test: &str) -> TestRoot {
+        let path = std::env::temp_dir().join(format!("minidocker-test-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TestRoot { path }
+    }
+
+    /// A root with the busybox image imported as `busybox:latest`.
+    pub fn with_busybox(test: &str) -> TestRoot {
+        let root = TestRoot::new(test);
+        let (code, _, err) = run(root.minidocker().arg("import").arg(busybox_tarball()).arg("busybox"));
+        assert_eq!(code, 0, "importing busybox: {err}");
+        root
+    }
+
+    /// One of the workshop's binaries, using this root.
+    pub fn cmd(&self, path: &str) -> Command {
+        let mut c = bin(path);
+        c.env("MINIDOCKER_ROOT", &self.path);
+        c
+    }
+
+    pub fn minidocker(&self) -> Command {
+        self.cmd(env!("CARGO_BIN_EXE_minidocker"))
+    }
+
+    /// Mount points under this root in the host's mount table (must be none).
+    pub fn host_mounts(&self) -> Vec<String> {
+        let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let me = self.path.to_string_lossy().into_owned();
+        table.lines().filter(|l| l.contains(&me)).map(str::to_owned).collect()
+    }
+
+    /// Entries left in the store's `tmp/` (must be none after any command).
+    pub fn scratch_left(&self) -> Vec<String> {
+        std::fs::read_dir(self.path.join("tmp"))
+            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for TestRoot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// The busybox rootfs tarball, built once and cached by scripts/base-rootfs.
+pub fn busybox_tarball() -> std::path::PathBuf {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/base-rootfs");
+    let out = Command::new("bash").arg(script).arg("busybox").output().expect("running scripts/base-rootfs");
+    assert!(out.status.success(), "scripts/base-rootfs busybox failed: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    std::path::PathBuf::from(stdout.lines().last().expect("the tarball's path").trim())
+}
