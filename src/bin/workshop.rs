@@ -9,6 +9,7 @@ use std::process::{Command, ExitCode};
 const LESSONS: &[(&str, &str)] = &[
     ("01", "01-namespaces"),
     ("02", "02-cgroups"),
+    ("03", "03-rootfs-aufs"),
 ];
 
 fn usage() -> ExitCode {
