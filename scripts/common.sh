@@ -15,8 +15,9 @@ as_root() {
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 # Debian packages the workshop uses, installed only when missing.
-#   util-linux: setpriv (tests drop root with it); coreutils: timeout; procps: ps for the labs.
-PACKAGES=(util-linux coreutils procps)
+#   util-linux: setpriv (tests drop root with it); coreutils: timeout; procps: ps for the labs;
+#   skopeo, umoci: the OCI tools the image store is tested against; busybox-static: the busybox image.
+PACKAGES=(util-linux coreutils procps skopeo umoci busybox-static)
 MDBOOK_VERSION=0.5.4
 
 # Install the given Debian packages, those that are missing only.
