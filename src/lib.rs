@@ -17,6 +17,7 @@
 extern crate self as minidocker;
 
 pub mod cgroups;
+pub mod dockerfile;
 pub mod image;
 pub mod interrupt;
 pub mod lesson;

@@ -1,0 +1,1 @@
+//! Dockerfiles: the parser (being written).
