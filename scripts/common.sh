@@ -1,6 +1,8 @@
 # Sourced by the scripts in this folder: run as root, install what the workshop needs.
 
 set -euo pipefail
+# Absolute before the cd below, so as_root can re-run the script from anywhere.
+script=$(realpath "$0")
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Re-run the calling script through sudo when not root: namespaces, mounts and cgroups are
@@ -8,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 as_root() {
     if [ "$(id -u)" -ne 0 ]; then
         command -v sudo >/dev/null || { echo "$0: needs root and sudo is not installed; run it as root" >&2; exit 1; }
-        exec sudo -E env "PATH=$PATH" bash "$0" "$@"
+        exec sudo -E env "PATH=$PATH" bash "$script" "$@"
     fi
 }
 

@@ -32,8 +32,9 @@ fn every_include_resolves() {
     assert!(n >= 10, "only {n} includes found");
 }
 
-/// Numbers out, the host's hostname out, and the memory hog's progress lines (how many it
-/// prints before the OOM kill varies) out.
+/// Numbers out, IDs and digests (12 or more hex digits) out, the host's hostname and DNS
+/// servers out, and the memory hog's progress lines (how many it prints before the OOM kill
+/// varies) out.
 fn normalize(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
@@ -41,6 +42,8 @@ fn normalize(text: &str) -> String {
             continue;
         }
         let line = if line.starts_with("  hostname: ") { "  hostname: HOST" } else { line };
+        let line = if line.starts_with("  init/etc/resolv.conf: ") { "  init/etc/resolv.conf: HOST'S" } else { line };
+        let line = &hide_hex(line);
         let mut prev_digit = false;
         for c in line.trim_end().chars() {
             if c.is_ascii_digit() {
@@ -58,8 +61,38 @@ fn normalize(text: &str) -> String {
     out
 }
 
+/// Runs of 12 or more hex digits (image IDs, digests, container IDs) become `HEX`.
+fn hide_hex(line: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    for c in line.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+            continue;
+        }
+        out += if run.len() >= 12 { "HEX" } else { &run };
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
 fn assert_matches(captured: &str, bin: &str, args: &[&str], filter: fn(&str) -> bool) {
-    let (code, out, err) = common::run(common::bin(bin).args(args));
+    assert_matches_in(None, captured, bin, args, filter)
+}
+
+/// With a store: its path is shown as `$MINIDOCKER_ROOT`, as scripts/book-outputs writes it.
+fn assert_matches_in(store: Option<&common::TestRoot>, captured: &str, bin: &str, args: &[&str], filter: fn(&str) -> bool) {
+    let mut cmd = match store {
+        Some(root) => root.cmd(bin),
+        None => common::bin(bin),
+    };
+    let (code, out, err) = common::run(cmd.args(args));
+    let out = match store {
+        Some(root) => out.replace(&*root.path.to_string_lossy(), "$MINIDOCKER_ROOT"),
+        None => out,
+    };
     assert_eq!(code, 0, "{err}");
     let fresh: String = out.lines().filter(|l| filter(l)).map(|l| format!("{l}\n")).collect();
     let stored = std::fs::read_to_string(Path::new(ROOT).join("book/src/output").join(captured)).unwrap();
@@ -74,9 +107,12 @@ fn shown_outputs_are_what_the_binaries_print() {
     assert_matches("01-namespaces.txt", env!("CARGO_BIN_EXE_01-namespaces"), &[], |_| true);
     assert_matches("01-namespaces-syscalls.txt", env!("CARGO_BIN_EXE_01-namespaces"), &["--explain", "--", "true"], |l| l.contains("syscall"));
     assert_matches("02-cgroups.txt", env!("CARGO_BIN_EXE_02-cgroups"), &[], |_| true);
+    let store = common::TestRoot::with_busybox("book");
+    assert_matches_in(Some(&store), "03-rootfs-aufs.txt", env!("CARGO_BIN_EXE_03-rootfs-aufs"), &[], |_| true);
 }
 
 #[test]
 fn normalize_hides_only_what_varies() {
     assert_eq!(normalize("PID 8486 in 3.00 s\nhog: 16 MiB\n  hostname: vm\n"), "PID N in N.N s\n  hostname: HOST\n");
+    assert_eq!(normalize("ID 2f4175433b76 at cafe 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08/diff"), "ID HEX at cafe HEX/diff\n");
 }
