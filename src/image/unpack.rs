@@ -197,6 +197,7 @@ impl Unpacker {
 
     /// `.wh.NAME` hides NAME of the layers below; `.wh..wh..opq` hides all of its directory.
     fn whiteout(&mut self, parent: &Path, hidden: &str, uid: u32, gid: u32) -> crate::Result<Outcome> {
+        // ANCHOR: whiteout
         let dir = self.parent(parent)?;
         if hidden == OPAQUE_MARKER.trim_start_matches(WHITEOUT_PREFIX) {
             let fd = openat(&dir, ".", OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
@@ -213,6 +214,7 @@ impl Unpacker {
         mknodat(&dir, hidden, SFlag::S_IFCHR, Mode::empty(), 0).context("mknodat (overlay whiteout)")?;
         own(&dir, hidden, uid, gid)?;
         Ok(Outcome::Whiteout)
+        // ANCHOR_END: whiteout
     }
 
     /// The directory `rel` (relative to the layer) opened, created with its parents if missing.
@@ -278,6 +280,7 @@ impl Unpacker {
     }
 }
 
+// ANCHOR: in_root
 /// Resolve symlinks as if the layer directory were `/`, and never leave it.
 fn in_root() -> ResolveFlag {
     ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS | ResolveFlag::RESOLVE_NO_XDEV
@@ -288,6 +291,7 @@ fn open_in_root(root: &OwnedFd, rel: &Path) -> nix::Result<OwnedFd> {
     let how = OpenHow::new().flags(OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC).resolve(in_root());
     openat2(root, rel, how)
 }
+// ANCHOR_END: in_root
 
 fn own(dir: &OwnedFd, name: &str, uid: u32, gid: u32) -> crate::Result<()> {
     fchownat(dir, name, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::AT_SYMLINK_NOFOLLOW).context("fchownat")?;
