@@ -5,10 +5,12 @@
 //! - [`digest`]: `sha256:…`, computed while bytes stream
 //! - [`oci`]: the JSON documents
 //! - [`unpack`]: layer tarballs unpacked so nothing lands outside the layer
+//! - [`pack`]: a read-write layer packed into a layer tarball (build, commit)
 //! - [`store`]: the on-disk store, `import`, `load`, `tag`, `rmi`
 
 pub mod digest;
 pub mod oci;
+pub mod pack;
 pub mod reference;
 pub mod store;
 pub mod unpack;

@@ -199,7 +199,7 @@ impl Unpacker {
     fn whiteout(&mut self, parent: &Path, hidden: &str, uid: u32, gid: u32) -> crate::Result<Outcome> {
         // ANCHOR: whiteout
         let dir = self.parent(parent)?;
-        if hidden == OPAQUE_MARKER.trim_start_matches(WHITEOUT_PREFIX) {
+        if Some(hidden) == OPAQUE_MARKER.strip_prefix(WHITEOUT_PREFIX) {
             let fd = openat(&dir, ".", OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
             fsetxattr(&fd, OPAQUE_XATTR, b"y").context("marking the directory opaque")?;
             return Ok(Outcome::Whiteout);

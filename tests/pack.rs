@@ -1,0 +1,50 @@
+//! A read-write layer packed into an OCI tarball and unpacked again is the same tree:
+//! overlay's whiteouts and opaque directories survive the trip through `.wh.` names.
+
+mod common;
+
+use minidocker::image::{pack, unpack};
+use minidocker::rootfs::overlay::is_opaque;
+use std::fs;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+
+#[test]
+fn an_upper_dir_round_trips_through_a_layer_tarball() {
+    if !common::have_root("an_upper_dir_round_trips_through_a_layer_tarball") {
+        return;
+    }
+    let root = common::TestRoot::new("pack");
+    let upper = root.path.join("upper");
+    fs::create_dir_all(upper.join("app/opaque")).unwrap();
+    fs::write(upper.join("app/main.py"), "print('hi')\n").unwrap();
+    std::os::unix::fs::chown(upper.join("app/main.py"), Some(1234), Some(5678)).unwrap();
+    // After chown, which clears set-uid.
+    fs::set_permissions(upper.join("app/main.py"), fs::Permissions::from_mode(0o4750)).unwrap();
+    fs::hard_link(upper.join("app/main.py"), upper.join("app/same.py")).unwrap();
+    std::os::unix::fs::symlink("/app/main.py", upper.join("app/link")).unwrap();
+    fs::write(upper.join("etc-hosts-like"), "excluded").unwrap();
+    nix::sys::stat::mknod(&upper.join("app/deleted"), nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::empty(), 0).unwrap();
+    minidocker::image::unpack::fsetxattr(&fs::File::open(upper.join("app/opaque")).unwrap(), "trusted.overlay.opaque", b"y").unwrap();
+
+    let mut tarball = Vec::new();
+    let packed = pack::pack(&upper, &["etc-hosts-like"], &mut tarball).unwrap();
+    assert_eq!(packed.deleted.len(), 2, "{packed:?}");
+    assert!(!packed.changed.iter().any(|p| p.contains("etc-hosts-like")), "{packed:?}");
+
+    let out = root.path.join("out");
+    fs::create_dir(&out).unwrap();
+    let u = unpack::unpack(tarball.as_slice(), &out).unwrap();
+    assert_eq!(u.diff_id, minidocker::image::Digest::of(&tarball));
+    let main = fs::metadata(out.join("app/main.py")).unwrap();
+    assert_eq!((main.mode() & 0o7777, main.uid(), main.gid()), (0o4750, 1234, 5678));
+    assert_eq!(fs::metadata(out.join("app/same.py")).unwrap().ino(), main.ino(), "hard link kept");
+    assert_eq!(fs::read_link(out.join("app/link")).unwrap().to_str(), Some("/app/main.py"));
+    let wh = fs::symlink_metadata(out.join("app/deleted")).unwrap();
+    assert!(wh.file_type().is_char_device() && wh.rdev() == 0, "the whiteout came back as a 0:0 device");
+    assert!(is_opaque(&out.join("app/opaque")), "the opaque marker came back as the xattr");
+    assert!(!out.join("etc-hosts-like").exists());
+    // Same tree, same bytes: packing is deterministic, so the build cache can trust diff_ids.
+    let mut again = Vec::new();
+    pack::pack(&upper, &["etc-hosts-like"], &mut again).unwrap();
+    assert_eq!(again, tarball);
+}
