@@ -24,6 +24,7 @@ pub mod lesson;
 pub mod namespaces;
 pub mod process;
 pub mod progress;
+pub mod registry;
 pub mod report;
 pub mod rootfs;
 pub mod sys;

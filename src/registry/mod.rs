@@ -1,0 +1,1 @@
+//! Registries: the OCI distribution API (being written).
