@@ -16,6 +16,7 @@
 // student's copies in `lessons/`. This alias lets the library compile them as its own modules.
 extern crate self as minidocker;
 
+pub mod build;
 pub mod cgroups;
 pub mod dockerfile;
 pub mod image;

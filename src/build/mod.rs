@@ -1,0 +1,4 @@
+//! Building images from Dockerfiles (being written).
+
+pub mod context;
+pub mod ignore;
