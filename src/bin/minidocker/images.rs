@@ -1,7 +1,7 @@
 //! `images`, `import`, `load`, `tag`, `rmi`: the image store from the command line.
 
 use lexopt::prelude::*;
-use minidocker::image::{reference, Store};
+use minidocker::image::{reference, Image, Store};
 use minidocker::{progress, units};
 use std::ffi::OsString;
 use std::fs::File;
@@ -15,12 +15,13 @@ fn usage(text: &str) -> minidocker::Result<i32> {
 
 /// `minidocker images [-q] [REPOSITORY[:TAG]]`
 pub fn images(args: Vec<OsString>) -> minidocker::Result<i32> {
-    let (mut quiet, mut filter) = (false, None);
+    let (mut quiet, mut all, mut filter) = (false, false, None);
     let mut p = lexopt::Parser::from_args(args);
     while let Some(arg) = p.next()? {
         match arg {
             Short('q') | Long("quiet") => quiet = true,
-            Short('h') | Long("help") => return usage("Usage: minidocker images [-q] [REPOSITORY[:TAG]]\n\nList images.\n  -q, --quiet   only image IDs"),
+            Short('a') | Long("all") => all = true,
+            Short('h') | Long("help") => return usage("Usage: minidocker images [-a] [-q] [REPOSITORY[:TAG]]\n\nList images.\n  -a, --all     also the intermediate images a build keeps for its cache\n  -q, --quiet   only image IDs"),
             Value(v) if filter.is_none() => filter = Some(v.string()?),
             _ => return Err(arg.unexpected().into()),
         }
@@ -29,7 +30,12 @@ pub fn images(args: Vec<OsString>) -> minidocker::Result<i32> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
     let mut rows = Vec::new();
     let mut ids = Vec::new();
-    for img in store.list()? {
+    let images = store.list()?;
+    for img in &images {
+        // Untagged images with children are a build's intermediate steps: shown with -a only.
+        if !all && img.names.is_empty() && images.iter().any(|c| is_parent(img, c)) {
+            continue;
+        }
         let size: u64 = img.diff_ids().iter().map(|d| store.layer_meta(d).map_or(0, |m| m.size)).sum();
         let created = img.config.created.as_deref().and_then(units::parse_rfc3339).map_or("N/A".into(), |t| units::ago(now - t));
         let names: Vec<(String, String)> = if img.names.is_empty() {
@@ -192,3 +198,54 @@ pub fn rmi(args: Vec<OsString>) -> minidocker::Result<i32> {
     Ok(status)
 }
 
+
+/// Is `parent` an earlier state of `child`: the same first layers and history, and less of it?
+/// (How `images` hides a build's intermediate images and `history` names them.)
+fn is_parent(parent: &Image, child: &Image) -> bool {
+    let (p, c) = (&parent.config, &child.config);
+    p.history.len() < c.history.len()
+        && c.rootfs.diff_ids.starts_with(&p.rootfs.diff_ids)
+        && p.history.iter().zip(&c.history).all(|(a, b)| a.created_by == b.created_by && a.created == b.created)
+}
+
+/// `minidocker history [--no-trunc] IMAGE`
+pub fn history(args: Vec<OsString>) -> minidocker::Result<i32> {
+    let (mut no_trunc, mut name) = (false, None);
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Long("no-trunc") => no_trunc = true,
+            Short('h') | Long("help") => return usage("Usage: minidocker history [--no-trunc] IMAGE\n\nShow the history of an image: one line per instruction, newest first, with the size of\nthe layer it made (0B for instructions that only change the configuration)."),
+            Value(v) if name.is_none() => name = Some(v.string()?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let name = name.ok_or_else(|| anyhow::anyhow!("history needs an image: minidocker history IMAGE"))?;
+    let store = Store::open_default()?;
+    let img = store.resolve(&name)?;
+    let all = store.list()?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    let mut layers = img.diff_ids().iter();
+    let mut rows = Vec::new();
+    for (i, h) in img.config.history.iter().enumerate() {
+        let size = if h.empty_layer { 0 } else { layers.next().map_or(0, |d| store.layer_meta(d).map_or(0, |m| m.size)) };
+        // The image this step produced, if it is still in the store.
+        let id = if i + 1 == img.config.history.len() {
+            img.id.short().to_string()
+        } else {
+            all.iter()
+                .find(|a| a.config.history.len() == i + 1 && is_parent(a, &img))
+                .map_or("<missing>".to_string(), |a| a.id.short().to_string())
+        };
+        let created = h.created.as_deref().and_then(units::parse_rfc3339).map_or("N/A".into(), |t| units::ago(now - t));
+        let mut by = h.created_by.clone().unwrap_or_default();
+        if !no_trunc && by.chars().count() > 45 {
+            by = by.chars().take(44).collect::<String>() + "…";
+        }
+        rows.push([id, created, by, units::docker_size(size), h.comment.clone().unwrap_or_default()]);
+    }
+    rows.reverse();
+    let head = ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"].map(String::from);
+    print_table(&head, &rows);
+    Ok(0)
+}

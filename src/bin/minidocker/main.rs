@@ -15,6 +15,7 @@ type Command = fn(Vec<OsString>) -> minidocker::Result<i32>;
 /// Docker's command set as this workshop has it: name, summary, lesson, and the code once built.
 const COMMANDS: &[(&str, &str, &str, Option<Command>)] = &[
     ("build", "Build an image from a Dockerfile", "04", None),
+    ("history", "Show the history of an image", "04", Some(images::history)),
     ("images", "List images", "03", Some(images::images)),
     ("import", "Import a rootfs tarball as a one-layer image", "03", Some(images::import)),
     ("load", "Load the images of an OCI layout (directory or tar)", "03", Some(images::load)),
