@@ -20,7 +20,7 @@
 //!   `trusted.overlay.*` attributes.
 //!
 //! The caller unpacks into a fresh directory and deletes it on any error, so a refused layer
-//! leaves nothing behind (see `store::Store::unpack_layer`).
+//! leaves nothing behind (see `Store::add_layer` and `Store::ensure_unpacked`).
 
 use super::digest::{Digest, Hashing};
 use anyhow::{bail, Context};
@@ -181,6 +181,8 @@ impl Unpacker {
                 self.clear(&dir, &name, false)?;
                 mknodat(&dir, name.as_str(), SFlag::S_IFIFO, mode, 0).context("mknodat")?;
                 own(&dir, &name, uid, gid)?;
+                // FIX: mknodat's mode is cut by the umask (0666 became 0644); set it exactly.
+                fchmodat(&dir, name.as_str(), mode, FchmodatFlags::NoFollowSymlink).context("fchmodat")?;
                 set_time(&dir, &name, mtime)?;
             }
             T::Char | T::Block => {
@@ -274,8 +276,15 @@ impl Unpacker {
     }
 
     fn restore_dir_times(&mut self) {
-        for (path, mtime) in self.dir_times.drain(..).rev() {
-            let _ = utimensat(&self.root, &path, &TimeSpec::new(mtime, 0), &TimeSpec::new(mtime, 0), UtimensatFlags::NoFollowSymlink);
+        // In tar order, so that when a directory appears twice the later entry's time wins.
+        for (path, mtime) in self.dir_times.drain(..) {
+            // FIX: the parent is opened in the layer (RESOLVE_IN_ROOT), never by a plain path from
+            // the root: a component of `path` may be a symlink (`evil -> /etc` with a directory
+            // entry `evil/passwd/`, or `a/` swapped for `a -> ../x` after `a/b/`), which a plain
+            // utimensat would follow to set the times of a file on the host.
+            let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { continue };
+            let Ok(dir) = open_in_root(&self.root, parent) else { continue };
+            let _ = utimensat(&dir, name, &TimeSpec::new(mtime, 0), &TimeSpec::new(mtime, 0), UtimensatFlags::NoFollowSymlink);
         }
     }
 }

@@ -40,6 +40,7 @@ impl InitFiles {
         ]
     }
 
+    // ANCHOR: write
     /// Write the layer into the empty directory `dir`.
     pub fn write(&self, dir: &Path) -> crate::Result<()> {
         for d in ["etc", "proc", "sys", "dev"] {
@@ -52,6 +53,7 @@ impl InitFiles {
         std::os::unix::fs::symlink("/proc/mounts", dir.join("etc/mtab"))?;
         Ok(())
     }
+    // ANCHOR_END: write
 }
 
 /// The host's resolv.conf without loopback name servers (127.0.0.53 and the like answer

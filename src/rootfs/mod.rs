@@ -79,6 +79,7 @@ impl Drop for Rootfs {
     }
 }
 
+// ANCHOR: private_ns
 /// Give this process a mount namespace of its own with private propagation: what it mounts
 /// from now on is invisible to the host and vanishes when the last process in it exits —
 /// even on `kill -9`, no overlay is left mounted.
@@ -86,6 +87,7 @@ pub fn private_mount_namespace() -> crate::Result<()> {
     sys::unshare(CloneFlags::CLONE_NEWNS)?;
     sys::mount(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)
 }
+// ANCHOR_END: private_ns
 
 /// A fresh container ID: 64 hex digits from the kernel's random pool. The first 12 are the
 /// short ID Docker shows and uses as the hostname.

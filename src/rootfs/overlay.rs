@@ -44,6 +44,7 @@ impl Layers {
         v
     }
 
+    // ANCHOR: mount
     /// Mount the union at `merged`, with the kernel resolving our relative paths from `base`.
     pub fn mount(&self, base: &Path, merged: &Path, options: fn(&Layers) -> String) -> crate::Result<()> {
         let data = options(self);
@@ -53,7 +54,9 @@ impl Layers {
         nix::unistd::fchdir(&back).context("returning to the previous directory")?;
         mounted.context("mounting the overlay")
     }
+    // ANCHOR_END: mount
 
+    // ANCHOR: origin
     /// Overlay's lookup, done by hand: the first layer from the top that has `path` wins; a
     /// whiteout there means deleted; an opaque directory on the way hides everything below.
     pub fn origin(&self, base: &Path, path: &Path) -> Origin {
@@ -73,6 +76,7 @@ impl Layers {
         }
         Origin::Nowhere
     }
+    // ANCHOR_END: origin
 }
 
 /// `trusted.overlay.opaque=y`: this directory hides the same directory in lower layers.
