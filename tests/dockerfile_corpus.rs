@@ -7,8 +7,16 @@ use std::path::{Path, PathBuf};
 
 use minidocker::dockerfile::{self, dump, expand, parse, words};
 
+/// `../shared/corpus/…` next to the checkout; `MINIDOCKER_CORPUS` (the `corpus/` directory)
+/// when the checkout lives elsewhere, or the team's shared tree at /work/shared.
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/buildkit-dockerfile")
+    let candidates = [
+        std::env::var_os("MINIDOCKER_CORPUS").map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")),
+        Some(PathBuf::from("/work/shared/corpus")),
+    ];
+    let found = candidates.into_iter().flatten().map(|c| c.join("buildkit-dockerfile")).find(|c| c.is_dir());
+    found.expect("the BuildKit corpus: ../shared/corpus/buildkit-dockerfile next to the checkout (or set MINIDOCKER_CORPUS)")
 }
 
 fn read(path: &Path) -> String {
