@@ -10,7 +10,7 @@ mod check;
 
 use minidocker::image::Store;
 use minidocker::lesson::{self, Info, Lab};
-use minidocker::rootfs::{self, overlay, InitFiles, Layers, Origin, Rootfs};
+use minidocker::rootfs::{self, overlay, InitFiles, Layers, Origin, Rootfs, Spec};
 use minidocker::solutions::rootfs03 as solution;
 use minidocker::report;
 use std::ffi::OsString;
@@ -106,11 +106,12 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     fs_.mount(ex.overlay_options)?;
     overlay::describe(&fs_.layers);
     report::evidence("mountinfo", &overlay::mountinfo_line(&fs_.merged()).unwrap_or_else(|| "(not found)".into()));
-    let env = rootfs::environment(&image, hostname);
+    let env = rootfs::environment(image.config.config.env.as_deref().unwrap_or_default(), hostname);
+    let run_in = |argv: &[String]| rootfs::run(&fs_, &Spec { hostname, argv, env: &env, workdir: None, user: None, host_network: false });
 
     if !cmd.is_empty() {
         lab.step(&format!("Run {:?} in the container (after pivot_root)", cmd.join(" ")))?;
-        let exit = rootfs::run(&fs_, hostname, &cmd, &env)?;
+        let exit = run_in(&cmd)?;
         report::evidence("command", &exit.to_string());
         lab.step("Clean up")?;
         drop(fs_);
@@ -132,7 +133,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 
     lab.step("Inside the container: write, delete, create")?;
     report::say(&format!("sh -c \"{SCRIPT}\""));
-    let exit = rootfs::run(&fs_, hostname, &["/bin/sh".into(), "-c".into(), SCRIPT.into()], &env)?;
+    let exit = run_in(&["/bin/sh".into(), "-c".into(), SCRIPT.into()])?;
     report::evidence("container", &exit.to_string());
     anyhow::ensure!(exit.success(), "the commands in the container failed; the image needs /bin/sh, {WRITE} and {DELETE}");
 
@@ -151,7 +152,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     show_origin(&fs_, "/hello.txt", ex);
 
     lab.step("Inside the container: its mount table")?;
-    let exit = rootfs::run(&fs_, hostname, &["cat".into(), "/proc/self/mountinfo".into()], &env)?;
+    let exit = run_in(&["cat".into(), "/proc/self/mountinfo".into()])?;
     report::evidence("container", &exit.to_string());
 
     lab.step("Clean up")?;

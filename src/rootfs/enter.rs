@@ -7,6 +7,7 @@
 //! container's mount table at all.
 
 use crate::sys;
+use anyhow::Context;
 use nix::mount::{MntFlags, MsFlags};
 use std::path::Path;
 
@@ -51,5 +52,34 @@ fn minimal_dev(dev: &Path) -> crate::Result<()> {
     sys::mount(Some("devpts"), &dev.join("pts"), Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("newinstance,ptmxmode=0666,mode=0620"))?;
     sys::mkdir(&dev.join("shm"))?;
     sys::mount(Some("shm"), &dev.join("shm"), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, Some("mode=1777,size=65536k"))?;
+    Ok(())
+}
+
+/// Become `user` (`name`, `uid`, `name:group`, `uid:gid`), resolved in the container's own
+/// `/etc/passwd` and `/etc/group` — after pivot_root, so the image's names count, not the host's.
+pub fn switch_user(user: &str) -> crate::Result<()> {
+    let (u, g) = user.split_once(':').map_or((user, None), |(u, g)| (u, Some(g)));
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let entry = passwd.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.len() > 3 && (f[0] == u || f[2] == u));
+    let uid: u32 = match (&entry, u.parse()) {
+        (_, Ok(n)) => n,
+        (Some(f), _) => f[2].parse()?,
+        (None, _) => anyhow::bail!("unable to find user {u}: no matching entries in the container's /etc/passwd"),
+    };
+    let gid: u32 = match g {
+        None => entry.as_ref().and_then(|f| f[3].parse().ok()).unwrap_or(uid),
+        Some(g) => match g.parse() {
+            Ok(n) => n,
+            Err(_) => {
+                let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
+                let found = groups.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.len() > 2 && f[0] == g);
+                found.and_then(|f| f[2].parse().ok()).with_context(|| format!("unable to find group {g} in the container's /etc/group"))?
+            }
+        },
+    };
+    // Groups first: once the uid is not 0 any more, changing them is not allowed.
+    nix::unistd::setgroups(&[])?;
+    nix::unistd::setgid(nix::unistd::Gid::from_raw(gid))?;
+    nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))?;
     Ok(())
 }

@@ -104,29 +104,57 @@ pub const CONTAINER_NAMESPACES: CloneFlags = CloneFlags::CLONE_NEWNS
     .union(CloneFlags::CLONE_NEWIPC)
     .union(CloneFlags::CLONE_NEWNET);
 
-/// Run `argv` in a container on `rootfs` (mounted): fresh namespaces, pivot_root into the
-/// merged tree, the hostname, exactly the environment `env`. Waits for it to end.
-pub fn run(rootfs: &Rootfs, hostname: &str, argv: &[String], env: &[String]) -> crate::Result<crate::process::Exit> {
+/// What runs in a container, and how.
+pub struct Spec<'a> {
+    pub hostname: &'a str,
+    pub argv: &'a [String],
+    /// Exactly the environment the command gets (see [`environment`]).
+    pub env: &'a [String],
+    /// The working directory inside; created when missing, as Docker does.
+    pub workdir: Option<&'a str>,
+    /// `name`, `uid`, `name:group` or `uid:gid`, looked up in the container's own
+    /// `/etc/passwd` and `/etc/group`.
+    pub user: Option<&'a str>,
+    /// Stay in the host's network namespace (a build's RUN does, to reach package indexes).
+    pub host_network: bool,
+}
+
+/// Run a command in a container on `rootfs` (mounted): fresh namespaces, pivot_root into the
+/// merged tree, the hostname, the working directory and user, exactly the environment given.
+/// Waits for it to end.
+pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<crate::process::Exit> {
     let merged = rootfs.merged();
     let setup = || -> crate::Result<()> {
         // If this process dies (even by SIGKILL), the container dies with it.
         nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
         enter::enter(&merged)?;
-        sys::sethostname(hostname)
+        sys::sethostname(spec.hostname)?;
+        if let Some(dir) = spec.workdir.filter(|d| !d.is_empty()) {
+            fs::create_dir_all(dir).with_context(|| format!("creating the working directory {dir}"))?;
+            sys::chdir(Path::new(dir))?;
+        }
+        if let Some(user) = spec.user.filter(|u| !u.is_empty()) {
+            enter::switch_user(user)?;
+        }
+        Ok(())
     };
-    let (child, gate) = crate::process::spawn_with_env(CONTAINER_NAMESPACES, &setup, argv, Some(env))?;
+    let flags = if spec.host_network { CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET) } else { CONTAINER_NAMESPACES };
+    let (child, gate) = crate::process::spawn_with_env(flags, &setup, spec.argv, Some(spec.env))?;
     gate.open()?;
     child.wait()
 }
 
-/// The environment for a container of `image`: its `Env`, with `PATH` and `HOSTNAME` as
-/// Docker provides them.
-pub fn environment(image: &Image, hostname: &str) -> Vec<String> {
-    let mut env = image.config.config.env.clone().unwrap_or_default();
-    if !env.iter().any(|e| e.starts_with("PATH=")) {
+/// The environment for a container whose image sets `image_env`: that, with `PATH`,
+/// `HOSTNAME` and `HOME` as Docker provides them when the image does not.
+pub fn environment(image_env: &[String], hostname: &str) -> Vec<String> {
+    let mut env = image_env.to_vec();
+    let has = |env: &[String], k: &str| env.iter().any(|e| e.split('=').next() == Some(k));
+    if !has(&env, "PATH") {
         env.insert(0, format!("PATH={}", crate::process::DEFAULT_PATH));
     }
     env.push(format!("HOSTNAME={hostname}"));
-    env.push("HOME=/root".into());
+    if !has(&env, "HOME") {
+        env.push("HOME=/root".into());
+    }
     env
 }
