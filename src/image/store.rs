@@ -21,7 +21,7 @@ use super::{Digest, Hashing};
 use anyhow::{bail, ensure, Context};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::{openat2, Flock, FlockArg, OFlag, OpenHow, ResolveFlag};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
@@ -351,7 +351,7 @@ impl Store {
 
     /// Point `name` at the image `desc`. The image that had the name keeps its other names;
     /// left with none, it stays as a dangling `<none>` image, as in Docker.
-    fn tag_manifest(&self, desc: &Descriptor, name: &Reference) -> crate::Result<()> {
+    pub fn tag_manifest(&self, desc: &Descriptor, name: &Reference) -> crate::Result<()> {
         let name = name.to_string();
         let mut index = self.index()?;
         let mut moved_from = None;
@@ -453,13 +453,30 @@ impl Store {
     /// `minidocker load`: copy in every named image of another OCI layout (what
     /// `skopeo copy … oci:DIR:NAME` writes), verifying every blob. Returns the names loaded.
     pub fn load_layout(&self, dir: &Path) -> crate::Result<Vec<String>> {
+        let loaded = self.load_layout_images(dir);
+        if loaded.is_err() {
+            // FIX: a refused load leaves nothing behind. Layer blobs are copied in (and earlier
+            // layers unpacked) before a later check fails (a config's wrong diff_id, a malicious
+            // layer): remove what no image in the index uses, as `rmi` does. The caller holds
+            // the store's lock.
+            let _ = self.collect_garbage();
+        }
+        loaded
+    }
+
+    fn load_layout_images(&self, dir: &Path) -> crate::Result<Vec<String>> {
         ensure!(dir.join("oci-layout").exists(), "{} is not an OCI image layout (no oci-layout file)", dir.display());
+        let read = |rel: &str| -> crate::Result<Vec<u8>> {
+            let mut bytes = Vec::new();
+            open_in_layout(dir, rel)?.read_to_end(&mut bytes).with_context(|| format!("reading {rel} in {}", dir.display()))?;
+            Ok(bytes)
+        };
         let blob = |d: &Digest| -> crate::Result<Vec<u8>> {
-            let bytes = fs::read(dir.join("blobs/sha256").join(d.hex())).with_context(|| format!("blob {d} is missing from {}", dir.display()))?;
+            let bytes = read(&format!("blobs/sha256/{}", d.hex())).with_context(|| format!("blob {d}"))?;
             ensure!(Digest::of(&bytes) == *d, "blob {d} in {} does not match its digest — refused", dir.display());
             Ok(bytes)
         };
-        let index: Index = serde_json::from_slice(&fs::read(dir.join("index.json"))?).context("reading the layout's index.json")?;
+        let index: Index = serde_json::from_slice(&read("index.json")?).context("reading the layout's index.json")?;
         let mut loaded = Vec::new();
         for desc in index.manifests {
             let Some(name) = desc.ref_name().map(str::to_owned) else { continue };
@@ -475,7 +492,7 @@ impl Store {
             ensure!(config.rootfs.diff_ids.len() == manifest.layers.len(), "{name}: the manifest has {} layers, the config {} diff_ids", manifest.layers.len(), config.rootfs.diff_ids.len());
             for (layer, diff_id) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
                 oci::layer_compression(&layer.media_type)?;
-                let f = File::open(dir.join("blobs/sha256").join(layer.digest.hex())).with_context(|| format!("layer blob {} is missing", layer.digest))?;
+                let f = open_in_layout(dir, &format!("blobs/sha256/{}", layer.digest.hex())).with_context(|| format!("layer blob {}", layer.digest))?;
                 self.copy_blob_in(f, layer)?;
                 self.ensure_unpacked(layer, diff_id)?;
             }
@@ -489,6 +506,22 @@ impl Store {
         ensure!(!loaded.is_empty(), "{} names no image (index.json has no org.opencontainers.image.ref.name)", dir.display());
         Ok(loaded)
     }
+}
+
+/// FIX: a file of an OCI layout, opened only as the layout's own regular file. The layout may be
+/// the unpacked tar of an untrusted `load -i x.tar`: a symlink in it must not reach a host file
+/// (loading would copy it into the store, and succeed only if its digest was guessed right: an
+/// oracle on the host's files), and a FIFO or device must not be read (a FIFO blocks forever
+/// with the store locked). Symlinks resolve as if the layout were `/`; O_NONBLOCK so a FIFO
+/// opens at once and is then refused.
+fn open_in_layout(dir: &Path, rel: &str) -> crate::Result<File> {
+    let top = File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
+    let how = OpenHow::new()
+        .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let f = File::from(openat2(&top, rel, how).with_context(|| format!("{rel} is missing from {}", dir.display()))?);
+    ensure!(f.metadata()?.is_file(), "{rel} in {} is not a regular file — refused", dir.display());
+    Ok(f)
 }
 
 /// From an image index, the manifest for this host's platform.
