@@ -23,6 +23,7 @@ pub mod image;
 pub mod interrupt;
 pub mod lesson;
 pub mod namespaces;
+pub mod network;
 pub mod process;
 pub mod progress;
 pub mod registry;

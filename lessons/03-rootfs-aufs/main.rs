@@ -97,7 +97,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     let scratch = store.scratch()?;
     report::evidence("created", &scratch.path().display().to_string());
     let init = InitFiles::for_host(hostname, None);
-    let mut fs_ = Rootfs::create(&store, &image, scratch.path(), &init)?;
+    let mut fs_ = Rootfs::create(&store, image.diff_ids(), scratch.path(), &init)?;
     for (path, content) in init.files() {
         report::evidence(&format!("init/{path}"), &content.trim_end().replace('\n', " | "));
     }
@@ -116,7 +116,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
         lab.step("Clean up")?;
         drop(fs_);
         drop(scratch);
-        report::cleanup("removed the container's layers and directories");
+        report::cleanup("unmounted the overlay; removed the container's layers and directories");
         return Ok(exit.code());
     }
 
@@ -158,7 +158,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     lab.step("Clean up")?;
     drop(fs_);
     drop(scratch);
-    report::cleanup("removed the container's layers and directories");
+    report::cleanup("unmounted the overlay; removed the container's layers and directories");
     Ok(0)
 }
 

@@ -79,7 +79,7 @@ fn clean(p: &str) -> String {
 
 /// Shell-style matching: `*`/`?` within a segment, `**` across segments, `[…]` classes
 /// (`^` or `!` negates), `\` escapes.
-fn glob(p: &[u8], s: &[u8]) -> bool {
+pub(crate) fn glob(p: &[u8], s: &[u8]) -> bool {
     match p.first() {
         None => s.is_empty(),
         Some(b'*') if p.get(1) == Some(&b'*') => {

@@ -1,4 +1,13 @@
-//! Building images from Dockerfiles (being written).
+//! Building images from Dockerfiles, as Docker's classic builder does: one image per
+//! instruction, a layer for each that changes files, and a cache of steps.
+//!
+//! - [`context`]: the build context, snapshotted once; [`ignore`]: `.dockerignore`
+//! - [`builder`]: the instruction loop; [`copy`]: ADD and COPY; [`cache`]: the build cache
 
+pub mod builder;
+pub mod cache;
 pub mod context;
+pub mod copy;
 pub mod ignore;
+
+pub use builder::{build, Options, Report, StepReport};

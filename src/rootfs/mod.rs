@@ -12,8 +12,8 @@ pub mod overlay;
 pub use init_layer::InitFiles;
 pub use overlay::{Layers, Origin};
 
-use crate::image::{Image, Store};
-use crate::{report, sys};
+use crate::image::Store;
+use crate::sys;
 use anyhow::Context;
 use nix::mount::{MntFlags, MsFlags};
 use nix::sched::CloneFlags;
@@ -31,12 +31,13 @@ pub struct Rootfs {
 }
 
 impl Rootfs {
-    /// Lay out the layers for `image` in `dir` (inside the store root) and write the init layer.
-    pub fn create(store: &Store, image: &Image, dir: &Path, init: &InitFiles) -> crate::Result<Rootfs> {
+    /// Lay out the layers `diff_ids` (an image's, bottom first) in `dir` (inside the store
+    /// root) and write the init layer.
+    pub fn create(store: &Store, diff_ids: &[crate::image::Digest], dir: &Path, init: &InitFiles) -> crate::Result<Rootfs> {
         let base = store.root().to_path_buf();
         let rel = |p: &Path| p.strip_prefix(&base).map(Path::to_path_buf).with_context(|| format!("{} is not inside the store", p.display()));
         let mut image_layers = Vec::new();
-        for d in image.diff_ids() {
+        for d in diff_ids {
             let l = store.layer_dir(d);
             anyhow::ensure!(l.is_dir(), "layer {d} of the image is not unpacked (the store is damaged; remove and re-import the image)");
             image_layers.push(rel(&l)?);
@@ -73,8 +74,8 @@ impl Rootfs {
 
 impl Drop for Rootfs {
     fn drop(&mut self) {
-        if self.mounted && sys::umount2(&self.merged(), MntFlags::MNT_DETACH).is_ok() {
-            report::cleanup(&format!("unmounted the overlay at {}", self.merged().display()));
+        if self.mounted {
+            let _ = sys::umount2(&self.merged(), MntFlags::MNT_DETACH);
         }
     }
 }
@@ -129,6 +130,9 @@ pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<crate::process::Exit> 
         nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
         enter::enter(&merged)?;
         sys::sethostname(spec.hostname)?;
+        if !spec.host_network {
+            crate::network::loopback_up()?;
+        }
         if let Some(dir) = spec.workdir.filter(|d| !d.is_empty()) {
             fs::create_dir_all(dir).with_context(|| format!("creating the working directory {dir}"))?;
             sys::chdir(Path::new(dir))?;
@@ -157,4 +161,46 @@ pub fn environment(image_env: &[String], hostname: &str) -> Vec<String> {
         env.push("HOME=/root".into());
     }
     env
+}
+
+/// An image's layers mounted read-only, without a read-write layer: to read the files of an
+/// image (`COPY --from`, user names for `--chown`) without starting a container.
+pub struct View {
+    merged: PathBuf,
+    mounted: bool,
+}
+
+impl View {
+    /// Mount the layers `diff_ids` (bottom first) at `dir/merged`; `dir` is inside the store.
+    pub fn mount(store: &Store, diff_ids: &[crate::image::Digest], dir: &Path) -> crate::Result<View> {
+        let merged = dir.join("merged");
+        fs::create_dir_all(&merged)?;
+        if diff_ids.is_empty() {
+            return Ok(View { merged, mounted: false }); // FROM scratch: nothing to see
+        }
+        // overlay needs two lower layers when it has no upper one: an empty one at the bottom.
+        let empty = dir.join("empty");
+        fs::create_dir_all(&empty)?;
+        let rel = |p: &Path| p.strip_prefix(store.root()).map(Path::to_path_buf).unwrap_or_else(|_| p.to_path_buf());
+        let mut lower: Vec<String> = diff_ids.iter().rev().map(|d| rel(&store.layer_dir(d)).display().to_string()).collect();
+        lower.push(rel(&empty).display().to_string());
+        let back = fs::File::open(".")?;
+        sys::chdir(store.root())?;
+        let r = sys::mount(Some("overlay"), &merged, Some("overlay"), MsFlags::MS_RDONLY, Some(&format!("lowerdir={}", lower.join(":"))));
+        nix::unistd::fchdir(&back)?;
+        r.context("mounting the image read-only")?;
+        Ok(View { merged, mounted: true })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.merged
+    }
+}
+
+impl Drop for View {
+    fn drop(&mut self) {
+        if self.mounted {
+            let _ = sys::umount2(&self.merged, MntFlags::MNT_DETACH);
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! Each command is a thin layer over a library module; the commands not built yet say in one
 //! line which lesson brings them.
 
+mod build;
 mod images;
 
 use colored::Colorize;
@@ -14,7 +15,7 @@ type Command = fn(Vec<OsString>) -> minidocker::Result<i32>;
 
 /// Docker's command set as this workshop has it: name, summary, lesson, and the code once built.
 const COMMANDS: &[(&str, &str, &str, Option<Command>)] = &[
-    ("build", "Build an image from a Dockerfile", "04", None),
+    ("build", "Build an image from a Dockerfile", "04", Some(build::build)),
     ("history", "Show the history of an image", "04", Some(images::history)),
     ("images", "List images", "03", Some(images::images)),
     ("import", "Import a rootfs tarball as a one-layer image", "03", Some(images::import)),
