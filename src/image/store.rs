@@ -56,6 +56,15 @@ impl Image {
     pub fn diff_ids(&self) -> &[Digest] {
         &self.config.rootfs.diff_ids
     }
+
+    /// Is this an earlier state of `child`: the same first layers and history, and less of
+    /// it? A build's intermediate images are parents of the image it ends with.
+    pub fn is_parent_of(&self, child: &Image) -> bool {
+        let (p, c) = (&self.config, &child.config);
+        p.history.len() < c.history.len()
+            && c.rootfs.diff_ids.starts_with(&p.rootfs.diff_ids)
+            && p.history.iter().zip(&c.history).all(|(a, b)| a.created_by == b.created_by && a.created == b.created)
+    }
 }
 
 /// What `layers/<hex>/meta.json` records about an unpacked layer.
@@ -400,6 +409,19 @@ impl Store {
             index.manifests.retain(|d| d.digest != img.manifest_desc.digest);
             removed.untagged = img.names.clone();
             removed.images.push(img.id.clone());
+            // As Docker does: the untagged parents (a build's intermediate images) go too,
+            // unless another image still builds on them.
+            let all = self.list()?;
+            let mut parents: Vec<&Image> = all.iter().filter(|p| p.names.is_empty() && p.is_parent_of(&img)).collect();
+            parents.sort_by_key(|p| std::cmp::Reverse(p.config.history.len()));
+            for p in parents {
+                let others = all.iter().any(|c| c.id != img.id && !removed.images.contains(&c.id) && p.is_parent_of(c));
+                if others {
+                    break;
+                }
+                index.manifests.retain(|d| d.digest != p.manifest_desc.digest);
+                removed.images.push(p.id.clone());
+            }
         }
         self.write_index(&index)?;
         removed.layers = self.collect_garbage()?;

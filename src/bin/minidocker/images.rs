@@ -1,7 +1,7 @@
 //! `images`, `import`, `load`, `tag`, `rmi`: the image store from the command line.
 
 use lexopt::prelude::*;
-use minidocker::image::{reference, Image, Store};
+use minidocker::image::{reference, Store};
 use minidocker::{progress, units};
 use std::ffi::OsString;
 use std::fs::File;
@@ -33,7 +33,7 @@ pub fn images(args: Vec<OsString>) -> minidocker::Result<i32> {
     let images = store.list()?;
     for img in &images {
         // Untagged images with children are a build's intermediate steps: shown with -a only.
-        if !all && img.names.is_empty() && images.iter().any(|c| is_parent(img, c)) {
+        if !all && img.names.is_empty() && images.iter().any(|c| img.is_parent_of(c)) {
             continue;
         }
         let size: u64 = img.diff_ids().iter().map(|d| store.layer_meta(d).map_or(0, |m| m.size)).sum();
@@ -199,15 +199,6 @@ pub fn rmi(args: Vec<OsString>) -> minidocker::Result<i32> {
 }
 
 
-/// Is `parent` an earlier state of `child`: the same first layers and history, and less of it?
-/// (How `images` hides a build's intermediate images and `history` names them.)
-fn is_parent(parent: &Image, child: &Image) -> bool {
-    let (p, c) = (&parent.config, &child.config);
-    p.history.len() < c.history.len()
-        && c.rootfs.diff_ids.starts_with(&p.rootfs.diff_ids)
-        && p.history.iter().zip(&c.history).all(|(a, b)| a.created_by == b.created_by && a.created == b.created)
-}
-
 /// `minidocker history [--no-trunc] IMAGE`
 pub fn history(args: Vec<OsString>) -> minidocker::Result<i32> {
     let (mut no_trunc, mut name) = (false, None);
@@ -234,7 +225,7 @@ pub fn history(args: Vec<OsString>) -> minidocker::Result<i32> {
             img.id.short().to_string()
         } else {
             all.iter()
-                .find(|a| a.config.history.len() == i + 1 && is_parent(a, &img))
+                .find(|a| a.config.history.len() == i + 1 && a.is_parent_of(&img))
                 .map_or("<missing>".to_string(), |a| a.id.short().to_string())
         };
         let created = h.created.as_deref().and_then(units::parse_rfc3339).map_or("N/A".into(), |t| units::ago(now - t));

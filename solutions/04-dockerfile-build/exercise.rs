@@ -1,0 +1,30 @@
+//! Exercise 04 — one image per instruction, a layer only where files change, and a cache
+//! that knows when a step can be skipped.
+//!
+//! `04-dockerfile-build --mine` builds with your code; `04-dockerfile-build --check` checks it.
+//! The lab sheet is lessons/04-dockerfile-build/README.md.
+
+use minidocker::image::Digest;
+
+/// Does this instruction (`run`, `copy`, `env`, … lower-case) add a layer to the image?
+///
+/// Every instruction makes a new image. Those that change files add a layer with the
+/// changes; the others only change the image's configuration and record an `empty_layer`
+/// entry in its history.
+pub fn makes_layer(keyword: &str) -> bool {
+    // ANCHOR: makes_layer
+    matches!(keyword, "run" | "copy" | "add")
+    // ANCHOR_END: makes_layer
+}
+
+/// The build cache's key for a step: the image it starts from (`None` for `FROM scratch`)
+/// and `created_by`, the instruction with its variables expanded (for ADD and COPY it also
+/// holds a hash of the copied files' content).
+pub fn cache_key(parent: Option<&Digest>, created_by: &str) -> String {
+    // ANCHOR: cache_key
+    // The parent is part of the key: when a step changes, every step after it starts from
+    // a different image, so none of them may come from the cache any more.
+    let parent = parent.map_or("scratch", Digest::as_str);
+    Digest::of(format!("{parent}\n{created_by}").as_bytes()).hex().to_string()
+    // ANCHOR_END: cache_key
+}
