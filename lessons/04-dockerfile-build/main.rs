@@ -1,21 +1,135 @@
-//! Lesson 04 — a Dockerfile becomes an image: one layer per instruction, and a build cache.
+//! Lesson 04 — a Dockerfile becomes an image: one image per instruction, a layer where files
+//! change, and a build cache.
 //!
-//! Its place in the workshop is laid; the lesson itself arrives with the build issue (Dockerfile parser and layer-caching builder).
-//! Until then it explains what it will show and says plainly that it is not built yet.
+//! The mechanism is in `src/dockerfile/` (the parser) and `src/build/` (the builder); this
+//! file only narrates it. The lab sheet is `README.md` next to this file.
 
-use minidocker::lesson::{self, Info};
+#[path = "exercise.rs"]
+mod mine;
+mod check;
+
+use minidocker::build::{self, builder::Rules, Options};
+use minidocker::image::{reference, Store};
+use minidocker::lesson::{self, Info, Lab};
+use minidocker::solutions::build04 as solution;
+use minidocker::{dockerfile, report, rootfs, units};
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+const MINE: Rules = Rules { makes_layer: mine::makes_layer, cache_key: mine::cache_key };
+const SOLUTION: Rules = Rules { makes_layer: solution::makes_layer, cache_key: solution::cache_key };
 
 static INFO: Info = Info {
     bin: "04-dockerfile-build",
-    title: "a Dockerfile becomes an image: one layer per instruction, and a build cache",
-    article: "Dockerfile primitives, `docker build -t`, `docker image ls`",
-    usage: "04-dockerfile-build [--parse-only] [-f FILE] [CONTEXT]",
-    about: "Not built yet: this lesson arrives with the build issue (Dockerfile parser and layer-caching builder).",
-    options: "",
-    needs_root: "containers need namespaces, mounts and cgroups, which only root may create",
+    title: "a Dockerfile becomes an image: one image per instruction, a layer where files change, a build cache",
+    article: "Dockerfile primitives, one layer per instruction, `docker build -t`, the image list",
+    usage: "04-dockerfile-build [--parse-only] [-f FILE] [-t NAME[:TAG]] [CONTEXT]",
+    about: "Parses a Dockerfile (default: assets/helloworld, the article's Flask app) and shows its
+syntax tree, builds it the way Docker's classic builder does — every instruction a new image,
+RUN/ADD/COPY a new layer, the rest only configuration — shows each step's layer (size, files
+changed), builds again to show every step come from the cache, and ends with the image's
+layer stack. The images it built are removed at the end unless -t names one to keep.",
+    options: "  --parse-only   print the parsed Dockerfile (its syntax tree) and stop
+  -f FILE        the Dockerfile (default: CONTEXT/Dockerfile)
+  -t NAME[:TAG]  keep the built image under this name\n",
+    needs_root: "RUN steps run in containers: namespaces and overlay mounts are root-only",
 };
 
 fn main() -> ExitCode {
-    lesson::main(&INFO, lesson::not_built_yet)
+    lesson::main(&INFO, run)
+}
+
+fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
+    use lexopt::prelude::*;
+    let (mut parse_only, mut file, mut keep, mut context) = (false, None, None, None);
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Long("parse-only") => parse_only = true,
+            Short('f') | Long("file") => file = Some(PathBuf::from(p.value()?)),
+            Short('t') | Long("tag") => keep = Some(reference::parse_tagged(&p.value()?.string()?)?),
+            Value(v) if context.is_none() => context = Some(PathBuf::from(v)),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let rules = if lab.uses_mine() { MINE } else { SOLUTION };
+    if lab.check {
+        return check::run(lab, rules);
+    }
+    let context = context.unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/helloworld")));
+    let path = file.clone().unwrap_or_else(|| context.join("Dockerfile"));
+
+    lab.step(&format!("Parse {}: the syntax tree", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let df = dockerfile::parse(&text, &path.file_name().unwrap_or_default().to_string_lossy())?;
+    for ins in &df.instructions {
+        let lines = if ins.start_line == ins.end_line { format!("line {}", ins.start_line) } else { format!("lines {}-{}", ins.start_line, ins.end_line) };
+        report::evidence(&lines, dockerfile::dump_instruction(ins).trim_end());
+    }
+    report::say("Comments and line continuations are gone; each instruction is a keyword, its flags and its arguments.");
+    if parse_only {
+        return Ok(0);
+    }
+    report::say(&format!("Exercise code: {}", lab.exercise_source()));
+
+    lab.step("The base image")?;
+    let store = Store::open_default()?;
+    let _lock = store.lock()?;
+    if let Some(from) = df.instructions.iter().find(|i| i.keyword == "from").and_then(|i| i.args.first()).filter(|b| *b != "scratch") {
+        let base = store.resolve(from).map_err(|e| e.context("scripts/base-images imports busybox and python:3.11-slim"))?;
+        report::evidence(from, &format!("ID {}, {} layer(s)", base.id.short(), base.diff_ids().len()));
+    }
+    rootfs::private_mount_namespace()?;
+    let tag = keep.clone().unwrap_or(reference::parse_tagged(&format!("lesson04-{}:latest", std::process::id()))?);
+    let opts = Options { context, dockerfile: file, tags: vec![tag.clone()], no_cache: false, build_args: Vec::new(), rules };
+
+    lab.step("Build (--no-cache, so every step really runs): every instruction makes an image")?;
+    let first = build::build(&store, &Options { no_cache: true, ..opts.clone() })?;
+
+    lab.step("What each step added")?;
+    for s in &first.steps {
+        let what = match &s.layer {
+            None => "configuration only: no layer, an empty_layer entry in the history".to_string(),
+            Some(l) => {
+                let mut files: Vec<&str> = l.files.changed.iter().map(String::as_str).take(6).collect();
+                if l.files.changed.len() > 6 {
+                    files.push("…");
+                }
+                format!("layer {} of {} — {}", &l.diff_id.hex()[..12], units::human(l.size), files.join(" "))
+            }
+        };
+        let ins: String = s.instruction.chars().take(28).collect();
+        report::evidence(&format!("{ins:<28}"), &what);
+    }
+
+    lab.step("Build again: nothing changed, so nothing runs")?;
+    let second = build::build(&store, &opts)?;
+    let hits = second.steps.iter().filter(|s| s.cached).count();
+    report::evidence("steps from the cache", &format!("{hits} of {}", second.steps.len()));
+    report::evidence("image", &format!("{} then {} — {}", first.image.id.short(), second.image.id.short(), if first.image.id == second.image.id { "the same image" } else { "DIFFERENT (the cache missed)" }));
+
+    lab.step("The image: a stack of layers and a history")?;
+    let img = &second.image;
+    let mut layers = img.diff_ids().iter();
+    for h in &img.config.history {
+        let by = h.created_by.clone().unwrap_or_default();
+        let by: String = if by.chars().count() > 60 { by.chars().take(59).collect::<String>() + "…" } else { by };
+        let layer = if h.empty_layer {
+            "(no layer)".to_string()
+        } else {
+            layers.next().map_or("?".into(), |d| format!("{} {}", &d.hex()[..12], units::human(store.layer_meta(d).map_or(0, |m| m.size))))
+        };
+        report::evidence(&format!("{layer:>24}"), &by);
+    }
+    report::evidence("config", &format!("Cmd {:?}, Env {:?}, WorkingDir {:?}", img.config.config.cmd.clone().unwrap_or_default(), img.config.config.env.clone().unwrap_or_default(), img.config.config.working_dir.clone().unwrap_or_default()));
+
+    lab.step("Clean up")?;
+    if keep.is_some() {
+        report::note(&format!("kept as {tag}: try `minidocker history {tag}`"));
+    } else {
+        let removed = store.remove(&tag.to_string(), false)?;
+        report::cleanup(&format!("removed {tag}: {} image(s) and {} layer(s) no other image uses", removed.images.len(), removed.layers.len()));
+    }
+    Ok(0)
 }

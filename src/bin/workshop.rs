@@ -10,6 +10,7 @@ const LESSONS: &[(&str, &str)] = &[
     ("01", "01-namespaces"),
     ("02", "02-cgroups"),
     ("03", "03-rootfs-aufs"),
+    ("04", "04-dockerfile-build"),
 ];
 
 fn usage() -> ExitCode {
