@@ -59,9 +59,14 @@ impl TestRoot {
     /// A root with the busybox image imported as `busybox:latest`.
     pub fn with_busybox(test: &str) -> TestRoot {
         let root = TestRoot::new(test);
-        let (code, _, err) = run(root.minidocker().arg("import").arg(busybox_tarball()).arg("busybox"));
-        assert_eq!(code, 0, "importing busybox: {err}");
+        root.import("busybox", "busybox");
         root
+    }
+
+    /// Import a base image built by scripts/base-rootfs (`busybox` or `python`) as `name`.
+    pub fn import(&self, which: &str, name: &str) {
+        let (code, _, err) = run(self.minidocker().arg("import").arg(base_tarball(which)).arg(name));
+        assert_eq!(code, 0, "importing {which}: {err}");
     }
 
     /// One of the workshop's binaries, using this root.
@@ -98,9 +103,15 @@ impl Drop for TestRoot {
 
 /// The busybox rootfs tarball, built once and cached by scripts/base-rootfs.
 pub fn busybox_tarball() -> std::path::PathBuf {
+    base_tarball("busybox")
+}
+
+/// A base image's rootfs tarball (`busybox`, or `python`: debootstrap, a minute the first
+/// time), built once and cached by scripts/base-rootfs.
+pub fn base_tarball(which: &str) -> std::path::PathBuf {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/base-rootfs");
-    let out = Command::new("bash").arg(script).arg("busybox").output().expect("running scripts/base-rootfs");
-    assert!(out.status.success(), "scripts/base-rootfs busybox failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("bash").arg(script).arg(which).output().expect("running scripts/base-rootfs");
+    assert!(out.status.success(), "scripts/base-rootfs {which} failed: {}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     std::path::PathBuf::from(stdout.lines().last().expect("the tarball's path").trim())
 }
