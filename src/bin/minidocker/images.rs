@@ -41,9 +41,13 @@ pub fn images(args: Vec<OsString>) -> minidocker::Result<i32> {
         let names: Vec<(String, String)> = if img.names.is_empty() {
             vec![("<none>".into(), "<none>".into())]
         } else {
-            img.names.iter().map(|n| {
-                let (repo, tag) = n.rsplit_once(':').unwrap_or((n, ""));
-                (repo.to_string(), tag.to_string())
+            img.names.iter().map(|n| match n.split_once('@') {
+                // Pulled by digest: no tag, as `docker images` shows it.
+                Some((repo, _)) => (repo.to_string(), "<none>".to_string()),
+                None => {
+                    let (repo, tag) = n.rsplit_once(':').filter(|(_, t)| !t.contains('/')).unwrap_or((n, ""));
+                    (repo.to_string(), tag.to_string())
+                }
             }).collect()
         };
         for (repo, tag) in names {

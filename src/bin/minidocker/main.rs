@@ -5,6 +5,7 @@
 
 mod build;
 mod images;
+mod registry;
 
 use colored::Colorize;
 use minidocker::{interrupt, report, sys};
@@ -22,9 +23,10 @@ const COMMANDS: &[(&str, &str, &str, Option<Command>)] = &[
     ("load", "Load the images of an OCI layout (directory or tar)", "03", Some(images::load)),
     ("tag", "Give an image another name", "03", Some(images::tag)),
     ("rmi", "Remove images", "03", Some(images::rmi)),
-    ("pull", "Pull an image from a registry", "registry", None),
-    ("push", "Push an image to a registry", "registry", None),
-    ("login", "Log in to a registry", "registry", None),
+    ("pull", "Pull an image from a registry", "registry", Some(registry::pull)),
+    ("push", "Push an image to a registry", "registry", Some(registry::push)),
+    ("login", "Log in to a registry", "registry", Some(registry::login)),
+    ("logout", "Log out from a registry", "registry", Some(registry::logout)),
     ("run", "Run a command in a new container", "05", None),
     ("ps", "List containers", "05", None),
     ("logs", "Fetch the logs of a container", "05", None),
