@@ -88,7 +88,8 @@ fn ctrl_c_while_the_container_runs_leaves_nothing() {
         return;
     }
     let root = TestRoot::with_busybox("l03-int");
-    let mut child = root.cmd(BIN).args(["--", "sleep", "60"]).stdout(Stdio::piped()).spawn().unwrap();
+    // A duration no other test uses, so the process can be looked for by its command line.
+    let mut child = root.cmd(BIN).args(["--", "sleep", "3141"]).stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.by_ref() {
         if line.unwrap().contains("in the container") {
@@ -103,7 +104,7 @@ fn ctrl_c_while_the_container_runs_leaves_nothing() {
     let rest: String = lines.map_while(Result::ok).collect::<Vec<_>>().join("\n");
     assert!(rest.contains("killed and reaped"), "{rest}");
     assert_clean(&root);
-    let ps = std::process::Command::new("pgrep").args(["-f", "^sleep 60$"]).output().unwrap();
+    let ps = std::process::Command::new("pgrep").args(["-f", "^sleep 3141$"]).output().unwrap();
     assert!(ps.stdout.is_empty(), "the container's process outlived the lesson");
 }
 
