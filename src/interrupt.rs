@@ -46,3 +46,8 @@ pub fn check() -> Result<(), Interrupted> {
         sig => Err(Interrupted(sig)),
     }
 }
+
+/// Forget a caught signal once it has been handled (passed on to a container, say).
+pub fn clear() {
+    CAUGHT.store(0, Ordering::SeqCst);
+}

@@ -109,6 +109,11 @@ impl Running {
         self.pid
     }
 
+    /// The caller reaped the child itself (with its own `waitpid` loop): nothing to kill.
+    pub fn reaped(mut self) {
+        self.reaped = true;
+    }
+
     /// Wait for the child to end. A signal to us (Ctrl-C) ends the wait with an error, and
     /// dropping `self` then kills the child.
     pub fn wait(mut self) -> crate::Result<Exit> {

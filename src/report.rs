@@ -7,6 +7,16 @@ use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static EXPLAIN: AtomicBool = AtomicBool::new(false);
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// No narration at all: `minidocker` prints what Docker prints and nothing of the lessons'.
+pub fn set_quiet(on: bool) {
+    QUIET.store(on, Ordering::Relaxed);
+}
+
+fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
 
 /// Colours only for a terminal, and never when `NO_COLOR` is set (<https://no-color.org>).
 pub fn init_colors() {
@@ -27,16 +37,25 @@ pub fn explaining() -> bool {
 
 /// `Step N  Title`, the heading of one numbered step.
 pub fn step(n: usize, title: &str) {
+    if quiet() {
+        return;
+    }
     println!("\n{} {}", format!("Step {n}").bold().cyan(), title.bold());
 }
 
 /// A sentence of narration under a step.
 pub fn say(text: &str) {
+    if quiet() {
+        return;
+    }
     println!("  {text}");
 }
 
 /// A line of evidence read from the kernel (a file, a link, a counter).
 pub fn evidence(label: &str, value: &str) {
+    if quiet() {
+        return;
+    }
     println!("  {} {}", format!("{label}:").dimmed(), value);
 }
 
@@ -50,11 +69,17 @@ pub fn syscall(call: &str, result: &str) {
 
 /// Something the run created was removed again.
 pub fn cleanup(what: &str) {
+    if quiet() {
+        return;
+    }
     println!("  {} {}", "cleanup".green(), what);
 }
 
 /// Something worth a learner's attention.
 pub fn note(text: &str) {
+    if quiet() {
+        return;
+    }
     println!("  {} {}", "note".magenta(), text);
 }
 

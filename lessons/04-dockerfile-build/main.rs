@@ -82,10 +82,12 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     }
     rootfs::private_mount_namespace()?;
     let tag = keep.clone().unwrap_or(reference::parse_tagged(&format!("lesson04-{}:latest", std::process::id()))?);
+    // ANCHOR: build
     let opts = Options { context, dockerfile: file, tags: vec![tag.clone()], no_cache: false, build_args: Vec::new(), rules };
 
     lab.step("Build (--no-cache, so every step really runs): every instruction makes an image")?;
     let first = build::build(&store, &Options { no_cache: true, ..opts.clone() })?;
+    // ANCHOR_END: build
 
     lab.step("What each step added")?;
     for s in &first.steps {
@@ -111,6 +113,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 
     lab.step("The image: a stack of layers and a history")?;
     let img = &second.image;
+    // ANCHOR: history
     let mut layers = img.diff_ids().iter();
     for h in &img.config.history {
         let by = h.created_by.clone().unwrap_or_default();
@@ -122,6 +125,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
         };
         report::evidence(&format!("{layer:>24}"), &by);
     }
+    // ANCHOR_END: history
     report::evidence("config", &format!("Cmd {:?}, Env {:?}, WorkingDir {:?}", img.config.config.cmd.clone().unwrap_or_default(), img.config.config.env.clone().unwrap_or_default(), img.config.config.working_dir.clone().unwrap_or_default()));
 
     lab.step("Clean up")?;

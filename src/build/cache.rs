@@ -21,6 +21,7 @@ impl Cache {
         Cache { path, map }
     }
 
+    // ANCHOR: cache
     /// The image a step with this key made before, if the store still has it.
     pub fn get(&self, store: &Store, key: &str) -> Option<crate::image::Image> {
         let id = self.map.get(key)?;
@@ -34,4 +35,5 @@ impl Cache {
         std::fs::rename(&tmp, &self.path)?;
         Ok(())
     }
+    // ANCHOR_END: cache
 }

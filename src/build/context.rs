@@ -19,6 +19,7 @@ pub struct BuildContext {
     pub bytes: u64,
 }
 
+// ANCHOR: snapshot
 /// Copy `src` into the empty directory `dest`, leaving out what `.dockerignore` excludes.
 pub fn snapshot(src: &Path, dest: &Path) -> crate::Result<BuildContext> {
     anyhow::ensure!(src.is_dir(), "build context {} is not a directory", src.display());
@@ -31,6 +32,7 @@ pub fn snapshot(src: &Path, dest: &Path) -> crate::Result<BuildContext> {
     copy_dir(src, dest, "", &ignore, &mut ctx)?;
     Ok(ctx)
 }
+// ANCHOR_END: snapshot
 
 fn copy_dir(src: &Path, dest: &Path, rel: &str, ignore: &Ignore, ctx: &mut BuildContext) -> crate::Result<()> {
     let mut names: Vec<_> = fs::read_dir(src.join(rel))?.map(|e| e.map(|e| e.file_name())).collect::<Result<_, _>>()?;

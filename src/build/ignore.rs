@@ -33,6 +33,7 @@ impl Ignore {
         Ignore { patterns }
     }
 
+    // ANCHOR: excludes
     /// Is `path` (relative to the context, `/`-separated) left out of the build?
     pub fn excludes(&self, path: &str) -> bool {
         let mut excluded = false;
@@ -46,6 +47,7 @@ impl Ignore {
         }
         excluded
     }
+    // ANCHOR_END: excludes
 
     /// Could something below the excluded directory `dir` be brought back by an exception?
     /// Then the walk must still look inside it.

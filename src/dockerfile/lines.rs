@@ -48,6 +48,7 @@ pub fn read(text: &str) -> Result<(Directives, Vec<LogicalLine>), LineError> {
     Ok((directives, logical))
 }
 
+// ANCHOR: directives
 /// Reads directives from the top; returns them and the index of the first other line.
 ///
 /// Directive lookup stops at the first line that is not a known directive — an empty line,
@@ -72,6 +73,7 @@ fn read_directives(lines: &[&str]) -> Result<(Directives, usize), LineError> {
     }
     Ok((directives, lines.len()))
 }
+// ANCHOR_END: directives
 
 /// `# name = value` → (lower-cased name, value), whitespace allowed around each part.
 fn directive(line: &str) -> Option<(String, &str)> {
@@ -137,6 +139,7 @@ fn join_lines(lines: &[&str], first: usize, escape: char) -> Vec<LogicalLine> {
     logical
 }
 
+// ANCHOR: continuation
 /// A line continues when it ends with an unescaped escape character, blanks after it allowed.
 /// Returns the line without that escape (and the blanks) and whether it continues.
 ///
@@ -151,6 +154,7 @@ fn strip_continuation(line: &str, escape: char) -> (&str, bool) {
         (line, false)
     }
 }
+// ANCHOR_END: continuation
 
 #[cfg(test)]
 mod tests {
@@ -178,6 +182,7 @@ mod tests {
     }
 
     #[test]
+    // ANCHOR: continuation_test
     fn continuations_skip_comments_and_blank_lines() {
         let (_, lines) = read("RUN a \\\n# note\n\n  b \\\\\nRUN c\r\n").unwrap();
         assert_eq!(lines[0].text, "RUN a   b \\\\");
@@ -185,4 +190,5 @@ mod tests {
         assert_eq!(lines[0].empty_continuations, [3]);
         assert_eq!(lines[1].text, "RUN c");
     }
+    // ANCHOR_END: continuation_test
 }

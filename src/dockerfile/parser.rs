@@ -253,6 +253,7 @@ fn syntax(keyword: &str) -> (&'static str, &'static str) {
     }
 }
 
+// ANCHOR: arguments
 fn parse_arguments(keyword: &str, rest: &str, escape: char) -> Result<Parsed, Problem> {
     match keyword {
         "run" | "cmd" | "entrypoint" => command(rest),
@@ -269,7 +270,9 @@ fn parse_arguments(keyword: &str, rest: &str, escape: char) -> Result<Parsed, Pr
         _ => unreachable!("{keyword} is in KEYWORDS but has no parser"),
     }
 }
+// ANCHOR_END: arguments
 
+// ANCHOR: command
 /// RUN, CMD, ENTRYPOINT: exec form if it is a JSON array of strings, else shell form.
 fn command(rest: &str) -> Result<Parsed, Problem> {
     if let Some(args) = json_array(rest) {
@@ -277,6 +280,7 @@ fn command(rest: &str) -> Result<Parsed, Problem> {
     }
     whole(rest)
 }
+// ANCHOR_END: command
 
 /// SHELL has no shell form: it names the shell.
 fn shell(rest: &str) -> Result<Parsed, Problem> {
@@ -357,6 +361,7 @@ fn whole(rest: &str) -> Result<Parsed, Problem> {
     Ok(Parsed::words(vec![rest.to_string()]))
 }
 
+// ANCHOR: key_values
 /// ENV and LABEL: `name=value...` (quote-aware words), or the legacy `name value` where the
 /// value is the rest of the line. Each pair becomes `name`, `value`, `=` or `""`.
 fn key_values(keyword: &str, rest: &str, escape: char) -> Result<Parsed, Problem> {
@@ -384,6 +389,7 @@ fn key_values(keyword: &str, rest: &str, escape: char) -> Result<Parsed, Problem
     }
     Ok(Parsed::words(args))
 }
+// ANCHOR_END: key_values
 
 /// ARG: quote-aware words, each `name` or `name=default`.
 fn arg(rest: &str, escape: char) -> Result<Parsed, Problem> {
@@ -555,8 +561,10 @@ mod tests {
     }
 
     #[test]
+    // ANCHOR: backtick_test
     fn backtick_escape_continues_lines_and_keeps_backslashes() {
         let parsed = parse("# escape=`\nFROM w\nCOPY a `\n  C:\\dir\\\n", "Dockerfile").unwrap();
         assert_eq!(parsed.instructions[1].args, ["a", "C:\\dir\\"]);
     }
+    // ANCHOR_END: backtick_test
 }

@@ -171,6 +171,7 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
+    // ANCHOR: double_quoted
     /// After an opening `"`: variables expand, the escape only escapes `"`, `$` and itself.
     fn double_quoted(&mut self, out: &mut Output) -> Result<()> {
         let mut text = String::new();
@@ -192,6 +193,7 @@ impl<'a> Lexer<'a> {
         out.quoted_text(&text);
         Ok(())
     }
+    // ANCHOR_END: double_quoted
 
     /// After a `$`: the value of what it introduces, or `$` itself when it introduces nothing.
     fn dollar(&mut self) -> Result<String> {
@@ -252,6 +254,7 @@ impl<'a> Lexer<'a> {
             return Ok(value.unwrap_or_default());
         };
         match modifier {
+            // ANCHOR: defaults
             Modifier::Default { colon } => {
                 let use_word = is_unset(value.as_deref(), colon);
                 let word = self.word(&['}'], use_word)?;
@@ -271,6 +274,7 @@ impl<'a> Lexer<'a> {
                 }
                 Ok(value.unwrap_or_default())
             }
+            // ANCHOR_END: defaults
             Modifier::RemovePrefix { longest } => {
                 let pattern = self.word(&['}'], true)?;
                 Ok(remove_prefix(&value.unwrap_or_default(), &pattern, longest))
@@ -428,12 +432,14 @@ mod tests {
     }
 
     #[test]
+    // ANCHOR: colonless
     fn colonless_modifiers_only_look_at_unset() {
         assert_eq!(x("${EMPTY-x}").unwrap(), "");
         assert_eq!(x("${NOPE-x}").unwrap(), "x");
         assert_eq!(x("${EMPTY+x}").unwrap(), "x");
         assert_eq!(x("${NOPE+x}").unwrap(), "");
     }
+    // ANCHOR_END: colonless
 
     #[test]
     fn an_unused_word_is_not_evaluated() {
@@ -443,10 +449,12 @@ mod tests {
     }
 
     #[test]
+    // ANCHOR: splitting
     fn splitting_keeps_quoted_empty_words() {
         let got = words(r#"a "" $TWO "$TWO" $EMPTY"#, &env, '\\').unwrap();
         assert_eq!(got, ["a", "", "a", "b", "a  b"]);
     }
+    // ANCHOR_END: splitting
 
     #[test]
     fn backtick_escape() {

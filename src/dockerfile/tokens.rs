@@ -4,6 +4,7 @@
 //! and removing quotes happens later, in the builder, with the environment of the moment.
 //! Only the instruction flags are unquoted here, because they are options, not arguments.
 
+// ANCHOR: extract_flags
 /// Takes the leading `--flag[=value]` words off `rest`, the way Docker does for every
 /// instruction: flags end at the first word not starting with `--`, or at a lone `--`.
 ///
@@ -26,6 +27,7 @@ pub fn extract_flags(rest: &str, escape: char) -> (Vec<String>, &str) {
         remaining = after;
     }
 }
+// ANCHOR_END: extract_flags
 
 /// Reads one whitespace-delimited word, removing quotes and escapes; returns it and the text
 /// after it. An escape at the very end is dropped, an unterminated quote runs to the end.
@@ -90,6 +92,7 @@ pub fn fields(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_string).collect()
 }
 
+// ANCHOR: json_array
 /// The exec (JSON) form: a JSON array of strings. Anything else, including invalid JSON or
 /// an array holding a number, is not JSON form and Docker then reads the text as shell form.
 pub fn json_array(text: &str) -> Option<Vec<String>> {
@@ -98,6 +101,7 @@ pub fn json_array(text: &str) -> Option<Vec<String>> {
     }
     serde_json::from_str::<Vec<String>>(text).ok()
 }
+// ANCHOR_END: json_array
 
 #[cfg(test)]
 mod tests {

@@ -25,6 +25,7 @@ pub fn enter(merged: &Path) -> crate::Result<()> {
     sys::mount(Some("proc"), &merged.join("proc"), Some("proc"), nosuid, None)?;
     minimal_dev(&merged.join("dev"))?;
     sys::mount(Some("sysfs"), &merged.join("sys"), Some("sysfs"), nosuid | MsFlags::MS_RDONLY, None)?;
+    protect_kernel_files(merged)?;
     // ANCHOR: pivot
     // pivot_root(".", "."): the new root and the old one stacked on the same mount point;
     // unmounting "." then takes the old root (the top of the stack) away. No temp dir needed.
@@ -33,6 +34,35 @@ pub fn enter(merged: &Path) -> crate::Result<()> {
     sys::umount2(Path::new("."), MntFlags::MNT_DETACH)?;
     sys::chdir(Path::new("/"))?;
     // ANCHOR_END: pivot
+    Ok(())
+}
+
+/// Docker's masked paths (hidden: /dev/null over files, an empty read-only tmpfs over
+/// directories) and read-only paths (bind-mounted onto themselves, then remounted read-only):
+/// kernel interfaces a container has no business reading or writing.
+pub const MASKED: [&str; 10] = [
+    "proc/acpi", "proc/asound", "proc/kcore", "proc/keys", "proc/latency_stats", "proc/sched_debug",
+    "proc/scsi", "proc/timer_list", "sys/firmware", "sys/devices/virtual/powercap",
+];
+pub const READ_ONLY: [&str; 5] = ["proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"];
+
+fn protect_kernel_files(merged: &Path) -> crate::Result<()> {
+    for p in MASKED {
+        let path = merged.join(p);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => sys::mount(Some("tmpfs"), &path, Some("tmpfs"), MsFlags::MS_RDONLY, Some("size=0"))?,
+            Ok(_) => sys::mount(Some("/dev/null"), &path, None, MsFlags::MS_BIND, None)?,
+            Err(_) => {} // not on this kernel
+        }
+    }
+    for p in READ_ONLY {
+        let path = merged.join(p);
+        if path.exists() {
+            sys::mount(Some(&path.to_string_lossy()), &path, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+            let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+            sys::mount(None, &path, None, ro, None)?;
+        }
+    }
     Ok(())
 }
 

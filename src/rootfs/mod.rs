@@ -50,6 +50,16 @@ impl Rootfs {
         Ok(Rootfs { base, dir: dir.to_path_buf(), layers, mounted: false })
     }
 
+    /// The layers already laid out in `dir` by [`Rootfs::create`] (a container's, on disk).
+    pub fn open(store: &Store, diff_ids: &[crate::image::Digest], dir: &Path) -> crate::Result<Rootfs> {
+        let base = store.root().to_path_buf();
+        let rel = |p: &Path| p.strip_prefix(&base).map(Path::to_path_buf).with_context(|| format!("{} is not inside the store", p.display()));
+        let image = diff_ids.iter().map(|d| rel(&store.layer_dir(d))).collect::<crate::Result<_>>()?;
+        let layers = Layers { image, init: rel(&dir.join("init"))?, upper: rel(&dir.join("upper"))?, work: rel(&dir.join("work"))? };
+        anyhow::ensure!(dir.join("upper").is_dir(), "{} has no read-write layer: the container's files are damaged", dir.display());
+        Ok(Rootfs { base, dir: dir.to_path_buf(), layers, mounted: false })
+    }
+
     pub fn merged(&self) -> PathBuf {
         self.dir.join("merged")
     }

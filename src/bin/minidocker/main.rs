@@ -4,6 +4,7 @@
 //! line which lesson brings them.
 
 mod build;
+mod containers;
 mod images;
 mod registry;
 
@@ -27,13 +28,13 @@ const COMMANDS: &[(&str, &str, &str, Option<Command>)] = &[
     ("push", "Push an image to a registry", "registry", Some(registry::push)),
     ("login", "Log in to a registry", "registry", Some(registry::login)),
     ("logout", "Log out from a registry", "registry", Some(registry::logout)),
-    ("run", "Run a command in a new container", "05", None),
-    ("ps", "List containers", "05", None),
-    ("logs", "Fetch the logs of a container", "05", None),
-    ("stop", "Stop running containers", "05", None),
-    ("kill", "Kill running containers", "05", None),
-    ("rm", "Remove containers", "05", None),
-    ("inspect", "Low-level information on a container", "05", None),
+    ("run", "Run a command in a new container", "05", Some(containers::run)),
+    ("ps", "List containers", "05", Some(containers::ps)),
+    ("logs", "Fetch the logs of a container", "05", Some(containers::logs)),
+    ("stop", "Stop running containers", "05", Some(containers::stop)),
+    ("kill", "Kill running containers", "05", Some(containers::kill)),
+    ("rm", "Remove containers", "05", Some(containers::rm)),
+    ("inspect", "Low-level information on a container", "05", Some(containers::inspect)),
     ("exec", "Run a command in a running container", "06", None),
     ("commit", "Create a new image from a container's changes", "07", None),
     ("volume", "Manage volumes", "08", None),
@@ -51,6 +52,7 @@ fn help() {
 
 fn main() -> ExitCode {
     report::init_colors();
+    report::set_quiet(true);
     let mut args = std::env::args_os().skip(1);
     let Some(cmd) = args.next() else {
         help();

@@ -1,0 +1,380 @@
+//! `run`, `ps`, `logs`, `stop`, `kill`, `rm`, `inspect`: containers from the command line.
+
+use crate::images::print_table;
+use lexopt::prelude::*;
+use minidocker::container::{run as lifecycle, state, Container, ContainerConfig, Status};
+use minidocker::image::Store;
+use minidocker::{rootfs, units};
+use std::ffi::OsString;
+use std::time::Duration;
+
+fn usage(text: &str) -> minidocker::Result<i32> {
+    println!("{}", text.trim_end());
+    Ok(0)
+}
+
+const RUN_USAGE: &str = "Usage: minidocker run [OPTIONS] IMAGE [COMMAND] [ARG...]
+
+Run a command in a new container.
+  -d, --detach              run in the background and print the container ID
+  -i, --interactive         keep standard input open
+  -t, --tty                 the container shares this terminal
+      --rm                  remove the container when it exits
+      --name NAME           name the container
+  -e, --env KEY=VALUE       set an environment variable (KEY alone: take it from here)
+  -w, --workdir DIR         working directory inside
+  -u, --user USER[:GROUP]   run as this user
+      --hostname NAME       the container's hostname (default: its short ID)
+      --entrypoint CMD      override the image's ENTRYPOINT
+  -p, --publish [IP:]HOST:CONTAINER[/tcp|udp]   publish a port
+      --network MODE        bridge (default), host, none
+      --cpus N              CPU quota, in CPUs
+  -m, --memory SIZE         memory limit (no swap beyond it)
+      --pids-limit N        at most N processes";
+
+/// `minidocker run`.
+pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
+    let mut c = ContainerConfig { network: "bridge".into(), ..Default::default() };
+    let (mut image_name, mut cmd, mut env_flags) = (None, Vec::new(), Vec::new());
+    let (mut entrypoint, mut workdir, mut user, mut hostname) = (None, None, None, None);
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('d') | Long("detach") => c.detach = true,
+            Short('i') | Long("interactive") => {}
+            Short('t') | Long("tty") => c.tty = true,
+            Long("rm") => c.auto_remove = true,
+            Long("name") => c.name = valid_name(p.value()?.string()?)?,
+            Short('e') | Long("env") => env_flags.push(p.value()?.string()?),
+            Short('w') | Long("workdir") => workdir = Some(p.value()?.string()?),
+            Short('u') | Long("user") => user = Some(p.value()?.string()?),
+            Long("hostname") => hostname = Some(p.value()?.string()?),
+            Long("entrypoint") => entrypoint = Some(p.value()?.string()?),
+            Short('p') | Long("publish") => c.publish.push(p.value()?.string()?),
+            Long("network") | Long("net") => c.network = p.value()?.string()?,
+            Long("cpus") => c.cpus = Some(units::parse_cpus(&p.value()?.string()?)?),
+            Short('m') | Long("memory") => c.memory = Some(units::parse_size(&p.value()?.string()?)?),
+            Long("pids-limit") => c.pids_limit = Some(units::parse_count("--pids-limit", &p.value()?.string()?)?),
+            Short('h') | Long("help") => return usage(RUN_USAGE),
+            Value(v) => {
+                image_name = Some(v.string()?);
+                cmd = p.raw_args()?.map(|a| a.into_string().map_err(|a| anyhow::anyhow!("argument {a:?} is not UTF-8"))).collect::<minidocker::Result<_>>()?;
+                break;
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let image_name = image_name.ok_or_else(|| anyhow::anyhow!("run needs an image: minidocker run [OPTIONS] IMAGE [COMMAND]"))?;
+    anyhow::ensure!(["bridge", "host", "none"].contains(&c.network.as_str()), "invalid --network {:?}: bridge, host or none", c.network);
+    let store = Store::open_default()?;
+    let image = store.resolve(&image_name)?;
+    let ic = &image.config.config;
+    c.id = rootfs::new_id()?;
+    c.created = units::rfc3339_now();
+    c.image_name = image_name;
+    c.image_id = image.id.to_string();
+    c.diff_ids = image.diff_ids().to_vec();
+    c.hostname = hostname.unwrap_or_else(|| c.id[..12].to_string());
+    // --entrypoint replaces the image's ENTRYPOINT and drops its CMD, as in Docker.
+    c.entrypoint = match &entrypoint {
+        Some(e) if e.is_empty() => Vec::new(),
+        Some(e) => vec![e.clone()],
+        None => ic.entrypoint.clone().unwrap_or_default(),
+    };
+    c.cmd = if !cmd.is_empty() { cmd } else if entrypoint.is_some() { Vec::new() } else { ic.cmd.clone().unwrap_or_default() };
+    let mut env = ic.env.clone().unwrap_or_default();
+    for e in env_flags {
+        let kv = if e.contains('=') { e } else { match std::env::var(&e) { Ok(v) => format!("{e}={v}"), Err(_) => continue } };
+        let key = kv.split('=').next().unwrap_or_default().to_string();
+        env.retain(|x| x.split('=').next() != Some(key.as_str()));
+        env.push(kv);
+    }
+    c.env = rootfs::environment(&env, &c.hostname);
+    c.working_dir = workdir.or_else(|| ic.working_dir.clone()).unwrap_or_default();
+    c.user = user.or_else(|| ic.user.clone()).unwrap_or_default();
+    c.exposed_ports = ic.exposed_ports.clone().map(|m| m.into_keys().collect()).unwrap_or_default();
+    c.labels = ic.labels.clone().unwrap_or_default();
+    c.stop_signal = ic.stop_signal.clone();
+    anyhow::ensure!(!c.argv().is_empty(), "no command specified: image {} has no CMD or ENTRYPOINT; give one after the image name", c.image_name);
+
+    let container = lifecycle::create(&store, c)?;
+    let detach = container.config.detach;
+    let code = lifecycle::start(&store, &container).inspect_err(|_| {
+        // Nothing half made: a container that could not start is removed again.
+        if let Ok(c) = Container::load(&container.dir) {
+            let _ = lifecycle::remove(&c, true);
+        }
+    })?;
+    if detach {
+        println!("{}", container.config.id);
+    }
+    Ok(code)
+}
+
+fn valid_name(name: String) -> minidocker::Result<String> {
+    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    anyhow::ensure!(ok, "invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+    Ok(name)
+}
+
+/// `minidocker ps [-a] [-q]`
+pub fn ps(args: Vec<OsString>) -> minidocker::Result<i32> {
+    let (mut all, mut quiet) = (false, false);
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('a') | Long("all") => all = true,
+            Short('q') | Long("quiet") => quiet = true,
+            Short('h') | Long("help") => return usage("Usage: minidocker ps [-a] [-q]\n\nList containers (running ones; -a: all).\n  -a, --all     also stopped containers\n  -q, --quiet   only IDs"),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let store = Store::open_default()?;
+    let now = now_secs();
+    let mut rows = Vec::new();
+    for c in state::list(&store)?.into_iter().filter(|c| all || c.running()) {
+        if quiet {
+            println!("{}", c.short_id());
+            continue;
+        }
+        let mut command = format!("\"{}\"", c.config.argv().join(" "));
+        if command.chars().count() > 22 {
+            command = command.chars().take(20).collect::<String>() + "…\"";
+        }
+        let created = ago(&c.config.created, now);
+        let status = match c.state.status {
+            Status::Created => "Created".to_string(),
+            Status::Running => format!("Up {}", since(&c.state.started_at, now)),
+            Status::Exited => format!("Exited ({}) {}", c.state.exit_code, ago(&c.state.finished_at, now)),
+        };
+        let ports = if c.running() { ports_column(&c) } else { String::new() };
+        rows.push([c.short_id().to_string(), c.config.image_name.clone(), command, created, status, ports, c.config.name.clone()]);
+    }
+    if !quiet {
+        let head = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"].map(String::from);
+        print_table(&head, &rows);
+    }
+    Ok(0)
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn ago(t: &str, now: i64) -> String {
+    units::parse_rfc3339(t).map_or_else(String::new, |t| units::ago(now - t))
+}
+
+/// `Up 5 seconds`: Docker's duration without "ago".
+fn since(t: &str, now: i64) -> String {
+    ago(t, now).trim_end_matches(" ago").to_string()
+}
+
+/// `0.0.0.0:4000->80/tcp`
+fn ports_column(c: &Container) -> String {
+    c.config.publish.iter().map(|p| {
+        let parts: Vec<&str> = p.split(':').collect();
+        let (ip, host, cont) = match parts.as_slice() {
+            [ip, h, cp] => (ip.to_string(), h.to_string(), cp.to_string()),
+            [h, cp] => ("0.0.0.0".into(), h.to_string(), cp.to_string()),
+            [cp] => ("0.0.0.0".into(), String::new(), cp.to_string()),
+            _ => return p.clone(),
+        };
+        let cont = if cont.contains('/') { cont } else { format!("{cont}/tcp") };
+        format!("{ip}:{host}->{cont}")
+    }).collect::<Vec<_>>().join(", ")
+}
+
+/// `minidocker logs [-f] CONTAINER`
+pub fn logs(args: Vec<OsString>) -> minidocker::Result<i32> {
+    let (mut follow, mut name) = (false, None);
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('f') | Long("follow") => follow = true,
+            Short('h') | Long("help") => return usage("Usage: minidocker logs [-f] CONTAINER\n\nWhat a detached container printed.\n  -f, --follow   keep printing until the container exits"),
+            Value(v) if name.is_none() => name = Some(v.string()?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let store = Store::open_default()?;
+    let c = state::find(&store, &name.ok_or_else(|| anyhow::anyhow!("logs needs a container"))?)?;
+    let mut f = match std::fs::File::open(c.log_path()) {
+        Ok(f) => f,
+        Err(_) => return Ok(0), // a foreground container: its output went to the terminal
+    };
+    let mut out = std::io::stdout();
+    loop {
+        std::io::copy(&mut f, &mut out)?;
+        std::io::Write::flush(&mut out)?;
+        if !follow || !Container::load(&c.dir)?.running() {
+            std::io::copy(&mut f, &mut out)?;
+            return Ok(0);
+        }
+        minidocker::interrupt::check()?;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `stop`, `kill`, `rm`: the same loop over names, each printed back as Docker does.
+fn each(names: &[String], action: impl Fn(&Store, &Container) -> minidocker::Result<()>) -> minidocker::Result<i32> {
+    anyhow::ensure!(!names.is_empty(), "name at least one container");
+    let store = Store::open_default()?;
+    let mut status = 0;
+    for n in names {
+        match state::find(&store, n).and_then(|c| action(&store, &c)) {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                eprintln!("minidocker: error: {e:#}");
+                status = 1;
+            }
+        }
+    }
+    Ok(status)
+}
+
+/// `minidocker stop [-t SECONDS] CONTAINER...`
+pub fn stop(args: Vec<OsString>) -> minidocker::Result<i32> {
+    let (mut timeout, mut names) = (10, Vec::new());
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('t') | Long("time") => timeout = p.value()?.parse()?,
+            Short('h') | Long("help") => return usage("Usage: minidocker stop [-t SECONDS] CONTAINER...\n\nSend the stop signal (SIGTERM), then SIGKILL after the timeout (default 10 s)."),
+            Value(v) => names.push(v.string()?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    each(&names, |_, c| lifecycle::stop(c, timeout))
+}
+
+/// `minidocker kill [-s SIGNAL] CONTAINER...`
+pub fn kill(args: Vec<OsString>) -> minidocker::Result<i32> {
+    let (mut sig, mut names) = (nix::sys::signal::Signal::SIGKILL, Vec::new());
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('s') | Long("signal") => {
+                let s = p.value()?.string()?.to_uppercase();
+                let s = if s.starts_with("SIG") { s } else { format!("SIG{s}") };
+                sig = s.parse().map_err(|_| anyhow::anyhow!("invalid signal {s}"))?;
+            }
+            Short('h') | Long("help") => return usage("Usage: minidocker kill [-s SIGNAL] CONTAINER...\n\nSend a signal (default SIGKILL) to the container's first process."),
+            Value(v) => names.push(v.string()?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    each(&names, |_, c| lifecycle::signal(c, sig))
+}
+
+/// `minidocker rm [-f] CONTAINER...`
+pub fn rm(args: Vec<OsString>) -> minidocker::Result<i32> {
+    let (mut force, mut names) = (false, Vec::new());
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('f') | Long("force") => force = true,
+            Short('v') | Long("volumes") => {}
+            Short('h') | Long("help") => return usage("Usage: minidocker rm [-f] CONTAINER...\n\nRemove containers.\n  -f, --force   kill a running one first"),
+            Value(v) => names.push(v.string()?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    each(&names, |_, c| lifecycle::remove(c, force))
+}
+
+/// `minidocker inspect [--format TEMPLATE] CONTAINER...`
+pub fn inspect(args: Vec<OsString>) -> minidocker::Result<i32> {
+    let (mut format, mut names) = (None, Vec::new());
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('f') | Long("format") => format = Some(p.value()?.string()?),
+            Short('h') | Long("help") => return usage("Usage: minidocker inspect [-f TEMPLATE] CONTAINER...\n\nLow-level information, as JSON shaped like Docker's; -f '{{.State.Pid}}' picks a field."),
+            Value(v) => names.push(v.string()?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    anyhow::ensure!(!names.is_empty(), "inspect needs a container");
+    let store = Store::open_default()?;
+    let docs: Vec<serde_json::Value> = names.iter().map(|n| state::find(&store, n).map(|c| docker_json(&c))).collect::<minidocker::Result<_>>()?;
+    match format {
+        Some(t) => {
+            for d in &docs {
+                println!("{}", minidocker::container::template::render(&t, d)?);
+            }
+        }
+        None => println!("{}", serde_json::to_string_pretty(&docs)?),
+    }
+    Ok(0)
+}
+
+/// A container as `docker inspect` shapes it.
+fn docker_json(c: &Container) -> serde_json::Value {
+    use serde_json::json;
+    let (s, cfg) = (&c.state, &c.config);
+    let status = match s.status {
+        Status::Created => "created",
+        Status::Running => "running",
+        Status::Exited => "exited",
+    };
+    let argv = cfg.argv();
+    let ports: serde_json::Map<String, serde_json::Value> = cfg.publish.iter().filter_map(|p| {
+        let parts: Vec<&str> = p.split(':').collect();
+        let (ip, host, cont) = match parts.as_slice() {
+            [ip, h, cp] => (*ip, *h, *cp),
+            [h, cp] => ("0.0.0.0", *h, *cp),
+            _ => return None,
+        };
+        let cont = if cont.contains('/') { cont.to_string() } else { format!("{cont}/tcp") };
+        Some((cont, json!([{ "HostIp": ip, "HostPort": host }])))
+    }).collect();
+    let net = s.network.clone().unwrap_or(json!({}));
+    json!({
+        "Id": cfg.id,
+        "Created": cfg.created,
+        "Path": argv.first().cloned().unwrap_or_default(),
+        "Args": argv.iter().skip(1).collect::<Vec<_>>(),
+        "State": {
+            "Status": status,
+            "Running": s.status == Status::Running,
+            "Paused": false,
+            "Restarting": false,
+            "OOMKilled": s.oom_killed,
+            "Dead": false,
+            "Pid": if s.status == Status::Running { s.pid } else { 0 },
+            "ExitCode": s.exit_code,
+            "Error": s.error,
+            "StartedAt": s.started_at,
+            "FinishedAt": s.finished_at,
+        },
+        "Image": cfg.image_id,
+        "Name": format!("/{}", cfg.name),
+        "Config": {
+            "Hostname": cfg.hostname,
+            "User": cfg.user,
+            "Env": cfg.env,
+            "Cmd": cfg.cmd,
+            "Entrypoint": if cfg.entrypoint.is_empty() { serde_json::Value::Null } else { json!(cfg.entrypoint) },
+            "Image": cfg.image_name,
+            "WorkingDir": cfg.working_dir,
+            "ExposedPorts": cfg.exposed_ports.iter().map(|p| (p.clone(), json!({}))).collect::<serde_json::Map<_, _>>(),
+            "Labels": cfg.labels,
+        },
+        "HostConfig": {
+            "NetworkMode": cfg.network,
+            "PortBindings": ports.clone(),
+            "AutoRemove": cfg.auto_remove,
+            "Memory": cfg.memory.unwrap_or(0),
+            "NanoCpus": cfg.cpus.map_or(0, |c| (c * 1e9) as u64),
+            "PidsLimit": cfg.pids_limit,
+        },
+        "NetworkSettings": {
+            "IPAddress": net.get("ip").cloned().unwrap_or(json!("")),
+            "Gateway": net.get("gateway").cloned().unwrap_or(json!("")),
+            "Ports": if s.status == Status::Running { json!(ports) } else { json!({}) },
+        },
+        "Mounts": [],
+    })
+}

@@ -1,0 +1,282 @@
+//! Creating and running a container: its directory and init layer, then a *monitor* — the
+//! process that mounts the rootfs in a mount namespace of its own, puts the container in its
+//! cgroup and network, starts it, waits for it and records how it ended. With `-d` the
+//! monitor is a separate, session-less process and `run` returns; without, `run` is the
+//! monitor. No daemon: when the monitor is gone, `state.json` and `/proc` still tell the truth.
+
+use super::security;
+use super::state::{self, Container, ContainerConfig, State, Status};
+use crate::cgroups::{Cgroup, Layout, Limits};
+use crate::image::Store;
+use crate::process::{self, Exit};
+use crate::rootfs::{self, enter, InitFiles, Rootfs};
+use crate::{interrupt, sys, units};
+use anyhow::{bail, Context};
+use nix::sched::CloneFlags;
+use nix::unistd::{ForkResult, Pid};
+use std::fs;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+/// Lay a new container out on disk: its directory, `config.json`, the init layer and the
+/// empty read-write layer. Nothing runs yet (`docker create`).
+pub fn create(store: &Store, mut config: ContainerConfig) -> crate::Result<Container> {
+    if !config.name.is_empty() {
+        if state::find(store, &config.name).is_ok_and(|c| c.config.name == config.name) {
+            bail!("the container name \"/{}\" is already in use: remove that container (minidocker rm) or choose another --name", config.name);
+        }
+    } else {
+        config.name = state::random_name(&config.id);
+    }
+    let dir = state::dir(store, &config.id);
+    fs::create_dir_all(&dir)?;
+    let made = (|| {
+        let init = InitFiles::for_host(&config.hostname, None);
+        Rootfs::create(store, &config.diff_ids, &dir.join("rootfs"), &init)?;
+        state::write_json(&dir.join("config.json"), &config)?;
+        state::write_json(&dir.join("state.json"), &State::default())?;
+        Container::load(&dir)
+    })();
+    if made.is_err() {
+        let _ = fs::remove_dir_all(&dir);
+    }
+    made
+}
+
+/// Start a created container and, unless detached, wait for it. Returns its exit code.
+pub fn start(store: &Store, c: &Container) -> crate::Result<i32> {
+    if !c.config.detach {
+        return monitor(store, c, None);
+    }
+    // The monitor tells the waiting `run` through this pipe that the container started (or
+    // why not), then lives on alone.
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    std::io::Write::flush(&mut std::io::stdout())?;
+    // SAFETY: `run` is single-threaded here; the child only continues this program.
+    match unsafe { nix::unistd::fork() }.context("fork (the container's monitor)")? {
+        ForkResult::Child => {
+            drop(r);
+            nix::unistd::setsid().ok();
+            // The monitor must not hold the terminal or its pipes open.
+            if let Ok(null) = fs::File::options().read(true).write(true).open("/dev/null") {
+                for fd in 0..3 {
+                    let _ = dup2(null.as_raw_fd(), fd);
+                }
+            }
+            let code = match monitor(store, c, Some(w)) {
+                Ok(code) => code,
+                Err(_) => 125,
+            };
+            std::process::exit(code);
+        }
+        ForkResult::Parent { .. } => {
+            drop(w);
+            // One read: the monitor writes its message in one go and keeps running.
+            let mut buf = vec![0u8; 4096];
+            let n = loop {
+                match nix::unistd::read(&r, &mut buf) {
+                    Err(nix::errno::Errno::EINTR) => interrupt::check().map(|_| 0)?,
+                    other => break other?,
+                };
+            };
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            match msg.strip_prefix("started") {
+                Some(_) => Ok(0),
+                None if msg.is_empty() => bail!("the container's monitor died before the container started"),
+                None => bail!("{}", msg.trim_end()),
+            }
+        }
+    }
+}
+
+/// Run the container and wait for it: the monitor's whole job.
+fn monitor(store: &Store, c: &Container, ready: Option<OwnedFd>) -> crate::Result<i32> {
+    let tell = |msg: &str| {
+        if let Some(fd) = &ready {
+            let _ = nix::unistd::write(fd, msg.as_bytes());
+        }
+    };
+    let mut c = c.clone();
+    let result = run_container(store, &mut c, &tell);
+    if let Err(e) = &result {
+        tell(&format!("{e:#}"));
+        c.state.status = Status::Exited;
+        c.state.exit_code = 125;
+        c.state.error = format!("{e:#}");
+        c.state.finished_at = units::rfc3339_now();
+        let _ = c.save_state();
+    }
+    if c.config.auto_remove {
+        let _ = remove_dir(&c);
+    }
+    result
+}
+
+fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate::Result<i32> {
+    // A mount namespace for this monitor: the overlay is mounted here, the container's own
+    // namespace is a copy of it, and the host never sees the mount.
+    rootfs::private_mount_namespace()?;
+    let mut fs_ = rootfs_of(store, c)?;
+    fs_.mount(crate::solutions::rootfs03::overlay_options)?;
+
+    let limits = Limits { cpus: c.config.cpus, memory: c.config.memory, pids: c.config.pids_limit };
+    let layout = Layout::detect()?;
+    let cg = Cgroup::create(&layout, &format!("minidocker/{}", c.config.id), &limits.controllers())?;
+    limits.apply(&cg)?;
+
+    let log = if c.config.detach { Some(fs::File::options().create(true).append(true).open(c.log_path())?) } else { None };
+    let flags = match c.config.network.as_str() {
+        "host" => rootfs::CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
+        "none" => rootfs::CONTAINER_NAMESPACES,
+        other => bail!("network {other:?} is not supported yet: use --network none or host"),
+    };
+    let merged = fs_.merged();
+    let argv = c.config.argv();
+    anyhow::ensure!(!argv.is_empty(), "no command specified: the image has no CMD or ENTRYPOINT; give one after the image name");
+    let env = c.config.env.clone();
+    let (hostname, workdir, user) = (c.config.hostname.clone(), c.config.working_dir.clone(), c.config.user.clone());
+    let new_net = !flags.is_empty() && flags.contains(CloneFlags::CLONE_NEWNET);
+    let log_fd = log.as_ref().map(|f| f.as_raw_fd());
+    let setup = move || -> crate::Result<()> {
+        if let Some(fd) = log_fd {
+            // Detached: the command's output goes to the container's log.
+            let null = fs::File::open("/dev/null")?;
+            dup2(null.as_raw_fd(), 0)?;
+            dup2(fd, 1)?;
+            dup2(fd, 2)?;
+        }
+        enter::enter(&merged)?;
+        sys::sethostname(&hostname)?;
+        if new_net {
+            crate::network::loopback_up()?;
+        }
+        if !workdir.is_empty() {
+            fs::create_dir_all(&workdir).with_context(|| format!("creating the working directory {workdir}"))?;
+            sys::chdir(Path::new(&workdir))?;
+        }
+        security::restrict()?;
+        if !user.is_empty() {
+            enter::switch_user(&user)?;
+        }
+        Ok(())
+    };
+    let (child, gate) = process::spawn_with_env(flags, &setup, &argv, Some(&env))?;
+    cg.add(child.pid())?;
+    gate.open()?;
+    drop(log);
+
+    c.state = State {
+        status: Status::Running,
+        pid: child.pid().as_raw(),
+        pid_start: state::start_time(child.pid().as_raw()).unwrap_or(0),
+        monitor: std::process::id() as i32,
+        started_at: units::rfc3339_now(),
+        ..State::default()
+    };
+    c.save_state()?;
+    tell("started");
+
+    let exit = wait_for(child)?;
+    c.state.status = Status::Exited;
+    c.state.exit_code = exit.code();
+    c.state.oom_killed = crate::cgroups::limits::oom_kills(&cg).unwrap_or(0) > 0;
+    c.state.finished_at = units::rfc3339_now();
+    c.save_state()?;
+    drop(cg);
+    drop(fs_);
+    Ok(exit.code())
+}
+
+/// Wait for the container. In a foreground run, Ctrl-C is passed on to it (as `docker run`
+/// does) instead of ending the wait.
+fn wait_for(child: process::Running) -> crate::Result<Exit> {
+    let pid = child.pid();
+    let mut child = Some(child);
+    loop {
+        match nix::sys::wait::waitpid(pid, None) {
+            Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => {
+                child.take().map(process::Running::reaped);
+                return Ok(Exit::Code(code));
+            }
+            Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => {
+                child.take().map(process::Running::reaped);
+                return Ok(Exit::Signal(sig));
+            }
+            Ok(_) => continue,
+            Err(nix::errno::Errno::EINTR) => {
+                if let Err(sig) = interrupt::check() {
+                    interrupt::clear();
+                    let signal = nix::sys::signal::Signal::try_from(sig.0).unwrap_or(nix::sys::signal::Signal::SIGTERM);
+                    let _ = nix::sys::signal::kill(pid, signal);
+                }
+            }
+            Err(e) => return Err(sys::failure(&format!("waitpid({pid})"), e)),
+        }
+    }
+}
+
+/// The container's layers as a [`Rootfs`] (its directories exist already).
+pub fn rootfs_of(store: &Store, c: &Container) -> crate::Result<Rootfs> {
+    Rootfs::open(store, &c.config.diff_ids, &c.dir.join("rootfs"))
+}
+
+/// Send `signal` to the container's first process.
+pub fn signal(c: &Container, signal: nix::sys::signal::Signal) -> crate::Result<()> {
+    anyhow::ensure!(c.running(), "container {} is not running", c.config.name);
+    sys::kill(Pid::from_raw(c.state.pid), signal)
+}
+
+/// Stop: the stop signal, then SIGKILL after `timeout` seconds, as `docker stop -t`.
+pub fn stop(c: &Container, timeout: u64) -> crate::Result<()> {
+    if !c.running() {
+        return Ok(());
+    }
+    let sig = c.config.stop_signal.as_deref().and_then(|s| s.parse::<nix::sys::signal::Signal>().ok()).unwrap_or(nix::sys::signal::Signal::SIGTERM);
+    signal(c, sig)?;
+    if !wait_gone(c, std::time::Duration::from_secs(timeout)) {
+        let _ = sys::kill(Pid::from_raw(c.state.pid), nix::sys::signal::Signal::SIGKILL);
+        wait_gone(c, std::time::Duration::from_secs(10));
+    }
+    Ok(())
+}
+
+/// Wait until the container's process is gone and its monitor has recorded the end.
+pub fn wait_gone(c: &Container, timeout: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        let gone = !state::process_alive(c.state.pid, c.state.pid_start);
+        let monitor_done = !state::process_alive(c.state.monitor, 0);
+        if gone && monitor_done {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+/// `rm`: the container's directory, and whatever a dead monitor left (its cgroup).
+pub fn remove(c: &Container, force: bool) -> crate::Result<()> {
+    if c.running() {
+        anyhow::ensure!(force, "you cannot remove a running container {}: stop it first, or use rm -f", c.short_id());
+        let _ = sys::kill(Pid::from_raw(c.state.pid), nix::sys::signal::Signal::SIGKILL);
+        wait_gone(c, std::time::Duration::from_secs(10));
+    }
+    remove_dir(c)
+}
+
+fn remove_dir(c: &Container) -> crate::Result<()> {
+    // A monitor killed with -9 leaves the cgroup behind: nothing runs in it any more.
+    if let Ok(layout) = Layout::detect() {
+        for h in &layout.hierarchies {
+            let _ = fs::remove_dir(h.mountpoint.join("minidocker").join(&c.config.id));
+        }
+    }
+    fs::remove_dir_all(&c.dir).with_context(|| format!("removing {}", c.dir.display()))
+}
+
+/// dup2(2) on raw descriptors: standard input and output are set up before exec.
+fn dup2(from: std::os::fd::RawFd, to: std::os::fd::RawFd) -> crate::Result<()> {
+    // SAFETY: plain descriptor numbers; the kernel checks them.
+    let r = unsafe { libc::dup2(from, to) };
+    nix::errno::Errno::result(r).map(drop).map_err(|e| sys::failure(&format!("dup2({from}, {to})"), e))
+}
