@@ -18,7 +18,10 @@ pub fn have_root(test: &str) -> bool {
 /// A command for one of the workshop's binaries, with colours off so output is plain text.
 pub fn bin(path: &str) -> Command {
     let mut c = Command::new(path);
-    c.env("NO_COLOR", "1").env_remove("MINIDOCKER_ROOT");
+    // Never the host's real store: a test that needs one makes its own (TestRoot), and one
+    // that forgot fails loudly on this path (nothing can be created under /proc) instead of
+    // touching /var/lib/minidocker.
+    c.env("NO_COLOR", "1").env("MINIDOCKER_ROOT", "/proc/tests-use-their-own-MINIDOCKER_ROOT");
     c
 }
 
