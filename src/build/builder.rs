@@ -201,7 +201,9 @@ impl Builder<'_> {
                     let lookup = dockerfile::lookup_in(scope);
                     Some(dockerfile::expand(d, &lookup, self.escape)?)
                 }
-                (None, None) => None,
+                // FIX: `ARG NAME` without a value inside a stage takes the default of the
+                // global `ARG NAME=…` before the first FROM, as Docker documents.
+                (None, None) => self.global_args.iter().find(|a| a.split('=').next() == Some(name)).map(|a| a[name.len() + 1..].to_string()),
             };
             if let Some(v) = value {
                 out.push(format!("{name}={v}"));
@@ -542,11 +544,14 @@ impl Builder<'_> {
         if let Some(mode) = ins.flag("chmod") {
             attrs.chmod = Some(u32::from_str_radix(mode, 8).ok().filter(|m| *m <= 0o7777).with_context(|| format!("invalid --chmod={mode}: an octal mode like 755"))?);
         }
-        drop(view);
+        // FIX: the view stays mounted until the files are staged (see `keep_image_dirs` below).
 
         let hash = copy::content_hash(&sources.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>())?;
         let kind = if sources.len() > 1 { "multi" } else if sources[0].0.is_dir() { "dir" } else { "file" };
-        let created_by = format!("/bin/sh -c #(nop) {kw} {}{kind}:{} in {dest} ", ins.flags.iter().map(|f| format!("{f} ")).collect::<String>(), hash.hex());
+        // FIX: the destination as Docker shows it, trailing `/` kept: `COPY f /x` (a file /x)
+        // and `COPY f /x/` (/x/f) are different steps, and were one cache key.
+        let shown_dest = if dest_is_dir_syntax && dest != "/" { format!("{dest}/") } else { dest.clone() };
+        let created_by = format!("/bin/sh -c #(nop) {kw} {}{kind}:{} in {shown_dest} ", ins.flags.iter().map(|f| format!("{f} ")).collect::<String>(), hash.hex());
         let key = (self.opts.rules.cache_key)(self.stage().id.as_ref(), &created_by);
         if self.cached(&key, ins) {
             return Ok(());
@@ -554,9 +559,17 @@ impl Builder<'_> {
         let staged = self.work.path().join(format!("stage-{}", self.steps.len()));
         fs::create_dir_all(&staged)?;
         for (src, may_extract) in &sources {
-            let target = if src.is_dir() || !dest_is_dir { PathBuf::from(&dest) } else { Path::new(&dest).join(src.file_name().unwrap_or_default()) };
+            // FIX: an archive that ADD extracts goes *into* the destination (`ADD app.tar /srv/`
+            // gives /srv/…, as in Docker), not into a directory named after the archive.
+            let extracts = *may_extract && fs::symlink_metadata(src)?.is_file() && copy::is_archive(src)?;
+            let target = if src.is_dir() || extracts || !dest_is_dir { PathBuf::from(&dest) } else { Path::new(&dest).join(src.file_name().unwrap_or_default()) };
             copy::stage(src, &staged, &target, attrs, *may_extract)?;
+            // FIX: the directories on the way that the image already has keep its owner and
+            // mode: `COPY f /tmp/` left /tmp 0755 root instead of 1777, and --chown gave
+            // existing parents to the new owner. Docker makes and chowns only missing ones.
+            copy::keep_image_dirs(&staged, view.path(), &target)?;
         }
+        drop(view);
         let layer = self.layer_from(&staged, &[])?;
         fs::remove_dir_all(&staged)?;
         self.commit(key, ins, created_by, Some(layer))

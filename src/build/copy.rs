@@ -33,6 +33,8 @@ pub fn sources(root: &Path, pattern: &str, what: &str) -> crate::Result<Vec<Path
     }
     let text = rel.to_string_lossy().into_owned();
     if !text.contains(['*', '?', '[']) {
+        // FIX: the directories on the way are resolved inside `root` (see `in_scope`).
+        let rel = in_scope(root, &rel, false)?;
         ensure!(fs::symlink_metadata(root.join(&rel)).is_ok(), "file not found in the {what}: {pattern}");
         return Ok(vec![rel]);
     }
@@ -41,6 +43,8 @@ pub fn sources(root: &Path, pattern: &str, what: &str) -> crate::Result<Vec<Path
     for seg in text.split('/') {
         let mut next = Vec::new();
         for base in &found {
+            // FIX: list the directory the base names inside `root`, never one it links to outside.
+            let base = &in_scope(root, base, true)?;
             let Ok(entries) = fs::read_dir(root.join(base)) else { continue };
             let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
             names.sort();
@@ -50,6 +54,44 @@ pub fn sources(root: &Path, pattern: &str, what: &str) -> crate::Result<Vec<Path
     }
     ensure!(!found.is_empty(), "no source files were specified: nothing in the {what} matches {pattern}");
     Ok(found)
+}
+
+/// FIX: `rel` (relative to `root`, no `..` left) with the symlinks on its way resolved as if
+/// `root` were `/`, as Docker's FollowSymlinkInScope does. Without it a symlink in the context
+/// (`hostetc -> /etc`) or in a `--from` stage made `COPY hostetc/shadow /x` read the HOST's
+/// file: `root.join(rel)` followed the link out of the root. The last component is followed
+/// only when `follow_last` (a symlink source itself is copied as a symlink).
+fn in_scope(root: &Path, rel: &Path, follow_last: bool) -> crate::Result<PathBuf> {
+    let mut todo: std::collections::VecDeque<PathBuf> = rel.components().map(|c| PathBuf::from(c.as_os_str())).collect();
+    let mut done = PathBuf::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop_front() {
+        match c.components().next() {
+            Some(Component::Normal(_)) => {}
+            Some(Component::ParentDir) => {
+                done.pop(); // `..` stops at the root, as it does at `/`
+                continue;
+            }
+            Some(Component::RootDir) => {
+                done = PathBuf::new();
+                continue;
+            }
+            _ => continue,
+        }
+        let next = done.join(&c);
+        let is_link = fs::symlink_metadata(root.join(&next)).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link || (todo.is_empty() && !follow_last) {
+            done = next;
+            continue;
+        }
+        links += 1;
+        ensure!(links <= 255, "too many levels of symbolic links in {}", rel.display());
+        let target = fs::read_link(root.join(&next))?;
+        for (i, t) in target.components().enumerate() {
+            todo.insert(i, PathBuf::from(t.as_os_str()));
+        }
+    }
+    Ok(done)
 }
 
 /// A content hash over the files at `sources` (absolute paths): names below each source,
@@ -109,8 +151,34 @@ pub fn stage(src: &Path, stage: &Path, dest: &Path, attrs: Attrs, extract: bool)
     }
 }
 
+/// FIX: the directories leading to `dest` (and `dest` itself) that `stage` made in `stage`
+/// but that already are directories in the image mounted at `image` get the image's owner,
+/// mode and time back, so the step's layer does not change them. The walk stops at the first
+/// component that is not a plain directory in the image (a symlink there would lead to the
+/// host's files).
+pub fn keep_image_dirs(stage: &Path, image: &Path, dest: &Path) -> crate::Result<()> {
+    let mut rel = PathBuf::new();
+    for c in dest.strip_prefix("/").unwrap_or(dest).components() {
+        rel.push(c);
+        let Ok(old) = fs::symlink_metadata(image.join(&rel)) else { break };
+        if !old.is_dir() {
+            break;
+        }
+        let staged = stage.join(&rel);
+        if !fs::symlink_metadata(&staged).is_ok_and(|m| m.is_dir()) {
+            break;
+        }
+        std::os::unix::fs::lchown(&staged, Some(old.uid()), Some(old.gid()))?;
+        fs::set_permissions(&staged, fs::Permissions::from_mode(old.mode() & 0o7777))?;
+        let t = TimeSpec::new(old.mtime(), old.mtime_nsec());
+        utimensat(nix::fcntl::AT_FDCWD, &staged, &t, &t, UtimensatFlags::NoFollowSymlink)?;
+    }
+    Ok(())
+}
+
 /// A tar archive, plain or gzipped, that ADD unpacks instead of copying.
-fn is_archive(p: &Path) -> crate::Result<bool> {
+/// (FIX: public, so the builder can tell that an archive lands *at* its destination.)
+pub fn is_archive(p: &Path) -> crate::Result<bool> {
     let mut buf = vec![0u8; 512];
     let n = fs::File::open(p)?.read(&mut buf)?;
     if n >= 2 && buf[..2] == [0x1f, 0x8b] {
