@@ -174,6 +174,18 @@ pub fn spawn_with_env(
     argv: &[String],
     env: Option<&[String]>,
 ) -> crate::Result<(Running, Gate)> {
+    spawn_staged(flags, &|| Ok(()), setup, argv, env)
+}
+
+/// [`spawn_with_env`] in two stages: `prepare` runs in the child at once, while the parent
+/// does its part (a cgroup write on v1 takes milliseconds), and `setup` after the gate opens.
+pub fn spawn_staged(
+    flags: CloneFlags,
+    prepare: &dyn Fn() -> crate::Result<()>,
+    setup: &dyn Fn() -> crate::Result<()>,
+    argv: &[String],
+    env: Option<&[String]>,
+) -> crate::Result<(Running, Gate)> {
     anyhow::ensure!(!argv.is_empty(), "no command to run");
     let cargs = cstrings(argv)?;
     let cenv = env.map(cstrings).transpose()?;
@@ -190,6 +202,10 @@ pub fn spawn_with_env(
     std::io::stdout().flush()?;
     // ANCHOR: clone
     let child = move || -> isize {
+        if let Err(e) = prepare() {
+            eprintln!("error: in the child, before running {:?}: {e:#}", cargs[0]);
+            return 126;
+        }
         if !Gate::wait_in_child(fds) {
             return 126;
         }

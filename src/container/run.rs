@@ -137,7 +137,8 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     let (hostname, workdir, user) = (c.config.hostname.clone(), c.config.working_dir.clone(), c.config.user.clone());
     let new_net = !flags.is_empty() && flags.contains(CloneFlags::CLONE_NEWNET);
     let log_fd = log.as_ref().map(|f| f.as_raw_fd());
-    let setup = move || -> crate::Result<()> {
+    // Before the gate (while the monitor puts the child in its cgroup): the filesystem.
+    let prepare = move || -> crate::Result<()> {
         if let Some(fd) = log_fd {
             // Detached: the command's output goes to the container's log.
             let null = fs::File::open("/dev/null")?;
@@ -154,13 +155,17 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
             fs::create_dir_all(&workdir).with_context(|| format!("creating the working directory {workdir}"))?;
             sys::chdir(Path::new(&workdir))?;
         }
+        Ok(())
+    };
+    // After it, the last privileged steps, then the command.
+    let setup = move || -> crate::Result<()> {
         security::restrict()?;
         if !user.is_empty() {
             enter::switch_user(&user)?;
         }
         Ok(())
     };
-    let (child, gate) = process::spawn_with_env(flags, &setup, &argv, Some(&env))?;
+    let (child, gate) = process::spawn_staged(flags, &prepare, &setup, &argv, Some(&env))?;
     cg.add(child.pid())?;
     gate.open()?;
     drop(log);

@@ -291,8 +291,13 @@ impl Store {
 
     /// Every image in the index, names grouped per manifest, newest first.
     pub fn list(&self) -> crate::Result<Vec<Image>> {
+        self.list_only(|_| true)
+    }
+
+    /// The images whose index entries `keep` accepts.
+    fn list_only(&self, keep: impl Fn(&Descriptor) -> bool) -> crate::Result<Vec<Image>> {
         let mut by_manifest: BTreeMap<Digest, Image> = BTreeMap::new();
-        for desc in self.index()?.manifests {
+        for desc in self.index()?.manifests.into_iter().filter(|d| keep(d)) {
             if let Some(img) = by_manifest.get_mut(&desc.digest) {
                 img.names.extend(desc.ref_name().map(str::to_owned));
                 continue;
@@ -316,6 +321,14 @@ impl Store {
     /// Find an image by reference (`busybox`, `python:3.11-slim`) or by ID (a prefix of the
     /// config digest, as `docker` accepts).
     pub fn resolve(&self, what: &str) -> crate::Result<Image> {
+        // By name: only that image's manifest and config are read.
+        if let Ok(r) = Reference::parse(what) {
+            let name = r.to_string();
+            if let Some(desc) = self.index()?.manifests.into_iter().find(|d| d.ref_name() == Some(name.as_str())) {
+                let digest = desc.digest.clone();
+                return self.list_only(|d| d.digest == digest)?.pop().context("the index changed while reading it");
+            }
+        }
         let images = self.list()?;
         if let Ok(r) = Reference::parse(what) {
             let name = r.to_string();
