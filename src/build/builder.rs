@@ -471,7 +471,8 @@ impl Builder<'_> {
         drop(fs_);
         drop(dir);
         println!(" ---> Removed intermediate container {hostname}");
-        self.commit(key, ins, format!("/bin/sh -c {}", ins.args.join(" ")).replacen("/bin/sh -c /bin/sh -c", "/bin/sh -c", 1), Some(layer))
+        // The history records the command as it ran, build args first (`|1 K=v /bin/sh -c …`).
+        self.commit(key, ins, created_by, Some(layer))
     }
 
     /// An empty directory in the build's work dir (an empty layer's content).
