@@ -19,7 +19,11 @@ fn quiet() -> bool {
 }
 
 /// Colours only for a terminal, and never when `NO_COLOR` is set (<https://no-color.org>).
+/// Also: output piped into `head` ends the program quietly, as any Unix tool does, instead of
+/// Rust's default panic on a broken pipe.
 pub fn init_colors() {
+    // SAFETY: restoring the default disposition of SIGPIPE, before any thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     if no_color || !std::io::stdout().is_terminal() {
         colored::control::set_override(false);

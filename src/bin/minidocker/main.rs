@@ -6,6 +6,7 @@
 mod build;
 mod containers;
 mod images;
+mod system;
 mod registry;
 
 use colored::Colorize;
@@ -38,7 +39,7 @@ const COMMANDS: &[(&str, &str, &str, Option<Command>)] = &[
     ("exec", "Run a command in a running container", "06", None),
     ("commit", "Create a new image from a container's changes", "07", None),
     ("volume", "Manage volumes", "08", None),
-    ("system", "Prune unused data", "05", None),
+    ("system", "Prune unused data: system prune", "05", Some(system::system)),
 ];
 
 fn help() {

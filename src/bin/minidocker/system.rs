@@ -1,0 +1,55 @@
+//! `minidocker system prune`: stopped containers, untagged images (a build's intermediates
+//! among them) and the layers only they used.
+
+use lexopt::prelude::*;
+use minidocker::container::{run as lifecycle, state};
+use minidocker::image::Store;
+use std::ffi::OsString;
+
+pub fn system(args: Vec<OsString>) -> minidocker::Result<i32> {
+    let mut p = lexopt::Parser::from_args(args);
+    let mut sub = None;
+    while let Some(arg) = p.next()? {
+        match arg {
+            Value(v) if sub.is_none() => sub = Some(v.string()?),
+            Short('f') | Long("force") if sub.as_deref() == Some("prune") => {}
+            Short('h') | Long("help") => {
+                println!("Usage: minidocker system prune [-f]\n\nRemove stopped containers, untagged images (a build's cache among them) and the layers\nno remaining image uses.");
+                return Ok(0);
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    anyhow::ensure!(sub.as_deref() == Some("prune"), "system has one command here: minidocker system prune");
+    let store = Store::open_default()?;
+    let _lock = store.lock()?;
+    let mut containers = Vec::new();
+    for c in state::list(&store)? {
+        if !c.running() {
+            lifecycle::remove(&c, false)?;
+            containers.push(c.config.id.clone());
+        }
+    }
+    // Images a remaining container was made from stay, named or not.
+    let in_use: Vec<String> = state::list(&store)?.into_iter().map(|c| c.config.image_id).collect();
+    let mut images = Vec::new();
+    let mut layers = Vec::new();
+    for img in store.list()? {
+        // (An earlier removal may have taken this one along as an untagged parent.)
+        if img.names.is_empty() && !in_use.contains(&img.id.to_string()) && store.resolve(img.id.as_str()).is_ok() {
+            let removed = store.remove(img.id.as_str(), true)?;
+            images.extend(removed.images);
+            layers.extend(removed.layers);
+        }
+    }
+    if !containers.is_empty() {
+        println!("Deleted Containers:\n{}\n", containers.join("\n"));
+    }
+    if !images.is_empty() || !layers.is_empty() {
+        println!("Deleted Images:");
+        images.iter().chain(&layers).for_each(|d| println!("deleted: {d}"));
+        println!();
+    }
+    println!("Deleted {} containers, {} images, {} layers", containers.len(), images.len(), layers.len());
+    Ok(0)
+}
