@@ -486,7 +486,10 @@ impl Builder<'_> {
     fn layer_from(&self, dir: &Path, exclude: &[&str]) -> crate::Result<(Descriptor, LayerReport)> {
         let tar_path = self.work.path().join("layer.tar");
         let files = pack::pack(dir, exclude, fs::File::create(&tar_path)?)?;
-        let (desc, unpacked) = self.store.add_layer(fs::File::open(&tar_path)?)?;
+        let tar = fs::File::open(&tar_path)?;
+        let bar = crate::progress::bytes(Some(tar.metadata()?.len()), "Committing");
+        let (desc, unpacked) = self.store.add_layer(bar.wrap_read(tar))?;
+        bar.finish_and_clear();
         fs::remove_file(&tar_path)?;
         Ok((desc, LayerReport { diff_id: unpacked.diff_id, size: unpacked.tar_size, files }))
     }
