@@ -18,6 +18,7 @@ extern crate self as minidocker;
 
 pub mod build;
 pub mod cgroups;
+pub mod commit;
 pub mod container;
 pub mod dockerfile;
 pub mod image;

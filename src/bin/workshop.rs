@@ -11,6 +11,7 @@ const LESSONS: &[(&str, &str)] = &[
     ("02", "02-cgroups"),
     ("03", "03-rootfs-aufs"),
     ("04", "04-dockerfile-build"),
+    ("07", "07-commit"),
 ];
 
 fn usage() -> ExitCode {

@@ -10,7 +10,7 @@ use crate::cgroups::{Cgroup, Layout, Limits};
 use crate::image::Store;
 use crate::process::{self, Exit};
 use crate::rootfs::{self, enter, InitFiles, Rootfs};
-use crate::{interrupt, sys, units};
+use crate::{interrupt, network, sys, units};
 use anyhow::{bail, Context};
 use nix::sched::CloneFlags;
 use nix::unistd::{ForkResult, Pid};
@@ -127,9 +127,17 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     let log = if c.config.detach { Some(fs::File::options().create(true).append(true).open(c.log_path())?) } else { None };
     let flags = match c.config.network.as_str() {
         "host" => rootfs::CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
-        "none" => rootfs::CONTAINER_NAMESPACES,
-        other => bail!("network {other:?} is not supported yet: use --network none or host"),
+        "none" | "bridge" => rootfs::CONTAINER_NAMESPACES,
+        other => bail!("network {other:?} is not supported: use bridge, host or none"),
     };
+    // Bridge networking: the veth can only be moved into the child's namespace once the child
+    // exists; the child gets the result through this pipe and configures its side itself.
+    let bridge = match c.config.network.as_str() {
+        "bridge" => Some((network::Config::from_env()?, c.config.publish.iter().map(|p| network::parse_publish(p)).collect::<crate::Result<Vec<_>>>()?)),
+        _ => None,
+    };
+    let handoff = bridge.as_ref().map(|_| network::Handoff::new()).transpose()?;
+    let hosts_name = c.config.hostname.clone();
     let merged = fs_.merged();
     let argv = c.config.argv();
     anyhow::ensure!(!argv.is_empty(), "no command specified: the image has no CMD or ENTRYPOINT; give one after the image name");
@@ -157,8 +165,18 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         }
         Ok(())
     };
-    // After it, the last privileged steps, then the command.
+    // After it, the network (the monitor has moved our end of the veth in), the last
+    // privileged steps, then the command.
+    let handoff = &handoff;
     let setup = move || -> crate::Result<()> {
+        if let Some(h) = handoff {
+            let att = h.receive()?;
+            network::configure_inside(&att)?;
+            // /etc/hosts learns the container's address (a copy-up into the read-write
+            // layer; commit leaves /etc/hosts out).
+            let mut hosts = fs::OpenOptions::new().append(true).open("/etc/hosts")?;
+            std::io::Write::write_all(&mut hosts, format!("{}\t{hosts_name}\n", att.ip).as_bytes())?;
+        }
         security::restrict()?;
         if !user.is_empty() {
             enter::switch_user(&user)?;
@@ -167,6 +185,14 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     };
     let (child, gate) = process::spawn_staged(flags, &prepare, &setup, &argv, Some(&env))?;
     cg.add(child.pid())?;
+    let attachment = match &bridge {
+        Some((cfg, ports)) => Some(network::attach(cfg, store.root(), &c.config.id, child.pid(), ports)?),
+        None => None,
+    };
+    let _detach = Detach(store.root().to_path_buf(), attachment.clone());
+    if let (Some(h), Some(att)) = (handoff, &attachment) {
+        h.send(att)?;
+    }
     gate.open()?;
     drop(log);
 
@@ -176,6 +202,7 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         pid_start: state::start_time(child.pid().as_raw()).unwrap_or(0),
         monitor: std::process::id() as i32,
         started_at: units::rfc3339_now(),
+        network: attachment.as_ref().map(serde_json::to_value).transpose()?,
         ..State::default()
     };
     c.save_state()?;
@@ -190,6 +217,17 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     drop(cg);
     drop(fs_);
     Ok(exit.code())
+}
+
+/// Unplugs the container from the bridge when the monitor is done with it (or failed).
+struct Detach(std::path::PathBuf, Option<network::Attachment>);
+
+impl Drop for Detach {
+    fn drop(&mut self) {
+        if let Some(att) = &self.1 {
+            let _ = network::detach(&self.0, att);
+        }
+    }
 }
 
 /// Wait for the container. In a foreground run, Ctrl-C is passed on to it (as `docker run`
@@ -270,6 +308,11 @@ pub fn remove(c: &Container, force: bool) -> crate::Result<()> {
 }
 
 fn remove_dir(c: &Container) -> crate::Result<()> {
+    // A monitor killed with -9 leaves the veth, the NAT rules and the address behind.
+    if let Some(att) = c.state.network.clone().and_then(|v| serde_json::from_value::<network::Attachment>(v).ok()) {
+        let root = c.dir.parent().and_then(Path::parent).context("a container directory outside a store")?;
+        network::detach(root, &att)?;
+    }
     // A monitor killed with -9 leaves the cgroup behind: nothing runs in it any more.
     if let Ok(layout) = Layout::detect() {
         for h in &layout.hierarchies {

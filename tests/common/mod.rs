@@ -22,6 +22,8 @@ pub fn bin(path: &str) -> Command {
     // that forgot fails loudly on this path (nothing can be created under /proc) instead of
     // touching /var/lib/minidocker.
     c.env("NO_COLOR", "1").env("MINIDOCKER_ROOT", "/proc/tests-use-their-own-MINIDOCKER_ROOT");
+    // Nor the host's default bridge: an invalid name, so a test that forgot fails loudly.
+    c.env("MINIDOCKER_BRIDGE", "tests/use/their/own/bridge");
     c
 }
 
@@ -46,9 +48,12 @@ pub fn assert_all_gone(paths: &[String]) {
     }
 }
 
-/// A `MINIDOCKER_ROOT` of a test's own, removed when dropped.
+/// A `MINIDOCKER_ROOT` of a test's own (and, with [`TestRoot::with_net`], a bridge and subnet of
+/// its own), removed when dropped.
 pub struct TestRoot {
     pub path: std::path::PathBuf,
+    /// (bridge, subnet) for bridge networking.
+    pub net: Option<(String, String)>,
 }
 
 impl TestRoot {
@@ -56,7 +61,20 @@ impl TestRoot {
         let path = std::env::temp_dir().join(format!("minidocker-test-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
-        TestRoot { path }
+        TestRoot { path, net: None }
+    }
+
+    /// Use a bridge and a /24 of this test's own: `n` must differ between tests.
+    pub fn with_net(mut self, n: u8) -> TestRoot {
+        let bridge = format!("mdt{}x{n}", std::process::id() % 10000);
+        self.net = Some((bridge, format!("10.198.{n}.0/24")));
+        self
+    }
+
+    /// The network configuration this root's containers use.
+    pub fn net_config(&self) -> minidocker::network::Config {
+        let (b, s) = self.net.as_ref().expect("with_net first");
+        minidocker::network::Config::new(b, s).unwrap()
     }
 
     /// A root with the busybox image imported as `busybox:latest`.
@@ -76,6 +94,9 @@ impl TestRoot {
     pub fn cmd(&self, path: &str) -> Command {
         let mut c = bin(path);
         c.env("MINIDOCKER_ROOT", &self.path);
+        if let Some((bridge, subnet)) = &self.net {
+            c.env("MINIDOCKER_BRIDGE", bridge).env("MINIDOCKER_SUBNET", subnet);
+        }
         c
     }
 
@@ -90,6 +111,13 @@ impl TestRoot {
         table.lines().filter(|l| l.contains(&me)).map(str::to_owned).collect()
     }
 
+    /// The IDs of the containers in this root.
+    pub fn container_ids(&self) -> Vec<String> {
+        std::fs::read_dir(self.path.join("containers"))
+            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
+    }
+
     /// Entries left in the store's `tmp/` (must be none after any command).
     pub fn scratch_left(&self) -> Vec<String> {
         std::fs::read_dir(self.path.join("tmp"))
@@ -100,6 +128,14 @@ impl TestRoot {
 
 impl Drop for TestRoot {
     fn drop(&mut self) {
+        // Containers first (their monitors hold veths and rules), then the bridge.
+        let ids = self.container_ids();
+        if !ids.is_empty() {
+            let _ = run(self.minidocker().args(["rm", "-f"]).args(ids));
+        }
+        if self.net.is_some() {
+            let _ = minidocker::network::destroy_bridge(&self.net_config(), &self.path);
+        }
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }

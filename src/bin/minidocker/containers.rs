@@ -66,6 +66,11 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
     }
     let image_name = image_name.ok_or_else(|| anyhow::anyhow!("run needs an image: minidocker run [OPTIONS] IMAGE [COMMAND]"))?;
     anyhow::ensure!(["bridge", "host", "none"].contains(&c.network.as_str()), "invalid --network {:?}: bridge, host or none", c.network);
+    // Bad ports are refused before anything is made.
+    for p in &c.publish {
+        anyhow::ensure!(c.network == "bridge", "-p needs the bridge network (it was --network {})", c.network);
+        minidocker::network::check_free(&minidocker::network::parse_publish(p)?)?;
+    }
     let store = Store::open_default()?;
     let image = store.resolve(&image_name)?;
     let ic = &image.config.config;
@@ -173,17 +178,7 @@ fn since(t: &str, now: i64) -> String {
 
 /// `0.0.0.0:4000->80/tcp`
 fn ports_column(c: &Container) -> String {
-    c.config.publish.iter().map(|p| {
-        let parts: Vec<&str> = p.split(':').collect();
-        let (ip, host, cont) = match parts.as_slice() {
-            [ip, h, cp] => (ip.to_string(), h.to_string(), cp.to_string()),
-            [h, cp] => ("0.0.0.0".into(), h.to_string(), cp.to_string()),
-            [cp] => ("0.0.0.0".into(), String::new(), cp.to_string()),
-            _ => return p.clone(),
-        };
-        let cont = if cont.contains('/') { cont } else { format!("{cont}/tcp") };
-        format!("{ip}:{host}->{cont}")
-    }).collect::<Vec<_>>().join(", ")
+    c.config.publish.iter().filter_map(|p| minidocker::network::parse_publish(p).ok()).map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 /// `minidocker logs [-f] CONTAINER`

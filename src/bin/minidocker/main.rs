@@ -4,6 +4,7 @@
 //! line which lesson brings them.
 
 mod build;
+mod commit;
 mod containers;
 mod images;
 mod system;
@@ -37,7 +38,7 @@ const COMMANDS: &[(&str, &str, &str, Option<Command>)] = &[
     ("rm", "Remove containers", "05", Some(containers::rm)),
     ("inspect", "Low-level information on a container", "05", Some(containers::inspect)),
     ("exec", "Run a command in a running container", "06", None),
-    ("commit", "Create a new image from a container's changes", "07", None),
+    ("commit", "Create a new image from a container's changes", "07", Some(commit::commit)),
     ("volume", "Manage volumes", "08", None),
     ("system", "Prune unused data: system prune", "05", Some(system::system)),
 ];
