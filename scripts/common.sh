@@ -19,8 +19,9 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 # Debian packages the workshop uses, installed only when missing.
 #   util-linux: setpriv (tests drop root with it); coreutils: timeout; procps: ps for the labs;
 #   skopeo, umoci: the OCI tools the image store is tested against; busybox-static: the busybox image;
-#   docker-registry (the reference distribution server), apache2-utils (htpasswd), openssl: registry tests.
-PACKAGES=(util-linux coreutils procps skopeo umoci busybox-static docker-registry apache2-utils openssl)
+#   docker-registry (the reference distribution server), apache2-utils (htpasswd), openssl: registry tests;
+#   iproute2, iptables: container networking; docker.io: interop tests with a private dockerd.
+PACKAGES=(util-linux coreutils procps iproute2 iptables skopeo umoci busybox-static docker-registry apache2-utils openssl docker.io)
 MDBOOK_VERSION=0.5.4
 
 # Install the given Debian packages, those that are missing only.
