@@ -21,6 +21,7 @@ pub mod cgroups;
 pub mod commit;
 pub mod container;
 pub mod dockerfile;
+pub mod exec;
 pub mod image;
 pub mod interrupt;
 pub mod lesson;
@@ -40,7 +41,7 @@ pub mod workload;
 /// so the answer is never written twice. `lessons/NN-*/exercise.rs` is the same file with the
 /// answer taken out; a test keeps the two from drifting apart.
 pub mod solutions {
-    pub use super::{solution01 as namespaces01, solution02 as cgroups02, solution03 as rootfs03, solution04 as build04};
+    pub use super::{solution01 as namespaces01, solution02 as cgroups02, solution03 as rootfs03, solution04 as build04, solution05 as network05};
 }
 #[path = "../solutions/01-namespaces/exercise.rs"]
 #[doc(hidden)]
@@ -54,6 +55,9 @@ pub mod solution03;
 #[path = "../solutions/04-dockerfile-build/exercise.rs"]
 #[doc(hidden)]
 pub mod solution04;
+#[path = "../solutions/05-run-and-port/exercise.rs"]
+#[doc(hidden)]
+pub mod solution05;
 
 /// The library's result type: errors are `anyhow` chains printed as one line.
 pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;

@@ -1,21 +1,188 @@
-//! Lesson 05 — run the Flask image with -p 4000:80: bridge, veth, NAT and the published port.
+//! Lesson 05 — `run -p 4000:80`: the article's Flask app in a container on a bridge, reached
+//! through a published port; then `ps`, and everything taken down again.
 //!
-//! Its place in the workshop is laid; the lesson itself arrives with the run issue (container lifecycle, networking, published ports).
-//! Until then it explains what it will show and says plainly that it is not built yet.
+//! The mechanism is in `src/container/` (create, monitor, state) and `src/network/` (bridge,
+//! veth, addresses, NAT); this file only narrates it. The lab sheet is `README.md` here.
 
-use minidocker::lesson::{self, Info};
-use std::process::ExitCode;
+#[path = "exercise.rs"]
+mod mine;
+mod check;
+
+use minidocker::container::{run as lifecycle, Container, ContainerConfig};
+use minidocker::image::{reference, Store};
+use minidocker::lesson::{self, Info, Lab};
+use minidocker::network::{self, Subnet};
+use minidocker::{report, rootfs, units};
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The exercise's function: the student's (`--mine`) or the reference answer's.
+pub type Allocate = fn(&Path, &Subnet, &str) -> minidocker::Result<Ipv4Addr>;
 
 static INFO: Info = Info {
     bin: "05-run-and-port",
-    title: "run the Flask image with -p 4000:80: bridge, veth, NAT and the published port",
-    article: "`docker run -p 4000:80 helloworld`, `docker ps`, curl through the port",
-    usage: "05-run-and-port [--image REF] [-p HOST:CONTAINER]",
-    about: "Not built yet: this lesson arrives with the run issue (container lifecycle, networking, published ports).",
-    options: "",
-    needs_root: "containers need namespaces, mounts and cgroups, which only root may create",
+    title: "run -p 4000:80: a container on a bridge, reached through a published port",
+    article: "`docker run -p 4000:80 helloworld`, `docker ps`, the container's hostname, curl through the port",
+    usage: "05-run-and-port [--image REF] [-p [IP:]HOST:CONTAINER] [--keep]",
+    about: "Runs the article's Flask app (the helloworld image of lesson 04) detached, on a bridge,
+with a port published: shows the bridge and its address, the veth pair, the container's
+address, the NAT rules that publish the port, then answers `curl localhost:4000` and shows
+`ps`. At the end the container, its veth, its rules and its address are removed (--keep
+leaves it running).",
+    options: "  --image REF    the image to run (default: helloworld, built from assets/helloworld if absent)
+  -p SPEC        the port to publish (default: 4000:80)
+  --keep         leave the container running at the end\n",
+    needs_root: "containers need namespaces, mounts, cgroups, a bridge and NAT rules, which only root may create",
 };
 
-fn main() -> ExitCode {
-    lesson::main(&INFO, lesson::not_built_yet)
+fn main() -> std::process::ExitCode {
+    lesson::main(&INFO, run)
+}
+
+fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
+    use lexopt::prelude::*;
+    let (mut image_ref, mut publish, mut keep) = ("helloworld".to_string(), "4000:80".to_string(), false);
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Long("image") => image_ref = p.value()?.string()?,
+            Short('p') | Long("publish") => publish = p.value()?.string()?,
+            Long("keep") => keep = true,
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let allocate: Allocate = if lab.uses_mine() { mine::allocate } else { minidocker::solutions::network05::allocate };
+    if lab.check {
+        return check::run(lab, allocate);
+    }
+    report::say(&format!("Exercise code: {}", lab.exercise_source()));
+    let mapping = network::parse_publish(&publish)?;
+    network::check_free(&mapping)?;
+    let store = Store::open_default()?;
+    let cfg = network::Config::from_env()?;
+
+    lab.step("The image")?;
+    let image = match store.resolve(&image_ref) {
+        Ok(img) => img,
+        Err(_) if image_ref == "helloworld" => {
+            report::say("helloworld is not in the store: building it from assets/helloworld (lesson 04).");
+            let _lock = store.lock()?;
+            rootfs::private_mount_namespace()?;
+            let context = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/helloworld");
+            let opts = minidocker::build::Options { context, tags: vec![reference::parse_tagged("helloworld")?], ..Default::default() };
+            minidocker::build::build(&store, &opts).map_err(|e| e.context("building helloworld (scripts/base-images makes its base image)"))?.image
+        }
+        Err(e) => return Err(e),
+    };
+    let ic = &image.config.config;
+    report::evidence(&image_ref, &format!("ID {}, CMD {:?}, EXPOSE {:?}", image.id.short(), ic.cmd.clone().unwrap_or_default(), ic.exposed_ports.clone().unwrap_or_default().keys().collect::<Vec<_>>()));
+
+    lab.step(&format!("Run it detached with -p {publish}"))?;
+    let id = rootfs::new_id()?;
+    let config = ContainerConfig {
+        hostname: id[..12].to_string(),
+        id,
+        created: units::rfc3339_now(),
+        image_name: image_ref.clone(),
+        image_id: image.id.to_string(),
+        diff_ids: image.diff_ids().to_vec(),
+        entrypoint: ic.entrypoint.clone().unwrap_or_default(),
+        cmd: ic.cmd.clone().unwrap_or_default(),
+        working_dir: ic.working_dir.clone().unwrap_or_default(),
+        user: ic.user.clone().unwrap_or_default(),
+        network: "bridge".into(),
+        publish: vec![publish.clone()],
+        detach: true,
+        ..Default::default()
+    };
+    let config = ContainerConfig { env: rootfs::environment(ic.env.as_deref().unwrap_or_default(), &config.hostname), ..config };
+    let created = lifecycle::create(&store, config)?;
+    let guard = Remove(created.clone());
+    lifecycle::start(&store, &created)?;
+    let c = Container::load(&created.dir)?;
+    report::evidence("container", &format!("{} (name {}), its first process is PID {} on the host", c.config.id, c.config.name, c.state.pid));
+    report::evidence("hostname", &format!("{} — the short ID, as in the article", c.config.hostname));
+
+    lab.step("The bridge, the veth pair, the address")?;
+    let att: network::Attachment = serde_json::from_value(c.state.network.clone().unwrap_or_default())?;
+    report::evidence("bridge", &format!("{} with address {}/{} — every container's gateway", cfg.bridge, att.gateway, att.prefix));
+    report::evidence("veth pair", &format!("{} on the host (a port of {}) ↔ eth0 inside the container", att.host_veth, cfg.bridge));
+    report::evidence("bridge ports", &read_dir_names(&format!("/sys/class/net/{}/brif", cfg.bridge)));
+    report::evidence("container address", &format!("{} (a file in {})", att.ip, network::ips_dir(store.root(), &cfg.bridge).display()));
+
+    lab.step("The NAT rules that publish the port")?;
+    for rule in rules_of(&c.config.id) {
+        report::evidence("iptables", &rule);
+    }
+    report::say(&format!("They live in the chain MD-{}, which nat PREROUTING (traffic from other hosts) and nat OUTPUT", cfg.bridge));
+    report::say("(traffic from this host itself: curl localhost) both jump to; the kernel rewrites the destination, no proxy copies bytes.");
+
+    lab.step(&format!("curl localhost:{}", mapping.host_port))?;
+    let addr = format!("127.0.0.1:{}", mapping.host_port);
+    let body = http_get(&addr, Duration::from_secs(20)).ok_or_else(|| anyhow::anyhow!("nothing answered on {addr}: see `minidocker logs {}`", c.config.name))?;
+    report::evidence("response", body.trim());
+    let ok = body.contains(&c.config.hostname);
+    report::evidence("hostname in it", if ok { "the container's short ID: the answer came from inside" } else { "not the container's ID?" });
+
+    lab.step("ps")?;
+    let c = Container::load(&created.dir)?;
+    report::evidence("CONTAINER ID", &format!("{}   IMAGE {}   COMMAND {:?}   STATUS {:?}   PORTS {}   NAMES {}", c.short_id(), c.config.image_name, c.config.argv().join(" "), c.state.status, mapping, c.config.name));
+
+    lab.step("Clean up")?;
+    if keep {
+        report::note(&format!("kept: `minidocker ps`, `curl localhost:{}`, then `minidocker rm -f {}`", mapping.host_port, c.config.name));
+        std::mem::forget(guard);
+        return Ok(0);
+    }
+    drop(guard);
+    let veth_gone = !Path::new("/sys/class/net").join(&att.host_veth).exists();
+    report::cleanup(&format!("removed the container; its veth is {}, its NAT rules {}", if veth_gone { "gone" } else { "STILL THERE" }, if rules_of(&c.config.id).is_empty() { "gone" } else { "STILL THERE" }));
+    Ok(0)
+}
+
+/// The container, removed (with its veth, rules and address) however the lesson ends.
+struct Remove(Container);
+
+impl Drop for Remove {
+    fn drop(&mut self) {
+        if let Ok(c) = Container::load(&self.0.dir) {
+            let _ = lifecycle::remove(&c, true);
+        }
+    }
+}
+
+/// The NAT and filter rules that carry this container's comment (`iptables-save`: the lesson
+/// shows the rules as the tool prints them).
+fn rules_of(id: &str) -> Vec<String> {
+    let out = std::process::Command::new("iptables-save").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    let tag = format!("minidocker:{id}");
+    out.lines().filter(|l| l.contains(&tag)).map(str::to_owned).collect()
+}
+
+fn read_dir_names(dir: &str) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+    names.sort();
+    names.join(" ")
+}
+
+/// A minimal `curl -s http://ADDR/`, retried until the server is up.
+fn http_get(addr: &str, wait: Duration) -> Option<String> {
+    let deadline = Instant::now() + wait;
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
+            s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+            let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
+            let mut resp = String::new();
+            if s.read_to_string(&mut resp).is_ok() && resp.starts_with("HTTP/1.") {
+                return resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string());
+            }
+        }
+        if Instant::now() > deadline || minidocker::interrupt::check().is_err() {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

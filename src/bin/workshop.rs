@@ -11,6 +11,8 @@ const LESSONS: &[(&str, &str)] = &[
     ("02", "02-cgroups"),
     ("03", "03-rootfs-aufs"),
     ("04", "04-dockerfile-build"),
+    ("05", "05-run-and-port"),
+    ("06", "06-exec-setns"),
     ("07", "07-commit"),
 ];
 

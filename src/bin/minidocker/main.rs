@@ -6,6 +6,7 @@
 mod build;
 mod commit;
 mod containers;
+mod exec;
 mod images;
 mod system;
 mod registry;
@@ -37,7 +38,7 @@ const COMMANDS: &[(&str, &str, &str, Option<Command>)] = &[
     ("kill", "Kill running containers", "05", Some(containers::kill)),
     ("rm", "Remove containers", "05", Some(containers::rm)),
     ("inspect", "Low-level information on a container", "05", Some(containers::inspect)),
-    ("exec", "Run a command in a running container", "06", None),
+    ("exec", "Run a command in a running container", "06", Some(exec::exec)),
     ("commit", "Create a new image from a container's changes", "07", Some(commit::commit)),
     ("volume", "Manage volumes", "08", None),
     ("system", "Prune unused data: system prune", "05", Some(system::system)),

@@ -1,0 +1,36 @@
+//! Exercise 05 — give every container an address of its own, even when many start at once.
+//!
+//! `05-run-and-port --mine` runs with your code; `05-run-and-port --check` checks it.
+//! The lab sheet is lessons/05-run-and-port/README.md.
+
+use minidocker::network::Subnet;
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+/// Take the first free address of `subnet` for container `id`: record it as the file
+/// `dir/<a.b.c.d>` holding the ID, and return it.
+///
+/// No daemon keeps a table in memory, and two `minidocker run` may ask at the same moment:
+/// the file system itself must make sure an address is handed out once.
+/// `subnet.container_addresses()` lists the candidates (not the network, gateway or broadcast
+/// addresses).
+pub fn allocate(dir: &Path, subnet: &Subnet, id: &str) -> minidocker::Result<Ipv4Addr> {
+    std::fs::create_dir_all(dir)?;
+    // ANCHOR: allocate
+    for ip in subnet.container_addresses() {
+        let path = dir.join(ip.to_string());
+        // O_CREAT|O_EXCL: the kernel creates the file only if it does not exist, in one step.
+        // Of two runs racing for this address exactly one succeeds; the other tries the next.
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut f) => {
+                f.write_all(id.as_bytes())?;
+                return Ok(ip);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // ANCHOR_END: allocate
+    anyhow::bail!("no free address left in {subnet}: remove some containers, or choose a larger MINIDOCKER_SUBNET")
+}

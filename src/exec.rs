@@ -1,0 +1,567 @@
+//! Entering a running container — `docker exec` — is joining its namespaces with `setns(2)`.
+//!
+//! A container is nothing but processes in some namespaces and cgroups, on a root of their
+//! own. To run one more command "in" it, a process joins those namespaces (`setns` on the
+//! files in `/proc/PID/ns/`), those cgroups (its PID written into `cgroup.procs`) and that
+//! root, takes the container's environment, working directory, user and capabilities — and
+//! executes the command. Three processes take part:
+//!
+//! ```text
+//! this process (the client)      stays on the host: it plans, watches and waits
+//!  └─ the helper                 fresh and single-threaded: joins the cgroups, then the namespaces
+//!      └─ the command            forked after the joins: the only one really inside the PID
+//!                                namespace; enters the root, drops privileges, executes CMD
+//! ```
+//!
+//! Why a helper: `setns` into a mount or user namespace refuses a process with more than one
+//! thread, and whatever joined stays joined, so the client keeps its own view of the host.
+//! Why the fork: `setns(CLONE_NEWPID)` does not move the caller — a process's PID never
+//! changes — it only decides where the caller's *children* are born (`pid_for_children`).
+//!
+//! The two decisions exercise 06 asks for — how to join one namespace, and in which order to
+//! join them — are [`Rules`]; the library uses the reference answers, [`RULES`].
+
+use crate::cgroups::{Layout, Version};
+use crate::container::{security, Container};
+use crate::namespaces::Namespace;
+use crate::process::{self, Exit, Gate, Running};
+use crate::rootfs::enter;
+use crate::{interrupt, report, sys};
+use anyhow::{anyhow, Context};
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, open};
+use nix::sched::CloneFlags;
+use nix::sys::signal::Signal;
+use nix::sys::stat::Mode;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{ForkResult, Pid};
+use std::ffi::CString;
+use std::fmt;
+use std::fs::{self, File};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+/// Exercise 06's answers are the library's own code for joining namespaces.
+#[path = "../solutions/06-exec-setns/exercise.rs"]
+#[doc(hidden)]
+pub mod solution;
+
+/// How to join one namespace, and in which order to join several: exercise 06.
+#[derive(Clone, Copy)]
+pub struct Rules {
+    /// Join the namespace the file `nsfile` stands for, of kind `ns`.
+    pub join: fn(&Path, Namespace) -> crate::Result<()>,
+    /// The order to join a target's namespaces in (given in [`Namespace::ALL`]'s order).
+    pub join_order: fn(&[Namespace]) -> Vec<Namespace>,
+}
+
+/// The reference answers, used by `minidocker exec`.
+pub const RULES: Rules = Rules { join: solution::join, join_order: solution::join_order };
+
+/// `setns(2)`: make this process a member of the namespace `fd` stands for (`what` names it
+/// in the trace). `ns: None` is nstype 0, "any kind", as the article's program passes it;
+/// naming the kind makes the kernel refuse a file of another kind.
+pub fn setns(fd: impl AsFd, what: &str, ns: Option<Namespace>) -> crate::Result<()> {
+    let flag = ns.map_or(CloneFlags::empty(), Namespace::flag);
+    let kind = if flag.is_empty() { "0".to_string() } else { sys::clone_flags_str(flag) };
+    let call = format!("setns({} <{what}>, {kind})", fd.as_fd().as_raw_fd());
+    match nix::sched::setns(fd, flag) {
+        Ok(()) => {
+            report::syscall(&call, "0");
+            Ok(())
+        }
+        Err(e) => {
+            report::syscall(&call, &format!("-1 {e:?} ({})", e.desc()));
+            let hint = match e {
+                Errno::EPERM => " — no CAP_SYS_ADMIN over that namespace: run as root, or join the user namespace that owns it first",
+                Errno::EINVAL => " — not a namespace of that kind, a user namespace this process is already in, or a process with threads",
+                _ => "",
+            };
+            Err(anyhow!("{call} failed: {}{hint}", e.desc()))
+        }
+    }
+}
+
+/// `/proc/PID/ns/FILE`: the file that stands for one namespace of a process.
+pub fn ns_path(pid: i32, ns: Namespace) -> PathBuf {
+    PathBuf::from(format!("/proc/{pid}/ns/{}", ns.file()))
+}
+
+/// What `/proc/PID/ns/FILE` links to, `net:[4026532281]` (`pid` may be `self`).
+pub fn ns_link(pid: &str, file: &str) -> crate::Result<String> {
+    let path = format!("/proc/{pid}/ns/{file}");
+    let target = fs::read_link(&path).with_context(|| format!("readlink {path}"))?;
+    Ok(target.to_string_lossy().into_owned())
+}
+
+/// Which kind of namespace an nsfs file is: `ioctl(fd, NS_GET_NSTYPE)` answers with its
+/// `CLONE_NEW*` flag. Works for `/proc/PID/ns/*` and for bind mounts of them alike.
+pub fn kind_of(file: &File) -> crate::Result<Namespace> {
+    // NS_GET_NSTYPE is _IO(0xb7, 0x3) in linux/nsfs.h.
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    // SAFETY: an ioctl without an argument on a descriptor we own.
+    let r = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_NSTYPE as _) };
+    let flag = Errno::result(r).map_err(|e| match e {
+        Errno::ENOTTY | Errno::EINVAL => anyhow!("not a namespace file: the kernel has no NS_GET_NSTYPE for it (namespace files are /proc/PID/ns/* and bind mounts of them)"),
+        e => sys::failure("ioctl(NS_GET_NSTYPE)", e),
+    })?;
+    Namespace::ALL
+        .into_iter()
+        .find(|n| n.flag().bits() == flag)
+        .ok_or_else(|| anyhow!("a namespace of kind {flag:#x}, which this workshop does not cover"))
+}
+
+/// The namespaces of `target` this process is not in, in [`Namespace::ALL`]'s order.
+/// Joining one we are already in is useless — and for a user namespace, refused.
+pub fn differing(target: i32) -> crate::Result<Vec<Namespace>> {
+    let mut out = Vec::new();
+    for ns in Namespace::ALL {
+        let theirs = ns_link(&target.to_string(), ns.file()).with_context(|| format!("process {target} is gone"))?;
+        if ns_link("self", ns.file())? != theirs {
+            out.push(ns);
+        }
+    }
+    Ok(out)
+}
+
+/// The cgroup directories `pid` is in that the workshop made (`…/minidocker/…`), one per
+/// hierarchy, read from `/proc/PID/cgroup` ("ID:controllers:path"; v2's line has no
+/// controllers). A command run in a container must join them, so that the container's
+/// limits and accounting cover it too.
+pub fn cgroups_of(pid: i32) -> crate::Result<Vec<PathBuf>> {
+    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).with_context(|| format!("process {pid} is gone"))?;
+    let layout = Layout::detect()?;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut f = line.splitn(3, ':');
+        let (_, controllers, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or(""));
+        if !path.split('/').any(|p| p == "minidocker") {
+            continue;
+        }
+        let wanted: Vec<&str> = controllers.split(',').filter(|c| !c.is_empty()).collect();
+        let hierarchy = layout.hierarchies.iter().find(|h| match h.version {
+            Version::V2 => wanted.is_empty(),
+            Version::V1 => !wanted.is_empty() && wanted.iter().all(|w| h.controllers.iter().any(|c| c == w)),
+        });
+        if let Some(h) = hierarchy {
+            let dir = h.mountpoint.join(path.trim_start_matches('/'));
+            if !out.contains(&dir) {
+                out.push(dir);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What an exec into `target` will do before it runs anything.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The target's PID, as the host sees it.
+    pub target: i32,
+    /// The namespaces to join, in the order they will be joined.
+    pub namespaces: Vec<Namespace>,
+    /// The cgroup directories to join.
+    pub cgroups: Vec<PathBuf>,
+}
+
+/// Decide what to join: the target's namespaces that differ from ours, in the rules' order,
+/// and its cgroups.
+pub fn plan(target: i32, rules: &Rules) -> crate::Result<Plan> {
+    let namespaces = (rules.join_order)(&differing(target)?);
+    Ok(Plan { target, namespaces, cgroups: cgroups_of(target)? })
+}
+
+/// What to run in the container, and how.
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    pub argv: Vec<String>,
+    /// Exactly the environment the command gets, `KEY=value`.
+    pub env: Vec<String>,
+    /// The working directory inside (empty: `/`). It must exist.
+    pub workdir: String,
+    /// `name`, `uid`, `name:group` or `uid:gid`, resolved in the container's `/etc/passwd`
+    /// (empty: root).
+    pub user: String,
+    /// `-i`: the command reads this process's standard input; otherwise `/dev/null`.
+    pub stdin: bool,
+}
+
+impl Spec {
+    /// `argv` as the container's own processes run: its environment, working directory and
+    /// user, as `docker exec` takes them from the container's configuration.
+    pub fn for_container(c: &Container, argv: Vec<String>) -> Spec {
+        Spec { argv, env: c.config.env.clone(), workdir: c.config.working_dir.clone(), user: c.config.user.clone(), stdin: false }
+    }
+
+    /// `argv` with the environment of process `pid` (`/proc/PID/environ`), as root in `/`:
+    /// for a target that is not a container of the store.
+    pub fn for_process(pid: i32, argv: Vec<String>) -> crate::Result<Spec> {
+        let raw = fs::read(format!("/proc/{pid}/environ")).with_context(|| format!("reading the environment of process {pid}"))?;
+        let mut env: Vec<String> = raw.split(|b| *b == 0).filter(|v| !v.is_empty()).map(|v| String::from_utf8_lossy(v).into_owned()).collect();
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.insert(0, format!("PATH={}", process::DEFAULT_PATH));
+        }
+        Ok(Spec { argv, env, ..Spec::default() })
+    }
+
+    /// `-e KEY=VALUE`: set one variable, replacing the container's value if it has one.
+    pub fn set_env(&mut self, kv: &str) {
+        let key = kv.split('=').next().unwrap_or_default();
+        self.env.retain(|e| e.split('=').next() != Some(key));
+        self.env.push(kv.to_string());
+    }
+}
+
+/// The PID to enter a container by: its first process. A container that does not run has
+/// no namespaces left to join.
+pub fn target_of(c: &Container) -> crate::Result<i32> {
+    anyhow::ensure!(c.running(), "Container {} is not running", c.short_id());
+    Ok(c.state.pid)
+}
+
+/// The command could not be started in the container: it never ran. `code` is what a shell
+/// would report — 126 (could not be set up or executed), 127 (not found) — as Docker does.
+#[derive(Debug, Clone)]
+pub struct StartError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// An exec whose command is inside the container, waiting at its gate: the caller can look at
+/// it (its `/proc/PID/ns` links, its cgroups) before it runs. Dropped before it ended (an
+/// error, Ctrl-C), it kills the command, then the helper — in that order, so the helper
+/// reaps the command and no zombie is left to the container's PID 1.
+pub struct Started {
+    pub plan: Plan,
+    helper: Option<Running>,
+    command: Pid,
+    gate: Option<Gate>,
+    report: OwnedFd,
+    /// What was read from the report pipe after the helper's first line.
+    leftover: String,
+}
+
+impl Started {
+    /// The command's PID, as the host sees it.
+    pub fn command_pid(&self) -> Pid {
+        self.command
+    }
+
+    /// The helper that joined the namespaces and forked the command.
+    pub fn helper_pid(&self) -> Pid {
+        self.helper.as_ref().map_or(Pid::from_raw(0), Running::pid)
+    }
+
+    /// Let the command run, and wait for it. A signal to this process (Ctrl-C, SIGTERM) is
+    /// passed on to the command instead of ending the wait.
+    pub fn run(mut self) -> crate::Result<Exit> {
+        if let Some(gate) = self.gate.take() {
+            gate.open()?;
+        }
+        // The command's copy of the report pipe closes when it executes; before that, it
+        // writes there why it could not.
+        let text = std::mem::take(&mut self.leftover) + &read_report(&self.report, false)?;
+        let helper = self.helper.take().expect("a started exec has its helper");
+        let exit = wait_forwarding(helper)?;
+        match start_error(&text) {
+            Some(err) => Err(err.into()),
+            None => Ok(exit),
+        }
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if let Some(helper) = self.helper.take() {
+            let _ = nix::sys::signal::kill(self.command, Signal::SIGKILL);
+            drop(helper);
+        }
+    }
+}
+
+/// Run `spec` in the namespaces, cgroups and root of process `target`, and wait for it.
+pub fn exec(target: i32, spec: &Spec, rules: &Rules) -> crate::Result<Exit> {
+    start(target, spec, rules)?.run()
+}
+
+/// The exec up to the gate: plan, start the helper, which joins and forks the command; the
+/// command enters the root, drops its privileges and waits.
+pub fn start(target: i32, spec: &Spec, rules: &Rules) -> crate::Result<Started> {
+    anyhow::ensure!(!spec.argv.is_empty(), "no command to run");
+    let plan = plan(target, rules)?;
+    // The target's root, opened while this process still resolves paths on the host: the
+    // command makes it its own after joining the mount namespace (see `enter_root`).
+    let root = open(format!("/proc/{target}/root").as_str(), OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| sys::failure(&format!("open(\"/proc/{target}/root\")"), e))?;
+    let null = if spec.stdin { None } else { Some(File::open("/dev/null")?) };
+    let child = Child {
+        plan: plan.clone(),
+        rules: *rules,
+        root,
+        null,
+        argv: cstrings(&spec.argv)?,
+        env: cstrings(&spec.env)?,
+        argv0: spec.argv[0].clone(),
+        search_path: spec.env.iter().find_map(|v| v.strip_prefix("PATH=")).unwrap_or(process::DEFAULT_PATH).to_string(),
+        workdir: if spec.workdir.is_empty() { "/".into() } else { spec.workdir.clone() },
+        user: spec.user.clone(),
+    };
+    let gate = Gate::new()?;
+    let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 for the exec's report")?;
+    let client = nix::unistd::getpid();
+    std::io::Write::flush(&mut std::io::stdout())?;
+    // SAFETY: the workshop's processes are single-threaded; the child never returns into
+    // our code: it ends in _exit.
+    let forked = unsafe { nix::unistd::fork() }.map_err(|e| sys::failure("fork (the exec helper)", e))?;
+    let helper = match forked {
+        ForkResult::Child => {
+            drop(report_r);
+            let code = child.helper(client, gate.fds(), report_w);
+            // SAFETY: ending the helper without running this process's exit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        ForkResult::Parent { child } => Running::new(child),
+    };
+    report::syscall("fork()", &helper.pid().to_string());
+    drop(report_w);
+    drop(child);
+    // The helper's first line: the command's PID, or why there is none.
+    // (The command may have written already, too: it reports a failed setup at once.)
+    let text = read_report(&report_r, true)?;
+    let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+    if let Some(pid) = first.strip_prefix("pid ").and_then(|p| p.trim().parse().ok()) {
+        return Ok(Started { plan, helper: Some(helper), command: Pid::from_raw(pid), gate: Some(gate), report: report_r, leftover: rest.to_string() });
+    }
+    let _ = helper.wait();
+    Err(match start_error(first) {
+        Some(e) => e.into(),
+        None => anyhow!("the exec helper died before it started the command"),
+    })
+}
+
+/// Everything the helper and the command need, prepared before the fork.
+struct Child {
+    plan: Plan,
+    rules: Rules,
+    root: OwnedFd,
+    null: Option<File>,
+    argv: Vec<CString>,
+    env: Vec<CString>,
+    argv0: String,
+    search_path: String,
+    workdir: String,
+    user: String,
+}
+
+impl Child {
+    /// The helper, in a fresh process: join, fork the command, wait for it, end as it ended.
+    fn helper(&self, client: Pid, gate: (RawFd, RawFd), report_w: OwnedFd) -> i32 {
+        let pid = match self.join_and_fork(client, gate, &report_w) {
+            Ok(pid) => pid,
+            Err(e) => {
+                tell(&report_w, &format!("error 126 {e:#}"));
+                return 126;
+            }
+        };
+        tell(&report_w, &format!("pid {pid}"));
+        drop(report_w);
+        // Only the client opens the gate, and only the command waits at it.
+        // SAFETY: closing this process's copies of descriptors it no longer uses.
+        unsafe {
+            libc::close(gate.0);
+            libc::close(gate.1);
+        }
+        wait_and_forward(pid, client)
+    }
+
+    fn join_and_fork(&self, client: Pid, gate: (RawFd, RawFd), report_w: &OwnedFd) -> crate::Result<Pid> {
+        // If the client dies (even by SIGKILL), the helper gets SIGTERM: its wait below then
+        // kills and reaps the command before it ends. (An orphaned command would be adopted
+        // by the container's PID 1, which may never reap it: a zombie in the container.)
+        interrupt::install();
+        nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
+        anyhow::ensure!(nix::unistd::getppid() == client, "the client went away");
+        // The cgroups first, while /sys/fs/cgroup is still the host's. The command, forked
+        // below, is born in them.
+        let me = nix::unistd::getpid().to_string();
+        for dir in &self.plan.cgroups {
+            sys::write_file(&dir.join("cgroup.procs"), &me).with_context(|| format!("joining the container's cgroup {}", dir.display()))?;
+        }
+        for &ns in &self.plan.namespaces {
+            let path = ns_path(self.plan.target, ns);
+            (self.rules.join)(&path, ns).with_context(|| format!("joining the {} namespace of process {}", ns.file(), self.plan.target))?;
+        }
+        // The command's parent as the command sees it: none (0) from inside a PID namespace
+        // the helper is not in.
+        let parent = if self.plan.namespaces.contains(&Namespace::Pid) { Pid::from_raw(0) } else { nix::unistd::getpid() };
+        // SAFETY: the helper is single-threaded; the child only sets itself up and executes,
+        // or ends in _exit.
+        match unsafe { nix::unistd::fork() } {
+            Ok(ForkResult::Child) => {
+                let (code, msg) = self.command(gate, parent);
+                tell(report_w, &format!("error {code} {msg}"));
+                // SAFETY: ending the command's process without exit handlers.
+                unsafe { libc::_exit(code) }
+            }
+            Ok(ForkResult::Parent { child }) => {
+                report::syscall("fork()", &child.to_string());
+                Ok(child)
+            }
+            Err(Errno::ENOMEM) if self.plan.namespaces.contains(&Namespace::Pid) => {
+                Err(anyhow!("fork in the container's PID namespace failed: its PID 1 has exited, and no process can be born there any more"))
+            }
+            Err(e) => Err(sys::failure("fork (the command)", e)),
+        }
+    }
+
+    /// The command's process: inside every namespace already. Enter the root, drop
+    /// privileges, wait at the gate, execute. Returns only on failure: (exit code, why).
+    fn command(&self, gate: (RawFd, RawFd), parent: Pid) -> (i32, String) {
+        // If the helper dies, so does the command — and if it died before this was set, the
+        // command has been adopted already: its parent changed.
+        let orphan_check = || -> crate::Result<()> {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+            anyhow::ensure!(nix::unistd::getppid() == parent, "the exec's helper went away");
+            Ok(())
+        };
+        let ready = (|| -> crate::Result<()> {
+            orphan_check()?;
+            enter_root(&self.root)?;
+            sys::chdir(Path::new(&self.workdir)).with_context(|| format!("the working directory {:?}", self.workdir))?;
+            if let Some(null) = &self.null {
+                // SAFETY: plain descriptor numbers; the kernel checks them.
+                Errno::result(unsafe { libc::dup2(null.as_raw_fd(), 0) }).map_err(|e| sys::failure("dup2(/dev/null, 0)", e))?;
+            }
+            // The container's own processes run with Docker's default capabilities and
+            // no_new_privs; an exec'd one must not have more.
+            security::restrict()?;
+            if !self.user.is_empty() {
+                enter::switch_user(&self.user)?;
+                // Changing the user cleared the parent-death signal: set it again.
+                orphan_check()?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = ready {
+            return (126, format!("{e:#}"));
+        }
+        if !Gate::wait_in_child(gate) {
+            return (126, "the client went away".into());
+        }
+        let Some(path) = process::look_path(&self.argv0, &self.search_path) else {
+            return (127, format!("exec: {:?}: executable file not found in $PATH", self.argv0));
+        };
+        let e = nix::unistd::execve(&path, &self.argv, &self.env).unwrap_err();
+        let code = if e == Errno::ENOENT { 127 } else { 126 };
+        (code, format!("exec: {:?}: {}", self.argv0, e.desc()))
+    }
+}
+
+/// Make the target's root our root and working directory: `fchdir` to the descriptor of its
+/// `/proc/PID/root`, opened before any namespace was joined, then `chroot(".")`.
+///
+/// Joining a mount namespace puts the caller at the top of the namespace's *root mount*, not
+/// at the root of any process in it. For a container that did `pivot_root` the two are the
+/// same place — but a process may have `chroot`ed further (or, without a mount namespace of
+/// its own, live in the host's): only `/proc/PID/root` says where *its* `/` is. The path
+/// cannot be opened after the join — `/proc` is then the container's, where the target's host
+/// PID means nothing — so it was opened before, and the descriptor keeps the directory.
+pub fn enter_root(root: &OwnedFd) -> crate::Result<()> {
+    nix::unistd::fchdir(root).map_err(|e| sys::failure("fchdir(<the target's /proc/PID/root>)", e))?;
+    report::syscall("fchdir(<the target's /proc/PID/root>)", "0");
+    nix::unistd::chroot(".").map_err(|e| sys::failure("chroot(\".\")", e))?;
+    report::syscall("chroot(\".\")", "0");
+    Ok(())
+}
+
+fn cstrings(v: &[String]) -> crate::Result<Vec<CString>> {
+    v.iter().map(|a| CString::new(a.as_bytes()).with_context(|| format!("{a:?} contains a NUL byte"))).collect()
+}
+
+/// One line on the report pipe, in one write (a pipe write this small is atomic).
+fn tell(fd: &OwnedFd, line: &str) {
+    let _ = nix::unistd::write(fd, format!("{}\n", line.replace('\n', " ")).as_bytes());
+}
+
+/// Read the report pipe: one line (`first_line`), or everything until end-of-file.
+fn read_report(fd: &OwnedFd, first_line: bool) -> crate::Result<String> {
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if first_line && text.contains(&b'\n') {
+            break;
+        }
+        match nix::unistd::read(fd, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+            Err(Errno::EINTR) => interrupt::check()?,
+            Err(e) => return Err(sys::failure("read(the exec's report pipe)", e)),
+        }
+    }
+    Ok(String::from_utf8_lossy(&text).into_owned())
+}
+
+/// `error CODE MESSAGE` from the report pipe.
+fn start_error(text: &str) -> Option<StartError> {
+    let rest = text.trim_start().strip_prefix("error ")?;
+    let (code, message) = rest.split_once(' ')?;
+    Some(StartError { code: code.parse().unwrap_or(126), message: message.trim_end().to_string() })
+}
+
+/// The helper's wait for the command: a signal the helper catches (the client passing one
+/// on) goes on to the command; the client's death (the parent-death signal) kills it.
+/// Returns the exit code to end with: the command's, or 128 + the signal that killed it.
+fn wait_and_forward(pid: Pid, client: Pid) -> i32 {
+    loop {
+        if nix::unistd::getppid() != client {
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+            while let Err(Errno::EINTR) = waitpid(pid, None) {}
+            return 128 + Signal::SIGKILL as i32;
+        }
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, code)) => return code,
+            Ok(WaitStatus::Signaled(_, sig, _)) => return 128 + sig as i32,
+            Ok(_) => continue,
+            Err(Errno::EINTR) => forward(pid),
+            Err(_) => return 126,
+        }
+    }
+}
+
+/// The client's wait for the helper, passing signals on like [`wait_and_forward`].
+fn wait_forwarding(helper: Running) -> crate::Result<Exit> {
+    let pid = helper.pid();
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, code)) => {
+                helper.reaped();
+                return Ok(Exit::Code(code));
+            }
+            Ok(WaitStatus::Signaled(_, sig, _)) => {
+                helper.reaped();
+                return Ok(Exit::Signal(sig));
+            }
+            Ok(_) => continue,
+            Err(Errno::EINTR) => forward(pid),
+            Err(e) => return Err(sys::failure(&format!("waitpid({pid})"), e)),
+        }
+    }
+}
+
+/// A signal caught by [`interrupt`]'s handler is passed on to `pid`, then forgotten.
+fn forward(pid: Pid) {
+    if let Err(sig) = interrupt::check() {
+        interrupt::clear();
+        if let Ok(signal) = Signal::try_from(sig.0) {
+            let _ = nix::sys::signal::kill(pid, signal);
+        }
+    }
+}
