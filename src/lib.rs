@@ -9,6 +9,13 @@
 //! | [`cgroups`] | cgroup v1 and v2 hierarchies, limits, usage counters | 02 |
 //! | [`image`] | OCI image store, safe layer unpacking, references | 03 |
 //! | [`rootfs`] | overlay union mount, the init layer, pivot_root | 03 |
+//! | [`dockerfile`] | the Dockerfile parser and variable expansion | 04 |
+//! | [`build`] | the classic builder: one image per instruction, the build cache | 04 |
+//! | [`container`] | containers on disk, the monitor, run/stop/kill/rm, default isolation | 05 |
+//! | [`network`] | bridge, veth pairs over netlink, IPAM, NAT and published ports | 05 |
+//! | [`exec`] | entering a running container with setns | 06 |
+//! | [`commit`] | a container's read-write layer as a new image layer | 07 |
+//! | [`registry`] | pull, push and login over the OCI distribution API | 07 |
 //!
 //! The kernel is called through [`sys`], which prints every call when `--explain` is on.
 

@@ -62,6 +62,9 @@ pub fn loopback_up() -> crate::Result<()> {
 }
 
 /// Which bridge containers are plugged into, and the subnet their addresses come from.
+///
+/// A bridge belongs to one `MINIDOCKER_ROOT`: its addresses are recorded there, and the last
+/// container of that root to leave removes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub bridge: String,
@@ -329,16 +332,33 @@ pub fn attach(cfg: &Config, root: &Path, container_id: &str, child: Pid, ports: 
         }
         check_free(p)?;
     }
+    check_own_netns(child)?;
     let _lock = Lock::take(root)?;
     let mut nl = Netlink::open()?;
-    let r = attach_locked(&mut nl, cfg, root, container_id, child, ports);
+    let mut made_veth = false;
+    let r = attach_locked(&mut nl, cfg, root, container_id, child, ports, &mut made_veth);
     if r.is_err() {
-        let _ = teardown_locked(&mut nl, &cfg.bridge, root, container_id, &host_veth_name(container_id));
+        // Undo: only a veth we made (a name taken by someone else is theirs), and whatever
+        // carries this container's ID.
+        let veth = if made_veth { host_veth_name(container_id) } else { String::new() };
+        let _ = teardown_locked(&mut nl, &cfg.bridge, root, container_id, &veth);
     }
     r.with_context(|| format!("attaching container {} to {}", &container_id[..container_id.len().min(12)], cfg.bridge))
 }
 
-fn attach_locked(nl: &mut Netlink, cfg: &Config, root: &Path, id: &str, child: Pid, ports: &[PortMapping]) -> crate::Result<Attachment> {
+/// The child must have a network namespace of its own: in ours, "moving" the peer would
+/// leave it here, and configuring it as `eth0` would reconfigure the host.
+fn check_own_netns(child: Pid) -> crate::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let ns = |p: &str| std::fs::metadata(p).map(|m| (m.dev(), m.ino())).with_context(|| format!("reading {p}"));
+    let theirs = ns(&format!("/proc/{child}/ns/net")).with_context(|| format!("process {child} is not running"))?;
+    if theirs == ns("/proc/self/ns/net")? {
+        bail!("process {child} shares the host's network namespace: start it with CLONE_NEWNET to give it a network of its own");
+    }
+    Ok(())
+}
+
+fn attach_locked(nl: &mut Netlink, cfg: &Config, root: &Path, id: &str, child: Pid, ports: &[PortMapping], made_veth: &mut bool) -> crate::Result<Attachment> {
     reserve_ports(root, id, ports)?;
     let bridge = bridge::ensure(nl, cfg)?;
     nat::ensure_bridge(cfg)?;
@@ -354,6 +374,7 @@ fn attach_locked(nl: &mut Netlink, cfg: &Config, root: &Path, id: &str, child: P
         ports: ports.to_vec(),
     };
     nl.create_veth(&att.host_veth, &att.peer_veth)?;
+    *made_veth = true;
     let lookup = |nl: &mut Netlink, name: &str| -> crate::Result<Link> { nl.link(name)?.with_context(|| format!("{name} vanished right after it was created")) };
     let host = lookup(nl, &att.host_veth)?;
     let peer = lookup(nl, &att.peer_veth)?;
@@ -432,7 +453,8 @@ fn teardown_locked(nl: &mut Netlink, bridge: &str, root: &Path, id: &str, host_v
 
 fn remove_container_locked(nl: &mut Netlink, bridge: &str, root: &Path, id: &str, host_veth: &str) -> crate::Result<()> {
     let mut first_err: Option<anyhow::Error> = None;
-    match nl.link(host_veth) {
+    let veth = if host_veth.is_empty() { Ok(None) } else { nl.link(host_veth) };
+    match veth {
         Ok(Some(link)) if link.kind.as_deref() == Some("veth") => match nl.delete_link(&link) {
             Err(e) if e.errno != Errno::ENODEV => first_err = Some(e.into()),
             _ => {}
