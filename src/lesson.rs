@@ -44,8 +44,7 @@ pub struct Lab {
     checks: Vec<(bool, String)>,
 }
 
-const COMMON_OPTIONS: &str = "\
-  --step       pause before each step (press Enter to go on), for demos in front of a class
+const COMMON_OPTIONS: &str = "  --step       pause before each step (press Enter to go on), for demos in front of a class
   --explain    print every system call as it is made, with its arguments and result
   --mine       run your exercise code (lessons/NN-*/exercise.rs) instead of the reference answer
   --check      check your exercise code automatically; exit 0 when it passes

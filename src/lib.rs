@@ -49,6 +49,7 @@ pub mod workload;
 /// answer taken out; a test keeps the two from drifting apart.
 pub mod solutions {
     pub use super::{solution01 as namespaces01, solution02 as cgroups02, solution03 as rootfs03, solution04 as build04, solution05 as network05};
+    pub use super::{solution06 as exec06, solution07 as commit07};
 }
 #[path = "../solutions/01-namespaces/exercise.rs"]
 #[doc(hidden)]
@@ -65,6 +66,12 @@ pub mod solution04;
 #[path = "../solutions/05-run-and-port/exercise.rs"]
 #[doc(hidden)]
 pub mod solution05;
+#[path = "../solutions/06-exec-setns/exercise.rs"]
+#[doc(hidden)]
+pub mod solution06;
+#[path = "../solutions/07-commit/exercise.rs"]
+#[doc(hidden)]
+pub mod solution07;
 
 /// The library's result type: errors are `anyhow` chains printed as one line.
 pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;
