@@ -165,3 +165,23 @@ fn bad_input_is_one_line_and_creates_nothing() {
     assert!(!root.path.join("tmp").read_dir().unwrap().any(|_| true));
     assert_clean(&root);
 }
+
+#[test]
+fn a_hundred_run_rm_cycles_leave_nothing() {
+    if !have_root("a_hundred_run_rm_cycles_leave_nothing") {
+        return;
+    }
+    let root = TestRoot::with_busybox("run-100").with_net(14);
+    for i in 0..100 {
+        // Every other one on the bridge: veths, addresses and NAT rules come and go too.
+        let net = if i % 2 == 0 { "bridge" } else { "none" };
+        let (code, _, err) = md(&root, &["run", "--rm", "--network", net, "busybox", "true"]);
+        assert_eq!(code, 0, "cycle {i}: {err}");
+    }
+    assert!(root.container_ids().is_empty(), "--rm left containers");
+    assert_clean(&root);
+    let bridge = root.net.clone().unwrap().0;
+    assert!(!std::path::Path::new("/sys/class/net").join(&bridge).exists(), "the bridge outlived its last container");
+    let rules = std::process::Command::new("iptables-save").output().unwrap();
+    assert!(!String::from_utf8_lossy(&rules.stdout).contains(&format!("MD-{bridge}")), "chains of the bridge are left");
+}
