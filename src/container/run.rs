@@ -177,6 +177,10 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
             let mut hosts = fs::OpenOptions::new().append(true).open("/etc/hosts")?;
             std::io::Write::write_all(&mut hosts, format!("{}\t{hosts_name}\n", att.ip).as_bytes())?;
         }
+        // A cgroup namespace of its own, made now that the monitor has put us in our cgroup:
+        // inside, /proc/self/cgroup shows that cgroup as the root, "/" (Docker's default on
+        // v2; the article's question 1).
+        sys::unshare(CloneFlags::CLONE_NEWCGROUP)?;
         security::restrict()?;
         if !user.is_empty() {
             enter::switch_user(&user)?;
