@@ -139,6 +139,7 @@ pub fn commit(store: &Store, c: &Container, name: Option<&Reference>, opts: &Opt
     };
     drop(work);
 
+    // ANCHOR: new_image
     let now = units::rfc3339_now();
     let mut config = image.config.clone();
     config.created = Some(now.clone());
@@ -159,6 +160,7 @@ pub fn commit(store: &Store, c: &Container, name: Option<&Reference>, opts: &Opt
         layers.push(l.desc.clone());
     }
     let image = store.put_image(&config, layers, name)?;
+    // ANCHOR_END: new_image
     Ok(Committed { image, layer, left_out })
 }
 
@@ -171,18 +173,18 @@ fn base_image(store: &Store, c: &ContainerConfig) -> crate::Result<Image> {
     Ok(image)
 }
 
-/// VOLUMES — the hook for lesson 08 (volumes are not built yet, so this is empty).
+/// VOLUMES — lesson 08's hook: the container's volume destinations, relative (`test`,
+/// `var/lib/db`); everything *below* each of them is left out, the directory itself kept.
 ///
 /// A volume is a bind mount made in the container's mount namespace: what the container
-/// writes there goes to the volume's directory, never to the read-write layer, and the host —
-/// which reads `upper/` — does not even see the mount. So nothing of a volume's content needs
-/// leaving out *as long as volumes stay bind mounts*; only the mount point, the directory made
-/// so the mount has a target, is committed, empty (as Docker does). Should volumes ever put
-/// files into the read-write layer (a volume seeded by copying the image's files, a mount
-/// point created with content), return their destinations here, relative like `data` or
-/// `var/lib/db`: everything *below* each of them is left out, the directory itself kept.
-fn volume_paths(_c: &ContainerConfig) -> Vec<String> {
-    Vec::new()
+/// writes there goes to the volume's directory (or the host's), never to the read-write layer,
+/// and the host — which reads `upper/` — does not even see the mount. Only the mount point,
+/// the directory made so the mount has a target, is in `upper/`: it is committed, empty, as
+/// Docker does. copyData copies the image's files into the volume, not into `upper/` either.
+/// So this list changes nothing today; it is what keeps a volume's files out should anything
+/// ever put them into the read-write layer.
+fn volume_paths(c: &ContainerConfig) -> Vec<String> {
+    crate::volumes::destinations(c)
 }
 
 /// Walk the read-write layer and collect what is left out of the commit: the paths the

@@ -389,6 +389,7 @@ impl Child {
         anyhow::ensure!(nix::unistd::getppid() == client, "the client went away");
         // The cgroups first, while /sys/fs/cgroup is still the host's. The command, forked
         // below, is born in them.
+        // ANCHOR: join_and_fork
         let me = nix::unistd::getpid().to_string();
         for dir in &self.plan.cgroups {
             sys::write_file(&dir.join("cgroup.procs"), &me).with_context(|| format!("joining the container's cgroup {}", dir.display()))?;
@@ -418,6 +419,7 @@ impl Child {
             }
             Err(e) => Err(sys::failure("fork (the command)", e)),
         }
+        // ANCHOR_END: join_and_fork
     }
 
     /// The command's process: inside every namespace already. Enter the root, drop
@@ -430,6 +432,7 @@ impl Child {
             anyhow::ensure!(nix::unistd::getppid() == parent, "the exec's helper went away");
             Ok(())
         };
+        // ANCHOR: command
         let ready = (|| -> crate::Result<()> {
             orphan_check()?;
             enter_root(&self.root)?;
@@ -451,6 +454,7 @@ impl Child {
         if let Err(e) = ready {
             return (126, format!("{e:#}"));
         }
+        // ANCHOR_END: command
         if !Gate::wait_in_child(gate) {
             return (126, "the client went away".into());
         }
@@ -472,6 +476,7 @@ impl Child {
 /// its own, live in the host's): only `/proc/PID/root` says where *its* `/` is. The path
 /// cannot be opened after the join — `/proc` is then the container's, where the target's host
 /// PID means nothing — so it was opened before, and the descriptor keeps the directory.
+// ANCHOR: enter_root
 pub fn enter_root(root: &OwnedFd) -> crate::Result<()> {
     nix::unistd::fchdir(root).map_err(|e| sys::failure("fchdir(<the target's /proc/PID/root>)", e))?;
     report::syscall("fchdir(<the target's /proc/PID/root>)", "0");
@@ -479,6 +484,7 @@ pub fn enter_root(root: &OwnedFd) -> crate::Result<()> {
     report::syscall("chroot(\".\")", "0");
     Ok(())
 }
+// ANCHOR_END: enter_root
 
 fn cstrings(v: &[String]) -> crate::Result<Vec<CString>> {
     v.iter().map(|a| CString::new(a.as_bytes()).with_context(|| format!("{a:?} contains a NUL byte"))).collect()

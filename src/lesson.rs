@@ -197,8 +197,3 @@ pub fn command_rest(first: OsString, parser: &mut lexopt::Parser) -> crate::Resu
         .map(|a| a.into_string().map_err(|a| anyhow::anyhow!("argument {a:?} is not valid UTF-8")))
         .collect()
 }
-
-/// The `run` of a lesson whose place is laid but which is not written yet: one line saying so.
-pub fn not_built_yet(lab: &mut Lab, _args: Vec<OsString>) -> crate::Result<i32> {
-    anyhow::bail!("{} See lessons/{}/README.md for what it will show.", lab.info.about, lab.info.bin)
-}

@@ -14,6 +14,7 @@
 //! | [`container`] | containers on disk, the monitor, run/stop/kill/rm, default isolation | 05 |
 //! | [`network`] | bridge, veth pairs over netlink, IPAM, NAT and published ports | 05 |
 //! | [`exec`] | entering a running container with setns | 06 |
+//! | [`volumes`] | volumes and bind mounts, made before pivot_root; copyData | 08 |
 //! | [`commit`] | a container's read-write layer as a new image layer | 07 |
 //! | [`registry`] | pull, push and login over the OCI distribution API | 07 |
 //!
@@ -41,6 +42,7 @@ pub mod report;
 pub mod rootfs;
 pub mod sys;
 pub mod units;
+pub mod volumes;
 pub mod workload;
 
 /// Reference answers to the lesson exercises. They are real library code: the mechanism a

@@ -168,9 +168,14 @@ fn the_exec_is_in_the_containers_cgroups_and_leaves_no_process() {
     };
     let container = mine(&std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap());
     assert!(container.len() >= 2 && container.iter().all(|l| l.ends_with(&id)), "{container:?}");
-    let (code, out, err) = md(&root, &["exec", "limited", "cat", "/proc/self/cgroup"]);
+    // Inside, the container has a cgroup namespace of its own: the exec'd process sees its
+    // cgroups exactly as the container's PID 1 sees its own — as "/".
+    let (code, out, err) = md(&root, &["exec", "limited", "cat", "/proc/self/cgroup", "/proc/1/cgroup"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(mine(&out), container, "the exec'd process is not in the container's cgroups");
+    let lines: Vec<&str> = out.lines().collect();
+    let (me, pid1) = lines.split_at(lines.len() / 2);
+    assert_eq!(me, pid1, "the exec'd process and the container's PID 1 are not in the same cgroups");
+    assert!(!out.contains("/minidocker/"), "the exec'd process is not in the container's cgroup namespace: {out}");
     assert_eq!(procs_in(&id), vec![pid], "a finished exec left a process in the container's cgroup");
 
     // The client killed with SIGKILL mid-exec: its helper and its command die with it.

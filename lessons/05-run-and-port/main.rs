@@ -81,6 +81,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     report::evidence(&image_ref, &format!("ID {}, CMD {:?}, EXPOSE {:?}", image.id.short(), ic.cmd.clone().unwrap_or_default(), ic.exposed_ports.clone().unwrap_or_default().keys().collect::<Vec<_>>()));
 
     lab.step(&format!("Run it detached with -p {publish}"))?;
+    // ANCHOR: run
     let id = rootfs::new_id()?;
     let config = ContainerConfig {
         hostname: id[..12].to_string(),
@@ -102,6 +103,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     let created = lifecycle::create(&store, config)?;
     let guard = Remove(created.clone());
     lifecycle::start(&store, &created)?;
+    // ANCHOR_END: run
     let c = Container::load(&created.dir)?;
     report::evidence("container", &format!("{} (name {}), its first process is PID {} on the host", c.config.id, c.config.name, c.state.pid));
     report::evidence("hostname", &format!("{} — the short ID, as in the article", c.config.hostname));

@@ -74,7 +74,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     let mut cleanup = Cleanup { store: &store, containers: Vec::new(), image: None };
     let script = format!("{CHANGES} && echo ready && exec sleep 3600");
     let first = start(&store, &mut cleanup, &image_ref, vec!["sh".into(), "-c".into(), script])?;
-    wait_for_line(&first, "ready")?;
+    lifecycle::wait_for_log_line(&first, "ready")?;
     let first = Container::load(&first.dir)?;
     report::evidence("container", &format!("{} ({}), {:?}", first.short_id(), first.config.name, first.state.status));
     let nspid = fs::read_to_string(format!("/proc/{}/status", first.state.pid))?.lines().find(|l| l.starts_with("NSpid:")).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" → ")).unwrap_or_default();
@@ -198,21 +198,6 @@ fn start(store: &Store, cleanup: &mut Cleanup, image: &str, cmd: Vec<String>) ->
     cleanup.containers.push(c.dir.clone());
     lifecycle::start(store, &c)?;
     Container::load(&c.dir)
-}
-
-/// Wait until the detached container's log has `line` (it is then ready to be committed).
-fn wait_for_line(c: &Container, line: &str) -> minidocker::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let log = fs::read_to_string(c.log_path()).unwrap_or_default();
-        if log.lines().any(|l| l == line) {
-            return Ok(());
-        }
-        let now = Container::load(&c.dir)?;
-        anyhow::ensure!(now.running() && Instant::now() < deadline, "the container did not get ready (the image needs sh, rm and sleep); it printed: {}", log.trim().replace('\n', " | "));
-        minidocker::interrupt::check()?;
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// The lesson's containers and image, removed at the end — or when it fails or is interrupted.

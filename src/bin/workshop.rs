@@ -14,6 +14,7 @@ const LESSONS: &[(&str, &str)] = &[
     ("05", "05-run-and-port"),
     ("06", "06-exec-setns"),
     ("07", "07-commit"),
+    ("08", "08-volumes-bind-mount"),
 ];
 
 fn usage() -> ExitCode {

@@ -28,6 +28,9 @@ pub fn create(store: &Store, mut config: ContainerConfig) -> crate::Result<Conta
     } else {
         config.name = state::random_name(&config.id);
     }
+    // The volumes first: anonymous ones get their names, named ones are made on first use.
+    // The volumes' lock is held until config.json says this container uses them.
+    let volumes = crate::volumes::attach(store.root(), &mut config.volumes)?;
     let dir = state::dir(store, &config.id);
     fs::create_dir_all(&dir)?;
     let made = (|| {
@@ -39,6 +42,7 @@ pub fn create(store: &Store, mut config: ContainerConfig) -> crate::Result<Conta
     })();
     if made.is_err() {
         let _ = fs::remove_dir_all(&dir);
+        volumes.undo();
     }
     made
 }
@@ -106,8 +110,9 @@ fn monitor(store: &Store, c: &Container, ready: Option<OwnedFd>) -> crate::Resul
         c.state.finished_at = units::rfc3339_now();
         let _ = c.save_state();
     }
-    if c.config.auto_remove {
-        let _ = remove_dir(&c);
+    if c.config.auto_remove && remove_dir(&c).is_ok() {
+        // `run --rm` takes the container's anonymous volumes along, as Docker does.
+        let _ = crate::volumes::remove_anonymous(store, &c.config);
     }
     result
 }
@@ -118,6 +123,9 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     rootfs::private_mount_namespace()?;
     let mut fs_ = rootfs_of(store, c)?;
     fs_.mount(crate::solutions::rootfs03::overlay_options)?;
+    // Volumes: the empty ones filled from the image (copyData) here, where the overlay is
+    // mounted; the bind mounts themselves are the child's, in the container's namespace.
+    let binds = crate::volumes::prepare(store.root(), &c.config.volumes, &fs_.merged(), crate::volumes::rules())?;
 
     let limits = Limits { cpus: c.config.cpus, memory: c.config.memory, pids: c.config.pids_limit };
     let layout = Layout::detect()?;
@@ -154,7 +162,8 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
             dup2(fd, 1)?;
             dup2(fd, 2)?;
         }
-        enter::enter(&merged)?;
+        // The volumes are mounted once the rootfs is ready, before pivot_root (lesson 08).
+        enter::enter_with(&merged, &|root| crate::volumes::mount_all(root, &binds).map(drop))?;
         sys::sethostname(&hostname)?;
         if new_net {
             crate::network::loopback_up()?;
@@ -168,6 +177,7 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     // After it, the network (the monitor has moved our end of the veth in), the last
     // privileged steps, then the command.
     let handoff = &handoff;
+    // ANCHOR: setup
     let setup = move || -> crate::Result<()> {
         if let Some(h) = handoff {
             let att = h.receive()?;
@@ -187,6 +197,8 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         }
         Ok(())
     };
+    // ANCHOR_END: setup
+    // ANCHOR: attach
     let (child, gate) = process::spawn_staged(flags, &prepare, &setup, &argv, Some(&env))?;
     cg.add(child.pid())?;
     let attachment = match &bridge {
@@ -198,6 +210,7 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         h.send(att)?;
     }
     gate.open()?;
+    // ANCHOR_END: attach
     drop(log);
 
     c.state = State {
@@ -331,4 +344,24 @@ fn dup2(from: std::os::fd::RawFd, to: std::os::fd::RawFd) -> crate::Result<()> {
     // SAFETY: plain descriptor numbers; the kernel checks them.
     let r = unsafe { libc::dup2(from, to) };
     nix::errno::Errno::result(r).map(drop).map_err(|e| sys::failure(&format!("dup2({from}, {to})"), e))
+}
+
+/// Wait until a detached container's log has the line `line` — how a lesson knows the
+/// container got where it wants to look (a log is all a detached container says).
+pub fn wait_for_log_line(c: &Container, line: &str) -> crate::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let log = fs::read_to_string(c.log_path()).unwrap_or_default();
+        if log.lines().any(|l| l == line) {
+            return Ok(());
+        }
+        let now = Container::load(&c.dir)?;
+        anyhow::ensure!(
+            now.running() && std::time::Instant::now() < deadline,
+            "the container did not print {line:?} (does the image have the commands it runs?); it printed: {}",
+            log.trim().replace('\n', " | ")
+        );
+        interrupt::check()?;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

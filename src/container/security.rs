@@ -1,6 +1,7 @@
 //! Docker's default isolation inside the container, applied just before the command runs:
-//! the default capability set (everything else dropped from the bounding set too) and
-//! `no_new_privs` (a set-uid binary cannot win back what was dropped). The masked and
+//! the default capability set (everything else dropped from the bounding set too) — and,
+//! stricter than Docker's default (there it takes `--security-opt no-new-privileges`),
+//! `no_new_privs`: a set-uid binary cannot win back what was dropped. The masked and
 //! read-only `/proc` and `/sys` paths are mounts, done with the rest of the rootfs
 //! (`rootfs::enter`).
 

@@ -38,6 +38,10 @@ pub struct ContainerConfig {
     pub detach: bool,
     pub tty: bool,
     pub stop_signal: Option<String>,
+    /// `-v`: the volumes and host directories mounted into it (lesson 08). Absent from the
+    /// state files of containers made before volumes existed, hence the default.
+    #[serde(default)]
+    pub volumes: Vec<crate::volumes::Mount>,
 }
 
 impl ContainerConfig {

@@ -35,11 +35,13 @@ pub fn ensure(nl: &mut Netlink, cfg: &Config) -> crate::Result<Link> {
     if !link.up {
         nl.set_up(&link)?;
     }
+    // ANCHOR: sysctls
     // Routing between the bridge and the host's other interfaces (Docker turns it on too).
     sysctl("net/ipv4/ip_forward", "1")?;
     // A packet from 127.0.0.1 DNAT-ed to a container leaves through the bridge with a loopback
     // source; the kernel drops such "martians" unless the outgoing interface allows them.
     sysctl(&format!("net/ipv4/conf/{name}/route_localnet"), "1")?;
+    // ANCHOR_END: sysctls
     Ok(link)
 }
 

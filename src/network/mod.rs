@@ -359,6 +359,7 @@ fn check_own_netns(child: Pid) -> crate::Result<()> {
 }
 
 fn attach_locked(nl: &mut Netlink, cfg: &Config, root: &Path, id: &str, child: Pid, ports: &[PortMapping], made_veth: &mut bool) -> crate::Result<Attachment> {
+    // ANCHOR: attach
     reserve_ports(root, id, ports)?;
     let bridge = bridge::ensure(nl, cfg)?;
     nat::ensure_bridge(cfg)?;
@@ -383,12 +384,14 @@ fn attach_locked(nl: &mut Netlink, cfg: &Config, root: &Path, id: &str, child: P
     nl.move_to_netns(&peer, child.as_raw())?;
     nat::add_container(&att)?;
     Ok(att)
+    // ANCHOR_END: attach
 }
 
 /// In the container, before its command (already in its network namespace, where the peer
 /// has arrived): rename the peer `eth0`, give it the address, bring it and `lo` up, and route
 /// everything else through the gateway.
 pub fn configure_inside(att: &Attachment) -> crate::Result<()> {
+    // ANCHOR: configure_inside
     let mut nl = Netlink::open()?;
     let peer = nl.link(&att.peer_veth)?.with_context(|| {
         format!("{} is not in this network namespace: network::attach must run before the container is let go", att.peer_veth)
@@ -400,6 +403,7 @@ pub fn configure_inside(att: &Attachment) -> crate::Result<()> {
     loopback_up()?;
     nl.add_default_route(att.gateway, &eth0)?;
     Ok(())
+    // ANCHOR_END: configure_inside
 }
 
 /// Undo [`attach`]: remove the host veth (its peer dies with it; both are gone already if the

@@ -149,6 +149,11 @@ fn jumps(bridge: &str) -> Vec<(&'static str, &'static str, Vec<String>, bool)> {
         ("nat", "OUTPUT", local(&c), false),
         ("nat", "POSTROUTING", strings(&["-m", "comment", "--comment", &tag, "-j", &post]), false),
         ("filter", "FORWARD", strings(&["-m", "comment", "--comment", &tag, "-j", &c]), true),
+        // route_localnet lets the host's 127.0.0.1 traffic out through the bridge; without this
+        // a container (which has CAP_NET_RAW) could also send packets *to* services bound to the
+        // host's 127.0.0.1 (Kubernetes' CVE-2020-8558). Nothing legitimate comes from a
+        // container with a loopback destination.
+        ("raw", "PREROUTING", strings(&["-i", bridge, "-d", "127.0.0.0/8", "-m", "comment", "--comment", &tag, "-j", "DROP"]), true),
     ]
 }
 
@@ -173,6 +178,7 @@ pub fn ensure_bridge(cfg: &Config) -> crate::Result<()> {
 pub fn add_container(att: &Attachment) -> crate::Result<()> {
     let (b, c) = (att.bridge.as_str(), chain(&att.bridge));
     let tag = comment(&att.container_id);
+    // ANCHOR: add_container
     for p in &att.ports {
         let proto = p.proto.as_str();
         let (hp, cp) = (p.host_port.to_string(), p.container_port.to_string());
@@ -186,6 +192,7 @@ pub fn add_container(att: &Attachment) -> crate::Result<()> {
         let accept = strings(&["-d", &format!("{}/32", att.ip), "-o", b, "-p", proto, "--dport", &cp, "-m", "comment", "--comment", &tag, "-j", "ACCEPT"]);
         iptables(&with("filter", "-A", &c, &accept))?;
     }
+    // ANCHOR_END: add_container
     Ok(())
 }
 

@@ -340,6 +340,7 @@ impl Netlink {
         self.request(&format!("netlink RTM_NEWLINK bridge {name}"), msg).map(drop)
     }
 
+    // ANCHOR: create_veth
     /// `ip link add HOST type veth peer name PEER`: two interfaces joined by a virtual cable.
     pub fn create_veth(&mut self, host: &str, peer: &str) -> Result<()> {
         let msg = Message::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL)
@@ -356,6 +357,7 @@ impl Netlink {
             .end();
         self.request(&format!("netlink RTM_NEWLINK veth {host} ↔ {peer}"), msg).map(drop)
     }
+    // ANCHOR_END: create_veth
 
     /// `ip link set NAME master BRIDGE`: plug a link into a bridge.
     pub fn set_master(&mut self, link: &Link, bridge: &Link) -> Result<()> {
@@ -369,11 +371,13 @@ impl Netlink {
         self.request(&format!("netlink RTM_NEWLINK {} up", link.name), msg).map(drop)
     }
 
+    // ANCHOR: move_to_netns
     /// `ip link set NAME netns PID`: move a link into the network namespace of process `pid`.
     pub fn move_to_netns(&mut self, link: &Link, pid: i32) -> Result<()> {
         let msg = Message::new(RTM_NEWLINK, 0).header(&ifinfomsg(link.index, 0, 0)).attr_u32(IFLA_NET_NS_PID, pid as u32);
         self.request(&format!("netlink RTM_NEWLINK {} netns pid {pid}", link.name), msg).map(drop)
     }
+    // ANCHOR_END: move_to_netns
 
     /// `ip link set NAME name NEW` (the link must be down).
     pub fn rename(&mut self, link: &Link, new: &str) -> Result<()> {

@@ -17,6 +17,13 @@ pub const DEVICES: [(&str, u64, u64); 6] =
 
 /// Run in the child, in its new mount (and PID) namespace, before exec.
 pub fn enter(merged: &Path) -> crate::Result<()> {
+    enter_with(merged, &|_| Ok(()))
+}
+
+/// [`enter`], with `mounts(merged)` called once the rootfs is ready (its `/proc`, `/dev` and
+/// `/sys`) and before `pivot_root`: where a container's volumes are bind-mounted (lesson 08).
+/// Docker's masks come after them, so a volume cannot uncover a masked path.
+pub fn enter_with(merged: &Path, mounts: &dyn Fn(&Path) -> crate::Result<()>) -> crate::Result<()> {
     // ANCHOR: private
     // Nothing mounted from here on propagates back to the host's mount table.
     sys::mount(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)?;
@@ -25,6 +32,7 @@ pub fn enter(merged: &Path) -> crate::Result<()> {
     sys::mount(Some("proc"), &merged.join("proc"), Some("proc"), nosuid, None)?;
     minimal_dev(&merged.join("dev"))?;
     sys::mount(Some("sysfs"), &merged.join("sys"), Some("sysfs"), nosuid | MsFlags::MS_RDONLY, None)?;
+    mounts(merged)?;
     protect_kernel_files(merged)?;
     // ANCHOR: pivot
     // pivot_root(".", "."): the new root and the old one stacked on the same mount point;

@@ -27,6 +27,8 @@ Run a command in a new container.
       --hostname NAME       the container's hostname (default: its short ID)
       --entrypoint CMD      override the image's ENTRYPOINT
   -p, --publish [IP:]HOST:CONTAINER[/tcp|udp]   publish a port
+  -v, --volume [SOURCE:]/PATH[:ro|rw|nocopy]     mount a volume: /PATH alone (anonymous), NAME:/PATH
+                            (named, made on first use) or /HOST/DIR:/PATH (bind a host directory)
       --network MODE        bridge (default), host, none
       --cpus N              CPU quota, in CPUs
   -m, --memory SIZE         memory limit (no swap beyond it)
@@ -35,7 +37,7 @@ Run a command in a new container.
 /// `minidocker run`.
 pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
     let mut c = ContainerConfig { network: "bridge".into(), ..Default::default() };
-    let (mut image_name, mut cmd, mut env_flags) = (None, Vec::new(), Vec::new());
+    let (mut image_name, mut cmd, mut env_flags, mut volume_flags) = (None, Vec::new(), Vec::new(), Vec::new());
     let (mut entrypoint, mut workdir, mut user, mut hostname) = (None, None, None, None);
     let mut p = lexopt::Parser::from_args(args);
     while let Some(arg) = p.next()? {
@@ -51,6 +53,7 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
             Long("hostname") => hostname = Some(p.value()?.string()?),
             Long("entrypoint") => entrypoint = Some(p.value()?.string()?),
             Short('p') | Long("publish") => c.publish.push(p.value()?.string()?),
+            Short('v') | Long("volume") => volume_flags.push(p.value()?.string()?),
             Long("network") | Long("net") => c.network = p.value()?.string()?,
             Long("cpus") => c.cpus = Some(units::parse_cpus(&p.value()?.string()?)?),
             Short('m') | Long("memory") => c.memory = Some(units::parse_size(&p.value()?.string()?)?),
@@ -71,6 +74,8 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
         anyhow::ensure!(c.network == "bridge", "-p needs the bridge network (it was --network {})", c.network);
         minidocker::network::check_free(&minidocker::network::parse_publish(p)?)?;
     }
+    // So are bad volumes: nothing is created for them.
+    c.volumes = minidocker::volumes::parse_all(&volume_flags)?;
     let store = Store::open_default()?;
     let image = store.resolve(&image_name)?;
     let ic = &image.config.config;
@@ -100,6 +105,13 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
     c.exposed_ports = ic.exposed_ports.clone().map(|m| m.into_keys().collect()).unwrap_or_default();
     c.labels = ic.labels.clone().unwrap_or_default();
     c.stop_signal = ic.stop_signal.clone();
+    // The image's VOLUMEs that no -v covers get an anonymous volume each, as in Docker.
+    for path in ic.volumes.iter().flatten().map(|(p, _)| minidocker::volumes::clean(p)) {
+        if path != "/" && !c.volumes.iter().any(|m| m.spec.destination == path) {
+            let spec = minidocker::volumes::Spec { source: minidocker::volumes::Source::Anonymous, destination: path, read_only: false, no_copy: false };
+            c.volumes.push(minidocker::volumes::Mount { spec, volume: String::new() });
+        }
+    }
     anyhow::ensure!(!c.argv().is_empty(), "no command specified: image {} has no CMD or ENTRYPOINT; give one after the image name", c.image_name);
 
     let container = lifecycle::create(&store, c)?;
@@ -107,7 +119,9 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
     let code = lifecycle::start(&store, &container).inspect_err(|_| {
         // Nothing half made: a container that could not start is removed again.
         if let Ok(c) = Container::load(&container.dir) {
-            let _ = lifecycle::remove(&c, true);
+            if lifecycle::remove(&c, true).is_ok() {
+                let _ = minidocker::volumes::remove_anonymous(&store, &c.config);
+            }
         }
     })?;
     if detach {
@@ -263,20 +277,26 @@ pub fn kill(args: Vec<OsString>) -> minidocker::Result<i32> {
     each(&names, |_, c| lifecycle::signal(c, sig))
 }
 
-/// `minidocker rm [-f] CONTAINER...`
+/// `minidocker rm [-f] [-v] CONTAINER...`
 pub fn rm(args: Vec<OsString>) -> minidocker::Result<i32> {
-    let (mut force, mut names) = (false, Vec::new());
+    let (mut force, mut volumes, mut names) = (false, false, Vec::new());
     let mut p = lexopt::Parser::from_args(args);
     while let Some(arg) = p.next()? {
         match arg {
             Short('f') | Long("force") => force = true,
-            Short('v') | Long("volumes") => {}
-            Short('h') | Long("help") => return usage("Usage: minidocker rm [-f] CONTAINER...\n\nRemove containers.\n  -f, --force   kill a running one first"),
+            Short('v') | Long("volumes") => volumes = true,
+            Short('h') | Long("help") => return usage("Usage: minidocker rm [-f] [-v] CONTAINER...\n\nRemove containers.\n  -f, --force     kill a running one first\n  -v, --volumes   also remove its anonymous volumes (named ones stay)"),
             Value(v) => names.push(v.string()?),
             _ => return Err(arg.unexpected().into()),
         }
     }
-    each(&names, |_, c| lifecycle::remove(c, force))
+    each(&names, |store, c| {
+        lifecycle::remove(c, force)?;
+        if volumes {
+            minidocker::volumes::remove_anonymous(store, &c.config)?;
+        }
+        Ok(())
+    })
 }
 
 /// `minidocker inspect [--format TEMPLATE] CONTAINER...`
@@ -294,13 +314,18 @@ pub fn inspect(args: Vec<OsString>) -> minidocker::Result<i32> {
     anyhow::ensure!(!names.is_empty(), "inspect needs a container");
     let store = Store::open_default()?;
     let docs: Vec<serde_json::Value> = names.iter().map(|n| state::find(&store, n).map(|c| docker_json(&c))).collect::<minidocker::Result<_>>()?;
+    print_inspect(&docs, format.as_deref())
+}
+
+/// `inspect`'s output: the documents as a JSON array, or each through `--format`'s template.
+pub fn print_inspect(docs: &[serde_json::Value], format: Option<&str>) -> minidocker::Result<i32> {
     match format {
         Some(t) => {
-            for d in &docs {
-                println!("{}", minidocker::container::template::render(&t, d)?);
+            for d in docs {
+                println!("{}", minidocker::container::template::render(t, d)?);
             }
         }
-        None => println!("{}", serde_json::to_string_pretty(&docs)?),
+        None => println!("{}", serde_json::to_string_pretty(docs)?),
     }
     Ok(0)
 }
@@ -370,6 +395,36 @@ fn docker_json(c: &Container) -> serde_json::Value {
             "Gateway": net.get("gateway").cloned().unwrap_or(json!("")),
             "Ports": if s.status == Status::Running { json!(ports) } else { json!({}) },
         },
-        "Mounts": [],
+        "Mounts": mounts_json(c),
     })
+}
+
+/// `Mounts`, as `docker inspect` shows them.
+fn mounts_json(c: &Container) -> serde_json::Value {
+    use serde_json::json;
+    // containers/<id> → the store's root.
+    let root = c.dir.parent().and_then(std::path::Path::parent).unwrap_or(std::path::Path::new("/"));
+    let mounts: Vec<serde_json::Value> = c.config.volumes.iter().map(|m| {
+        let mut mode: Vec<&str> = Vec::new();
+        if m.spec.read_only {
+            mode.push("ro");
+        }
+        if m.spec.no_copy {
+            mode.push("nocopy");
+        }
+        let mut doc = json!({
+            "Type": m.kind(),
+            "Source": m.host_path(root),
+            "Destination": m.spec.destination,
+            "Mode": mode.join(","),
+            "RW": !m.spec.read_only,
+            "Propagation": if m.spec.is_volume() { "" } else { "rprivate" },
+        });
+        if m.spec.is_volume() {
+            doc["Name"] = json!(m.volume);
+            doc["Driver"] = json!("local");
+        }
+        doc
+    }).collect();
+    json!(mounts)
 }

@@ -1,7 +1,6 @@
 //! `minidocker` — the lessons' mechanisms behind a docker-like command line.
 //!
-//! Each command is a thin layer over a library module; the commands not built yet say in one
-//! line which lesson brings them.
+//! Each command is a thin layer over a library module.
 
 mod build;
 mod commit;
@@ -10,6 +9,7 @@ mod exec;
 mod images;
 mod system;
 mod registry;
+mod volume;
 
 use colored::Colorize;
 use minidocker::{interrupt, report, sys};
@@ -18,37 +18,36 @@ use std::process::ExitCode;
 
 type Command = fn(Vec<OsString>) -> minidocker::Result<i32>;
 
-/// Docker's command set as this workshop has it: name, summary, lesson, and the code once built.
-const COMMANDS: &[(&str, &str, &str, Option<Command>)] = &[
-    ("build", "Build an image from a Dockerfile", "04", Some(build::build)),
-    ("history", "Show the history of an image", "04", Some(images::history)),
-    ("images", "List images", "03", Some(images::images)),
-    ("import", "Import a rootfs tarball as a one-layer image", "03", Some(images::import)),
-    ("load", "Load the images of an OCI layout (directory or tar)", "03", Some(images::load)),
-    ("tag", "Give an image another name", "03", Some(images::tag)),
-    ("rmi", "Remove images", "03", Some(images::rmi)),
-    ("pull", "Pull an image from a registry", "registry", Some(registry::pull)),
-    ("push", "Push an image to a registry", "registry", Some(registry::push)),
-    ("login", "Log in to a registry", "registry", Some(registry::login)),
-    ("logout", "Log out from a registry", "registry", Some(registry::logout)),
-    ("run", "Run a command in a new container", "05", Some(containers::run)),
-    ("ps", "List containers", "05", Some(containers::ps)),
-    ("logs", "Fetch the logs of a container", "05", Some(containers::logs)),
-    ("stop", "Stop running containers", "05", Some(containers::stop)),
-    ("kill", "Kill running containers", "05", Some(containers::kill)),
-    ("rm", "Remove containers", "05", Some(containers::rm)),
-    ("inspect", "Low-level information on a container", "05", Some(containers::inspect)),
-    ("exec", "Run a command in a running container", "06", Some(exec::exec)),
-    ("commit", "Create a new image from a container's changes", "07", Some(commit::commit)),
-    ("volume", "Manage volumes", "08", None),
-    ("system", "Prune unused data: system prune", "05", Some(system::system)),
+/// Docker's command set as this workshop has it: name, summary, the lesson that builds it, code.
+const COMMANDS: &[(&str, &str, &str, Command)] = &[
+    ("build", "Build an image from a Dockerfile", "04", build::build),
+    ("history", "Show the history of an image", "04", images::history),
+    ("images", "List images", "03", images::images),
+    ("import", "Import a rootfs tarball as a one-layer image", "03", images::import),
+    ("load", "Load the images of an OCI layout (directory or tar)", "03", images::load),
+    ("tag", "Give an image another name", "03", images::tag),
+    ("rmi", "Remove images", "03", images::rmi),
+    ("pull", "Pull an image from a registry", "registry", registry::pull),
+    ("push", "Push an image to a registry", "registry", registry::push),
+    ("login", "Log in to a registry", "registry", registry::login),
+    ("logout", "Log out from a registry", "registry", registry::logout),
+    ("run", "Run a command in a new container", "05", containers::run),
+    ("ps", "List containers", "05", containers::ps),
+    ("logs", "Fetch the logs of a container", "05", containers::logs),
+    ("stop", "Stop running containers", "05", containers::stop),
+    ("kill", "Kill running containers", "05", containers::kill),
+    ("rm", "Remove containers", "05", containers::rm),
+    ("inspect", "Low-level information on a container", "05", containers::inspect),
+    ("exec", "Run a command in a running container", "06", exec::exec),
+    ("commit", "Create a new image from a container's changes", "07", commit::commit),
+    ("volume", "Manage volumes", "08", volume::volume),
+    ("system", "Prune unused data: system prune", "05", system::system),
 ];
 
 fn help() {
     println!("Usage: minidocker COMMAND [OPTIONS]\n\nA docker-like CLI rebuilt lesson by lesson.\n\nCommands:");
-    for (name, what, lesson, built) in COMMANDS {
-        let later = if built.is_some() { String::new() } else { format!(" (arrives with lesson {lesson})") };
-        println!("  {name:<9} {what}{later}");
+    for (name, what, lesson, _) in COMMANDS {
+        println!("  {name:<9} {what} (lesson {lesson})");
     }
     println!("\nState lives in $MINIDOCKER_ROOT (default {}).", minidocker::image::store::DEFAULT_ROOT);
 }
@@ -66,13 +65,9 @@ fn main() -> ExitCode {
         help();
         return ExitCode::SUCCESS;
     }
-    let Some((name, _, lesson, run)) = COMMANDS.iter().find(|c| c.0 == cmd) else {
+    let Some(&(name, _, _, run)) = COMMANDS.iter().find(|c| c.0 == cmd) else {
         eprintln!("minidocker: unknown command '{cmd}'; run 'minidocker --help' for the list");
         return ExitCode::from(2);
-    };
-    let Some(run) = run else {
-        eprintln!("minidocker: '{name}' is not built yet: it arrives with lesson {lesson} of the workshop");
-        return ExitCode::from(1);
     };
     if !sys::is_root() {
         eprintln!("minidocker: needs root: images and containers live in {} and are unpacked, mounted and isolated with root-only calls; run it with sudo", minidocker::image::store::default_root().display());
