@@ -185,3 +185,33 @@ fn a_hundred_run_rm_cycles_leave_nothing() {
     let rules = std::process::Command::new("iptables-save").output().unwrap();
     assert!(!String::from_utf8_lossy(&rules.stdout).contains(&format!("MD-{bridge}")), "chains of the bridge are left");
 }
+
+#[test]
+fn network_container_and_host_share_an_existing_network_namespace() {
+    if !have_root("network_container_and_host_share_an_existing_network_namespace") {
+        return;
+    }
+    let root = TestRoot::with_busybox("run-netns").with_net(15);
+    let (code, _, err) = md(&root, &["run", "-d", "--name", "tgt", "busybox", "sleep", "1000"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, ip, _) = md(&root, &["inspect", "--format", "{{.NetworkSettings.IPAddress}}", "tgt"]);
+    // --network container:tgt: the new container's eth0 is tgt's, address and all.
+    let (code, out, err) = md(&root, &["run", "--rm", "--network", "container:tgt", "busybox", "ip", "-4", "addr", "show", "eth0"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("inet {}/24", ip.trim())), "{out}");
+    // --network host: the host's interfaces (those other tests do not create meanwhile).
+    let stable = |names: Vec<String>| {
+        let mut v: Vec<String> = names.into_iter().filter(|n| !["veth", "ceth", "md"].iter().any(|p| n.starts_with(p))).collect();
+        v.sort();
+        v
+    };
+    let host = stable(std::fs::read_dir("/sys/class/net").unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect());
+    let (_, out, _) = md(&root, &["run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"]);
+    let inside = stable(out.split_whitespace().map(str::to_owned).collect());
+    assert_eq!(inside, host, "--network host shows other interfaces than the host's");
+    let (code, _, err) = md(&root, &["run", "--rm", "--network", "container:ghost", "busybox", "true"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no such container: ghost") && err.lines().count() == 1, "{err}");
+    md(&root, &["rm", "-f", "tgt"]);
+    assert_clean(&root);
+}

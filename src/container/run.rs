@@ -133,11 +133,23 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     limits.apply(&cg)?;
 
     let log = if c.config.detach { Some(fs::File::options().create(true).append(true).open(c.log_path())?) } else { None };
+    // --network container:NAME joins that container's network namespace: its file is opened
+    // here, on the host's /proc, and the child setns()es into it before anything else.
+    let shared_net = match c.config.network.strip_prefix("container:") {
+        Some(name) => {
+            let target = state::find(store, name)?;
+            anyhow::ensure!(target.running(), "cannot join the network of container {name}: it is not running");
+            Some(fs::File::open(format!("/proc/{}/ns/net", target.state.pid)).with_context(|| format!("opening the network namespace of {name}"))?)
+        }
+        None => None,
+    };
     let flags = match c.config.network.as_str() {
         "host" => rootfs::CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
+        _ if shared_net.is_some() => rootfs::CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
         "none" | "bridge" => rootfs::CONTAINER_NAMESPACES,
-        other => bail!("network {other:?} is not supported: use bridge, host or none"),
+        other => bail!("network {other:?} is not supported: use bridge, host, none or container:NAME"),
     };
+    let shared_net_fd = shared_net.as_ref().map(|f| f.as_raw_fd());
     // Bridge networking: the veth can only be moved into the child's namespace once the child
     // exists; the child gets the result through this pipe and configures its side itself.
     let bridge = match c.config.network.as_str() {
@@ -155,6 +167,12 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     let log_fd = log.as_ref().map(|f| f.as_raw_fd());
     // Before the gate (while the monitor puts the child in its cgroup): the filesystem.
     let prepare = move || -> crate::Result<()> {
+        if let Some(fd) = shared_net_fd {
+            // SAFETY: a descriptor the monitor opened for us, still open in this copy of it.
+            let ns = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            nix::sched::setns(ns, CloneFlags::CLONE_NEWNET).map_err(|e| sys::failure("setns(net of the other container, CLONE_NEWNET)", e))?;
+            crate::report::syscall("setns(<the other container's /proc/PID/ns/net>, CLONE_NEWNET)", "0");
+        }
         if let Some(fd) = log_fd {
             // Detached: the command's output goes to the container's log.
             let null = fs::File::open("/dev/null")?;

@@ -29,7 +29,7 @@ Run a command in a new container.
   -p, --publish [IP:]HOST:CONTAINER[/tcp|udp]   publish a port
   -v, --volume [SOURCE:]/PATH[:ro|rw|nocopy]     mount a volume: /PATH alone (anonymous), NAME:/PATH
                             (named, made on first use) or /HOST/DIR:/PATH (bind a host directory)
-      --network MODE        bridge (default), host, none
+      --network MODE        bridge (default), host, none, container:NAME (share its network)
       --cpus N              CPU quota, in CPUs
   -m, --memory SIZE         memory limit (no swap beyond it)
       --pids-limit N        at most N processes";
@@ -68,7 +68,11 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
         }
     }
     let image_name = image_name.ok_or_else(|| anyhow::anyhow!("run needs an image: minidocker run [OPTIONS] IMAGE [COMMAND]"))?;
-    anyhow::ensure!(["bridge", "host", "none"].contains(&c.network.as_str()), "invalid --network {:?}: bridge, host or none", c.network);
+    anyhow::ensure!(
+        ["bridge", "host", "none"].contains(&c.network.as_str()) || c.network.strip_prefix("container:").is_some_and(|n| !n.is_empty()),
+        "invalid --network {:?}: bridge, host, none or container:NAME",
+        c.network
+    );
     // Bad ports are refused before anything is made.
     for p in &c.publish {
         anyhow::ensure!(c.network == "bridge", "-p needs the bridge network (it was --network {})", c.network);
