@@ -271,3 +271,27 @@ fn the_check_passes_with_the_answer_and_fails_with_the_starter() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("CHECK FAILED"), "{out}");
 }
+
+#[test]
+fn an_exec_into_a_container_that_exits_meanwhile_ends_cleanly() {
+    if !have_root("an_exec_into_a_container_that_exits_meanwhile_ends_cleanly") {
+        return;
+    }
+    let root = TestRoot::with_busybox("exec-exits");
+    let (id, pid) = sleeper(&root, "brief", &[], "true");
+    let started = Instant::now();
+    let mut exec = root.minidocker().args(["exec", "brief", "sleep", "4711"]).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while procs_in(&id).len() < 2 {
+        assert!(Instant::now() < deadline, "the exec never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The container's PID 1 ends: the kernel ends every process of its PID namespace, the
+    // exec'd one included, and the exec returns instead of hanging.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let status = exec.wait().unwrap();
+    assert!(!status.success() && started.elapsed() < Duration::from_secs(10), "{status:?}");
+    let ps = std::process::Command::new("pgrep").args(["-f", "^sleep 4711$"]).output().unwrap();
+    assert!(ps.stdout.is_empty(), "the exec'd process outlived its container");
+    remove_and_assert_clean(&root, "brief", &id);
+}
