@@ -105,7 +105,11 @@ fn twenty_concurrent_containers_get_distinct_addresses_and_all_answer() {
         return;
     }
     let root = TestRoot::with_busybox("flask-20").with_net(12);
-    let ports: Vec<u16> = (0..20).map(|_| free_port()).collect();
+    // Twenty different free ports: held open together while they are picked, or the kernel
+    // may hand the same one out twice.
+    let held: Vec<std::net::TcpListener> = (0..20).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    let ports: Vec<u16> = held.iter().map(|l| l.local_addr().unwrap().port()).collect();
+    drop(held);
     let server = "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www";
     let ids: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = ports.iter().map(|p| {
