@@ -387,6 +387,10 @@ impl Child {
         interrupt::install();
         nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
         anyhow::ensure!(nix::unistd::getppid() == client, "the client went away");
+        // This process's namespace links, opened on the host's /proc before any join: after
+        // the joins, they still tell where its children will be born (see `parent` below).
+        let own_ns = open("/proc/self/ns", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| sys::failure("open(\"/proc/self/ns\")", e))?;
         // The cgroups first, while /sys/fs/cgroup is still the host's. The command, forked
         // below, is born in them.
         // ANCHOR: join_and_fork
@@ -399,8 +403,10 @@ impl Child {
             (self.rules.join)(&path, ns).with_context(|| format!("joining the {} namespace of process {}", ns.file(), self.plan.target))?;
         }
         // The command's parent as the command sees it: none (0) from inside a PID namespace
-        // the helper is not in.
-        let parent = if self.plan.namespaces.contains(&Namespace::Pid) { Pid::from_raw(0) } else { nix::unistd::getpid() };
+        // the helper is not in. Whether the command is born in one is the kernel's answer,
+        // not the plan's: a `join` that did nothing leaves pid_for_children at the helper's own.
+        let in_other_pid_ns = pid_for_children_differs(&own_ns)?;
+        let parent = if in_other_pid_ns { Pid::from_raw(0) } else { nix::unistd::getpid() };
         // SAFETY: the helper is single-threaded; the child only sets itself up and executes,
         // or ends in _exit.
         match unsafe { nix::unistd::fork() } {
@@ -414,7 +420,7 @@ impl Child {
                 report::syscall("fork()", &child.to_string());
                 Ok(child)
             }
-            Err(Errno::ENOMEM) if self.plan.namespaces.contains(&Namespace::Pid) => {
+            Err(Errno::ENOMEM) if in_other_pid_ns => {
                 Err(anyhow!("fork in the container's PID namespace failed: its PID 1 has exited, and no process can be born there any more"))
             }
             Err(e) => Err(sys::failure("fork (the command)", e)),
@@ -465,6 +471,17 @@ impl Child {
         let code = if e == Errno::ENOENT { 127 } else { 126 };
         (code, format!("exec: {:?}: {}", self.argv0, e.desc()))
     }
+}
+
+/// Are this process's children born in another PID namespace than its own — did a
+/// `setns(CLONE_NEWPID)` happen? `ns` is its `/proc/PID/ns` directory on the host's `/proc`,
+/// opened before any join (once in the target's mount namespace, `/proc/self` is the
+/// target's `/proc`, where this process has no PID).
+fn pid_for_children_differs(ns: &OwnedFd) -> crate::Result<bool> {
+    let id = |link: &str| {
+        nix::sys::stat::fstatat(ns, link, nix::fcntl::AtFlags::empty()).map(|s| (s.st_dev, s.st_ino)).map_err(|e| sys::failure(&format!("stat(/proc/self/ns/{link})"), e))
+    };
+    Ok(id("pid_for_children")? != id("pid")?)
 }
 
 /// Make the target's root our root and working directory: `fchdir` to the descriptor of its

@@ -386,6 +386,7 @@ pub fn prepare(root: &Path, mounts: &[Mount], merged: &Path, rules: Rules) -> cr
             let is_dir = fs::metadata(p)?.is_dir();
             ensure!(is_dir == meta.is_dir(), "cannot mount {} on {}: the image has a {} there", source.display(), m.spec.destination, if is_dir { "directory" } else { "file" });
         }
+        // ANCHOR: fill
         if m.spec.is_volume() {
             // One container at a time fills a volume; a second one starting with it waits, then
             // finds it no longer empty.
@@ -401,6 +402,7 @@ pub fn prepare(root: &Path, mounts: &[Mount], merged: &Path, rules: Rules) -> cr
                 copy_data(&from, &source)?;
             }
         }
+        // ANCHOR_END: fill
         binds.push(Bind { source, destination: m.spec.destination.clone(), read_only: m.spec.read_only, file: !meta.is_dir() });
     }
     binds.sort_by_key(|b| Path::new(&b.destination).components().count());
@@ -482,6 +484,7 @@ pub fn mount_point(root: &Path, dest: &str, file: bool) -> crate::Result<PathBuf
     real_path(&open(&rel, OFlag::O_PATH)?)
 }
 
+// ANCHOR: open_in_root
 /// openat2(root, rel, RESOLVE_IN_ROOT): `rel` resolved as if `root` were `/`.
 fn open_in_root(root: &Path, rel: &str, flags: OFlag) -> nix::Result<OwnedFd> {
     let top = File::open(root).map_err(sys::io_errno)?;
@@ -490,6 +493,7 @@ fn open_in_root(root: &Path, rel: &str, flags: OFlag) -> nix::Result<OwnedFd> {
     let how = OpenHow::new().flags(flags | OFlag::O_CLOEXEC).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     openat2(&top, rel, how)
 }
+// ANCHOR_END: open_in_root
 
 /// Where an open file is, as this mount namespace names it.
 fn real_path(fd: &OwnedFd) -> crate::Result<PathBuf> {

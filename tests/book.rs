@@ -35,7 +35,8 @@ fn every_include_resolves() {
 /// Numbers out, IDs and digests (12 or more hex digits) out, the host's hostname and DNS
 /// servers out, and the memory hog's progress lines (how many it prints before the OOM kill
 /// varies) out. Containers' made-up names (`jolly_curie`, from their random IDs) out, and so
-/// are the 10 hex digits of a container's ID in its veth's name.
+/// are the 10 hex digits of a container's ID in its veth's name. `ls -l`'s dates out, and the
+/// host's own filesystem at the end of a bind mount's mountinfo line.
 fn normalize(text: &str) -> String {
     let names = container_names();
     let mut out = String::new();
@@ -46,7 +47,7 @@ fn normalize(text: &str) -> String {
         let line = if line.starts_with("  hostname: ") { "  hostname: HOST" } else { line };
         let line = if line.starts_with("  init/etc/resolv.conf: ") { "  init/etc/resolv.conf: HOST'S" } else { line };
         let line = names.iter().fold(line.to_string(), |l, n| l.replace(n.as_str(), "NAME"));
-        let line = &hide_hex(&hide_veth(&line));
+        let line = &hide_hex(&hide_veth(&hide_dates(&hide_host_fs(&line))));
         let mut prev_digit = false;
         for c in line.trim_end().chars() {
             if c.is_ascii_digit() {
@@ -86,6 +87,50 @@ fn hide_veth(line: &str) -> String {
         }
     }
     out + rest
+}
+
+/// `ls -l`'s date and time (`Nov 29 06:31`, or `Mar  3  2024` for an old file) becomes
+/// `DATE`: the month is a word, and the day is padded to two columns.
+fn hide_dates(line: &str) -> String {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let digits = |w: &str, n: std::ops::RangeInclusive<usize>| n.contains(&w.len()) && w.chars().all(|c| c.is_ascii_digit());
+    let clock = |w: &str| w.len() == 5 && w.as_bytes()[2] == b':' && digits(&w[..2], 2..=2) && digits(&w[3..], 2..=2);
+    let words: Vec<&str> = line.split(' ').collect();
+    let next = |mut i: usize| {
+        while words.get(i) == Some(&"") {
+            i += 1;
+        }
+        i
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        if MONTHS.contains(&words[i]) {
+            let day = next(i + 1);
+            let time = next(day + 1);
+            if words.get(day).is_some_and(|d| digits(d, 1..=2)) && words.get(time).is_some_and(|t| clock(t) || digits(t, 4..=4)) {
+                out.push("DATE");
+                i = time + 1;
+                continue;
+            }
+        }
+        out.push(words[i]);
+        i += 1;
+    }
+    out.join(" ")
+}
+
+/// A bind mount's line in a mountinfo shown after `mountinfo: ` (its root, the fourth field,
+/// is a directory, not `/`) keeps its first five fields — IDs, device, root, mount point —
+/// and loses the rest: the mount options and the filesystem it came from are the host's own,
+/// and differ from host to host.
+fn hide_host_fs(line: &str) -> String {
+    let Some((head, entry)) = line.split_once("mountinfo: ") else { return line.to_string() };
+    let fields: Vec<&str> = entry.split(' ').collect();
+    if fields.len() < 6 || fields[3] == "/" || !fields[3].starts_with('/') {
+        return line.to_string();
+    }
+    format!("{head}mountinfo: {} HOST'S", fields[..5].join(" "))
 }
 
 /// Runs of 12 or more hex digits (image IDs, digests, container IDs) become `HEX`.
@@ -166,6 +211,12 @@ fn shown_outputs_are_what_the_binaries_print() {
     assert_eq!(code, 0, "removing the container: {err}");
 
     assert_matches_in(Some(&store), "07-commit.txt", env!("CARGO_BIN_EXE_07-commit"), &[], |_| true);
+
+    // Lesson 08 runs busybox containers with volumes, and removes what it made; with
+    // --explain, only the two calls of its first container's child.
+    let lesson08 = env!("CARGO_BIN_EXE_08-volumes-bind-mount");
+    assert_matches_in(Some(&store), "08-volumes-bind-mount.txt", lesson08, &[], |_| true);
+    assert_matches_in(Some(&store), "08-volumes-bind-mount-child.txt", lesson08, &["--explain"], |l| l.contains("the child (its log)"));
 }
 
 #[test]
@@ -174,4 +225,12 @@ fn normalize_hides_only_what_varies() {
     assert_eq!(normalize("ID 2f4175433b76 at cafe 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08/diff"), "ID HEX at cafe HEX/diff\n");
     assert_eq!(normalize("(name jolly_curie) NAMES brave_babbage, not pid_for_children"), "(name NAME) NAMES NAME, not pid_for_children\n");
     assert_eq!(normalize("veth pair: vethd745831668 on the host, not vethernet or veth12"), "veth pair: vethHEX on the host, not vethernet or vethN\n");
+    assert_eq!(normalize("-rw-r--r--  1 0  0  21 Nov  9 06:31 mine.txt"), normalize("-rw-r--r--  1 0  0  21 Dec 29 16:01 mine.txt"));
+    assert_eq!(normalize("-rw-r--r--  1 0  0  21 Mar  3  2024 old.txt, in May 2024"), "-rw-r--r--  N N  N  N DATE old.txt, in May N\n");
+    assert_eq!(
+        normalize("container: /proc/9/mountinfo: 95 88 254:0 /srv/v/_data /test rw,relatime - ext4 /dev/vda rw,discard"),
+        "container: /proc/N/mountinfo: N N N:N /srv/v/_data /test HOST'S\n"
+    );
+    let overlay = "  mountinfo: 66 43 0:39 / /merged rw,relatime - overlay overlay rw,lowerdir=l";
+    assert_eq!(normalize(overlay), "  mountinfo: N N N:N / /merged rw,relatime - overlay overlay rw,lowerdir=l\n");
 }

@@ -103,6 +103,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 
     lab.step("Two mount tables: the host's has no /test, the container's has")?;
     let pid = first.state.pid;
+    // ANCHOR: tables
     let host_table = fs::read_to_string("/proc/self/mountinfo")?;
     let on_host: Vec<&str> = host_table.lines().filter(|l| l.contains(&*data.to_string_lossy()) || l.contains(&*first.dir.to_string_lossy())).collect();
     report::evidence("host: grep the volume and the container in /proc/self/mountinfo", &format!("{} line(s)", on_host.len()));
@@ -110,6 +111,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     for l in inside.lines().filter(|l| l.split(' ').nth(4) == Some("/test")) {
         report::evidence(&format!("container: /proc/{pid}/mountinfo"), l);
     }
+    // ANCHOR_END: tables
     report::say("Field 4 is the directory that was bind-mounted (as its filesystem knows it), field 5 the mount");
     report::say("point. The child made this mount in its own mount namespace, after /proc, /dev and /sys and");
     report::say("before pivot_root — when it could still see both the host's _data and the merged tree:");

@@ -20,6 +20,7 @@ pub fn enter(merged: &Path) -> crate::Result<()> {
     enter_with(merged, &|_| Ok(()))
 }
 
+// ANCHOR: enter_with
 /// [`enter`], with `mounts(merged)` called once the rootfs is ready (its `/proc`, `/dev` and
 /// `/sys`) and before `pivot_root`: where a container's volumes are bind-mounted (lesson 08).
 /// Docker's masks come after them, so a volume cannot uncover a masked path.
@@ -44,6 +45,7 @@ pub fn enter_with(merged: &Path, mounts: &dyn Fn(&Path) -> crate::Result<()>) ->
     // ANCHOR_END: pivot
     Ok(())
 }
+// ANCHOR_END: enter_with
 
 /// Docker's masked paths (hidden: /dev/null over files, an empty read-only tmpfs over
 /// directories) and read-only paths (bind-mounted onto themselves, then remounted read-only):
