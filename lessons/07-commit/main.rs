@@ -211,13 +211,8 @@ impl Cleanup<'_> {
     fn finish(&mut self) -> minidocker::Result<()> {
         for dir in self.containers.drain(..) {
             let Ok(c) = Container::load(&dir) else { continue };
-            let monitor = c.state.monitor;
             lifecycle::remove(&c, true)?;
             report::cleanup(&format!("removed container {} (its process killed, its layers and directory deleted)", c.short_id()));
-            // The monitor was our child (forked by start): collect it.
-            if monitor > 0 {
-                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(monitor), Some(nix::sys::wait::WaitPidFlag::WNOHANG));
-            }
         }
         if let Some(tag) = self.image.take() {
             let _lock = self.store.lock()?;

@@ -285,14 +285,10 @@ impl Cleanup<'_> {
     fn finish(&mut self) -> minidocker::Result<()> {
         for dir in self.containers.drain(..) {
             let Ok(c) = Container::load(&dir) else { continue };
-            let monitor = c.state.monitor;
             lifecycle::remove(&c, true)?;
             let anon = volumes::remove_anonymous(self.store, &c.config)?;
             let with = if anon.is_empty() { String::new() } else { format!(" and its anonymous volume {}…", &anon[0][..12]) };
             report::cleanup(&format!("removed container {}{with}", c.short_id()));
-            if monitor > 0 {
-                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(monitor), Some(nix::sys::wait::WaitPidFlag::WNOHANG));
-            }
         }
         for name in self.volumes.drain(..) {
             if volumes::get(self.store.root(), &name).is_ok() {

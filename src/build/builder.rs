@@ -519,7 +519,7 @@ impl Builder<'_> {
         let from_view;
         let (root, what) = match ins.flag("from") {
             Some(from) => {
-                let diff_ids = self.from_source(from)?;
+                let diff_ids = self.source_layers(from)?;
                 from_view = View::mount(self.store, &diff_ids, &views.join("from"))?;
                 (from_view.path().to_path_buf(), format!("image of --from={from}"))
             }
@@ -580,7 +580,7 @@ impl Builder<'_> {
     }
 
     /// `--from=`: a stage by name or number, else an image in the store.
-    fn from_source(&self, from: &str) -> crate::Result<Vec<Digest>> {
+    fn source_layers(&self, from: &str) -> crate::Result<Vec<Digest>> {
         let stage = match from.parse::<usize>() {
             Ok(i) => self.stages.get(i),
             Err(_) => self.stages.iter().find(|s| s.name.as_deref() == Some(from.to_lowercase().as_str())),

@@ -67,11 +67,7 @@ pub fn start(store: &Store, c: &Container) -> crate::Result<i32> {
                     let _ = dup2(null.as_raw_fd(), fd);
                 }
             }
-            let code = match monitor(store, c, Some(w)) {
-                Ok(code) => code,
-                Err(_) => 125,
-            };
-            std::process::exit(code);
+            std::process::exit(monitor(store, c, Some(w)).unwrap_or(125));
         }
         ForkResult::Parent { .. } => {
             drop(w);
@@ -269,15 +265,14 @@ impl Drop for Detach {
 /// does) instead of ending the wait.
 fn wait_for(child: process::Running) -> crate::Result<Exit> {
     let pid = child.pid();
-    let mut child = Some(child);
     loop {
         match nix::sys::wait::waitpid(pid, None) {
             Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => {
-                child.take().map(process::Running::reaped);
+                child.reaped();
                 return Ok(Exit::Code(code));
             }
             Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => {
-                child.take().map(process::Running::reaped);
+                child.reaped();
                 return Ok(Exit::Signal(sig));
             }
             Ok(_) => continue,
@@ -338,6 +333,11 @@ pub fn remove(c: &Container, force: bool) -> crate::Result<()> {
         anyhow::ensure!(force, "you cannot remove a running container {}: stop it first, or use rm -f", c.short_id());
         let _ = sys::kill(Pid::from_raw(c.state.pid), nix::sys::signal::Signal::SIGKILL);
         wait_gone(c, std::time::Duration::from_secs(10));
+    }
+    // A program that started the container with `start` (a lesson) is the monitor's parent:
+    // collect it, or it stays a zombie. For anyone else this is a harmless ECHILD.
+    if c.state.monitor > 0 {
+        let _ = nix::sys::wait::waitpid(Pid::from_raw(c.state.monitor), Some(nix::sys::wait::WaitPidFlag::WNOHANG));
     }
     remove_dir(c)
 }
