@@ -197,3 +197,21 @@ pub fn command_rest(first: OsString, parser: &mut lexopt::Parser) -> crate::Resu
         .map(|a| a.into_string().map_err(|a| anyhow::anyhow!("argument {a:?} is not valid UTF-8")))
         .collect()
 }
+
+/// A `--check`'s scratch directory, `$TMPDIR/minidocker-checkNN-<pid>`, removed when dropped
+/// — whether the check passes, fails or is interrupted. (Not created: the check makes what
+/// it needs inside.)
+pub struct CheckDir(pub std::path::PathBuf);
+
+impl CheckDir {
+    /// `name` is `check03` and the like.
+    pub fn new(name: &str) -> CheckDir {
+        CheckDir(std::env::temp_dir().join(format!("minidocker-{name}-{}", std::process::id())))
+    }
+}
+
+impl Drop for CheckDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

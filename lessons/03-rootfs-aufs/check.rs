@@ -5,7 +5,7 @@
 //! upper layer, and a delete must leave what `is_whiteout` recognises.
 
 use super::Exercise;
-use minidocker::lesson::Lab;
+use minidocker::lesson::{CheckDir, Lab};
 use minidocker::rootfs::{self, Layers};
 use minidocker::{report, sys};
 use nix::mount::MntFlags;
@@ -16,7 +16,7 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
     lab.step("Three small layers that disagree")?;
     rootfs::private_mount_namespace()?;
-    let base = Dir(std::env::temp_dir().join(format!("minidocker-check03-{}", std::process::id())));
+    let base = CheckDir::new("check03");
     let layers = Layers { image: vec!["bottom".into(), "top".into()], init: "init".into(), upper: "upper".into(), work: "work".into() };
     for (file, content) in [("bottom/a.txt", "bottom"), ("bottom/only-bottom.txt", "deep"), ("bottom/etc/hostname", "image"), ("top/a.txt", "top"), ("init/etc/hostname", "init")] {
         let p = base.0.join(file);
@@ -61,15 +61,6 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
         lab.expect(!(ex.is_whiteout)(&m), format!("is_whiteout() is false for {what}"));
     }
     Ok(lab.check_outcome())
-}
-
-/// The check's directory, removed at the end whatever happens.
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 struct Unmount(PathBuf);

@@ -6,17 +6,16 @@
 
 use minidocker::build::{self, builder::Rules, Options};
 use minidocker::image::{reference, Store};
-use minidocker::lesson::Lab;
+use minidocker::lesson::{CheckDir, Lab};
 use minidocker::{report, rootfs};
 use std::fs;
-use std::path::PathBuf;
 
 const DOCKERFILE: &str = "FROM scratch\nCOPY a.txt /a.txt\nENV GREETING=hello\nCOPY b.txt /b.txt\nLABEL lesson=04\n";
 
 pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
     rootfs::private_mount_namespace()?;
-    let dir = Dir(std::env::temp_dir().join(format!("minidocker-check04-{}", std::process::id())));
+    let dir = CheckDir::new("check04");
     let (context, root) = (dir.0.join("context"), dir.0.join("store"));
     fs::create_dir_all(&context)?;
     fs::write(context.join("Dockerfile"), DOCKERFILE)?;
@@ -43,13 +42,4 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
     lab.expect(cached == [false, false, false, false], format!("every step after the change runs again (cached per step: {cached:?})"));
     lab.expect(third.image.id != first.image.id, "the result is a new image");
     Ok(lab.check_outcome())
-}
-
-/// The check's directory (context and store), removed at the end whatever happens.
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }

@@ -5,7 +5,7 @@
 //! address. Then the small subnet is exhausted and must say so.
 
 use super::Allocate;
-use minidocker::lesson::Lab;
+use minidocker::lesson::{CheckDir, Lab};
 use minidocker::network::Subnet;
 use minidocker::report;
 use std::collections::BTreeSet;
@@ -15,7 +15,7 @@ const THREADS: usize = 64;
 
 pub fn run(lab: &mut Lab, allocate: Allocate) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
-    let dir = Dir(std::env::temp_dir().join(format!("minidocker-check05-{}", std::process::id())));
+    let dir = CheckDir::new("check05");
     let subnet = Subnet::parse("10.123.0.0/24")?;
 
     lab.step(&format!("{THREADS} containers ask for an address at the same moment"))?;
@@ -53,12 +53,4 @@ pub fn run(lab: &mut Lab, allocate: Allocate) -> minidocker::Result<i32> {
     }
     lab.expect(last.is_some(), format!("an exhausted subnet is an error ({})", last.unwrap_or_else(|| "none".into())));
     Ok(lab.check_outcome())
-}
-
-struct Dir(std::path::PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -7,7 +7,7 @@
 //! sees from inside.
 
 use minidocker::exec::{self, Rules, Spec};
-use minidocker::lesson::Lab;
+use minidocker::lesson::{CheckDir, Lab};
 use minidocker::namespaces::{self, Namespace};
 use minidocker::process::{Running, DEFAULT_PATH};
 use minidocker::{report, sys};
@@ -16,7 +16,7 @@ use nix::sched::CloneFlags;
 use nix::unistd::{ForkResult, Gid, Uid};
 use std::fs;
 use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const HOSTNAME: &str = "check06";
@@ -32,18 +32,9 @@ read c < /proc/1/comm; echo "init $c"
 printf 'procs'; for p in /proc/[0-9]*; do printf ' %s' "${p#/proc/}"; done; echo
 echo "marker $(cat "$2" 2>/dev/null)""#;
 
-/// The check's directory, removed at the end whatever happens.
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
-    let base = Dir(std::env::temp_dir().join(format!("minidocker-check06-{}", std::process::id())));
+    let base = CheckDir::new("check06");
     let private = base.0.join("private");
     fs::create_dir_all(&private)?;
 

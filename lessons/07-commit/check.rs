@@ -10,11 +10,10 @@ use minidocker::commit::{self, Options, Rules};
 use minidocker::container::{run as lifecycle, ContainerConfig};
 use minidocker::image::oci::{self, History, ImageConfig, RootFs, RunConfig};
 use minidocker::image::{pack, reference, Store};
-use minidocker::lesson::Lab;
+use minidocker::lesson::{CheckDir, Lab};
 use minidocker::rootfs::{self, View};
 use minidocker::{report, units};
 use std::fs;
-use std::path::PathBuf;
 
 /// The image's own /etc/hosts: what every container of the committed image must still find
 /// below its init layer.
@@ -23,7 +22,7 @@ const IMAGE_HOSTS: &str = "127.0.0.1\tthe-image's-own-hosts-file\n";
 pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
     rootfs::private_mount_namespace()?;
-    let dir = Dir(std::env::temp_dir().join(format!("minidocker-check07-{}", std::process::id())));
+    let dir = CheckDir::new("check07");
     let store = Store::open(&dir.0.join("store"))?;
 
     lab.step("An image of a few files, and a container of it")?;
@@ -135,13 +134,4 @@ fn append(path: &std::path::Path, text: &str) -> minidocker::Result<()> {
 
 fn yes(b: bool) -> &'static str {
     if b { "in the layer" } else { "left out" }
-}
-
-/// The check's directory (its store, the image's files), removed at the end whatever happens.
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }

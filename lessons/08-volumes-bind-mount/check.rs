@@ -7,18 +7,19 @@
 //! what the exercise's `fills_from_image` says, `mount_all` makes the bind mounts — and reads
 //! the kernel's answer: the mount table, what each side sees, inode numbers, EROFS.
 
-use minidocker::lesson::Lab;
+use minidocker::lesson::{CheckDir, Lab};
 use minidocker::volumes::{self, Mount, Rules, Source, Spec};
 use minidocker::{report, rootfs, sys};
 use nix::mount::MntFlags;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use super::listing;
 
 pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
     rootfs::private_mount_namespace()?;
-    let dir = Dir(std::env::temp_dir().join(format!("minidocker-check08-{}", std::process::id())));
+    let dir = CheckDir::new("check08");
     let root = dir.0.join("store");
     fs::create_dir_all(&root)?;
 
@@ -177,26 +178,4 @@ fn mounted(lab: &mut Lab, root: &Path, merged: &Path, rules: Rules, text: &str) 
 
 fn ino(p: &Path) -> Option<(u64, u64)> {
     fs::symlink_metadata(p).ok().map(|m| (m.dev(), m.ino()))
-}
-
-/// `name (uid:gid, mode) …`
-fn listing(dir: &Path) -> String {
-    let mut names: Vec<String> = fs::read_dir(dir).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
-    names.sort();
-    if names.is_empty() {
-        return "empty".into();
-    }
-    names.iter().map(|n| {
-        fs::symlink_metadata(dir.join(n)).map_or(n.clone(), |m| format!("{n} ({}:{}, {:04o})", m.uid(), m.gid(), m.mode() & 0o7777))
-    }).collect::<Vec<_>>().join(", ")
-}
-
-/// The check's directory (its volumes, the stand-in rootfs, the host directories), removed
-/// at the end whatever happens. Its mounts die with the check's mount namespace.
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
