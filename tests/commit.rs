@@ -5,16 +5,11 @@
 
 mod common;
 
-use common::{have_root, run, TestRoot};
+use common::{have_root, md, wait_for_log, run, TestRoot};
 use minidocker::commit;
 use minidocker::image::{Image, Store};
-use std::time::{Duration, Instant};
 
 const LESSON: &str = env!("CARGO_BIN_EXE_07-commit");
-
-fn md(root: &TestRoot, args: &[&str]) -> (i32, String, String) {
-    run(root.minidocker().args(args))
-}
 
 /// The image `name` as the store has it.
 fn image(root: &TestRoot, name: &str) -> Image {
@@ -34,18 +29,6 @@ fn run_in(root: &TestRoot, image: &str, script: &str) -> String {
     let (code, out, err) = md(root, &["run", "--rm", "--network", "none", image, "sh", "-c", script]);
     assert_eq!(code, 0, "{script}: {err}");
     out
-}
-
-fn wait_for_log(root: &TestRoot, name: &str, line: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (_, logs, _) = md(root, &["logs", name]);
-        if logs.lines().any(|l| l == line) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{name} never printed {line:?}: {logs}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn assert_clean(root: &TestRoot) {

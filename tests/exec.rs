@@ -4,14 +4,10 @@
 
 mod common;
 
-use common::{have_root, run, TestRoot};
+use common::{have_root, md, run, TestRoot};
 use std::time::{Duration, Instant};
 
 const LESSON: &str = env!("CARGO_BIN_EXE_06-exec-setns");
-
-fn md(root: &TestRoot, args: &[&str]) -> (i32, String, String) {
-    run(root.minidocker().args(args))
-}
 
 /// Removes a test's container (`rm -f`) even when the test fails half-way.
 struct Removed<'a>(&'a TestRoot, &'a str);

@@ -5,13 +5,9 @@
 
 mod common;
 
-use common::{have_root, run, TestRoot};
+use common::{have_root, md, TestRoot};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
-
-fn md(root: &TestRoot, args: &[&str]) -> (i32, String, String) {
-    run(root.minidocker().args(args))
-}
 
 /// A port nobody listens on right now.
 fn free_port() -> u16 {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{have_root, run, TestRoot};
+use common::{have_root, md, TestRoot};
 use std::time::Duration;
 
 /// Every cgroup directory a container of this root could have left.
@@ -25,10 +25,6 @@ fn cgroups_of(root: &TestRoot) -> Vec<String> {
 fn assert_clean(root: &TestRoot) {
     assert_eq!(root.host_mounts(), Vec::<String>::new(), "mounts left in the host's mount table");
     assert_eq!(cgroups_of(root), Vec::<String>::new(), "cgroups left");
-}
-
-fn md(root: &TestRoot, args: &[&str]) -> (i32, String, String) {
-    run(root.minidocker().args(args))
 }
 
 #[test]

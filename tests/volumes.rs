@@ -7,29 +7,12 @@
 
 mod common;
 
-use common::{have_root, run, TestRoot};
+use common::{have_root, md, wait_for_log, run, TestRoot};
 use minidocker::volumes::{self, Rules, Source, Spec};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 const LESSON: &str = env!("CARGO_BIN_EXE_08-volumes-bind-mount");
-
-fn md(root: &TestRoot, args: &[&str]) -> (i32, String, String) {
-    run(root.minidocker().args(args))
-}
-
-fn wait_for_log(root: &TestRoot, name: &str, line: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (_, logs, _) = md(root, &["logs", name]);
-        if logs.lines().any(|l| l == line) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{name} never printed {line:?}: {logs}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 fn pid_of(root: &TestRoot, name: &str) -> i32 {
     md(root, &["inspect", "--format", "{{.State.Pid}}", name]).1.trim().parse().unwrap()

@@ -48,6 +48,24 @@ pub fn assert_all_gone(paths: &[String]) {
     }
 }
 
+/// `minidocker ARGS…` in `root`: (exit code, stdout, stderr).
+pub fn md(root: &TestRoot, args: &[&str]) -> (i32, String, String) {
+    run(root.minidocker().args(args))
+}
+
+/// Wait (at most 10 s) until container `name` of `root` has printed the line `line`.
+pub fn wait_for_log(root: &TestRoot, name: &str, line: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, logs, _) = md(root, &["logs", name]);
+        if logs.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{name} never printed {line:?}: {logs}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A `MINIDOCKER_ROOT` of a test's own (and, with [`TestRoot::with_net`], a bridge and subnet of
 /// its own), removed when dropped.
 pub struct TestRoot {
