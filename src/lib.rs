@@ -39,6 +39,7 @@ pub mod process;
 pub mod progress;
 pub mod registry;
 pub mod report;
+pub mod rooted;
 pub mod rootfs;
 pub mod sys;
 pub mod units;

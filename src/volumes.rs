@@ -23,8 +23,9 @@
 //! - [`prepare`], in the container's monitor (in its own mount namespace, the overlay
 //!   mounted): copyData into empty volumes, and the list of bind mounts to make;
 //! - [`mount_all`], in the container's child process, from `rootfs::enter`'s hook: each
-//!   mount point found (symlinks resolved *inside* the rootfs) or created in the merged tree,
-//!   `mount(source, target, MS_BIND|MS_REC)`, and a read-only remount for `:ro`.
+//!   mount point found (symlinks resolved *inside* the rootfs, [`crate::rooted`]) or created
+//!   in the merged tree and held open, `mount(source, /proc/self/fd/N, MS_BIND|MS_REC)` onto
+//!   that very descriptor, and a read-only remount for `:ro`.
 
 // The reference answer of exercise 08 is this module's code (the library's `solutions` list
 // is lib.rs's; this module keeps its own answer next to the code that uses it, as commit does).
@@ -35,16 +36,17 @@ pub mod solution;
 use crate::build::copy::clean_abs;
 use crate::container::{state, ContainerConfig};
 use crate::image::Store;
+use crate::rooted::{self, Root};
 use crate::{rootfs, sys, units};
 use anyhow::{bail, ensure, Context};
 use nix::errno::Errno;
-use nix::fcntl::{openat2, Flock, FlockArg, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::{Flock, FlockArg, OFlag, ResolveFlag};
 use nix::mount::MsFlags;
 use nix::sys::stat::Mode;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
@@ -375,13 +377,17 @@ pub struct Bind {
 /// and return the bind mounts to make, parents before children.
 pub fn prepare(root: &Path, mounts: &[Mount], merged: &Path, rules: Rules) -> crate::Result<Vec<Bind>> {
     let mut binds = Vec::new();
+    let image = Root::new(merged)?;
     for m in mounts {
         let source = m.host_path(root);
         let meta = fs::metadata(&source).with_context(|| match m.spec.is_volume() {
             true => format!("volume {} is gone (removed behind the container's back?)", m.volume),
             false => format!("the host path {} of -v is missing", source.display()),
         })?;
-        let in_image = open_in_root(merged, &m.spec.destination, OFlag::O_PATH).ok().map(|fd| real_path(&fd)).transpose()?;
+        // What the image has at the destination, resolved inside it and held open: it is
+        // read through the descriptor, never by a path walked again.
+        let held = image.open(&m.spec.destination, OFlag::O_PATH).ok();
+        let in_image = held.as_ref().map(rooted::fd_path);
         if let Some(p) = &in_image {
             let is_dir = fs::metadata(p)?.is_dir();
             ensure!(is_dir == meta.is_dir(), "cannot mount {} on {}: the image has a {} there", source.display(), m.spec.destination, if is_dir { "directory" } else { "file" });
@@ -412,64 +418,76 @@ pub fn prepare(root: &Path, mounts: &[Mount], merged: &Path, rules: Rules) -> cr
 /// In the container's child, in its own mount namespace, before `pivot_root`: make each bind
 /// mount onto the merged tree at `merged`. Returns the mount points.
 pub fn mount_all(merged: &Path, binds: &[Bind]) -> crate::Result<Vec<PathBuf>> {
+    let root = Root::new(merged)?;
     let mut targets = Vec::new();
     for b in binds {
         // ANCHOR: bind
-        let target = mount_point(merged, &b.destination, b.file)?;
+        // The mount point, resolved inside the rootfs and held open. mount(2) gets its
+        // /proc/self/fd/N, the object that was resolved: a path would be walked again, and a
+        // symlink swapped in meanwhile could take the mount out of the rootfs (runc's
+        // CVE-2021-30465).
+        let target = mount_point(&root, &b.destination, b.file)?;
         let source = b.source.to_str().with_context(|| format!("{} is not UTF-8", b.source.display()))?;
-        sys::mount(Some(source), &target, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+        sys::mount(Some(source), &rooted::fd_path(&target), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
         if b.read_only {
             // A bind mount takes the source's flags; read-only is a second step, on the new
             // mount only (the source stays writable on the host).
-            sys::mount(None, &target, None, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY, None)?;
+            let new = mount_on(&root, &target, &b.source)?;
+            sys::mount(None, &rooted::fd_path(&new), None, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY, None)?;
         }
         // ANCHOR_END: bind
-        targets.push(target);
+        targets.push(rooted::real_path(&target)?);
     }
     Ok(targets)
+}
+
+/// The mount just made on `point`. `point` is the directory *under* it, so its path is walked
+/// once more — symlinks refused, since it has none — and what is found must be the root of
+/// a mount of `source`, or the remount is refused.
+fn mount_on(root: &Root, point: &OwnedFd, source: &Path) -> crate::Result<OwnedFd> {
+    let rel = root.relative(point)?;
+    let fd = root.open_with(&rel, OFlag::O_PATH | OFlag::O_NOFOLLOW, ResolveFlag::RESOLVE_NO_SYMLINKS)
+        .map_err(|e| sys::failure(&format!("openat2({:?}, RESOLVE_IN_ROOT|RESOLVE_NO_SYMLINKS)", rel), e))?;
+    let (got, want) = (File::from(fd.try_clone()?).metadata()?, fs::metadata(source)?);
+    ensure!((got.dev(), got.ino()) == (want.dev(), want.ino()), "the mount on /{} changed before it was made read-only — refused", rel.display());
+    Ok(fd)
 }
 
 /// `dest` in the tree at `root`, made if missing — directories, and the last component an
 /// empty file when `file` — with every symlink on the way resolved as if `root` were `/`,
 /// dangling ones included: their targets are made, inside `root`. (An image with
-/// `/test -> /etc` must not get a volume mounted over the host's `/etc`.) Returns the
-/// resolved path, inside `root`.
-pub fn mount_point(root: &Path, dest: &str, file: bool) -> crate::Result<PathBuf> {
-    let open = |rel: &Path, flags: OFlag| {
-        open_in_root(root, &rel.to_string_lossy(), flags).map_err(|e| sys::failure(&format!("openat2({:?}, RESOLVE_IN_ROOT)", root.join(rel)), e))
+/// `/test -> /etc` must not get a volume mounted over the host's `/etc`.) Returns it open
+/// (`O_PATH`).
+pub fn mount_point(root: &Root, dest: &str, file: bool) -> crate::Result<OwnedFd> {
+    let failed = |rel: &Path, e| sys::failure(&format!("openat2({:?}, RESOLVE_IN_ROOT) in the rootfs", Path::new("/").join(rel)), e);
+    let names = |p: &Path| -> Vec<std::ffi::OsString> {
+        p.components().filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            _ => None,
+        }).collect()
     };
-    let mut todo: Vec<std::ffi::OsString> = Path::new(dest).components().filter_map(|c| match c {
-        Component::Normal(n) => Some(n.to_os_string()),
-        _ => None,
-    }).collect();
+    let mut todo = names(Path::new(dest));
     let mut rel = PathBuf::new();
     let mut links = 0;
     while !todo.is_empty() {
         let name = todo.remove(0);
-        let parent = open(&rel, OFlag::O_PATH | OFlag::O_DIRECTORY)?;
         let next = rel.join(&name);
-        match open_in_root(root, &next.to_string_lossy(), OFlag::O_PATH) {
+        match root.open(&next, OFlag::O_PATH) {
             Ok(_) => {
                 rel = next;
                 continue;
             }
             Err(Errno::ENOENT) => {}
-            Err(e) => return Err(sys::failure(&format!("openat2({:?}, RESOLVE_IN_ROOT)", root.join(&next)), e)),
+            Err(e) => return Err(failed(&next, e)),
         }
         // Missing — or a symlink to something missing: then its target is what to make.
+        let parent = root.open(&rel, OFlag::O_PATH | OFlag::O_DIRECTORY).map_err(|e| failed(&rel, e))?;
         if let Ok(target) = nix::fcntl::readlinkat(&parent, name.as_os_str()) {
             links += 1;
             ensure!(links <= 40, "too many levels of symbolic links in {dest}");
-            let here = real_path(&parent)?;
-            let here = here.strip_prefix(root).unwrap_or(Path::new("")).to_path_buf();
-            let target = PathBuf::from(target);
-            let joined = if target.is_absolute() { target } else { Path::new("/").join(here).join(target) };
-            let mut rest: Vec<std::ffi::OsString> = Path::new(&clean_abs(&joined)).components().filter_map(|c| match c {
-                Component::Normal(n) => Some(n.to_os_string()),
-                _ => None,
-            }).collect();
-            rest.append(&mut todo);
-            todo = rest;
+            // An absolute target replaces what it is joined to: it starts at the root.
+            let joined = Path::new("/").join(root.relative(&parent)?).join(target);
+            todo.splice(0..0, names(Path::new(&clean_abs(&joined))));
             rel = PathBuf::new();
             continue;
         }
@@ -478,26 +496,10 @@ pub fn mount_point(root: &Path, dest: &str, file: bool) -> crate::Result<PathBuf
         } else {
             nix::sys::stat::mkdirat(&parent, name.as_os_str(), Mode::from_bits_truncate(0o755))
         };
-        made.map_err(|e| sys::failure(&format!("making the mount point {:?}", root.join(&next)), e))?;
+        made.map_err(|e| sys::failure(&format!("making the mount point {:?} in the rootfs", Path::new("/").join(&next)), e))?;
         rel = next;
     }
-    real_path(&open(&rel, OFlag::O_PATH)?)
-}
-
-// ANCHOR: open_in_root
-/// openat2(root, rel, RESOLVE_IN_ROOT): `rel` resolved as if `root` were `/`.
-fn open_in_root(root: &Path, rel: &str, flags: OFlag) -> nix::Result<OwnedFd> {
-    let top = File::open(root).map_err(sys::io_errno)?;
-    let rel = rel.trim_start_matches('/');
-    let rel = if rel.is_empty() { "." } else { rel };
-    let how = OpenHow::new().flags(flags | OFlag::O_CLOEXEC).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    openat2(&top, rel, how)
-}
-// ANCHOR_END: open_in_root
-
-/// Where an open file is, as this mount namespace names it.
-fn real_path(fd: &OwnedFd) -> crate::Result<PathBuf> {
-    Ok(fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?)
+    root.open(&rel, OFlag::O_PATH).map_err(|e| failed(&rel, e))
 }
 
 /// Docker's copyData: the image's files at the mount point `from` — owners, modes, times,
@@ -506,7 +508,8 @@ fn real_path(fd: &OwnedFd) -> crate::Result<PathBuf> {
 pub fn copy_data(from: &Path, to: &Path) -> crate::Result<u64> {
     let mut links = HashMap::new();
     let n = copy_dir(from, to, &mut links)?;
-    set_attrs(&fs::symlink_metadata(from)?, to)?;
+    // Followed: `from` may be the `/proc/self/fd/N` of the directory, a link to it.
+    set_attrs(&fs::metadata(from)?, to)?;
     Ok(n)
 }
 

@@ -511,6 +511,32 @@ fn a_symlink_in_the_context_or_a_stage_cannot_reach_host_files() {
     assert_clean(&root);
 }
 
+#[test]
+fn a_symlink_staged_by_one_source_cannot_send_the_next_ones_to_the_host() {
+    if !have_root("a_symlink_staged_by_one_source_cannot_send_the_next_ones_to_the_host") {
+        return;
+    }
+    let root = TestRoot::with_busybox("build-staged-link");
+    let ctx = Ctx::new("staged-link");
+    let host = ctx.top.join("host");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("untouched"), "host\n").unwrap();
+    // `link` is copied first, as a symlink, to /dst itself; `dir`'s files and the archive's
+    // are then copied into /dst — on the host, that would be into the host's directory. In
+    // the stage the link resolves inside it, where it leads nowhere: the step is refused.
+    std::os::unix::fs::symlink(&host, ctx.dir.join("link")).unwrap();
+    ctx.write("dir/f", "from the context\n").write_bytes("app.tar", &tar_of(&[("t", "from the tar\n")]));
+    for add in ["COPY link dir /dst/", "ADD link app.tar /dst/"] {
+        ctx.dockerfile(&format!("FROM busybox\n{add}\n"));
+        let (err, _) = build_fails(&root, &ctx, &["-t", "staged"]);
+        assert!(err.contains("Dockerfile:2:") && err.contains("symlink"), "{add}: {err}");
+        let names: Vec<String> = std::fs::read_dir(&host).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["untouched"], "{add}: the build wrote into the host's directory");
+        assert!(!tagged(&root, "staged:latest"), "{add}");
+    }
+    assert_clean(&root);
+}
+
 // ---- errors ---------------------------------------------------------------------------
 
 #[test]

@@ -421,6 +421,60 @@ fn a_symlink_in_the_image_cannot_take_a_volume_out_of_the_rootfs() {
     assert_clean(&root);
 }
 
+/// `mount_all` on its own, on a rootfs whose `/test` is a symlink to a directory of the host
+/// and whose `/ro` climbs out of it (`../host`): both mounts land inside the rootfs, at the
+/// links' targets made there, the host's directory stays as it was, and `:ro` makes only the
+/// new mount read-only. The mounts are made in a child process with a private mount
+/// namespace of its own (this test run again under `unshare`), so none can reach the host's.
+#[test]
+fn a_volume_target_linking_out_of_the_rootfs_is_mounted_inside_it() {
+    const TEST: &str = "a_volume_target_linking_out_of_the_rootfs_is_mounted_inside_it";
+    const CHILD: &str = "MINIDOCKER_TEST_MOUNT_ALL_IN";
+    if !have_root(TEST) {
+        return;
+    }
+    if let Some(top) = std::env::var_os(CHILD) {
+        return mount_all_in_child(Path::new(&top));
+    }
+    let top = std::env::temp_dir().join(format!("minidocker-vol-mountall-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&top);
+    for dir in ["rootfs", "host", "src"] {
+        std::fs::create_dir_all(top.join(dir)).unwrap();
+    }
+    let top = top.canonicalize().unwrap();
+    std::fs::write(top.join("host/host.txt"), "host\n").unwrap();
+    std::fs::write(top.join("src/vol.txt"), "volume\n").unwrap();
+    std::os::unix::fs::symlink(top.join("host"), top.join("rootfs/test")).unwrap();
+    std::os::unix::fs::symlink("../host", top.join("rootfs/ro")).unwrap();
+
+    let me = std::env::current_exe().unwrap();
+    let mut child = std::process::Command::new("unshare");
+    child.args(["--mount", "--propagation", "private"]).arg(me).args([TEST, "--exact", "--nocapture", "--test-threads=1"]).env(CHILD, &top);
+    let (code, out, err) = run(&mut child);
+    assert!(code == 0 && out.contains("1 passed"), "the child failed:\n{out}\n{err}");
+    assert_eq!(names(&top.join("host")), ["host.txt"], "the host's directory changed");
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!table.contains(top.to_str().unwrap()), "a mount reached the host's table:\n{table}");
+    std::fs::remove_dir_all(&top).unwrap();
+}
+
+/// The child of the test above, in its own mount namespace.
+fn mount_all_in_child(top: &Path) {
+    let (rootfs, host, src) = (top.join("rootfs"), top.join("host"), top.join("src"));
+    let bind = |destination: &str, read_only| volumes::Bind { source: src.clone(), destination: destination.into(), read_only, file: false };
+    let targets = volumes::mount_all(&rootfs, &[bind("/test", false), bind("/ro", true)]).unwrap();
+    // The mount points were made inside the rootfs, where the links lead when it is `/`.
+    let (test, ro) = (rootfs.join(host.strip_prefix("/").unwrap()), rootfs.join("host"));
+    assert_eq!(targets, [test.clone(), ro.clone()]);
+    assert_eq!(names(&host), ["host.txt"], "a volume was mounted over the host's directory");
+    assert_eq!((names(&test), names(&ro)), (vec!["vol.txt".to_string()], vec!["vol.txt".to_string()]));
+    // `:ro` is the second mount's alone: the first, and the source, stay writable.
+    let denied = std::fs::write(ro.join("x"), "x\n").unwrap_err();
+    assert_eq!(denied.raw_os_error(), Some(nix::libc::EROFS), "{denied}");
+    std::fs::write(test.join("y"), "y\n").unwrap();
+    assert_eq!(names(&src), ["vol.txt", "y"]);
+}
+
 #[test]
 fn parse_reads_the_three_forms() {
     let r = Rules::default();

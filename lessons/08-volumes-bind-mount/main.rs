@@ -119,7 +119,8 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     let log = fs::read_to_string(first.log_path()).unwrap_or_default();
     let calls: Vec<&str> = log.lines().filter(|l| l.contains("pivot_root(") || (l.contains("MS_BIND") && l.contains("_data"))).collect();
     if calls.is_empty() {
-        report::say("run the lesson with --explain to see its mount(…/_data, …/rootfs/merged/test, MS_BIND|MS_REC) and pivot_root.");
+        report::say("run the lesson with --explain to see its mount(…/_data, /proc/self/fd/N, MS_BIND|MS_REC) — /test,");
+        report::say("resolved inside the rootfs and held open, so no symlink swapped in can move it — and pivot_root.");
     }
     for l in calls {
         report::evidence("the child (its log)", l.trim());

@@ -1,14 +1,26 @@
 //! ADD and COPY: which files a source pattern names, where they land, with which owner and
 //! mode — staged in a directory that then becomes the step's layer.
+//!
+//! Both ends are trees someone else wrote: the sources are in the build context or a
+//! `--from` stage, whose symlinks (`hostetc -> /etc`) must not lead to the host's files; the
+//! destination is the stage, where a symlink an earlier source put there (`COPY link dir /d/`
+//! with `link -> /etc`) must not send the next source's files to the host. Every path on
+//! either side is resolved inside its tree by the kernel ([`crate::rooted`]).
 
 use super::ignore::glob;
 use crate::image::{unpack, Digest};
+use crate::rooted::{self, Root};
 use anyhow::{bail, ensure, Context};
-use nix::sys::stat::{utimensat, UtimensatFlags};
+use nix::errno::Errno;
+use nix::fcntl::{openat, AtFlags, OFlag, ResolveFlag};
+use nix::sys::stat::{fchmodat, utimensat, FchmodatFlags, Mode, UtimensatFlags};
 use nix::sys::time::TimeSpec;
-use std::fs;
+use nix::unistd::{fchownat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
+use std::ffi::OsStr;
+use std::fs::{self, Metadata};
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 /// Who owns the copied files and which mode they get (`--chown`, `--chmod`).
@@ -31,21 +43,27 @@ pub fn sources(root: &Path, pattern: &str, what: &str) -> crate::Result<Vec<Path
             _ => {}
         }
     }
+    // The kernel walks the rest inside `root`: a symlink in the context or in a `--from` stage
+    // resolves as if `root` were `/`, never to the host's files. What is returned is where
+    // the walk landed, with no symlink left on the way.
+    let scope = Root::new(root)?;
     let text = rel.to_string_lossy().into_owned();
     if !text.contains(['*', '?', '[']) {
-        // FIX: the directories on the way are resolved inside `root` (see `in_scope`).
-        let rel = in_scope(root, &rel, false)?;
-        ensure!(fs::symlink_metadata(root.join(&rel)).is_ok(), "file not found in the {what}: {pattern}");
-        return Ok(vec![rel]);
+        // The source itself is not followed: a symlink is copied as a symlink.
+        let fd = match scope.open(&rel, OFlag::O_PATH | OFlag::O_NOFOLLOW) {
+            Err(Errno::ENOENT | Errno::ENOTDIR) => bail!("file not found in the {what}: {pattern}"),
+            r => r.with_context(|| format!("{pattern} in the {what}"))?,
+        };
+        return Ok(vec![scope.relative(&fd)?]);
     }
     // Expand segment by segment, like filepath.Glob.
     let mut found = vec![PathBuf::new()];
     for seg in text.split('/') {
         let mut next = Vec::new();
         for base in &found {
-            // FIX: list the directory the base names inside `root`, never one it links to outside.
-            let base = &in_scope(root, base, true)?;
-            let Ok(entries) = fs::read_dir(root.join(base)) else { continue };
+            let Ok(dir) = scope.open_dir(base) else { continue };
+            let base = scope.relative(&dir)?;
+            let Ok(entries) = fs::read_dir(rooted::fd_path(&dir)) else { continue };
             let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
             names.sort();
             next.extend(names.into_iter().filter(|n| glob(seg.as_bytes(), n.as_bytes())).map(|n| base.join(n)));
@@ -54,44 +72,6 @@ pub fn sources(root: &Path, pattern: &str, what: &str) -> crate::Result<Vec<Path
     }
     ensure!(!found.is_empty(), "no source files were specified: nothing in the {what} matches {pattern}");
     Ok(found)
-}
-
-/// FIX: `rel` (relative to `root`, no `..` left) with the symlinks on its way resolved as if
-/// `root` were `/`, as Docker's FollowSymlinkInScope does. Without it a symlink in the context
-/// (`hostetc -> /etc`) or in a `--from` stage made `COPY hostetc/shadow /x` read the HOST's
-/// file: `root.join(rel)` followed the link out of the root. The last component is followed
-/// only when `follow_last` (a symlink source itself is copied as a symlink).
-fn in_scope(root: &Path, rel: &Path, follow_last: bool) -> crate::Result<PathBuf> {
-    let mut todo: std::collections::VecDeque<PathBuf> = rel.components().map(|c| PathBuf::from(c.as_os_str())).collect();
-    let mut done = PathBuf::new();
-    let mut links = 0;
-    while let Some(c) = todo.pop_front() {
-        match c.components().next() {
-            Some(Component::Normal(_)) => {}
-            Some(Component::ParentDir) => {
-                done.pop(); // `..` stops at the root, as it does at `/`
-                continue;
-            }
-            Some(Component::RootDir) => {
-                done = PathBuf::new();
-                continue;
-            }
-            _ => continue,
-        }
-        let next = done.join(&c);
-        let is_link = fs::symlink_metadata(root.join(&next)).is_ok_and(|m| m.file_type().is_symlink());
-        if !is_link || (todo.is_empty() && !follow_last) {
-            done = next;
-            continue;
-        }
-        links += 1;
-        ensure!(links <= 255, "too many levels of symbolic links in {}", rel.display());
-        let target = fs::read_link(root.join(&next))?;
-        for (i, t) in target.components().enumerate() {
-            todo.insert(i, PathBuf::from(t.as_os_str()));
-        }
-    }
-    Ok(done)
 }
 
 /// A content hash over the files at `sources` (absolute paths): names below each source,
@@ -126,52 +106,48 @@ fn hash_tree(root: &Path, rel: &Path, h: &mut crate::image::Hashing<std::io::Sin
 }
 
 /// Copy `src` (a file, a directory's contents, or — for ADD — a tar archive's contents) to
-/// `dest` inside `stage`, with `attrs`.
+/// `dest` inside `stage`, with `attrs`. `dest` is resolved inside the stage: a symlink there
+/// is followed as the image will follow it, never out to the host's files.
 pub fn stage(src: &Path, stage: &Path, dest: &Path, attrs: Attrs, extract: bool) -> crate::Result<()> {
-    let target = stage.join(dest.strip_prefix("/").unwrap_or(dest));
+    let root = Root::new(stage)?;
     let meta = fs::symlink_metadata(src)?;
     if meta.is_dir() {
-        make_dirs(stage, &target, attrs)?;
-        copy_tree(src, &target, attrs)
+        make_dirs(&root, dest, attrs)?;
+        copy_tree(src, &root, dest, attrs)
     } else if extract && meta.is_file() && is_archive(src)? {
-        make_dirs(stage, &target, attrs)?;
+        let dir = make_dirs(&root, dest, attrs)?;
         let f = fs::File::open(src)?;
         let mut head = [0u8; 2];
         (&f).read_exact(&mut head).ok();
         let f = fs::File::open(src)?;
         let reader: Box<dyn Read> = if head == [0x1f, 0x8b] { Box::new(flate2::read::MultiGzDecoder::new(f)) } else { Box::new(f) };
         // The same safe unpacker as for image layers: an archive cannot write outside.
-        unpack::unpack(reader, &target).with_context(|| format!("extracting {}", src.display()))?;
+        unpack::unpack(reader, &rooted::fd_path(&dir)).with_context(|| format!("extracting {}", src.display()))?;
         Ok(())
     } else {
-        if let Some(parent) = target.parent() {
-            make_dirs(stage, parent, attrs)?;
-        }
-        copy_one(src, &target, attrs)
+        let name = dest.file_name().with_context(|| format!("{} is not a file name", dest.display()))?;
+        let dir = make_dirs(&root, dest.parent().unwrap_or(Path::new("")), attrs)?;
+        copy_one(src, &dir, name, attrs)
     }
 }
 
 /// FIX: the directories leading to `dest` (and `dest` itself) that `stage` made in `stage`
 /// but that already are directories in the image mounted at `image` get the image's owner,
 /// mode and time back, so the step's layer does not change them. The walk stops at the first
-/// component that is not a plain directory in the image (a symlink there would lead to the
-/// host's files).
+/// component that is not a plain directory in both (a symlink in the image would lead to the
+/// host's files): each tree is walked with `RESOLVE_NO_SYMLINKS`.
 pub fn keep_image_dirs(stage: &Path, image: &Path, dest: &Path) -> crate::Result<()> {
+    let stage = Root::new(stage)?.also(ResolveFlag::RESOLVE_NO_SYMLINKS);
+    let image = Root::new(image)?.also(ResolveFlag::RESOLVE_NO_SYMLINKS);
     let mut rel = PathBuf::new();
     for c in dest.strip_prefix("/").unwrap_or(dest).components() {
         rel.push(c);
-        let Ok(old) = fs::symlink_metadata(image.join(&rel)) else { break };
+        let Ok(old) = image.metadata(&rel) else { break };
         if !old.is_dir() {
             break;
         }
-        let staged = stage.join(&rel);
-        if !fs::symlink_metadata(&staged).is_ok_and(|m| m.is_dir()) {
-            break;
-        }
-        std::os::unix::fs::lchown(&staged, Some(old.uid()), Some(old.gid()))?;
-        fs::set_permissions(&staged, fs::Permissions::from_mode(old.mode() & 0o7777))?;
-        let t = TimeSpec::new(old.mtime(), old.mtime_nsec());
-        utimensat(nix::fcntl::AT_FDCWD, &staged, &t, &t, UtimensatFlags::NoFollowSymlink)?;
+        let Ok(staged) = stage.open_dir(&rel) else { break };
+        set_attrs(&old, &staged, ".".as_ref(), Attrs { uid: old.uid(), gid: old.gid(), chmod: None })?;
     }
     Ok(())
 }
@@ -187,62 +163,60 @@ pub fn is_archive(p: &Path) -> crate::Result<bool> {
     Ok(n >= 262 && &buf[257..262] == b"ustar")
 }
 
-/// `mkdir -p` of `dir` inside `stage`; the directories made belong to the new owner.
-fn make_dirs(stage: &Path, dir: &Path, attrs: Attrs) -> crate::Result<()> {
-    let mut p = stage.to_path_buf();
-    for c in dir.strip_prefix(stage).unwrap_or(dir).components() {
-        p.push(c);
-        if !p.exists() {
-            fs::create_dir(&p)?;
-            fs::set_permissions(&p, fs::Permissions::from_mode(0o755))?;
-            std::os::unix::fs::lchown(&p, Some(attrs.uid), Some(attrs.gid))?;
-        }
-    }
-    Ok(())
+/// `mkdir -p` of `dir` inside the stage; the directories made belong to the new owner.
+fn make_dirs(root: &Root, dir: &Path, attrs: Attrs) -> crate::Result<OwnedFd> {
+    root.mkdir_all(dir, |parent, name| {
+        fchmodat(parent, name, Mode::from_bits_truncate(0o755), FchmodatFlags::NoFollowSymlink)?;
+        fchownat(parent, name, Some(Uid::from_raw(attrs.uid)), Some(Gid::from_raw(attrs.gid)), AtFlags::AT_SYMLINK_NOFOLLOW)?;
+        Ok(())
+    })
 }
 
-fn copy_tree(src: &Path, dest: &Path, attrs: Attrs) -> crate::Result<()> {
+/// The entries of the directory `src`, copied into the directory `dest` of the stage.
+fn copy_tree(src: &Path, root: &Root, dest: &Path, attrs: Attrs) -> crate::Result<()> {
+    let dir = root.open_dir(dest)?;
     let mut names: Vec<_> = fs::read_dir(src)?.flatten().map(|e| e.file_name()).collect();
     names.sort();
     for n in names {
-        let (s, d) = (src.join(&n), dest.join(&n));
-        if fs::symlink_metadata(&s)?.is_dir() {
-            if !d.is_dir() {
-                fs::create_dir(&d)?;
-            }
-            copy_tree(&s, &d, attrs)?;
-            set_attrs(&s, &d, attrs)?;
+        let s = src.join(&n);
+        let m = fs::symlink_metadata(&s)?;
+        if m.is_dir() {
+            let d = dest.join(&n);
+            let made = root.mkdir_all(&d, |_, _| Ok(()))?;
+            copy_tree(&s, root, &d, attrs)?;
+            set_attrs(&m, &made, ".".as_ref(), attrs)?;
         } else {
-            copy_one(&s, &d, attrs)?;
+            copy_one(&s, &dir, &n, attrs)?;
         }
     }
     Ok(())
 }
 
-fn copy_one(src: &Path, dest: &Path, attrs: Attrs) -> crate::Result<()> {
+/// `src` copied as `name` in the directory `dir`: whatever is there is replaced, never
+/// written through.
+fn copy_one(src: &Path, dir: &OwnedFd, name: &OsStr, attrs: Attrs) -> crate::Result<()> {
     let m = fs::symlink_metadata(src)?;
-    if fs::symlink_metadata(dest).is_ok() {
-        fs::remove_file(dest).ok();
-    }
+    let _ = unlinkat(dir, name, UnlinkatFlags::NoRemoveDir);
     if m.file_type().is_symlink() {
-        std::os::unix::fs::symlink(fs::read_link(src)?, dest)?;
+        symlinkat(&fs::read_link(src)?, dir, name)?;
     } else if m.is_file() {
-        fs::copy(src, dest)?;
+        let to = openat(dir, name, OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::from_bits_truncate(0o600))?;
+        std::io::copy(&mut fs::File::open(src)?, &mut fs::File::from(to))?;
     } else {
         return Ok(()); // devices, fifos, sockets are not copied
     }
-    set_attrs(src, dest, attrs)
+    set_attrs(&m, dir, name, attrs)
 }
 
-/// Owner from `attrs`, mode from the source (or `--chmod`), modification time kept.
-fn set_attrs(src: &Path, dest: &Path, attrs: Attrs) -> crate::Result<()> {
-    let m = fs::symlink_metadata(src)?;
-    std::os::unix::fs::lchown(dest, Some(attrs.uid), Some(attrs.gid))?;
+/// `name` in `dir` gets its owner from `attrs`, its mode from `m` (or `--chmod`), and `m`'s
+/// modification time — never through a symlink.
+fn set_attrs(m: &Metadata, dir: &OwnedFd, name: &OsStr, attrs: Attrs) -> crate::Result<()> {
+    fchownat(dir, name, Some(Uid::from_raw(attrs.uid)), Some(Gid::from_raw(attrs.gid)), AtFlags::AT_SYMLINK_NOFOLLOW)?;
     if !m.file_type().is_symlink() {
-        fs::set_permissions(dest, fs::Permissions::from_mode(attrs.chmod.unwrap_or(m.mode() & 0o7777)))?;
+        fchmodat(dir, name, Mode::from_bits_truncate(attrs.chmod.unwrap_or(m.mode() & 0o7777)), FchmodatFlags::NoFollowSymlink)?;
     }
     let t = TimeSpec::new(m.mtime(), m.mtime_nsec());
-    utimensat(nix::fcntl::AT_FDCWD, dest, &t, &t, UtimensatFlags::NoFollowSymlink)?;
+    utimensat(dir, name, &t, &t, UtimensatFlags::NoFollowSymlink)?;
     Ok(())
 }
 

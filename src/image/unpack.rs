@@ -6,9 +6,9 @@
 //!
 //! - names are cleaned lexically; one that climbs above the layer (`a/../../x`) refuses the
 //!   layer, a leading `/` is dropped (as `tar` does);
-//! - every parent directory is opened with `openat2(RESOLVE_IN_ROOT)`: the kernel resolves
-//!   symlinks *as if the layer were `/`*, so `evil -> /etc` followed by `evil/passwd` lands in
-//!   the layer's own `etc/` and never the host's;
+//! - every parent directory is opened with `openat2(RESOLVE_IN_ROOT)` ([`crate::rooted`]):
+//!   the kernel resolves symlinks *as if the layer were `/`*, so `evil -> /etc` followed by
+//!   `evil/passwd` lands in the layer's own `etc/` and never the host's;
 //! - the last component is never followed: whatever is there (a symlink included) is removed
 //!   and the entry created in its place with `O_EXCL|O_NOFOLLOW` / `mkdirat` / `symlinkat`;
 //! - a hard link's target is looked up the same way, inside the layer;
@@ -23,9 +23,10 @@
 //! leaves nothing behind (see `Store::add_layer` and `Store::ensure_unpacked`).
 
 use super::digest::{Digest, Hashing};
+use crate::rooted::{self, Root};
 use anyhow::{bail, Context};
 use nix::errno::Errno;
-use nix::fcntl::{openat, openat2, AtFlags, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::{openat, AtFlags, OFlag, ResolveFlag};
 use nix::sys::stat::{fchmod, fchmodat, fstatat, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag, UtimensatFlags};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
@@ -52,8 +53,10 @@ pub struct Unpacked {
 
 /// Unpack the (already decompressed) tar stream `tar` into the existing, empty directory `dest`.
 pub fn unpack(tar: impl Read, dest: &Path) -> crate::Result<Unpacked> {
-    let root = openat(nix::fcntl::AT_FDCWD, dest, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .with_context(|| format!("opening {}", dest.display()))?;
+    // ANCHOR: in_root
+    // Symlinks are resolved as if the layer directory were `/`, and never into another mount.
+    let root = Root::new(dest)?.also(ResolveFlag::RESOLVE_NO_XDEV);
+    // ANCHOR_END: in_root
     let mut u = Unpacker { root, parent_cache: None, dir_times: Vec::new() };
     let mut archive = tar::Archive::new(Hashing::new(tar));
     let (mut entries, mut whiteouts, mut skipped_devices) = (0, 0, 0);
@@ -85,7 +88,7 @@ enum Outcome {
 }
 
 struct Unpacker {
-    root: OwnedFd,
+    root: Root,
     /// The last parent directory opened, since tar entries come grouped by directory.
     parent_cache: Option<(PathBuf, OwnedFd)>,
     /// Directories' mtimes are set last: creating their children changes them.
@@ -167,8 +170,7 @@ impl Unpacker {
             }
             T::Link => {
                 let target = clean(&entry.link_name()?.context("a hard link without a target")?)?;
-                let how = OpenHow::new().flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC).resolve(in_root());
-                let src = openat2(&self.root, &target, how)
+                let src = self.root.open(&target, OFlag::O_PATH | OFlag::O_NOFOLLOW)
                     .with_context(|| format!("hard link target {} is not in this layer", target.display()))?;
                 let st = nix::sys::stat::fstat(&src)?;
                 if SFlag::from_bits_truncate(st.st_mode) == SFlag::S_IFDIR {
@@ -226,31 +228,11 @@ impl Unpacker {
                 return Ok(fd.try_clone()?);
             }
         }
-        let fd = match open_in_root(&self.root, rel) {
-            Err(Errno::ENOENT) => self.make_dirs(rel)?,
+        let fd = match self.root.open_dir(rel) {
+            Err(Errno::ENOENT) => self.root.mkdir_all(rel, |_, _| Ok(()))?,
             r => r.with_context(|| format!("opening the directory {}", rel.display()))?,
         };
         self.parent_cache = Some((rel.to_path_buf(), fd.try_clone()?));
-        Ok(fd)
-    }
-
-    /// `mkdir -p` inside the layer: each missing component made in its resolved parent.
-    fn make_dirs(&mut self, rel: &Path) -> crate::Result<OwnedFd> {
-        let mut fd = self.root.try_clone()?;
-        let mut prefix = PathBuf::new();
-        for c in rel.components() {
-            prefix.push(c);
-            fd = match open_in_root(&self.root, &prefix) {
-                Ok(fd) => fd,
-                Err(Errno::ENOENT) => {
-                    mkdirat(&fd, c.as_os_str(), Mode::from_bits_truncate(0o755)).with_context(|| {
-                        format!("creating the directory {} (a symlink to a missing directory in the way?)", prefix.display())
-                    })?;
-                    open_in_root(&self.root, &prefix)?
-                }
-                Err(e) => return Err(e).with_context(|| format!("opening the directory {}", prefix.display())),
-            };
-        }
         Ok(fd)
     }
 
@@ -267,7 +249,7 @@ impl Unpacker {
         }
         if is_dir {
             // std's remove_dir_all never follows symlinks inside the tree it removes.
-            std::fs::remove_dir_all(format!("/proc/self/fd/{}/{name}", dir.as_raw_fd())).context("replacing a directory")?;
+            std::fs::remove_dir_all(rooted::fd_path(dir).join(name)).context("replacing a directory")?;
         } else {
             unlinkat(dir, name, UnlinkatFlags::NoRemoveDir).context("unlinkat")?;
         }
@@ -283,24 +265,11 @@ impl Unpacker {
             // entry `evil/passwd/`, or `a/` swapped for `a -> ../x` after `a/b/`), which a plain
             // utimensat would follow to set the times of a file on the host.
             let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { continue };
-            let Ok(dir) = open_in_root(&self.root, parent) else { continue };
+            let Ok(dir) = self.root.open_dir(parent) else { continue };
             let _ = utimensat(&dir, name, &TimeSpec::new(mtime, 0), &TimeSpec::new(mtime, 0), UtimensatFlags::NoFollowSymlink);
         }
     }
 }
-
-// ANCHOR: in_root
-/// Resolve symlinks as if the layer directory were `/`, and never leave it.
-fn in_root() -> ResolveFlag {
-    ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS | ResolveFlag::RESOLVE_NO_XDEV
-}
-
-fn open_in_root(root: &OwnedFd, rel: &Path) -> nix::Result<OwnedFd> {
-    let rel = if rel.as_os_str().is_empty() { Path::new(".") } else { rel };
-    let how = OpenHow::new().flags(OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC).resolve(in_root());
-    openat2(root, rel, how)
-}
-// ANCHOR_END: in_root
 
 fn own(dir: &OwnedFd, name: &str, uid: u32, gid: u32) -> crate::Result<()> {
     fchownat(dir, name, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::AT_SYMLINK_NOFOLLOW).context("fchownat")?;
