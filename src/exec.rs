@@ -22,7 +22,7 @@
 //! join them — are [`Rules`]; the library uses the reference answers, [`RULES`].
 
 use crate::cgroups::{Layout, Version};
-use crate::container::{security, Container};
+use crate::container::{security, tty, Container};
 use crate::namespaces::Namespace;
 use crate::process::{self, Exit, Gate, Running};
 use crate::rootfs::enter;
@@ -182,13 +182,15 @@ pub struct Spec {
     pub user: String,
     /// `-i`: the command reads this process's standard input; otherwise `/dev/null`.
     pub stdin: bool,
+    /// `-t`: the command gets a pseudo-terminal of its own, from the container's `/dev/ptmx`.
+    pub tty: bool,
 }
 
 impl Spec {
     /// `argv` as the container's own processes run: its environment, working directory and
     /// user, as `docker exec` takes them from the container's configuration.
     pub fn for_container(c: &Container, argv: Vec<String>) -> Spec {
-        Spec { argv, env: c.config.env.clone(), workdir: c.config.working_dir.clone(), user: c.config.user.clone(), stdin: false }
+        Spec { argv, env: c.config.env.clone(), workdir: c.config.working_dir.clone(), user: c.config.user.clone(), ..Spec::default() }
     }
 
     /// `argv` with the environment of process `pid` (`/proc/PID/environ`), as root in `/`:
@@ -245,6 +247,9 @@ pub struct Started {
     report: OwnedFd,
     /// What was read from the report pipe after the helper's first line.
     leftover: String,
+    /// `-t`: where the command sends its terminal's master; and whether to pass input on (`-i`).
+    console: Option<OwnedFd>,
+    stdin: bool,
 }
 
 impl Started {
@@ -268,6 +273,15 @@ impl Started {
         // writes there why it could not.
         let text = std::mem::take(&mut self.leftover) + &read_report(&self.report, false)?;
         let helper = self.helper.take().expect("a started exec has its helper");
+        if let Some(sock) = self.console.take() {
+            // The command's terminal on ours, until the command's side of it is closed.
+            if let Some(master) = tty::receive(&sock)? {
+                let pid = helper.pid();
+                tty::attach(&master, self.stdin, &|sig| {
+                    let _ = nix::sys::signal::kill(pid, sig);
+                })?;
+            }
+        }
         let exit = wait_forwarding(helper)?;
         match start_error(&text) {
             Some(err) => Err(err.into()),
@@ -300,11 +314,14 @@ pub fn start(target: i32, spec: &Spec, rules: &Rules) -> crate::Result<Started> 
     let root = open(format!("/proc/{target}/root").as_str(), OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| sys::failure(&format!("open(\"/proc/{target}/root\")"), e))?;
     let null = if spec.stdin { None } else { Some(File::open("/dev/null")?) };
+    let console = if spec.tty { Some(tty::ConsoleSocket::new()?) } else { None };
     let child = Child {
         plan: plan.clone(),
         rules: *rules,
         root,
         null,
+        console: console.as_ref().map(tty::ConsoleSocket::sender_fd),
+        size: tty::caller_size(),
         argv: cstrings(&spec.argv)?,
         env: cstrings(&spec.env)?,
         argv0: spec.argv[0].clone(),
@@ -331,12 +348,13 @@ pub fn start(target: i32, spec: &Spec, rules: &Rules) -> crate::Result<Started> 
     report::syscall("fork()", &helper.pid().to_string());
     drop(report_w);
     drop(child);
+    let console = console.map(tty::ConsoleSocket::into_receiver);
     // The helper's first line: the command's PID, or why there is none.
     // (The command may have written already, too: it reports a failed setup at once.)
     let text = read_report(&report_r, true)?;
     let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
     if let Some(pid) = first.strip_prefix("pid ").and_then(|p| p.trim().parse().ok()) {
-        return Ok(Started { plan, helper: Some(helper), command: Pid::from_raw(pid), gate: Some(gate), report: report_r, leftover: rest.to_string() });
+        return Ok(Started { plan, helper: Some(helper), command: Pid::from_raw(pid), gate: Some(gate), report: report_r, leftover: rest.to_string(), console, stdin: spec.stdin });
     }
     let _ = helper.wait();
     Err(match start_error(first) {
@@ -351,6 +369,9 @@ struct Child {
     rules: Rules,
     root: OwnedFd,
     null: Option<File>,
+    /// `-t`: the socket end to send the terminal's master on, and the caller's terminal size.
+    console: Option<RawFd>,
+    size: Option<nix::pty::Winsize>,
     argv: Vec<CString>,
     env: Vec<CString>,
     argv0: String,
@@ -371,11 +392,15 @@ impl Child {
         };
         tell(&report_w, &format!("pid {pid}"));
         drop(report_w);
-        // Only the client opens the gate, and only the command waits at it.
+        // Only the client opens the gate, and only the command waits at it; only the command
+        // sends on the console socket (the client must see end-of-file if it dies first).
         // SAFETY: closing this process's copies of descriptors it no longer uses.
         unsafe {
             libc::close(gate.0);
             libc::close(gate.1);
+            if let Some(fd) = self.console {
+                libc::close(fd);
+            }
         }
         wait_and_forward(pid, client)
     }
@@ -443,7 +468,10 @@ impl Child {
             orphan_check()?;
             enter_root(&self.root)?;
             sys::chdir(Path::new(&self.workdir)).with_context(|| format!("the working directory {:?}", self.workdir))?;
-            if let Some(null) = &self.null {
+            if let Some(sock) = self.console {
+                // -t: a terminal from the container's /dev/ptmx, its devpts, now our root.
+                tty::open_in_child(sock, self.size, false)?;
+            } else if let Some(null) = &self.null {
                 // SAFETY: plain descriptor numbers; the kernel checks them.
                 Errno::result(unsafe { libc::dup2(null.as_raw_fd(), 0) }).map_err(|e| sys::failure("dup2(/dev/null, 0)", e))?;
             }

@@ -291,3 +291,37 @@ fn an_exec_into_a_container_that_exits_meanwhile_ends_cleanly() {
     assert!(ps.stdout.is_empty(), "the exec'd process outlived its container");
     remove_and_assert_clean(&root, "brief", &id);
 }
+
+#[test]
+fn exec_t_gives_the_command_a_terminal_of_the_containers_devpts() {
+    if !have_root("exec_t_gives_the_command_a_terminal_of_the_containers_devpts") {
+        return;
+    }
+    let root = TestRoot::with_busybox("exec-tty");
+    // A -t container: its first process has pts/0 of the container's devpts.
+    let (id, _) = sleeper(&root, "ttybox", &["-t"], "true");
+    let _removed = Removed(&root, "ttybox");
+    let (code, out, err) = md(&root, &["exec", "ttybox", "readlink", "/proc/1/fd/0"]);
+    assert_eq!((code, out.trim()), (0, "/dev/pts/0"), "{err}");
+    // The exec'd command gets a terminal of its own from the same devpts (the container's
+    // /dev/ptmx, after entering its root): a new /dev/pts/N, listed in the container's
+    // /dev/pts. Its output comes through that terminal: \r\n line endings.
+    let (code, out, err) = md(&root, &["exec", "-t", "ttybox", "sh", "-c", "tty; test -t 0 && test -t 1 && echo both; ls /dev/pts | tr '\\n' ' '"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.split("\r\n").collect();
+    let n: u32 = lines[0].strip_prefix("/dev/pts/").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{out:?}"));
+    assert_eq!(lines[1], "both", "{out:?}");
+    let listed: Vec<&str> = lines[2].split_whitespace().collect();
+    assert!(n > 0 && listed.contains(&n.to_string().as_str()) && listed.contains(&"0") && listed.contains(&"ptmx"), "{out:?}");
+    // Its exit code comes back; without -t there is no terminal; -it needs one to read.
+    let (code, _, _) = md(&root, &["exec", "-t", "ttybox", "sh", "-c", "exit 3"]);
+    assert_eq!(code, 3);
+    let (code, out, _) = md(&root, &["exec", "ttybox", "tty"]);
+    assert_eq!((code, out.trim()), (1, "not a tty"));
+    let (code, _, err) = md(&root, &["exec", "-it", "ttybox", "true"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("not a TTY") && err.lines().count() == 1, "{err}");
+    // The exec left no process behind: only PID 1 in the container's cgroup.
+    assert_eq!(procs_in(&id).len(), 1);
+    remove_and_assert_clean(&root, "ttybox", &id);
+}

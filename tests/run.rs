@@ -211,3 +211,258 @@ fn network_container_and_host_share_an_existing_network_namespace() {
     md(&root, &["rm", "-f", "tgt"]);
     assert_clean(&root);
 }
+
+/// `minidocker ARGS…` on a terminal of the test's own, as a shell in a terminal window runs
+/// it: a pty pair whose slave is the standard input, output and error and the controlling
+/// terminal of a shell that runs minidocker, says how it ended (`[exit N]`) and waits for a
+/// line. (The shell leads the session: had minidocker led it, its exit would hang the
+/// terminal up, and its mode could not be read afterwards.) The test types on the master and
+/// reads there what the terminal shows.
+struct Terminal {
+    master: nix::pty::PtyMaster,
+    /// Held open, so the terminal's mode can be read at any time.
+    slave: std::fs::File,
+    child: std::process::Child,
+    seen: String,
+}
+
+impl Terminal {
+    fn start(root: &TestRoot, args: &[&str], rows: u16, cols: u16) -> Terminal {
+        use nix::fcntl::OFlag;
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::process::CommandExt;
+        // CLOEXEC: the other tests' children (they run in parallel) must not hold it open.
+        let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).unwrap();
+        nix::pty::grantpt(&master).unwrap();
+        nix::pty::unlockpt(&master).unwrap();
+        set_size(&master, rows, cols);
+        let name = nix::pty::ptsname_r(&master).unwrap();
+        let slave = std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_NOCTTY).open(&name).unwrap();
+        let md = root.minidocker();
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.args(["-c", "\"$@\"; echo \"[exit $?]\"; read _", "sh", env!("CARGO_BIN_EXE_minidocker")]).args(args);
+        for (k, v) in md.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd.stdin(slave.try_clone().unwrap()).stdout(slave.try_clone().unwrap()).stderr(slave.try_clone().unwrap());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::unistd::setsid()?;
+                nix::errno::Errno::result(libc::ioctl(0, libc::TIOCSCTTY, 0))?;
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().unwrap();
+        Terminal { master, slave, child, seen: String::new() }
+    }
+
+    /// Wait (at most 10 s) until the terminal shows `text`.
+    fn expect(&mut self, text: &str) {
+        use nix::poll::{poll, PollFd, PollFlags};
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.seen.contains(text) {
+            assert!(std::time::Instant::now() < deadline, "the terminal never showed {text:?}; it shows {:?}", self.seen);
+            let mut fds = [PollFd::new(std::os::fd::AsFd::as_fd(&self.master), PollFlags::POLLIN)];
+            if poll(&mut fds, nix::poll::PollTimeout::from(100u8)).unwrap_or(0) == 0 {
+                continue;
+            }
+            let mut buf = [0u8; 4096];
+            if let Ok(n) = nix::unistd::read(&self.master, &mut buf) {
+                self.seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        }
+    }
+
+    /// What a terminal window does when it is resized (the kernel then sends SIGWINCH to
+    /// the terminal's foreground process group: the shell and minidocker).
+    fn resize(&self, rows: u16, cols: u16) {
+        set_size(&self.master, rows, cols);
+    }
+
+    fn type_in(&self, bytes: &str) {
+        nix::unistd::write(&self.master, bytes.as_bytes()).unwrap();
+    }
+
+    fn mode(&self) -> nix::sys::termios::Termios {
+        nix::sys::termios::tcgetattr(&self.slave).unwrap()
+    }
+
+    /// Wait for minidocker to exit: its exit code, what the terminal showed, and the
+    /// terminal's mode it left behind.
+    fn finish(mut self) -> (i32, String, nix::sys::termios::Termios) {
+        self.expect("[exit ");
+        self.expect("]");
+        let at = self.seen.rfind("[exit ").unwrap();
+        let code = self.seen[at + 6..].split(']').next().unwrap().parse().unwrap();
+        let mode = self.mode();
+        self.type_in("\n");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the terminal's shell did not exit: {:?}", self.seen);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.seen.truncate(at);
+        (code, std::mem::take(&mut self.seen), mode)
+    }
+}
+
+fn set_size(master: &nix::pty::PtyMaster, rows: u16, cols: u16) {
+    let size = nix::pty::Winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCSWINSZ reads a winsize we own.
+    assert_eq!(unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(master), libc::TIOCSWINSZ, &size) }, 0);
+}
+
+/// Run `args` on a fresh terminal of `rows`×`cols`: (exit code, what it showed); the terminal's
+/// mode must be the same afterwards.
+fn on_terminal(root: &TestRoot, args: &[&str], rows: u16, cols: u16) -> (i32, String) {
+    let t = Terminal::start(root, args, rows, cols);
+    let before = t.mode();
+    let (code, out, after) = t.finish();
+    assert_eq!(after, before, "{args:?} left the terminal in another mode");
+    (code, out)
+}
+
+#[test]
+fn run_t_gives_the_container_a_terminal_of_its_own() {
+    if !have_root("run_t_gives_the_container_a_terminal_of_its_own") {
+        return;
+    }
+    let root = TestRoot::with_busybox("run-tty");
+    // The container's own devpts: its first terminal is pts/0, whatever the host has. (Without
+    // -i the caller's terminal stays as it is, as in Docker: its own output processing turns the
+    // container terminal's \r\n into \r\r\n, which shows the same.)
+    let (code, out) = on_terminal(&root, &["run", "-t", "--rm", "--network", "none", "busybox", "tty"], 24, 80);
+    assert_eq!((code, out.as_str()), (0, "/dev/pts/0\r\r\n"));
+    // Input and output are that terminal, sized like the caller's; TERM says what it is.
+    let script = "test -t 0 && test -t 1 && echo both; stty size; echo $TERM; readlink /proc/self/fd/2; ls -l /dev/console";
+    let (code, out) = on_terminal(&root, &["run", "-t", "--rm", "--network", "none", "busybox", "sh", "-c", script], 33, 101);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.split("\r\r\n").collect();
+    assert_eq!(lines[..4], ["both", "33 101", "xterm", "/dev/pts/0"], "{out}");
+    // /dev/console is the same terminal (bind-mounted, as runc does): char device 136, 0.
+    assert!(lines[4].starts_with('c') && lines[4].contains("136,   0"), "{out}");
+    // Without -t: no terminal at all, even when the caller has one.
+    let (code, out) = on_terminal(&root, &["run", "--rm", "--network", "none", "busybox", "tty"], 24, 80);
+    assert_eq!((code, out.trim()), (1, "not a tty"));
+    assert!(root.container_ids().is_empty(), "--rm left containers");
+    assert_clean(&root);
+}
+
+#[test]
+fn run_it_is_an_interactive_shell_whose_ctrl_c_reaches_the_foreground_job() {
+    if !have_root("run_it_is_an_interactive_shell_whose_ctrl_c_reaches_the_foreground_job") {
+        return;
+    }
+    let root = TestRoot::with_busybox("run-it");
+    let mut t = Terminal::start(&root, &["run", "-it", "--rm", "--network", "none", "busybox", "sh"], 24, 80);
+    let before = t.mode();
+    t.expect("# ");
+    // Meanwhile the caller's terminal is raw: the container's terminal echoes and edits.
+    let raw = t.mode().local_flags;
+    use nix::sys::termios::LocalFlags;
+    assert!(!raw.intersects(LocalFlags::ECHO | LocalFlags::ICANON | LocalFlags::ISIG), "{raw:?}");
+    t.type_in("echo hi-$((6*7))\r");
+    t.expect("hi-42");
+    // The window is resized: the terminal inside follows (SIGWINCH, passed on).
+    t.resize(40, 120);
+    t.type_in("stty size\r");
+    t.expect("40 120");
+    // Ctrl-C is the byte 0x03 on the wire; the container's line discipline turns it into
+    // SIGINT for its foreground job: the sleep ends, the shell lives on.
+    t.type_in("sleep 30\r");
+    let id = root.container_ids().pop().expect("the container");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !procs_named(&id, "sleep") {
+        assert!(std::time::Instant::now() < deadline, "sleep never started: {:?}", t.seen);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let interrupted = std::time::Instant::now();
+    t.type_in("\x03");
+    t.type_in("echo after-$((2+3))\r");
+    t.expect("after-5");
+    assert!(interrupted.elapsed() < Duration::from_secs(10));
+    t.type_in("exit\r");
+    let (code, out, after) = t.finish();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(after, before, "the terminal's mode was not restored");
+    assert!(root.container_ids().is_empty(), "--rm left containers");
+    assert_clean(&root);
+}
+
+/// Does a process named `comm` run in container `id`'s cgroup?
+fn procs_named(id: &str, comm: &str) -> bool {
+    std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten().any(|h| {
+        let procs = std::fs::read_to_string(h.path().join("minidocker").join(id).join("cgroup.procs")).unwrap_or_default();
+        procs.lines().any(|p| std::fs::read_to_string(format!("/proc/{}/comm", p.trim())).is_ok_and(|c| c.trim() == comm))
+    })
+}
+
+#[test]
+fn a_detached_tty_container_is_read_into_its_log() {
+    if !have_root("a_detached_tty_container_is_read_into_its_log") {
+        return;
+    }
+    let root = TestRoot::with_busybox("run-dt");
+    let (code, _, err) = md(&root, &["run", "-d", "-t", "--network", "none", "--name", "dt", "busybox", "sh", "-c", "echo hello; tty; sleep 30"]);
+    assert_eq!(code, 0, "{err}");
+    // A terminal's output, line endings and all, as Docker's logs of a -t container.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, logs, _) = md(&root, &["logs", "dt"]);
+        if logs == "hello\r\n/dev/pts/0\r\n" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "logs: {logs:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, cfg, _) = md(&root, &["inspect", "--format", "{{.Config.Tty}} {{.Config.OpenStdin}}", "dt"]);
+    assert_eq!(cfg.trim(), "true false");
+    let (code, _, err) = md(&root, &["rm", "-f", "dt"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(md(&root, &["ps", "-a", "-q"]).1, "");
+    assert_clean(&root);
+}
+
+#[test]
+fn run_it_without_a_terminal_is_refused_before_anything_is_made() {
+    if !have_root("run_it_without_a_terminal_is_refused_before_anything_is_made") {
+        return;
+    }
+    let root = TestRoot::with_busybox("run-it-pipe");
+    // md() gives the command no terminal (its standard input is /dev/null).
+    let (code, _, err) = md(&root, &["run", "-it", "--rm", "--network", "none", "busybox", "true"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("not a TTY") && err.lines().count() == 1, "{err}");
+    assert_eq!(md(&root, &["ps", "-a", "-q"]).1, "");
+    assert!(root.container_ids().is_empty());
+    // -i alone passes standard input on; without -i the container reads /dev/null.
+    let mut cmd = root.minidocker();
+    cmd.args(["run", "-i", "--rm", "--network", "none", "busybox", "cat"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"typed in\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!((out.status.code(), String::from_utf8_lossy(&out.stdout).as_ref()), (Some(0), "typed in\n"));
+    let mut cmd = root.minidocker();
+    cmd.args(["run", "--rm", "--network", "none", "busybox", "cat"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // Kept open and never written: only /dev/null lets `cat` end.
+    let _stdin = child.stdin.take();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("without -i the container read the caller's standard input");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
+    assert_clean(&root);
+}

@@ -4,10 +4,12 @@
 //! - [`run`]: create, start, the monitor, stop, kill, rm
 //! - [`security`]: capabilities and no_new_privs
 //! - [`template`]: `inspect --format '{{.State.Pid}}'`
+//! - [`tty`]: `-t`, a pseudo-terminal made inside the container, its master sent to the monitor
 
 pub mod run;
 pub mod security;
 pub mod state;
 pub mod template;
+pub mod tty;
 
 pub use state::{Container, ContainerConfig, State, Status};

@@ -6,6 +6,7 @@
 
 use super::security;
 use super::state::{self, Container, ContainerConfig, State, Status};
+use super::tty;
 use crate::cgroups::{Cgroup, Layout, Limits};
 use crate::image::Store;
 use crate::process::{self, Exit};
@@ -15,7 +16,7 @@ use anyhow::{bail, Context};
 use nix::sched::CloneFlags;
 use nix::unistd::{ForkResult, Pid};
 use std::fs;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 /// Lay a new container out on disk: its directory, `config.json`, the init layer and the
@@ -161,6 +162,13 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     let (hostname, workdir, user) = (c.config.hostname.clone(), c.config.working_dir.clone(), c.config.user.clone());
     let new_net = !flags.is_empty() && flags.contains(CloneFlags::CLONE_NEWNET);
     let log_fd = log.as_ref().map(|f| f.as_raw_fd());
+    // -t: the child makes its terminal and sends the master back on this socket, sized like
+    // the caller's terminal when a foreground run has one.
+    let console = if c.config.tty { Some(tty::ConsoleSocket::new()?) } else { None };
+    let console_fd = console.as_ref().map(tty::ConsoleSocket::sender_fd);
+    let size = if c.config.detach { None } else { tty::caller_size() };
+    // Without -i a foreground container reads nothing of ours, as in Docker.
+    let no_stdin = !c.config.detach && !c.config.open_stdin;
     // Before the gate (while the monitor puts the child in its cgroup): the filesystem.
     let prepare = move || -> crate::Result<()> {
         if let Some(fd) = shared_net_fd {
@@ -175,6 +183,8 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
             dup2(null.as_raw_fd(), 0)?;
             dup2(fd, 1)?;
             dup2(fd, 2)?;
+        } else if no_stdin {
+            dup2(fs::File::open("/dev/null")?.as_raw_fd(), 0)?;
         }
         // The volumes are mounted once the rootfs is ready, before pivot_root (lesson 08).
         enter::enter_with(&merged, &|root| crate::volumes::mount_all(root, &binds).map(drop))?;
@@ -201,6 +211,10 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
             let mut hosts = fs::OpenOptions::new().append(true).open("/etc/hosts")?;
             std::io::Write::write_all(&mut hosts, format!("{}\t{hosts_name}\n", att.ip).as_bytes())?;
         }
+        // -t: a terminal from the container's own /dev/ptmx, now that it is our root.
+        if let Some(sock) = console_fd {
+            tty::open_in_child(sock, size, true)?;
+        }
         // A cgroup namespace of its own, made now that the monitor has put us in our cgroup:
         // inside, /proc/self/cgroup shows that cgroup as the root, "/" (Docker's default on
         // v2; the article's question 1).
@@ -214,6 +228,7 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     // ANCHOR_END: setup
     // ANCHOR: attach
     let (child, gate) = process::spawn_staged(flags, &prepare, &setup, &argv, Some(&env))?;
+    let console = console.map(tty::ConsoleSocket::into_receiver);
     cg.add(child.pid())?;
     let attachment = match &bridge {
         Some((cfg, ports)) => Some(network::attach(cfg, store.root(), &c.config.id, child.pid(), ports)?),
@@ -226,6 +241,10 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     gate.open()?;
     // ANCHOR_END: attach
     drop(log);
+    let master = match &console {
+        Some(sock) => tty::receive(sock)?,
+        None => None,
+    };
 
     c.state = State {
         status: Status::Running,
@@ -239,6 +258,20 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     c.save_state()?;
     tell("started");
 
+    if let Some(master) = master {
+        // Read the terminal until the container's side closes: detached, into its log (a
+        // terminal nobody reads would block the container once its buffer is full).
+        let pid = child.pid();
+        let forward = |sig| {
+            let _ = nix::sys::signal::kill(pid, sig);
+        };
+        if c.config.detach {
+            let log = fs::File::options().append(true).open(c.log_path())?;
+            tty::relay(&master, None, log.as_fd(), false, &forward)?;
+        } else {
+            tty::attach(&master, c.config.open_stdin, &forward)?;
+        }
+    }
     let exit = wait_for(child)?;
     c.state.status = Status::Exited;
     c.state.exit_code = exit.code();

@@ -36,7 +36,11 @@ pub struct ContainerConfig {
     pub pids_limit: Option<u64>,
     pub auto_remove: bool,
     pub detach: bool,
+    /// `-t`: the container gets a pseudo-terminal of its own (`container::tty`).
     pub tty: bool,
+    /// `-i`: the container reads the caller's standard input (otherwise `/dev/null`).
+    #[serde(default)]
+    pub open_stdin: bool,
     pub stop_signal: Option<String>,
     /// `-v`: the volumes and host directories mounted into it (lesson 08). Absent from the
     /// state files of containers made before volumes existed, hence the default.

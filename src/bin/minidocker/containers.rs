@@ -17,8 +17,8 @@ const RUN_USAGE: &str = "Usage: minidocker run [OPTIONS] IMAGE [COMMAND] [ARG...
 
 Run a command in a new container.
   -d, --detach              run in the background and print the container ID
-  -i, --interactive         keep standard input open
-  -t, --tty                 the container shares this terminal
+  -i, --interactive         keep standard input open (otherwise the container's is /dev/null)
+  -t, --tty                 allocate a pseudo-terminal
       --rm                  remove the container when it exits
       --name NAME           name the container
   -e, --env KEY=VALUE       set an environment variable (KEY alone: take it from here)
@@ -43,7 +43,7 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
     while let Some(arg) = p.next()? {
         match arg {
             Short('d') | Long("detach") => c.detach = true,
-            Short('i') | Long("interactive") => {}
+            Short('i') | Long("interactive") => c.open_stdin = true,
             Short('t') | Long("tty") => c.tty = true,
             Long("rm") => c.auto_remove = true,
             Long("name") => c.name = valid_name(p.value()?.string()?)?,
@@ -68,6 +68,11 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
         }
     }
     let image_name = image_name.ok_or_else(|| anyhow::anyhow!("run needs an image: minidocker run [OPTIONS] IMAGE [COMMAND]"))?;
+    // -it reads a terminal and puts it in raw mode: a pipe or a file will not do (Docker's check).
+    anyhow::ensure!(
+        !(c.tty && c.open_stdin && !c.detach) || std::io::IsTerminal::is_terminal(&std::io::stdin()),
+        "the input device is not a TTY; drop -t or run from a terminal"
+    );
     anyhow::ensure!(
         ["bridge", "host", "none"].contains(&c.network.as_str()) || c.network.strip_prefix("container:").is_some_and(|n| !n.is_empty()),
         "invalid --network {:?}: bridge, host, none or container:NAME",
@@ -102,6 +107,10 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
         let key = kv.split('=').next().unwrap_or_default().to_string();
         env.retain(|x| x.split('=').next() != Some(key.as_str()));
         env.push(kv);
+    }
+    // A terminal of a known kind, as Docker sets it.
+    if c.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
     }
     c.env = rootfs::environment(&env, &c.hostname);
     c.working_dir = workdir.or_else(|| ic.working_dir.clone()).unwrap_or_default();
@@ -385,6 +394,8 @@ fn docker_json(c: &Container) -> serde_json::Value {
             "WorkingDir": cfg.working_dir,
             "ExposedPorts": cfg.exposed_ports.iter().map(|p| (p.clone(), json!({}))).collect::<serde_json::Map<_, _>>(),
             "Labels": cfg.labels,
+            "Tty": cfg.tty,
+            "OpenStdin": cfg.open_stdin,
         },
         "HostConfig": {
             "NetworkMode": cfg.network,

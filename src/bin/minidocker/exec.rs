@@ -13,7 +13,7 @@ const USAGE: &str = "Usage: minidocker exec [OPTIONS] CONTAINER COMMAND [ARG...]
 Run a command in a running container: in its namespaces and cgroups, on its root, with its
 environment, working directory, user and capabilities. Exits with the command's status.
   -i, --interactive         keep standard input open (otherwise it is /dev/null)
-  -t, --tty                 the command shares this terminal (TERM=xterm unless set)
+  -t, --tty                 allocate a pseudo-terminal (TERM=xterm unless set)
   -e, --env KEY=VALUE       set an environment variable (KEY alone: take it from here)
   -w, --workdir DIR         working directory inside the container (it must exist)
   -u, --user USER[:GROUP]   run as this user";
@@ -44,11 +44,13 @@ pub fn exec(args: Vec<OsString>) -> minidocker::Result<i32> {
     }
     let name = name.ok_or_else(|| anyhow::anyhow!("exec needs a container and a command: minidocker exec [OPTIONS] CONTAINER COMMAND [ARG...]"))?;
     anyhow::ensure!(!cmd.is_empty(), "exec needs a command to run in {name}: minidocker exec [OPTIONS] CONTAINER COMMAND [ARG...]");
+    anyhow::ensure!(!(tty && interactive) || std::io::IsTerminal::is_terminal(&std::io::stdin()), "the input device is not a TTY; drop -t or run from a terminal");
     let store = Store::open_default()?;
     let c = state::find(&store, &name)?;
     let target = exec::target_of(&c)?;
     let mut spec = Spec::for_container(&c, cmd);
     spec.stdin = interactive;
+    spec.tty = tty;
     if tty && !spec.env.iter().any(|e| e.starts_with("TERM=")) {
         spec.set_env("TERM=xterm");
     }
