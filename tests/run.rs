@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{have_root, md, TestRoot};
+use common::{have_root, md, run, TestRoot};
 use std::time::Duration;
 
 /// Every cgroup directory a container of this root could have left.
@@ -208,6 +208,16 @@ fn network_container_and_host_share_an_existing_network_namespace() {
     let (code, _, err) = md(&root, &["run", "--rm", "--network", "container:ghost", "busybox", "true"]);
     assert_ne!(code, 0);
     assert!(err.contains("no such container: ghost") && err.lines().count() == 1, "{err}");
+    // The bridge's MTU is a host-internal wire's (65535) unless MINIDOCKER_MTU says otherwise.
+    let (_, out, _) = md(&root, &["exec", "tgt", "cat", "/sys/class/net/eth0/mtu"]);
+    assert_eq!(out.trim(), "65535");
+    let (code, out, err) = run(root.minidocker().env("MINIDOCKER_MTU", "1500").args(["run", "--rm", "busybox", "cat", "/sys/class/net/eth0/mtu"]));
+    assert_eq!((code, out.trim()), (0, "1500"), "{err}");
+    let (code, _, err) = run(root.minidocker().env("MINIDOCKER_MTU", "9x").args(["run", "--rm", "--name", "badmtu", "busybox", "true"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("invalid MINIDOCKER_MTU \"9x\"") && err.lines().count() == 1, "{err}");
+    let (_, all, _) = md(&root, &["ps", "-a"]);
+    assert!(!all.contains("badmtu"), "a refused run left a container: {all}");
     md(&root, &["rm", "-f", "tgt"]);
     assert_clean(&root);
 }

@@ -112,6 +112,8 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     let att: network::Attachment = serde_json::from_value(c.state.network.clone().unwrap_or_default())?;
     report::evidence("bridge", &format!("{} with address {}/{} — every container's gateway", cfg.bridge, att.gateway, att.prefix));
     report::evidence("veth pair", &format!("{} on the host (a port of {}) ↔ eth0 inside the container", att.host_veth, cfg.bridge));
+    let mtu = std::fs::read_to_string(format!("/sys/class/net/{}/mtu", att.host_veth)).unwrap_or_default();
+    report::evidence("MTU", &format!("{} on the bridge and both ends — a wire inside the host, not Ethernet's 1500 (the book says why)", mtu.trim()));
     report::evidence("bridge ports", &read_dir_names(&format!("/sys/class/net/{}/brif", cfg.bridge)));
     report::evidence("container address", &format!("{} (a file in {})", att.ip, network::ips_dir(store.root(), &cfg.bridge).display()));
 

@@ -20,7 +20,7 @@ pub fn ensure(nl: &mut Netlink, cfg: &Config) -> crate::Result<Link> {
             l.kind.as_deref().unwrap_or("physical")
         ),
         None => {
-            match nl.create_bridge(name) {
+            match nl.create_bridge(name, cfg.mtu) {
                 Ok(()) => {}
                 Err(e) if e.errno == Errno::EEXIST => {} // created meanwhile by someone else
                 Err(e) => return Err(e).context("creating the bridge (does this kernel have bridge support, CONFIG_BRIDGE?)"),

@@ -48,6 +48,7 @@ const RTM_NEWADDR: u16 = 20;
 const RTM_NEWROUTE: u16 = 24;
 
 const IFLA_IFNAME: u16 = 3;
+const IFLA_MTU: u16 = 4;
 const IFLA_MASTER: u16 = 10;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_NET_NS_PID: u16 = 19;
@@ -329,11 +330,12 @@ impl Netlink {
         }
     }
 
-    /// `ip link add NAME type bridge`.
-    pub fn create_bridge(&mut self, name: &str) -> Result<()> {
+    /// `ip link add NAME mtu MTU type bridge`.
+    pub fn create_bridge(&mut self, name: &str, mtu: u32) -> Result<()> {
         let msg = Message::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL)
             .header(&ifinfomsg(0, 0, 0))
             .attr_str(IFLA_IFNAME, name)
+            .attr_u32(IFLA_MTU, mtu)
             .nest(IFLA_LINKINFO)
             .attr_str(IFLA_INFO_KIND, "bridge")
             .end();
@@ -341,17 +343,20 @@ impl Netlink {
     }
 
     // ANCHOR: create_veth
-    /// `ip link add HOST type veth peer name PEER`: two interfaces joined by a virtual cable.
-    pub fn create_veth(&mut self, host: &str, peer: &str) -> Result<()> {
+    /// `ip link add HOST mtu MTU type veth peer name PEER mtu MTU`: two interfaces joined by a
+    /// virtual cable.
+    pub fn create_veth(&mut self, host: &str, peer: &str, mtu: u32) -> Result<()> {
         let msg = Message::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL)
             .header(&ifinfomsg(0, 0, 0))
             .attr_str(IFLA_IFNAME, host)
+            .attr_u32(IFLA_MTU, mtu)
             .nest(IFLA_LINKINFO)
             .attr_str(IFLA_INFO_KIND, "veth")
             .nest(IFLA_INFO_DATA)
             .nest(VETH_INFO_PEER)
             .header(&ifinfomsg(0, 0, 0))
             .attr_str(IFLA_IFNAME, peer)
+            .attr_u32(IFLA_MTU, mtu)
             .end()
             .end()
             .end();

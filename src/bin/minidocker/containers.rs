@@ -87,6 +87,10 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
     c.volumes = minidocker::volumes::parse_all(&volume_flags)?;
     let store = Store::open_default()?;
     let image = store.resolve(&image_name)?;
+    // So is a bad bridge configuration (MINIDOCKER_BRIDGE, _SUBNET, _MTU).
+    if c.network == "bridge" {
+        minidocker::network::Config::from_env()?;
+    }
     let ic = &image.config.config;
     c.id = rootfs::new_id()?;
     c.created = units::rfc3339_now();
