@@ -12,7 +12,7 @@ use minidocker::network::{self, Attachment, Config, Handoff, PortMapping};
 use minidocker::process::{self, Gate, Running};
 use nix::sched::CloneFlags;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,11 +24,11 @@ struct Net {
 }
 
 impl Net {
-    /// Test `n` (1 to 6) of this process: bridge `mdt<pid%10000><n>`, subnet
-    /// `10.199.<6·block + n>.0/24`, the block chosen by the PID and skipping any /24 the host
+    /// Test `n` (1 to 7) of this process: bridge `mdt<pid%10000><n>`, subnet
+    /// `10.199.<7·block + n>.0/24`, the block chosen by the PID and skipping any /24 the host
     /// already routes (another run's bridge): two test processes never share a subnet.
     fn new(test: &str, n: u8) -> Net {
-        assert!((1..=6).contains(&n));
+        assert!((1..=7).contains(&n));
         let pid = std::process::id();
         let bridge = format!("mdt{}{n}", pid % 10000);
         let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
@@ -37,7 +37,7 @@ impl Net {
             let dest = format!("{:08X}", u32::from_ne_bytes([10, 199, third as u8, 0]));
             routes.lines().any(|l| l.split_whitespace().nth(1) == Some(dest.as_str()))
         };
-        let third = (0..40).map(|k| (pid + k) % 40 * 6 + u32::from(n)).find(|t| !routed(*t)).expect("no free 10.199.x.0/24 for the test");
+        let third = (0..36).map(|k| (pid + k) % 36 * 7 + u32::from(n)).find(|t| !routed(*t)).expect("no free 10.199.x.0/24 for the test");
         let cfg = Config::new(&bridge, &format!("10.199.{third}.0/24")).unwrap();
         Net { cfg, root: common::TestRoot::new(&format!("net-{test}")) }
     }
@@ -223,6 +223,130 @@ fn httpd(dir: &Path) -> Container {
     Container::spawn(&["/bin/busybox", "httpd", "-f", "-p", "80", "-h", dir.to_str().unwrap()], None)
 }
 
+/// An `AF_PACKET` socket bound to one interface: it sends whole Ethernet frames, every byte
+/// written by the caller — what any process with `CAP_NET_RAW` (a default capability of
+/// Docker's and of the workshop's containers) can do. It belongs to the network namespace of
+/// the thread that opened it, wherever it is used afterwards.
+struct RawLink {
+    fd: std::os::fd::OwnedFd,
+    /// The interface's MAC address.
+    mac: [u8; 6],
+}
+
+impl RawLink {
+    fn open(ifname: &str) -> std::io::Result<RawLink> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let err = std::io::Error::last_os_error;
+        let name = std::ffi::CString::new(ifname).unwrap();
+        // SAFETY: a NUL-terminated name.
+        let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+        if index == 0 {
+            return Err(err());
+        }
+        // Protocol 0: the socket only sends, it is handed no incoming frames.
+        // SAFETY: plain socket(2); the descriptor is owned right below.
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(err());
+        }
+        // SAFETY: a descriptor we just created and nobody else owns.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        // SAFETY: sockaddr_ll is plain data; all zeroes is a valid value.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_ifindex = index as i32;
+        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: sll is a sockaddr_ll of `len` bytes, for both calls.
+        if unsafe { libc::bind(fd.as_raw_fd(), (&raw const sll).cast(), len) } != 0 {
+            return Err(err());
+        }
+        // The name of a bound packet socket carries its interface's hardware address.
+        if unsafe { libc::getsockname(fd.as_raw_fd(), (&raw mut sll).cast(), &mut len) } != 0 {
+            return Err(err());
+        }
+        assert_eq!(sll.sll_halen, 6, "{ifname} is not an Ethernet interface");
+        Ok(RawLink { fd, mac: sll.sll_addr[..6].try_into().unwrap() })
+    }
+
+    /// Put `frame` on the wire as it is.
+    fn send(&self, frame: &[u8]) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: `frame` is valid for its length.
+        let n = unsafe { libc::send(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+        assert_eq!(n, frame.len() as isize, "sending a raw frame: {}", std::io::Error::last_os_error());
+    }
+}
+
+/// An Ethernet frame carrying one IPv4/UDP datagram, all headers written by hand. The IPv4
+/// header checksum must be right (the receiving kernel drops the packet otherwise); the UDP
+/// checksum is 0, "not computed", which IPv4 allows.
+fn udp_frame(dst_mac: [u8; 6], src_mac: [u8; 6], src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> Vec<u8> {
+    let udp_len = 8 + payload.len() as u16;
+    let mut ip = Vec::with_capacity(20);
+    ip.extend_from_slice(&[0x45, 0]); // version 4, header of 5 words; TOS 0
+    ip.extend_from_slice(&(20 + udp_len).to_be_bytes()); // total length
+    ip.extend_from_slice(&[0, 0, 0x40, 0]); // identification 0; don't fragment, offset 0
+    ip.extend_from_slice(&[64, 17, 0, 0]); // TTL 64; protocol UDP; checksum, filled in below
+    ip.extend_from_slice(&src.ip().octets());
+    ip.extend_from_slice(&dst.ip().octets());
+    // The one's complement of the one's complement sum of the header's 16-bit words.
+    let mut sum: u32 = ip.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+
+    let mut frame = Vec::with_capacity(14 + 20 + usize::from(udp_len));
+    frame.extend_from_slice(&dst_mac);
+    frame.extend_from_slice(&src_mac);
+    frame.extend_from_slice(&0x0800u16.to_be_bytes()); // EtherType IPv4
+    frame.extend_from_slice(&ip);
+    frame.extend_from_slice(&src.port().to_be_bytes());
+    frame.extend_from_slice(&dst.port().to_be_bytes());
+    frame.extend_from_slice(&udp_len.to_be_bytes());
+    frame.extend_from_slice(&[0, 0]); // UDP checksum: none
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Whether `sock` receives a datagram with exactly `payload` within `wait` (others are skipped).
+fn receives(sock: &UdpSocket, payload: &[u8], wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    let mut buf = [0u8; 2048];
+    while let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+        sock.set_read_timeout(Some(left)).unwrap();
+        match sock.recv(&mut buf) {
+            Ok(n) if &buf[..n] == payload => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => break,
+            Err(e) => panic!("receiving on {:?}: {e}", sock.local_addr()),
+        }
+    }
+    false
+}
+
+/// A MAC address as `/sys/class/net/<link>/address` gives it (`aa:bb:cc:dd:ee:ff`).
+fn mac_of(link: &str) -> [u8; 6] {
+    let text = std::fs::read_to_string(format!("/sys/class/net/{link}/address")).unwrap();
+    let bytes: Vec<u8> = text.trim().split(':').map(|h| u8::from_str_radix(h, 16).unwrap()).collect();
+    bytes.try_into().unwrap_or_else(|b| panic!("{link} has no Ethernet address: {b:?}"))
+}
+
+/// The guard against forged loopback destinations that bridge `bridge` should have in the raw
+/// table — `-A PREROUTING -i B -d 127.0.0.0/8 … -j DROP` — with its packet counter.
+fn loopback_guard(bridge: &str) -> Option<(String, u64)> {
+    let (ok, listing) = run(Command::new("iptables").args(["-w", "-t", "raw", "-v", "-S", "PREROUTING"]));
+    assert!(ok, "iptables -t raw -S PREROUTING: {listing}");
+    let line = listing.lines().find(|l| {
+        let a: Vec<&str> = l.split_whitespace().collect();
+        a.windows(2).any(|w| w == ["-i", bridge]) && a.windows(2).any(|w| w == ["-d", "127.0.0.0/8"]) && a.ends_with(&["-j", "DROP"])
+    })?;
+    // With -v every rule shows `-c PACKETS BYTES`.
+    let a: Vec<&str> = line.split_whitespace().collect();
+    let packets = a.windows(2).find(|w| w[0] == "-c").map_or(0, |w| w[1].parse().unwrap());
+    Some((line.to_string(), packets))
+}
+
 #[test]
 fn publish_specs_and_configs_parse_like_docker() {
     let p = network::parse_publish("127.0.0.1:8080:80").unwrap();
@@ -335,6 +459,11 @@ fn a_container_answers_on_its_address_and_on_the_published_port() {
     assert!(ok, "the container cannot reach its gateway: {ping}");
     let (ok, lo) = c.exec(&["ip", "link", "show", "lo"]);
     assert!(ok && lo.contains("UP"), "{lo}");
+    // The bridge, both ends of the veth: the MTU of a wire inside the host (Config::DEFAULT_MTU).
+    let mtu = |name: &str| std::fs::read_to_string(format!("/sys/class/net/{name}/mtu")).unwrap().trim().to_string();
+    assert_eq!((mtu(&net.cfg.bridge), mtu(&att.host_veth)), ("65535".to_string(), "65535".to_string()));
+    let (ok, eth0) = c.exec(&["ip", "link", "show", "eth0"]);
+    assert!(ok && eth0.contains("mtu 65535"), "{eth0}");
 
     // Detach: no veth, no rules of this container, no address file; it was the last
     // container of the bridge, so the bridge and its chains are gone too.
@@ -474,6 +603,81 @@ fn leftovers_are_found_by_id_and_destroying_the_bridge_removes_everything() {
     }
     assert!(!network::ips_dir(net.root(), &net.cfg.bridge).exists());
     network::destroy_bridge(&net.cfg, net.root()).expect("twice is harmless");
+}
+
+/// The bridge has `route_localnet = 1` (for `-p 127.0.0.1:…`), which also lets a packet that
+/// *arrives* on it with a destination in 127.0.0.0/8 through to the host's loopback services.
+/// A container can forge one with a raw socket (Kubernetes' CVE-2020-8558); the raw-table DROP
+/// the bridge comes with must stop it. See book/src/bridge-networking.md, "The price of
+/// route_localnet".
+#[test]
+fn a_forged_frame_to_127_0_0_1_does_not_reach_the_hosts_loopback() {
+    if !common::have_root("a_forged_frame_to_127_0_0_1_does_not_reach_the_hosts_loopback") {
+        return;
+    }
+    let net = Net::new("localnet", 7);
+    let bridge = net.cfg.bridge.clone();
+    let mut c = Container::spawn(&["/bin/busybox", "sleep", "60"], None);
+    let att = c.attach(&net, &[]).unwrap();
+    c.start(&att);
+
+    // The premise: route_localnet is on, so only the guard stands between a forged frame and
+    // the host's loopback.
+    let localnet = std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet")).unwrap();
+    assert_eq!(localnet.trim(), "1");
+    let (guard, _) = loopback_guard(&bridge).unwrap_or_else(|| {
+        panic!("no `-i {bridge} -d 127.0.0.0/8 -j DROP` in the raw table: {}", iptables_save())
+    });
+    assert!(guard.contains(&format!("minidocker-bridge:{bridge}")), "the guard carries the bridge's tag: {guard}");
+
+    // The host's service: bound to 0.0.0.0, so it would take a datagram for 127.0.0.1 too if
+    // the kernel delivered one.
+    let server = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+    let port = server.local_addr().unwrap().port();
+
+    // Wait for the child to configure eth0 (its default route is the last step), then open a
+    // raw socket on it, in the container's namespace.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !c.exec(&["ip", "route"]).1.contains("default via") {
+        assert!(Instant::now() < deadline, "the container's eth0 was never configured");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let raw = c.inside(|| RawLink::open("eth0")).unwrap();
+    // Frames to the bridge's own MAC (the gateway's, which a container's ARP would learn),
+    // from the container's MAC and address, to `dst` on the server's port.
+    let gateway_mac = mac_of(&bridge);
+    let frame = |dst: Ipv4Addr, payload: &[u8]| {
+        udp_frame(gateway_mac, raw.mac, SocketAddrV4::new(att.ip, 40000), SocketAddrV4::new(dst, port), payload)
+    };
+    // A frame to the gateway's address is delivered: the frames are built right and the path
+    // works. A few tries, in case the bridge port is not forwarding yet.
+    let to_gateway = |payload: &[u8]| {
+        (0..5).any(|_| {
+            raw.send(&frame(att.gateway, payload));
+            receives(&server, payload, Duration::from_secs(1))
+        })
+    };
+    assert!(to_gateway(b"minidocker: hand-built frame to the gateway"), "a forged frame to {}:{port} never arrived", att.gateway);
+
+    // The attack: the same frame to 127.0.0.1. Without the guard it is delivered (the book
+    // tells); with it, it is dropped before routing, however often it is sent.
+    let attack: &[u8] = b"minidocker: hand-built frame to the host's 127.0.0.1";
+    let (_, dropped_before) = loopback_guard(&bridge).unwrap();
+    for _ in 0..3 {
+        raw.send(&frame(Ipv4Addr::LOCALHOST, attack));
+    }
+    assert!(!receives(&server, attack, Duration::from_secs(1)), "a container reached 127.0.0.1:{port} on the host");
+    // It was the guard that stopped them (its counter went up by the three frames), and the
+    // path still works, so nothing else lost them.
+    let (_, dropped_after) = loopback_guard(&bridge).unwrap();
+    assert!(dropped_after >= dropped_before + 3, "the guard dropped {} packets, not the 3 frames", dropped_after - dropped_before);
+    assert!(to_gateway(b"minidocker: the gateway once more"), "the path to the gateway broke");
+
+    // The guard goes with the bridge: the last detach removes both.
+    network::detach(net.root(), &att).unwrap();
+    assert!(!link_exists(&bridge));
+    assert_eq!(loopback_guard(&bridge), None, "the raw-table guard outlived the bridge");
+    assert_eq!(net.bridge_rules(), Vec::<String>::new());
 }
 
 /// Not an assertion: how much the DNAT path (127.0.0.1:HOSTPORT → OUTPUT DNAT → bridge →
