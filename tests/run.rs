@@ -476,3 +476,121 @@ fn run_it_without_a_terminal_is_refused_before_anything_is_made() {
     assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
     assert_clean(&root);
 }
+
+/// `child`'s exit code, waiting at most `secs` seconds (then it is killed and the test fails).
+fn exit_within(child: &mut std::process::Child, secs: u64, what: &str) -> i32 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what}: minidocker did not exit within {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_foreground_container_is_logged_too() {
+    if !have_root("a_foreground_container_is_logged_too") {
+        return;
+    }
+    let root = TestRoot::with_busybox("run-fg-log");
+    // The caller gets the output and the errors apart, as before; the log gets both, and
+    // `logs` prints it all on standard output (the log does not keep the two apart).
+    let (code, out, err) = md(&root, &["run", "--network", "none", "--name", "fg", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    assert_eq!((code, out.as_str(), err.as_str()), (3, "out\n", "err\n"));
+    let (code, logs, err) = md(&root, &["logs", "fg"]);
+    assert_eq!((code, logs.as_str(), err.as_str()), (0, "out\nerr\n", ""));
+    // A large output arrives whole and in order, on the caller's side and in the log.
+    let expected: String = (1..=200000).map(|i| format!("{i}\n")).collect();
+    let (code, out, err) = md(&root, &["run", "--network", "none", "--name", "big", "busybox", "seq", "1", "200000"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out == expected, "stdout: {} bytes, {} expected", out.len(), expected.len());
+    let (_, logs, _) = md(&root, &["logs", "big"]);
+    assert!(logs == expected, "log: {} bytes, {} expected", logs.len(), expected.len());
+    // A container without a log (here: taken away) has nothing to print, and that is no error.
+    let (_, id, _) = md(&root, &["inspect", "--format", "{{.Id}}", "fg"]);
+    std::fs::remove_file(root.path.join("containers").join(id.trim()).join("container.log")).unwrap();
+    assert_eq!(md(&root, &["logs", "fg"]), (0, String::new(), String::new()));
+    md(&root, &["rm", "fg", "big"]);
+    assert_clean(&root);
+}
+
+#[test]
+fn a_caller_that_stops_reading_neither_stops_the_container_nor_its_log() {
+    if !have_root("a_caller_that_stops_reading_neither_stops_the_container_nor_its_log") {
+        return;
+    }
+    let root = TestRoot::with_busybox("run-head");
+    // `minidocker run … seq 1 100000 | head -1`: one line read, then the pipe is closed.
+    let mut cmd = root.minidocker();
+    cmd.args(["run", "--network", "none", "--name", "head", "busybox", "seq", "1", "100000"]);
+    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    assert_eq!(first, "1\n");
+    // The reader is gone: minidocker gets EPIPE, not its death by SIGPIPE, and goes on.
+    let code = exit_within(&mut child, 30, "a closed standard output");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!((code, err.as_str()), (0, ""));
+    let (_, logs, _) = md(&root, &["logs", "head"]);
+    let expected: String = (1..=100000).map(|i| format!("{i}\n")).collect();
+    assert!(logs == expected, "log: {} bytes, {} expected", logs.len(), expected.len());
+    let (_, state, _) = md(&root, &["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "head"]);
+    assert_eq!(state.trim(), "exited 0");
+    md(&root, &["rm", "head"]);
+    assert_clean(&root);
+}
+
+#[test]
+fn a_foreground_tty_container_is_logged_too() {
+    if !have_root("a_foreground_tty_container_is_logged_too") {
+        return;
+    }
+    let root = TestRoot::with_busybox("run-t-log");
+    let (code, out) = on_terminal(&root, &["run", "-t", "--network", "none", "--name", "tl", "busybox", "sh", "-c", "echo hello; tty"], 24, 80);
+    assert_eq!((code, out.as_str()), (0, "hello\r\r\n/dev/pts/0\r\r\n"));
+    // The log has what the container's terminal said: its own \r\n, not the caller's \r\r\n.
+    let (code, logs, _) = md(&root, &["logs", "tl"]);
+    assert_eq!((code, logs.as_str()), (0, "hello\r\n/dev/pts/0\r\n"));
+    md(&root, &["rm", "tl"]);
+    assert_clean(&root);
+}
+
+#[test]
+fn ctrl_c_and_sigterm_reach_a_foreground_container_while_its_output_is_copied() {
+    if !have_root("ctrl_c_and_sigterm_reach_a_foreground_container_while_its_output_is_copied") {
+        return;
+    }
+    let root = TestRoot::with_busybox("run-fg-sig");
+    // The container's first process is its PID namespace's init: the kernel delivers it only
+    // the signals it handles (a bare `sleep 30` would ignore Ctrl-C, as under Docker). So a
+    // shell that traps the signal and waits for its sleep.
+    for (sig, name, code) in [(nix::sys::signal::Signal::SIGINT, "INT", 130), (nix::sys::signal::Signal::SIGTERM, "TERM", 143)] {
+        let script = format!("trap 'echo got-{name}; exit {code}' {name}; sleep 30 & echo ready; wait");
+        let container = format!("sig{name}");
+        let mut cmd = root.minidocker();
+        cmd.args(["run", "--network", "none", "--name", &container, "busybox", "sh", "-c", &script]);
+        let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert_eq!(line, "ready\n");
+        let sent = std::time::Instant::now();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+        assert_eq!(exit_within(&mut child, 10, name), code);
+        assert!(sent.elapsed() < Duration::from_secs(10));
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        assert_eq!(rest, format!("got-{name}\n"));
+        let (_, logs, _) = md(&root, &["logs", &container]);
+        assert_eq!(logs, format!("ready\ngot-{name}\n"));
+        md(&root, &["rm", &container]);
+    }
+    assert!(root.container_ids().is_empty());
+    assert_clean(&root);
+}

@@ -129,7 +129,12 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     let cg = Cgroup::create(&layout, &format!("minidocker/{}", c.config.id), &limits.controllers())?;
     limits.apply(&cg)?;
 
-    let log = if c.config.detach { Some(fs::File::options().create(true).append(true).open(c.log_path())?) } else { None };
+    // Every container has a log, as in Docker, whether anyone is attached or not.
+    let log = fs::File::options().create(true).append(true).open(c.log_path())?;
+    // A foreground run without -t: the command's output and errors are two pipes, which the
+    // monitor copies both to the caller and into the log. CLOEXEC: only the copies the child
+    // puts on 1 and 2 reach the command.
+    let pipes = if !c.config.detach && !c.config.tty { Some((pipe()?, pipe()?)) } else { None };
     // --network container:NAME joins that container's network namespace: its file is opened
     // here, on the host's /proc, and the child setns()es into it before anything else.
     let shared_net = match c.config.network.strip_prefix("container:") {
@@ -161,14 +166,20 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     let env = c.config.env.clone();
     let (hostname, workdir, user) = (c.config.hostname.clone(), c.config.working_dir.clone(), c.config.user.clone());
     let new_net = !flags.is_empty() && flags.contains(CloneFlags::CLONE_NEWNET);
-    let log_fd = log.as_ref().map(|f| f.as_raw_fd());
+    // The command's standard output and error: detached, the log itself (nobody copies); in
+    // the foreground, the pipes' write ends; with -t, the terminal (made in `setup`).
+    let outputs = match &pipes {
+        _ if c.config.detach => Some((log.as_raw_fd(), log.as_raw_fd())),
+        Some(((_, out), (_, err))) => Some((out.as_raw_fd(), err.as_raw_fd())),
+        None => None,
+    };
     // -t: the child makes its terminal and sends the master back on this socket, sized like
     // the caller's terminal when a foreground run has one.
     let console = if c.config.tty { Some(tty::ConsoleSocket::new()?) } else { None };
     let console_fd = console.as_ref().map(tty::ConsoleSocket::sender_fd);
     let size = if c.config.detach { None } else { tty::caller_size() };
-    // Without -i a foreground container reads nothing of ours, as in Docker.
-    let no_stdin = !c.config.detach && !c.config.open_stdin;
+    // Detached, or without -i, a container reads nothing of ours, as in Docker.
+    let no_stdin = c.config.detach || !c.config.open_stdin;
     // Before the gate (while the monitor puts the child in its cgroup): the filesystem.
     let prepare = move || -> crate::Result<()> {
         if let Some(fd) = shared_net_fd {
@@ -177,14 +188,12 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
             nix::sched::setns(ns, CloneFlags::CLONE_NEWNET).map_err(|e| sys::failure("setns(net of the other container, CLONE_NEWNET)", e))?;
             crate::report::syscall("setns(<the other container's /proc/PID/ns/net>, CLONE_NEWNET)", "0");
         }
-        if let Some(fd) = log_fd {
-            // Detached: the command's output goes to the container's log.
-            let null = fs::File::open("/dev/null")?;
-            dup2(null.as_raw_fd(), 0)?;
-            dup2(fd, 1)?;
-            dup2(fd, 2)?;
-        } else if no_stdin {
+        if no_stdin {
             dup2(fs::File::open("/dev/null")?.as_raw_fd(), 0)?;
+        }
+        if let Some((out, err)) = outputs {
+            dup2(out, 1)?;
+            dup2(err, 2)?;
         }
         // The volumes are mounted once the rootfs is ready, before pivot_root (lesson 08).
         enter::enter_with(&merged, &|root| crate::volumes::mount_all(root, &binds).map(drop))?;
@@ -240,7 +249,9 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     }
     gate.open()?;
     // ANCHOR_END: attach
-    drop(log);
+    // Our copies of the pipes' write ends: once the command and whatever inherited its
+    // output have exited, the read ends give end-of-file.
+    let pipes = pipes.map(|((out, _), (err, _))| (out, err));
     let master = match &console {
         Some(sock) => tty::receive(sock)?,
         None => None,
@@ -258,19 +269,27 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     c.save_state()?;
     tell("started");
 
-    if let Some(master) = master {
-        // Read the terminal until the container's side closes: detached, into its log (a
-        // terminal nobody reads would block the container once its buffer is full).
-        let pid = child.pid();
-        let forward = |sig| {
-            let _ = nix::sys::signal::kill(pid, sig);
-        };
-        if c.config.detach {
-            let log = fs::File::options().append(true).open(c.log_path())?;
-            tty::relay(&master, None, log.as_fd(), false, &forward)?;
-        } else {
-            tty::attach(&master, c.config.open_stdin, &forward)?;
+    // The monitor copies the container's output until it ends: Ctrl-C and SIGTERM meanwhile
+    // are passed on to the container.
+    let pid = child.pid();
+    let forward = |sig| {
+        let _ = nix::sys::signal::kill(pid, sig);
+    };
+    match (&master, &pipes) {
+        // Detached with a terminal: into its log (a terminal nobody reads would block the
+        // container once its buffer is full).
+        (Some(master), _) if c.config.detach => tty::relay(vec![tty::Stream::output(master.as_fd(), vec![log.as_fd()])], None, &forward)?,
+        (Some(master), _) => tty::attach_logged(master, c.config.open_stdin, Some(log.as_fd()), &forward)?,
+        // Foreground without: each pipe to the caller's own stream, and both into the log.
+        (None, Some((out, err))) => {
+            let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
+            let streams = vec![
+                tty::Stream::output(out.as_fd(), vec![stdout.as_fd(), log.as_fd()]),
+                tty::Stream::output(err.as_fd(), vec![stderr.as_fd(), log.as_fd()]),
+            ];
+            tty::relay(streams, None, &forward)?;
         }
+        (None, None) => {}
     }
     let exit = wait_for(child)?;
     c.state.status = Status::Exited;
@@ -388,6 +407,11 @@ fn remove_dir(c: &Container) -> crate::Result<()> {
         }
     }
     fs::remove_dir_all(&c.dir).with_context(|| format!("removing {}", c.dir.display()))
+}
+
+/// A pipe whose both ends are closed on exec: (read end, write end).
+fn pipe() -> crate::Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| sys::failure("pipe2(O_CLOEXEC)", e))
 }
 
 /// dup2(2) on raw descriptors: standard input and output are set up before exec.

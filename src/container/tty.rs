@@ -13,7 +13,8 @@
 //! The pair is made *inside* the container, after pivot_root: `/dev/ptmx` there is the
 //! container's own devpts instance (`rootfs::enter`), so the command sees `/dev/pts/0`, not a
 //! number of the host's. The child keeps the slave and sends the master to the monitor, which
-//! copies between it and the caller (or the container's log, when detached).
+//! copies between it and the caller, and into the container's log ([`relay`], which also
+//! copies a foreground container's output pipes when it has no terminal).
 
 use crate::{interrupt, sys};
 use anyhow::Context;
@@ -159,6 +160,11 @@ extern "C" fn on_winch(_: libc::c_int) {
 /// catches (SIGTERM, and Ctrl-C when the terminal is not raw). Returns once the container's
 /// side of the terminal is closed — everything it printed has been copied.
 pub fn attach(master: &OwnedFd, interactive: bool, forward: &dyn Fn(Signal)) -> crate::Result<()> {
+    attach_logged(master, interactive, None, forward)
+}
+
+/// [`attach`], and what the terminal shows is also appended to `log` (a container's log).
+pub fn attach_logged(master: &OwnedFd, interactive: bool, log: Option<BorrowedFd>, forward: &dyn Fn(Signal)) -> crate::Result<()> {
     let _raw = if interactive && std::io::stdin().is_terminal() { Some(RawMode::enable()?) } else { None };
     let resize = caller_size().is_some();
     if resize {
@@ -166,19 +172,51 @@ pub fn attach(master: &OwnedFd, interactive: bool, forward: &dyn Fn(Signal)) -> 
         // SAFETY: the handler only stores into an atomic.
         unsafe { nix::sys::signal::sigaction(Signal::SIGWINCH, &action) }.map_err(|e| sys::failure("sigaction(SIGWINCH)", e))?;
     }
-    let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    relay(master, interactive.then(|| stdin.as_fd()), stdout.as_fd(), resize, forward)
+    let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
+    let mut streams = vec![Stream::output(master.as_fd(), [stdout.as_fd()].into_iter().chain(log).collect())];
+    if interactive {
+        streams.push(Stream::input(stdin.as_fd(), vec![master.as_fd()]));
+    }
+    relay(streams, resize.then(|| master.as_fd()), forward)
 }
 
-/// Copy the master's output to `out` and `input` to the master, with poll(2), until the
-/// container's side is closed (read gives EIO). Signals are blocked except while waiting in
-/// ppoll, so none is missed between a check and the wait.
-pub fn relay(master: &OwnedFd, mut input: Option<BorrowedFd>, out: BorrowedFd, resize: bool, forward: &dyn Fn(Signal)) -> crate::Result<()> {
+/// One copy [`relay`] makes: what is read from `from` is written to each of `to`, in order.
+pub struct Stream<'a> {
+    from: BorrowedFd<'a>,
+    to: Vec<BorrowedFd<'a>>,
+    /// The container's output, whose end the relay waits for — not the caller's input.
+    awaited: bool,
+}
+
+impl<'a> Stream<'a> {
+    /// The container's output (a terminal's master, a pipe): the relay lasts until it ends.
+    pub fn output(from: BorrowedFd<'a>, to: Vec<BorrowedFd<'a>>) -> Stream<'a> {
+        Stream { from, to, awaited: true }
+    }
+
+    /// The caller's input: copied while there is some, not waited for.
+    pub fn input(from: BorrowedFd<'a>, to: Vec<BorrowedFd<'a>>) -> Stream<'a> {
+        Stream { from, to, awaited: false }
+    }
+}
+
+/// The monitor's one copy loop, for a terminal and for pipes alike: copy each stream's source
+/// to its destinations, with poll(2), until every output stream has ended (read gives 0 or,
+/// on a terminal's master once no slave is open, EIO) — the container and everything that
+/// inherited its output are gone, and all they printed has been copied. A destination that is
+/// a broken pipe (`run … | head -1`) is dropped and the others, the log, still get it all.
+/// `resize`: the master that follows the caller's terminal's size. Signals are blocked except
+/// while waiting in ppoll, so none is missed between a check and the wait; `forward` gets them.
+pub fn relay(mut streams: Vec<Stream>, resize: Option<BorrowedFd>, forward: &dyn Fn(Signal)) -> crate::Result<()> {
     let mut caught = SigSet::empty();
     for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGWINCH] {
         caught.add(s);
     }
+    // A broken pipe is EPIPE from write, not the end of this process (minidocker restores
+    // SIGPIPE's default action, for its own output's sake).
+    let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+    // SAFETY: ignoring a signal installs no handler.
+    let sigpipe = unsafe { nix::sys::signal::sigaction(Signal::SIGPIPE, &ignore) }.map_err(|e| sys::failure("sigaction(SIGPIPE, SIG_IGN)", e))?;
     let before = caught.thread_swap_mask(SigmaskHow::SIG_BLOCK).map_err(|e| sys::failure("sigprocmask", e))?;
     let mut buf = vec![0u8; 16 * 1024];
     // What the signal handlers recorded: passed on before anything else is copied (a resize
@@ -188,17 +226,21 @@ pub fn relay(master: &OwnedFd, mut input: Option<BorrowedFd>, out: BorrowedFd, r
             interrupt::clear();
             forward(Signal::try_from(sig.0).unwrap_or(Signal::SIGTERM));
         }
-        if resize && RESIZED.swap(false, Ordering::SeqCst) {
-            if let Some(size) = caller_size() {
-                set_size(master.as_fd(), &size)?;
+        if let Some(master) = resize {
+            if RESIZED.swap(false, Ordering::SeqCst) {
+                if let Some(size) = caller_size() {
+                    set_size(master, &size)?;
+                }
             }
         }
         Ok(())
     };
     let result = (|| loop {
         settle()?;
-        let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
-        fds.extend(input.map(|i| PollFd::new(i, PollFlags::POLLIN)));
+        if !streams.iter().any(|s| s.awaited) {
+            return Ok(());
+        }
+        let mut fds: Vec<PollFd> = streams.iter().map(|s| PollFd::new(s.from, PollFlags::POLLIN)).collect();
         let polled = nix::poll::ppoll(&mut fds, None, Some(before));
         settle()?;
         match polled {
@@ -206,38 +248,51 @@ pub fn relay(master: &OwnedFd, mut input: Option<BorrowedFd>, out: BorrowedFd, r
             Err(e) => return Err(sys::failure("ppoll", e)),
             Ok(_) => {}
         }
-        let ready = |i: usize| fds.get(i).and_then(PollFd::revents).is_some_and(|r| !r.is_empty());
-        let (from_master, from_input) = (ready(0), ready(1));
+        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
         drop(fds);
-        if from_master {
-            match nix::unistd::read(master, &mut buf) {
-                // EIO: no slave is open any more — the container's side is gone, and what it
-                // printed before has all been read.
-                Ok(0) | Err(Errno::EIO) => return Ok(()),
-                Ok(n) => write_all(out, &buf[..n])?,
+        let mut ended = vec![false; streams.len()];
+        for (i, s) in streams.iter_mut().enumerate().filter(|(i, _)| ready[*i]) {
+            match nix::unistd::read(s.from, &mut buf) {
+                Ok(n) if n > 0 => deliver(&mut s.to, &buf[..n])?,
                 Err(Errno::EINTR | Errno::EAGAIN) => {}
-                Err(e) => return Err(sys::failure("read(<the pty's master>)", e)),
+                // The end: EIO on a master means no slave is open any more, and what the
+                // container printed before has all been read.
+                Ok(_) | Err(Errno::EIO) => ended[i] = true,
+                Err(e) if s.awaited => return Err(sys::failure(&format!("read({})", s.from.as_raw_fd()), e)),
+                // An input that fails (a terminal that hung up) is no longer read.
+                Err(_) => ended[i] = true,
             }
         }
-        if let (true, Some(i)) = (from_input, input) {
-            match nix::unistd::read(i, &mut buf) {
-                Ok(n) if n > 0 => write_all(master.as_fd(), &buf[..n])?,
-                Err(Errno::EINTR | Errno::EAGAIN) => {}
-                // End of input (or a terminal that hung up): stop reading it.
-                _ => input = None,
-            }
-        }
+        let mut ended = ended.into_iter();
+        streams.retain(|_| !ended.next().unwrap_or(false));
     })();
     let _ = before.thread_set_mask();
+    // SAFETY: the action that was there before.
+    let _ = unsafe { nix::sys::signal::sigaction(Signal::SIGPIPE, &sigpipe) };
     result
 }
 
-fn write_all(fd: BorrowedFd, mut bytes: &[u8]) -> crate::Result<()> {
+/// Write `bytes` to each of `to`; a destination whose reader is gone (EPIPE) is dropped.
+fn deliver(to: &mut Vec<BorrowedFd>, bytes: &[u8]) -> crate::Result<()> {
+    let mut i = 0;
+    while i < to.len() {
+        match write_all(to[i], bytes) {
+            Ok(()) => i += 1,
+            Err(Errno::EPIPE) => {
+                to.remove(i);
+            }
+            Err(e) => return Err(sys::failure(&format!("write({})", to[i].as_raw_fd()), e)),
+        }
+    }
+    Ok(())
+}
+
+fn write_all(fd: BorrowedFd, mut bytes: &[u8]) -> Result<(), Errno> {
     while !bytes.is_empty() {
         match nix::unistd::write(fd, bytes) {
             Ok(n) => bytes = &bytes[n..],
             Err(Errno::EINTR | Errno::EAGAIN) => {}
-            Err(e) => return Err(sys::failure(&format!("write({})", fd.as_raw_fd()), e)),
+            Err(e) => return Err(e),
         }
     }
     Ok(())

@@ -219,7 +219,7 @@ pub fn logs(args: Vec<OsString>) -> minidocker::Result<i32> {
     while let Some(arg) = p.next()? {
         match arg {
             Short('f') | Long("follow") => follow = true,
-            Short('h') | Long("help") => return usage("Usage: minidocker logs [-f] CONTAINER\n\nWhat a detached container printed.\n  -f, --follow   keep printing until the container exits"),
+            Short('h') | Long("help") => return usage("Usage: minidocker logs [-f] CONTAINER\n\nWhat a container printed, detached or not, all on standard output (the log\ndoes not keep the container's output and errors apart).\n  -f, --follow   keep printing until the container exits"),
             Value(v) if name.is_none() => name = Some(v.string()?),
             _ => return Err(arg.unexpected().into()),
         }
@@ -228,7 +228,9 @@ pub fn logs(args: Vec<OsString>) -> minidocker::Result<i32> {
     let c = state::find(&store, &name.ok_or_else(|| anyhow::anyhow!("logs needs a container"))?)?;
     let mut f = match std::fs::File::open(c.log_path()) {
         Ok(f) => f,
-        Err(_) => return Ok(0), // a foreground container: its output went to the terminal
+        // A container that never started has no log: nothing to print.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", c.log_path().display()))),
     };
     let mut out = std::io::stdout();
     loop {
