@@ -51,8 +51,11 @@ impl Default for Rules {
 }
 
 /// `minidocker commit`'s options.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
+    /// `--pause` (Docker's default, on): freeze a running container while its read-write
+    /// layer is read.
+    pub pause: bool,
     /// `-m`: the history entry's comment.
     pub message: Option<String>,
     /// `-a`: the image's (and the history entry's) author.
@@ -60,6 +63,12 @@ pub struct Options {
     /// `-c`: Dockerfile instructions applied to the configuration, in order.
     pub changes: Vec<String>,
     pub rules: Rules,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { pause: true, message: None, author: None, changes: Vec::new(), rules: Rules::default() }
+    }
 }
 
 /// The instructions `-c` accepts: those that only change the configuration (Docker's list).
@@ -113,11 +122,14 @@ pub fn parse_changes(changes: &[String]) -> crate::Result<Vec<Instruction>> {
 pub fn commit(store: &Store, c: &Container, name: Option<&Reference>, opts: &Options) -> crate::Result<Committed> {
     let changes = parse_changes(&opts.changes)?;
     let image = base_image(store, &c.config)?;
-    // Docker pauses the container (the freezer cgroup) while it reads the read-write layer,
-    // unless `--pause=false`. minidocker does not: a file the container rewrites at this very
-    // moment may be packed half-written, and one whose size changes across a 512-byte block
-    // between pack's stat and its read breaks the tarball, which `add_layer` then refuses
-    // (see the error below).
+    // As Docker does, a running container is frozen (the freezer cgroup) while its read-write
+    // layer is read, unless `--pause=false`: otherwise a file it rewrites at this very moment
+    // may be packed half-written, and one whose size changes between pack's stat and its read
+    // breaks the tarball, which `add_layer` then refuses (see the error below).
+    let frozen = match opts.pause && c.running() {
+        true => Some(crate::cgroups::freezer::freeze(&crate::cgroups::Layout::detect()?, &lifecycle::cgroup_name(&c.config.id))?),
+        false => None,
+    };
     let fs_ = lifecycle::rootfs_of(store, c)?;
     let upper = fs_.base.join(&fs_.layers.upper);
     let init = fs_.base.join(&fs_.layers.init);
@@ -127,6 +139,8 @@ pub fn commit(store: &Store, c: &Container, name: Option<&Reference>, opts: &Opt
     let tar_path = work.path().join("layer.tar");
     let exclude: Vec<&str> = left_out.iter().map(|l| l.path.as_str()).collect();
     let files = pack::pack(&upper, &exclude, fs::File::create(&tar_path)?).context("packing the read-write layer")?;
+    // The layer is a file of its own now: the container may go on while it is compressed.
+    drop(frozen);
     let layer = if files.changed.is_empty() && files.deleted.is_empty() {
         None
     } else {
@@ -134,7 +148,7 @@ pub fn commit(store: &Store, c: &Container, name: Option<&Reference>, opts: &Opt
         let bar = crate::progress::bytes(Some(tar.metadata()?.len()), "Committing");
         let added = store.add_layer(bar.wrap_read(tar));
         bar.finish_and_clear();
-        let (desc, unpacked) = added.context("reading the new layer back (if the container was writing a file just then, commit again, or stop it first)")?;
+        let (desc, unpacked) = added.context("reading the new layer back (if the container was writing a file just then, commit again without --pause=false, or stop it first)")?;
         Some(Layer { desc, diff_id: unpacked.diff_id, size: unpacked.tar_size, files })
     };
     drop(work);

@@ -208,6 +208,97 @@ fn a_container_that_changed_nothing_adds_an_empty_history_entry() {
     assert_clean(&root);
 }
 
+/// Whether the container `id`'s cgroup is frozen now (v1 freezer.state, v2 cgroup.events).
+fn frozen(id: &str) -> bool {
+    use minidocker::cgroups::{Controller, Layout, Version};
+    let layout = Layout::detect().unwrap();
+    let h = layout.locate(Controller::Freezer).expect("a cgroup freezer");
+    let dir = h.mountpoint.join("minidocker").join(id);
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+    match h.version {
+        Version::V1 => read("freezer.state").trim() == "FROZEN",
+        Version::V2 => read("cgroup.events").lines().any(|l| l == "frozen 1"),
+    }
+}
+
+/// `minidocker commit ARGS…` while another thread watches whether container `id` is frozen:
+/// (exit code, stderr, whether it was seen frozen).
+fn commit_watched(root: &TestRoot, id: &str, args: &[&str]) -> (i32, String, bool) {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let seen = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                if frozen(id) {
+                    seen.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                std::thread::sleep(std::time::Duration::from_micros(500));
+            }
+        });
+        let (code, _, err) = md(root, &[&["commit"], args].concat());
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        (code, err, seen.load(std::sync::atomic::Ordering::SeqCst))
+    })
+}
+
+#[test]
+fn a_running_container_is_frozen_while_its_files_are_read() {
+    if !have_root("a_running_container_is_frozen_while_its_files_are_read") {
+        return;
+    }
+    let root = TestRoot::with_busybox("commit-freeze");
+    // 3000 files, so that reading the layer takes a while; then, without a pause, twenty
+    // files rewritten with the same counter, round after round.
+    let files: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
+    let script = format!(
+        "mkdir /d /many; i=0; while [ $i -lt 3000 ]; do echo $i > /many/$i; i=$((i+1)); done; echo ready; \
+         n=0; while true; do n=$((n+1)); for f in {}; do echo $n > /d/$f; done; done",
+        files.join(" ")
+    );
+    let (code, id, err) = md(&root, &["run", "-d", "--network", "none", "--name", "busy", "busybox", "sh", "-c", &script]);
+    assert_eq!(code, 0, "{err}");
+    let id = id.trim().to_string();
+    wait_for_log(&root, "busy", "ready");
+    // Past its first round: all twenty files exist.
+    while md(&root, &["exec", "busy", "test", "-s", "/d/20"]).0 != 0 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    // Docker's default: frozen while the layer is read, thawed afterwards.
+    let (code, err, seen) = commit_watched(&root, &id, &["busy", "snap:1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(seen, "the container was never seen frozen during the commit");
+    assert!(!frozen(&id), "the container is still frozen after the commit");
+    // One instant: the twenty files hold the same round's number, or the next one's for
+    // those written before the freeze caught the loop mid-round — and the one it caught
+    // between `>` truncating it and `echo` writing may be empty.
+    let values: Vec<u64> = run_in(&root, "snap:1", "cat /d/*").split_whitespace().map(|v| v.parse().unwrap()).collect();
+    assert!(values.len() >= 19, "more than one file caught half-written: {values:?}");
+    let (lo, hi) = (values.iter().min().unwrap(), values.iter().max().unwrap());
+    assert!(hi - lo <= 1, "the committed files come from different moments: {values:?}");
+    // And it went on after the thaw.
+    let (_, later, _) = md(&root, &["exec", "busy", "cat", "/d/1"]);
+    assert!(later.trim().parse::<u64>().unwrap() > *hi, "the container did not go on after the commit: {later}");
+
+    // --pause=false: never frozen.
+    let (code, err, seen) = commit_watched(&root, &id, &["--pause=false", "busy", "snap:2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!seen, "--pause=false froze the container");
+
+    // A commit killed while the container is frozen leaves it frozen; rm -f still removes it.
+    let layout = minidocker::cgroups::Layout::detect().unwrap();
+    let frozen_by_hand = minidocker::cgroups::freezer::freeze(&layout, &format!("minidocker/{id}")).unwrap();
+    std::mem::forget(frozen_by_hand); // as if its process had been killed: nobody thaws it
+    assert!(frozen(&id));
+    let (code, _, err) = md(&root, &["rm", "-f", "busy"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(cgroups_left(&[id]), Vec::<String>::new());
+    for tag in ["snap:1", "snap:2"] {
+        md(&root, &["rmi", tag]);
+    }
+    assert_clean(&root);
+}
+
 #[test]
 fn bad_input_is_one_line_and_makes_nothing() {
     if !have_root("bad_input_is_one_line_and_makes_nothing") {
@@ -224,6 +315,7 @@ fn bad_input_is_one_line_and_makes_nothing() {
         (vec!["commit", "-c", "BOGUS x", "c1"], "invalid change \"BOGUS x\""),
         (vec!["commit", "c1", "Not:A:Name"], "invalid reference"),
         (vec!["commit"], "commit takes a container"),
+        (vec!["commit", "--pause=maybe", "c1"], "invalid --pause value \"maybe\""),
     ] {
         let (code, _, err) = md(&root, &args);
         assert_ne!(code, 0, "{args:?}");

@@ -103,11 +103,11 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     }
     report::evidence("init/etc/hostname", &format!("{} — this container's name", fs::read_to_string(init.join("etc/hostname")).unwrap_or_default().trim()));
 
-    lab.step("Commit it, while it runs")?;
+    lab.step("Commit it, while it runs (frozen for the moment its files are read, as Docker does)")?;
     let tag = keep.clone().unwrap_or(reference::parse_tagged(&format!("lesson07-{}:latest", std::process::id()))?);
     cleanup.image = keep.is_none().then(|| tag.clone());
     // ANCHOR: commit
-    let opts = Options { message: Some("add /test.txt".into()), author: Some("07-commit".into()), changes: Vec::new(), rules };
+    let opts = Options { message: Some("add /test.txt".into()), author: Some("07-commit".into()), rules, ..Options::default() };
     let started = Instant::now();
     let done = {
         let _lock = store.lock()?;

@@ -34,6 +34,9 @@ pub enum Controller {
     Cpuacct,
     Memory,
     Pids,
+    /// Stopping and resuming a group's processes. A controller of its own on v1; on v2 every
+    /// group has `cgroup.freeze`, with nothing to switch on.
+    Freezer,
 }
 
 impl Controller {
@@ -43,13 +46,14 @@ impl Controller {
             Controller::Cpuacct => "cpuacct",
             Controller::Memory => "memory",
             Controller::Pids => "pids",
+            Controller::Freezer => "freezer",
         }
     }
 
     /// The name to write into a v2 `cgroup.subtree_control`, if it must be switched on.
     pub(crate) fn v2_name(self) -> Option<&'static str> {
         match self {
-            Controller::Cpuacct => None,
+            Controller::Cpuacct | Controller::Freezer => None,
             c => Some(c.name()),
         }
     }

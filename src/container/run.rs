@@ -126,7 +126,9 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
 
     let limits = Limits { cpus: c.config.cpus, memory: c.config.memory, pids: c.config.pids_limit };
     let layout = Layout::detect()?;
-    let cg = Cgroup::create(&layout, &format!("minidocker/{}", c.config.id), &limits.controllers())?;
+    // The freezer too: commit stops the container's processes while it reads their files.
+    let controllers = [limits.controllers(), vec![crate::cgroups::Controller::Freezer]].concat();
+    let cg = Cgroup::create(&layout, &cgroup_name(&c.config.id), &controllers)?;
     limits.apply(&cg)?;
 
     // Every container has a log, as in Docker, whether anyone is attached or not.
@@ -383,6 +385,10 @@ pub fn wait_gone(c: &Container, timeout: std::time::Duration) -> bool {
 pub fn remove(c: &Container, force: bool) -> crate::Result<()> {
     if c.running() {
         anyhow::ensure!(force, "you cannot remove a running container {}: stop it first, or use rm -f", c.short_id());
+        // Frozen by a commit that was killed meanwhile? A frozen process acts on no signal.
+        if let Ok(layout) = Layout::detect() {
+            let _ = crate::cgroups::freezer::thaw(&layout, &cgroup_name(&c.config.id));
+        }
         let _ = sys::kill(Pid::from_raw(c.state.pid), nix::sys::signal::Signal::SIGKILL);
         wait_gone(c, std::time::Duration::from_secs(10));
     }
@@ -403,10 +409,15 @@ fn remove_dir(c: &Container) -> crate::Result<()> {
     // A monitor killed with -9 leaves the cgroup behind: nothing runs in it any more.
     if let Ok(layout) = Layout::detect() {
         for h in &layout.hierarchies {
-            let _ = fs::remove_dir(h.mountpoint.join("minidocker").join(&c.config.id));
+            let _ = fs::remove_dir(h.mountpoint.join(cgroup_name(&c.config.id)));
         }
     }
     fs::remove_dir_all(&c.dir).with_context(|| format!("removing {}", c.dir.display()))
+}
+
+/// The container's cgroup, relative to each hierarchy's root.
+pub fn cgroup_name(id: &str) -> String {
+    format!("minidocker/{id}")
 }
 
 /// A pipe whose both ends are closed on exec: (read end, write end).

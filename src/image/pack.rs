@@ -101,7 +101,7 @@ impl Packer<'_> {
                 pax(b, &[("SCHILY.xattr.security.capability", &cap)])?;
             }
             h.set_entry_type(tar::EntryType::Regular);
-            b.append_data(&mut h, rel, fs::File::open(&full)?)?;
+            b.append_data(&mut h, rel, Exactly::new(fs::File::open(&full)?, meta.len(), &text))?;
             self.packed.changed.push(text);
         } else if ft.is_fifo() {
             h.set_entry_type(tar::EntryType::Fifo);
@@ -115,6 +115,33 @@ impl Packer<'_> {
 }
 
 /// A header with the file's owner, permissions and modification time.
+/// A file's bytes, exactly as many as its tar header announced: a tar entry is its header's
+/// size, and tar writers copy whatever the reader gives. A file that grows meanwhile is cut
+/// at that size; one that shrinks is an error (a short entry would make the rest of the
+/// archive garbage) — a process was writing it while it was packed.
+struct Exactly<'a> {
+    file: std::io::Take<fs::File>,
+    size: u64,
+    name: &'a str,
+}
+
+impl<'a> Exactly<'a> {
+    fn new(file: fs::File, size: u64, name: &'a str) -> Exactly<'a> {
+        Exactly { file: std::io::Read::take(file, size), size, name }
+    }
+}
+
+impl std::io::Read for Exactly<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.file.limit() > 0 {
+            let got = self.size - self.file.limit();
+            return Err(std::io::Error::other(format!("/{} shrank from {} to {got} bytes while it was read: something was writing it", self.name, self.size)));
+        }
+        Ok(n)
+    }
+}
+
 fn header(meta: &fs::Metadata) -> tar::Header {
     let mut h = tar::Header::new_gnu();
     h.set_mode(meta.mode() & 0o7777);

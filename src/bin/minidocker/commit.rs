@@ -15,7 +15,9 @@ new image's. Works on a running container. The init layer's files (/etc/hosts, /
   -m, --message MSG     the history entry's comment
   -a, --author AUTHOR   the author, e.g. \"Jane Doe <jane@example.com>\"
   -c, --change INSTR    apply a Dockerfile instruction to the configuration (repeatable):
-                        CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR";
+                        CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR
+  -p, --pause[=BOOL]    freeze a running container while its files are read (default true;
+                        --pause=false lets it run on, at the risk of a half-written file)";
 
 /// `minidocker commit [-m MSG] [-a AUTHOR] [-c INSTR]... CONTAINER [REPOSITORY[:TAG]]`
 pub fn commit(args: Vec<OsString>) -> minidocker::Result<i32> {
@@ -27,6 +29,13 @@ pub fn commit(args: Vec<OsString>) -> minidocker::Result<i32> {
             Short('m') | Long("message") => opts.message = Some(p.value()?.string()?),
             Short('a') | Long("author") => opts.author = Some(p.value()?.string()?),
             Short('c') | Long("change") => opts.changes.push(p.value()?.string()?),
+            Short('p') | Long("pause") => {
+                opts.pause = match p.optional_value().map(|v| v.string()).transpose()?.as_deref() {
+                    None | Some("true") => true,
+                    Some("false") => false,
+                    Some(other) => anyhow::bail!("invalid --pause value {other:?}: true or false"),
+                }
+            }
             Short('h') | Long("help") => {
                 println!("{USAGE}");
                 return Ok(0);

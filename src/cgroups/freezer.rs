@@ -1,0 +1,89 @@
+//! The freezer: stop every process of a group where it stands, and let them go again —
+//! `docker pause`, and what `docker commit` does for the moment it reads a container's
+//! read-write layer, so no file is packed half-written.
+//!
+//! Frozen processes are not sent a signal (SIGSTOP could be seen, caught or undone by the
+//! container's own processes); the kernel simply stops scheduling them. On v1 the freezer is a
+//! controller of its own (`freezer.state`: THAWED → FREEZING → FROZEN); on v2 every group has
+//! `cgroup.freeze`, and `cgroup.events` says `frozen 1` once all of its processes are stopped.
+
+use super::{Controller, Layout, Version};
+use crate::sys;
+use anyhow::{bail, Context};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The group `name` (such as `minidocker/<id>`) frozen until this is dropped.
+#[derive(Debug)]
+pub struct Frozen(Group);
+
+/// A group's directory in the hierarchy that has the freezer.
+#[derive(Debug)]
+struct Group {
+    dir: PathBuf,
+    version: Version,
+}
+
+// ANCHOR: freeze
+/// Freeze the group `name` and wait until all of its processes are stopped.
+pub fn freeze(layout: &Layout, name: &str) -> crate::Result<Frozen> {
+    let group = locate(layout, name)?;
+    anyhow::ensure!(group.dir.is_dir(), "no cgroup {} to freeze (a container started without one: use --pause=false)", group.dir.display());
+    group.set(true).with_context(|| format!("freezing {}", group.dir.display()))?;
+    let frozen = Frozen(group);
+    // Freezing takes effect as each process reaches a safe point: wait for all of them.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !frozen.0.is_frozen() {
+        if Instant::now() > deadline {
+            bail!("the processes of {} did not all stop within 10 s", frozen.0.dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Ok(frozen)
+}
+// ANCHOR_END: freeze
+
+/// Thaw the group `name` if it exists and is frozen — what a freezer left behind by a
+/// process killed meanwhile needs before its processes can even die (on v1, a frozen process
+/// does not act on SIGKILL until it is thawed).
+pub fn thaw(layout: &Layout, name: &str) -> crate::Result<()> {
+    let group = locate(layout, name)?;
+    if group.dir.is_dir() && group.is_frozen() {
+        group.set(false)?;
+    }
+    Ok(())
+}
+
+fn locate(layout: &Layout, name: &str) -> crate::Result<Group> {
+    let h = layout.locate(Controller::Freezer).context("this host has no cgroup freezer (v1 freezer controller or v2 cgroup.freeze)")?;
+    Ok(Group { dir: h.mountpoint.join(name), version: h.version })
+}
+
+impl Group {
+    /// Freeze (`true`) or thaw the group.
+    fn set(&self, freeze: bool) -> crate::Result<()> {
+        let (file, value) = match (self.version, freeze) {
+            (Version::V1, true) => ("freezer.state", "FROZEN"),
+            (Version::V1, false) => ("freezer.state", "THAWED"),
+            (Version::V2, true) => ("cgroup.freeze", "1"),
+            (Version::V2, false) => ("cgroup.freeze", "0"),
+        };
+        sys::write_file(&self.dir.join(file), value)
+    }
+
+    fn is_frozen(&self) -> bool {
+        let read = |f: &str| std::fs::read_to_string(self.dir.join(f)).unwrap_or_default();
+        match self.version {
+            Version::V1 => read("freezer.state").trim() == "FROZEN",
+            Version::V2 => super::keyed(&read("cgroup.events"), "frozen") == Some(1),
+        }
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.set(false) {
+            eprintln!("warning: could not thaw {}: {e:#}", self.0.dir.display());
+        }
+    }
+}
