@@ -290,10 +290,14 @@ fn a_running_container_is_frozen_while_its_files_are_read() {
     let frozen_by_hand = minidocker::cgroups::freezer::freeze(&layout, &format!("minidocker/{id}")).unwrap();
     std::mem::forget(frozen_by_hand); // as if its process had been killed: nobody thaws it
     assert!(frozen(&id));
+    // A commit of a container someone else froze leaves it as it found it.
+    let (code, err, _) = commit_watched(&root, &id, &["busy", "snap:3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(frozen(&id), "the commit thawed a container it had not frozen");
     let (code, _, err) = md(&root, &["rm", "-f", "busy"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(cgroups_left(&[id]), Vec::<String>::new());
-    for tag in ["snap:1", "snap:2"] {
+    for tag in ["snap:1", "snap:2", "snap:3"] {
         md(&root, &["rmi", tag]);
     }
     assert_clean(&root);

@@ -358,9 +358,15 @@ fn run_t_gives_the_container_a_terminal_of_its_own() {
     assert_eq!(lines[..4], ["both", "33 101", "xterm", "/dev/pts/0"], "{out}");
     // /dev/console is the same terminal (bind-mounted, as runc does): char device 136, 0.
     assert!(lines[4].starts_with('c') && lines[4].contains("136,   0"), "{out}");
+    // Its owner is the container's user (as runc hands it over), its group `tty` (5).
+    let (code, out) = on_terminal(&root, &["run", "-t", "--rm", "--network", "none", "-u", "1000", "busybox", "sh", "-c", "stat -c '%u %g %a' $(tty)"], 24, 80);
+    assert_eq!((code, out.trim()), (0, "1000 5 620"));
     // Without -t: no terminal at all, even when the caller has one.
     let (code, out) = on_terminal(&root, &["run", "--rm", "--network", "none", "busybox", "tty"], 24, 80);
     assert_eq!((code, out.trim()), (1, "not a tty"));
+    // And the caller's own terminal, passed through with -i, is not handed to the user.
+    let (code, out) = on_terminal(&root, &["run", "-i", "--rm", "--network", "none", "-u", "1000", "busybox", "stat", "-L", "-c", "%u", "/proc/self/fd/0"], 24, 80);
+    assert_eq!((code, out.trim()), (0, "0"));
     assert!(root.container_ids().is_empty(), "--rm left containers");
     assert_clean(&root);
 }

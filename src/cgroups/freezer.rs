@@ -13,9 +13,10 @@ use anyhow::{bail, Context};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// The group `name` (such as `minidocker/<id>`) frozen until this is dropped.
+/// The group `name` (such as `minidocker/<id>`) frozen until this is dropped — unless it
+/// was frozen already (by someone else), which it then stays.
 #[derive(Debug)]
-pub struct Frozen(Group);
+pub struct Frozen(Option<Group>);
 
 /// A group's directory in the hierarchy that has the freezer.
 #[derive(Debug)]
@@ -29,13 +30,16 @@ struct Group {
 pub fn freeze(layout: &Layout, name: &str) -> crate::Result<Frozen> {
     let group = locate(layout, name)?;
     anyhow::ensure!(group.dir.is_dir(), "no cgroup {} to freeze (a container started without one: use --pause=false)", group.dir.display());
+    if group.is_frozen() {
+        return Ok(Frozen(None));
+    }
     group.set(true).with_context(|| format!("freezing {}", group.dir.display()))?;
-    let frozen = Frozen(group);
+    let frozen = Frozen(Some(group));
     // Freezing takes effect as each process reaches a safe point: wait for all of them.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !frozen.0.is_frozen() {
+    while let Some(group) = frozen.0.as_ref().filter(|g| !g.is_frozen()) {
         if Instant::now() > deadline {
-            bail!("the processes of {} did not all stop within 10 s", frozen.0.dir.display());
+            bail!("the processes of {} did not all stop within 10 s", group.dir.display());
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -82,8 +86,10 @@ impl Group {
 
 impl Drop for Frozen {
     fn drop(&mut self) {
-        if let Err(e) = self.0.set(false) {
-            eprintln!("warning: could not thaw {}: {e:#}", self.0.dir.display());
+        if let Some(group) = &self.0 {
+            if let Err(e) = group.set(false) {
+                eprintln!("warning: could not thaw {}: {e:#}", group.dir.display());
+            }
         }
     }
 }

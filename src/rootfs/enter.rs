@@ -88,10 +88,29 @@ fn minimal_dev(dev: &Path) -> crate::Result<()> {
         sys::symlink(target, &dev.join(link))?;
     }
     sys::mkdir(&dev.join("pts"))?;
-    // newinstance: the container's ptys are its own, not the host's.
-    sys::mount(Some("devpts"), &dev.join("pts"), Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("newinstance,ptmxmode=0666,mode=0620"))?;
+    // newinstance: the container's ptys are its own, not the host's. gid=5 is the `tty` group
+    // of Debian's and most images' /etc/group, as in Docker.
+    sys::mount(Some("devpts"), &dev.join("pts"), Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("newinstance,ptmxmode=0666,mode=0620,gid=5"))?;
     sys::mkdir(&dev.join("shm"))?;
     sys::mount(Some("shm"), &dev.join("shm"), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, Some("mode=1777,size=65536k"))?;
+    Ok(())
+}
+
+/// A terminal of the container's own (`-t`) on standard input, output or error was opened by
+/// root: hand it to `uid`, as runc does, or the user could not reopen it as `/dev/tty` or change
+/// its modes. Only one from the container's devpts: a terminal passed in from the host (`exec
+/// -i` from a shell) is the host user's and stays so.
+fn give_terminal(uid: u32) -> crate::Result<()> {
+    use std::os::fd::BorrowedFd;
+    let Ok(devpts) = nix::sys::stat::stat("/dev/pts") else { return Ok(()) };
+    for fd in 0..3 {
+        // SAFETY: 0, 1 and 2 stay open for the whole life of the process.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let ours = nix::sys::stat::fstat(fd).is_ok_and(|s| s.st_dev == devpts.st_dev);
+        if ours && nix::unistd::isatty(fd).unwrap_or(false) {
+            nix::unistd::fchown(fd, Some(nix::unistd::Uid::from_raw(uid)), None).map_err(|e| sys::failure("fchown(<the terminal>)", e))?;
+        }
+    }
     Ok(())
 }
 
@@ -117,6 +136,7 @@ pub fn switch_user(user: &str) -> crate::Result<()> {
             }
         },
     };
+    give_terminal(uid)?;
     // Groups first: once the uid is not 0 any more, changing them is not allowed.
     nix::unistd::setgroups(&[])?;
     nix::unistd::setgid(nix::unistd::Gid::from_raw(gid))?;
