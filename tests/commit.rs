@@ -280,9 +280,10 @@ fn a_running_container_is_frozen_while_its_files_are_read() {
     let (_, later, _) = md(&root, &["exec", "busy", "cat", "/d/1"]);
     assert!(later.trim().parse::<u64>().unwrap() > *hi, "the container did not go on after the commit: {later}");
 
-    // --pause=false: never frozen.
+    // --pause=false: never frozen — and then a file the loop truncates while it is read is
+    // refused in one line rather than packed into a broken tarball (pack's `Exactly`).
     let (code, err, seen) = commit_watched(&root, &id, &["--pause=false", "busy", "snap:2"]);
-    assert_eq!(code, 0, "{err}");
+    assert!(code == 0 || (err.contains("while it was read: something was writing it") && err.lines().count() == 1), "{err}");
     assert!(!seen, "--pause=false froze the container");
 
     // A commit killed while the container is frozen leaves it frozen; rm -f still removes it.
@@ -298,8 +299,56 @@ fn a_running_container_is_frozen_while_its_files_are_read() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(cgroups_left(&[id]), Vec::<String>::new());
     for tag in ["snap:1", "snap:2", "snap:3"] {
+        // (snap:2 may not exist: see above)
         md(&root, &["rmi", tag]);
     }
+    assert_clean(&root);
+}
+
+#[test]
+fn pause_freezes_a_container_and_unpause_lets_it_go_on() {
+    if !have_root("pause_freezes_a_container_and_unpause_lets_it_go_on") {
+        return;
+    }
+    let root = TestRoot::with_busybox("commit-pause");
+    let (code, id, err) = md(&root, &["run", "-d", "--network", "none", "--name", "ticker", "busybox", "sh", "-c", "echo ready; n=0; while true; do n=$((n+1)); echo $n > /t; mv /t /tick; done"]);
+    assert_eq!(code, 0, "{err}");
+    let id = id.trim().to_string();
+    wait_for_log(&root, "ticker", "ready");
+    // The counter, read from the host (renamed into place whole: never seen half-written).
+    let tick = || std::fs::read_to_string(root.path.join("containers").join(&id).join("rootfs/upper/tick")).unwrap_or_default();
+    while tick().is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let (code, out, err) = md(&root, &["pause", "ticker"]);
+    assert_eq!((code, out.trim()), (0, "ticker"), "{err}");
+    assert!(frozen(&id));
+    // Frozen: the file stops changing; ps, inspect say so; exec and a second pause are refused.
+    let before = tick();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(tick(), before, "a paused container went on writing");
+    let (_, ps, _) = md(&root, &["ps"]);
+    assert!(ps.contains("(Paused)"), "{ps}");
+    let (_, state, _) = md(&root, &["inspect", "--format", "{{.State.Status}} {{.State.Paused}}", "ticker"]);
+    assert_eq!(state.trim(), "paused true");
+    for (args, says) in [(vec!["exec", "ticker", "true"], "is paused: unpause it before exec"), (vec!["pause", "ticker"], "is already paused")] {
+        let (code, _, err) = md(&root, &args);
+        assert!(code != 0 && err.contains(says) && err.lines().count() == 1, "{args:?}: {err}");
+    }
+    let (code, _, err) = md(&root, &["unpause", "ticker"]);
+    assert_eq!(code, 0, "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_ne!(tick(), before, "an unpaused container did not go on");
+    let (code, _, err) = md(&root, &["unpause", "ticker"]);
+    assert!(code != 0 && err.contains("is not paused"), "{err}");
+    // Paused again, it can still be stopped: SIGKILL thaws it, as in Docker.
+    md(&root, &["pause", "ticker"]);
+    let (code, _, err) = md(&root, &["stop", "-t", "1", "ticker"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, state, _) = md(&root, &["inspect", "--format", "{{.State.Status}}", "ticker"]);
+    assert_eq!(state.trim(), "exited");
+    md(&root, &["rm", "ticker"]);
+    assert_eq!(cgroups_left(&[id]), Vec::<String>::new());
     assert_clean(&root);
 }
 

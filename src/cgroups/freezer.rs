@@ -13,8 +13,7 @@ use anyhow::{bail, Context};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// The group `name` (such as `minidocker/<id>`) frozen until this is dropped — unless it
-/// was frozen already (by someone else), which it then stays.
+/// The group `name` (such as `minidocker/<id>`) frozen until this is dropped (see [`freeze`]).
 #[derive(Debug)]
 pub struct Frozen(Option<Group>);
 
@@ -26,26 +25,38 @@ struct Group {
 }
 
 // ANCHOR: freeze
-/// Freeze the group `name` and wait until all of its processes are stopped.
-pub fn freeze(layout: &Layout, name: &str) -> crate::Result<Frozen> {
+/// Freeze the group `name` and wait until all of its processes are stopped (`docker pause`).
+pub fn pause(layout: &Layout, name: &str) -> crate::Result<()> {
     let group = locate(layout, name)?;
-    anyhow::ensure!(group.dir.is_dir(), "no cgroup {} to freeze (a container started without one: use --pause=false)", group.dir.display());
-    if group.is_frozen() {
-        return Ok(Frozen(None));
-    }
+    anyhow::ensure!(group.dir.is_dir(), "no cgroup {} to freeze (a container started without one)", group.dir.display());
     group.set(true).with_context(|| format!("freezing {}", group.dir.display()))?;
-    let frozen = Frozen(Some(group));
     // Freezing takes effect as each process reaches a safe point: wait for all of them.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while let Some(group) = frozen.0.as_ref().filter(|g| !g.is_frozen()) {
+    while !group.is_frozen() {
         if Instant::now() > deadline {
+            let _ = group.set(false);
             bail!("the processes of {} did not all stop within 10 s", group.dir.display());
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    Ok(frozen)
+    Ok(())
 }
 // ANCHOR_END: freeze
+
+/// [`pause`], undone when the result is dropped — unless the group was paused already (by
+/// `minidocker pause`), which it then stays.
+pub fn freeze(layout: &Layout, name: &str) -> crate::Result<Frozen> {
+    if is_paused(layout, name) {
+        return Ok(Frozen(None));
+    }
+    pause(layout, name)?;
+    Ok(Frozen(Some(locate(layout, name)?)))
+}
+
+/// Whether the group `name` is frozen.
+pub fn is_paused(layout: &Layout, name: &str) -> bool {
+    locate(layout, name).is_ok_and(|g| g.is_frozen())
+}
 
 /// Thaw the group `name` if it exists and is frozen — what a freezer left behind by a
 /// process killed meanwhile needs before its processes can even die (on v1, a frozen process

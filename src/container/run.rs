@@ -347,10 +347,41 @@ pub fn rootfs_of(store: &Store, c: &Container) -> crate::Result<Rootfs> {
     Rootfs::open(store, &c.config.diff_ids, &c.dir.join("rootfs"))
 }
 
-/// Send `signal` to the container's first process.
+/// Send `signal` to the container's first process. A paused container gets it when it is
+/// unpaused — except SIGKILL, which unpauses it, as in Docker.
 pub fn signal(c: &Container, signal: nix::sys::signal::Signal) -> crate::Result<()> {
     anyhow::ensure!(c.running(), "container {} is not running", c.config.name);
-    sys::kill(Pid::from_raw(c.state.pid), signal)
+    sys::kill(Pid::from_raw(c.state.pid), signal)?;
+    if signal == nix::sys::signal::Signal::SIGKILL {
+        thaw(c);
+    }
+    Ok(())
+}
+
+/// `pause`: freeze every process of the running container (the freezer cgroup).
+pub fn pause(c: &Container) -> crate::Result<()> {
+    anyhow::ensure!(c.running(), "container {} is not running", c.config.name);
+    anyhow::ensure!(!paused(c), "container {} is already paused", c.config.name);
+    crate::cgroups::freezer::pause(&Layout::detect()?, &cgroup_name(&c.config.id))
+}
+
+/// `unpause`: let a paused container's processes run again.
+pub fn unpause(c: &Container) -> crate::Result<()> {
+    anyhow::ensure!(paused(c), "container {} is not paused", c.config.name);
+    crate::cgroups::freezer::thaw(&Layout::detect()?, &cgroup_name(&c.config.id))
+}
+
+/// Whether the container is running but frozen.
+pub fn paused(c: &Container) -> bool {
+    c.running() && Layout::detect().is_ok_and(|l| crate::cgroups::freezer::is_paused(&l, &cgroup_name(&c.config.id)))
+}
+
+/// Thaw the container if it is frozen: a frozen process acts on no signal, SIGKILL included
+/// (on v1). Also what a commit killed while it held the container frozen leaves to undo.
+fn thaw(c: &Container) {
+    if let Ok(layout) = Layout::detect() {
+        let _ = crate::cgroups::freezer::thaw(&layout, &cgroup_name(&c.config.id));
+    }
 }
 
 /// Stop: the stop signal, then SIGKILL after `timeout` seconds, as `docker stop -t`.
@@ -361,7 +392,7 @@ pub fn stop(c: &Container, timeout: u64) -> crate::Result<()> {
     let sig = c.config.stop_signal.as_deref().and_then(|s| s.parse::<nix::sys::signal::Signal>().ok()).unwrap_or(nix::sys::signal::Signal::SIGTERM);
     signal(c, sig)?;
     if !wait_gone(c, std::time::Duration::from_secs(timeout)) {
-        let _ = sys::kill(Pid::from_raw(c.state.pid), nix::sys::signal::Signal::SIGKILL);
+        let _ = signal(c, nix::sys::signal::Signal::SIGKILL);
         wait_gone(c, std::time::Duration::from_secs(10));
     }
     Ok(())
@@ -385,11 +416,7 @@ pub fn wait_gone(c: &Container, timeout: std::time::Duration) -> bool {
 pub fn remove(c: &Container, force: bool) -> crate::Result<()> {
     if c.running() {
         anyhow::ensure!(force, "you cannot remove a running container {}: stop it first, or use rm -f", c.short_id());
-        // Frozen by a commit that was killed meanwhile? A frozen process acts on no signal.
-        if let Ok(layout) = Layout::detect() {
-            let _ = crate::cgroups::freezer::thaw(&layout, &cgroup_name(&c.config.id));
-        }
-        let _ = sys::kill(Pid::from_raw(c.state.pid), nix::sys::signal::Signal::SIGKILL);
+        let _ = signal(c, nix::sys::signal::Signal::SIGKILL);
         wait_gone(c, std::time::Duration::from_secs(10));
     }
     // A program that started the container with `start` (a lesson) is the monitor's parent:

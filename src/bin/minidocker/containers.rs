@@ -181,6 +181,7 @@ pub fn ps(args: Vec<OsString>) -> minidocker::Result<i32> {
         let created = ago(&c.config.created, now);
         let status = match c.state.status {
             Status::Created => "Created".to_string(),
+            Status::Running if lifecycle::paused(&c) => format!("Up {} (Paused)", since(&c.state.started_at, now)),
             Status::Running => format!("Up {}", since(&c.state.started_at, now)),
             Status::Exited => format!("Exited ({}) {}", c.state.exit_code, ago(&c.state.finished_at, now)),
         };
@@ -296,6 +297,36 @@ pub fn kill(args: Vec<OsString>) -> minidocker::Result<i32> {
     each(&names, |_, c| lifecycle::signal(c, sig))
 }
 
+/// `minidocker pause CONTAINER...`
+pub fn pause(args: Vec<OsString>) -> minidocker::Result<i32> {
+    match names_only(args)? {
+        None => usage("Usage: minidocker pause CONTAINER...\n\nFreeze every process of running containers (the freezer cgroup): no signal is sent, the\nkernel stops scheduling them until `minidocker unpause`."),
+        Some(names) => each(&names, |_, c| lifecycle::pause(c)),
+    }
+}
+
+/// `minidocker unpause CONTAINER...`
+pub fn unpause(args: Vec<OsString>) -> minidocker::Result<i32> {
+    match names_only(args)? {
+        None => usage("Usage: minidocker unpause CONTAINER...\n\nLet the processes of paused containers run again."),
+        Some(names) => each(&names, |_, c| lifecycle::unpause(c)),
+    }
+}
+
+/// The container names of a command with no options; `None` for `-h`.
+fn names_only(args: Vec<OsString>) -> minidocker::Result<Option<Vec<String>>> {
+    let mut names = Vec::new();
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(None),
+            Value(v) => names.push(v.string()?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    Ok(Some(names))
+}
+
 /// `minidocker rm [-f] [-v] CONTAINER...`
 pub fn rm(args: Vec<OsString>) -> minidocker::Result<i32> {
     let (mut force, mut volumes, mut names) = (false, false, Vec::new());
@@ -353,8 +384,10 @@ pub fn print_inspect(docs: &[serde_json::Value], format: Option<&str>) -> minido
 fn docker_json(c: &Container) -> serde_json::Value {
     use serde_json::json;
     let (s, cfg) = (&c.state, &c.config);
+    let paused = lifecycle::paused(c);
     let status = match s.status {
         Status::Created => "created",
+        Status::Running if paused => "paused",
         Status::Running => "running",
         Status::Exited => "exited",
     };
@@ -378,7 +411,7 @@ fn docker_json(c: &Container) -> serde_json::Value {
         "State": {
             "Status": status,
             "Running": s.status == Status::Running,
-            "Paused": false,
+            "Paused": paused,
             "Restarting": false,
             "OOMKilled": s.oom_killed,
             "Dead": false,

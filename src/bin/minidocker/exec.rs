@@ -47,6 +47,8 @@ pub fn exec(args: Vec<OsString>) -> minidocker::Result<i32> {
     anyhow::ensure!(!(tty && interactive) || std::io::IsTerminal::is_terminal(&std::io::stdin()), "the input device is not a TTY; drop -t or run from a terminal");
     let store = Store::open_default()?;
     let c = state::find(&store, &name)?;
+    // A frozen container would freeze the command too, the moment it joins its cgroups.
+    anyhow::ensure!(!minidocker::container::run::paused(&c), "container {} is paused: unpause it before exec", c.config.name);
     let target = exec::target_of(&c)?;
     let mut spec = Spec::for_container(&c, cmd);
     spec.stdin = interactive;

@@ -36,6 +36,8 @@ const COMMANDS: &[(&str, &str, &str, Command)] = &[
     ("logs", "Fetch the logs of a container", "05", containers::logs),
     ("stop", "Stop running containers", "05", containers::stop),
     ("kill", "Kill running containers", "05", containers::kill),
+    ("pause", "Freeze all processes of containers", "07", containers::pause),
+    ("unpause", "Let paused containers run again", "07", containers::unpause),
     ("rm", "Remove containers", "05", containers::rm),
     ("inspect", "Low-level information on a container", "05", containers::inspect),
     ("exec", "Run a command in a running container", "06", exec::exec),
