@@ -479,7 +479,7 @@ impl Child {
             // no_new_privs; an exec'd one must not have more.
             security::restrict()?;
             if !self.user.is_empty() {
-                enter::switch_user(&self.user)?;
+                enter::switch_user(&self.user, self.console.is_some())?;
                 // Changing the user cleared the parent-death signal: set it again.
                 orphan_check()?;
             }

@@ -28,7 +28,7 @@ struct Group {
 /// Freeze the group `name` and wait until all of its processes are stopped (`docker pause`).
 pub fn pause(layout: &Layout, name: &str) -> crate::Result<()> {
     let group = locate(layout, name)?;
-    anyhow::ensure!(group.dir.is_dir(), "no cgroup {} to freeze (a container started without one)", group.dir.display());
+    anyhow::ensure!(group.dir.is_dir(), "no cgroup {} to freeze (a container started without one; commit it with --pause=false)", group.dir.display());
     group.set(true).with_context(|| format!("freezing {}", group.dir.display()))?;
     // Freezing takes effect as each process reaches a safe point: wait for all of them.
     let deadline = Instant::now() + Duration::from_secs(10);

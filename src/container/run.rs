@@ -92,9 +92,15 @@ pub fn start(store: &Store, c: &Container) -> crate::Result<i32> {
 
 /// Run the container and wait for it: the monitor's whole job.
 fn monitor(store: &Store, c: &Container, ready: Option<OwnedFd>) -> crate::Result<i32> {
+    // Closed once the container started: `run -d` has read it and gone, and a later write
+    // into a pipe nobody reads would kill the monitor with SIGPIPE.
+    let ready = std::cell::RefCell::new(ready);
     let tell = |msg: &str| {
-        if let Some(fd) = &ready {
+        if let Some(fd) = ready.borrow().as_ref() {
             let _ = nix::unistd::write(fd, msg.as_bytes());
+        }
+        if msg == "started" {
+            ready.borrow_mut().take();
         }
     };
     let mut c = c.clone();
@@ -126,8 +132,12 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
 
     let limits = Limits { cpus: c.config.cpus, memory: c.config.memory, pids: c.config.pids_limit };
     let layout = Layout::detect()?;
-    // The freezer too: commit stops the container's processes while it reads their files.
-    let controllers = [limits.controllers(), vec![crate::cgroups::Controller::Freezer]].concat();
+    // The freezer too, where the host has one: commit and pause stop the container's
+    // processes with it.
+    let mut controllers = limits.controllers();
+    if layout.locate(crate::cgroups::Controller::Freezer).is_some() {
+        controllers.push(crate::cgroups::Controller::Freezer);
+    }
     let cg = Cgroup::create(&layout, &cgroup_name(&c.config.id), &controllers)?;
     limits.apply(&cg)?;
 
@@ -232,7 +242,7 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         sys::unshare(CloneFlags::CLONE_NEWCGROUP)?;
         security::restrict()?;
         if !user.is_empty() {
-            enter::switch_user(&user)?;
+            enter::switch_user(&user, console_fd.is_some())?;
         }
         Ok(())
     };

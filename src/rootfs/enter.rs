@@ -96,18 +96,15 @@ fn minimal_dev(dev: &Path) -> crate::Result<()> {
     Ok(())
 }
 
-/// A terminal of the container's own (`-t`) on standard input, output or error was opened by
-/// root: hand it to `uid`, as runc does, or the user could not reopen it as `/dev/tty` or change
-/// its modes. Only one from the container's devpts: a terminal passed in from the host (`exec
-/// -i` from a shell) is the host user's and stays so.
+/// The terminal minidocker made for the command (`-t`) on standard input, output and error
+/// was opened by root: hand it to `uid`, as runc does, or the user could not reopen it as
+/// `/dev/tty` or change its modes. (Only that one: a terminal passed in from the caller, with
+/// `-i` and no `-t`, is the caller's and stays so.)
 fn give_terminal(uid: u32) -> crate::Result<()> {
-    use std::os::fd::BorrowedFd;
-    let Ok(devpts) = nix::sys::stat::stat("/dev/pts") else { return Ok(()) };
-    for fd in 0..3 {
-        // SAFETY: 0, 1 and 2 stay open for the whole life of the process.
-        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-        let ours = nix::sys::stat::fstat(fd).is_ok_and(|s| s.st_dev == devpts.st_dev);
-        if ours && nix::unistd::isatty(fd).unwrap_or(false) {
+    use std::os::fd::AsFd;
+    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    for fd in [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()] {
+        if nix::unistd::isatty(fd).unwrap_or(false) {
             nix::unistd::fchown(fd, Some(nix::unistd::Uid::from_raw(uid)), None).map_err(|e| sys::failure("fchown(<the terminal>)", e))?;
         }
     }
@@ -116,7 +113,8 @@ fn give_terminal(uid: u32) -> crate::Result<()> {
 
 /// Become `user` (`name`, `uid`, `name:group`, `uid:gid`), resolved in the container's own
 /// `/etc/passwd` and `/etc/group` — after pivot_root, so the image's names count, not the host's.
-pub fn switch_user(user: &str) -> crate::Result<()> {
+/// `terminal`: the standard streams are a terminal made for the command (`-t`), now the user's.
+pub fn switch_user(user: &str, terminal: bool) -> crate::Result<()> {
     let (u, g) = user.split_once(':').map_or((user, None), |(u, g)| (u, Some(g)));
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let entry = passwd.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.len() > 3 && (f[0] == u || f[2] == u));
@@ -136,7 +134,9 @@ pub fn switch_user(user: &str) -> crate::Result<()> {
             }
         },
     };
-    give_terminal(uid)?;
+    if terminal {
+        give_terminal(uid)?;
+    }
     // Groups first: once the uid is not 0 any more, changing them is not allowed.
     nix::unistd::setgroups(&[])?;
     nix::unistd::setgid(nix::unistd::Gid::from_raw(gid))?;

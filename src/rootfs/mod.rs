@@ -148,7 +148,7 @@ pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<crate::process::Exit> 
             sys::chdir(Path::new(dir))?;
         }
         if let Some(user) = spec.user.filter(|u| !u.is_empty()) {
-            enter::switch_user(user)?;
+            enter::switch_user(user, false)?;
         }
         Ok(())
     };
