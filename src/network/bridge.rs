@@ -9,23 +9,41 @@ use anyhow::{bail, Context};
 use nix::errno::Errno;
 use std::path::Path;
 
+/// What is there by the bridge's name: a bridge that fits `cfg`, or nothing. Anything else is
+/// an error — checked by `run` before it creates anything, and again when a container is
+/// plugged in.
+pub fn existing(nl: &mut Netlink, cfg: &Config) -> crate::Result<Option<Link>> {
+    let name = &cfg.bridge;
+    match nl.link(name)? {
+        Some(l) if l.kind.as_deref() != Some("bridge") => bail!(
+            "{name} exists and is not a bridge (it is a {} interface): choose another MINIDOCKER_BRIDGE",
+            l.kind.as_deref().unwrap_or("physical")
+        ),
+        // Every port must have the bridge's MTU: a port with a smaller one drops what the
+        // bridge forwards to it beyond that size, silently (no ICMP for a bridged frame).
+        Some(l) if l.mtu != cfg.mtu => bail!(
+            "the bridge {name} has MTU {}, not {} (MINIDOCKER_MTU): it keeps the MTU the first container gave it; remove its containers (the last one takes it along) or set MINIDOCKER_MTU={}",
+            l.mtu,
+            cfg.mtu,
+            l.mtu
+        ),
+        found => Ok(found),
+    }
+}
+
 /// Make sure the bridge exists, is a bridge, holds the gateway address and is up; and that
 /// the host forwards packets and lets 127.0.0.1 be DNAT-ed out of it.
 pub fn ensure(nl: &mut Netlink, cfg: &Config) -> crate::Result<Link> {
     let name = &cfg.bridge;
-    let link = match nl.link(name)? {
-        Some(l) if l.kind.as_deref() == Some("bridge") => l,
-        Some(l) => bail!(
-            "{name} exists and is not a bridge (it is a {} interface): choose another MINIDOCKER_BRIDGE",
-            l.kind.as_deref().unwrap_or("physical")
-        ),
+    let link = match existing(nl, cfg)? {
+        Some(l) => l,
         None => {
             match nl.create_bridge(name, cfg.mtu) {
                 Ok(()) => {}
                 Err(e) if e.errno == Errno::EEXIST => {} // created meanwhile by someone else
                 Err(e) => return Err(e).context("creating the bridge (does this kernel have bridge support, CONFIG_BRIDGE?)"),
             }
-            nl.link(name)?.with_context(|| format!("the bridge {name} vanished right after it was created"))?
+            existing(nl, cfg)?.with_context(|| format!("the bridge {name} vanished right after it was created"))?
         }
     };
     match nl.add_address(&link, cfg.subnet.gateway(), cfg.subnet.prefix) {

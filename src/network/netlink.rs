@@ -104,6 +104,7 @@ pub struct Link {
     pub up: bool,
     /// The bridge it is a port of.
     pub master: Option<u32>,
+    pub mtu: u32,
 }
 
 /// `struct ifinfomsg`: which link, and which of its flags to change.
@@ -421,7 +422,7 @@ impl Netlink {
 
 /// An RTM_NEWLINK answer: ifinfomsg, then IFLA_* attributes.
 fn parse_link(payload: &[u8]) -> Link {
-    let mut link = Link { index: 0, name: String::new(), kind: None, up: false, master: None };
+    let mut link = Link { index: 0, name: String::new(), kind: None, up: false, master: None, mtu: 0 };
     if payload.len() < 16 {
         return link;
     }
@@ -431,6 +432,7 @@ fn parse_link(payload: &[u8]) -> Link {
         match kind {
             IFLA_IFNAME => link.name = c_string(value),
             IFLA_MASTER if value.len() >= 4 => link.master = Some(u32_at(value, 0)),
+            IFLA_MTU if value.len() >= 4 => link.mtu = u32_at(value, 0),
             IFLA_LINKINFO => {
                 link.kind = attrs(value).into_iter().find(|(k, _)| *k == IFLA_INFO_KIND).map(|(_, v)| c_string(v));
             }

@@ -87,9 +87,11 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
     c.volumes = minidocker::volumes::parse_all(&volume_flags)?;
     let store = Store::open_default()?;
     let image = store.resolve(&image_name)?;
-    // So is a bad bridge configuration (MINIDOCKER_BRIDGE, _SUBNET, _MTU).
+    // So is a bad bridge configuration (MINIDOCKER_BRIDGE, _SUBNET, _MTU), or one that does
+    // not fit the bridge already there.
     if c.network == "bridge" {
-        minidocker::network::Config::from_env()?;
+        let cfg = minidocker::network::Config::from_env()?;
+        minidocker::network::bridge::existing(&mut minidocker::network::netlink::Netlink::open()?, &cfg)?;
     }
     let ic = &image.config.config;
     c.id = rootfs::new_id()?;
