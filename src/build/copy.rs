@@ -4,8 +4,9 @@
 //! Both ends are trees someone else wrote: the sources are in the build context or a
 //! `--from` stage, whose symlinks (`hostetc -> /etc`) must not lead to the host's files; the
 //! destination is the stage, where a symlink an earlier source put there (`COPY link dir /d/`
-//! with `link -> /etc`) must not send the next source's files to the host. Every path on
-//! either side is resolved inside its tree by the kernel ([`crate::rooted`]).
+//! with `link -> /etc`) must not send the next source's files to the host. Each source and
+//! each destination is resolved inside its tree by the kernel ([`crate::rooted`]); below a
+//! source directory, the copy walks without following symlinks (they are copied as links).
 
 use super::ignore::glob;
 use crate::image::{unpack, Digest};
@@ -201,7 +202,9 @@ fn copy_one(src: &Path, dir: &OwnedFd, name: &OsStr, attrs: Attrs) -> crate::Res
         symlinkat(&fs::read_link(src)?, dir, name)?;
     } else if m.is_file() {
         let to = openat(dir, name, OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::from_bits_truncate(0o600))?;
-        std::io::copy(&mut fs::File::open(src)?, &mut fs::File::from(to))?;
+        // O_NOFOLLOW: the file checked above, not a symlink swapped in since.
+        let from = std::os::unix::fs::OpenOptionsExt::custom_flags(fs::OpenOptions::new().read(true), libc::O_NOFOLLOW).open(src)?;
+        std::io::copy(&mut &from, &mut fs::File::from(to))?;
     } else {
         return Ok(()); // devices, fifos, sockets are not copied
     }

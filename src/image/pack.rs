@@ -114,7 +114,6 @@ impl Packer<'_> {
     }
 }
 
-/// A header with the file's owner, permissions and modification time.
 /// A file's bytes, exactly as many as its tar header announced: a tar entry is its header's
 /// size, and tar writers copy whatever the reader gives. A file that grows meanwhile is cut
 /// at that size; one that shrinks is an error (a short entry would make the rest of the
@@ -142,6 +141,7 @@ impl std::io::Read for Exactly<'_> {
     }
 }
 
+/// A header with the file's owner, permissions and modification time.
 fn header(meta: &fs::Metadata) -> tar::Header {
     let mut h = tar::Header::new_gnu();
     h.set_mode(meta.mode() & 0o7777);
