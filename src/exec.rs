@@ -277,7 +277,7 @@ impl Started {
             // The command's terminal on ours, until the command's side of it is closed.
             if let Some(master) = tty::receive(&sock)? {
                 let pid = helper.pid();
-                tty::attach(&master, self.stdin, &|sig| {
+                tty::attach(&master, self.stdin, None, &|sig| {
                     let _ = nix::sys::signal::kill(pid, sig);
                 })?;
             }
@@ -313,13 +313,12 @@ pub fn start(target: i32, spec: &Spec, rules: &Rules) -> crate::Result<Started> 
     // command makes it its own after joining the mount namespace (see `enter_root`).
     let root = open(format!("/proc/{target}/root").as_str(), OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| sys::failure(&format!("open(\"/proc/{target}/root\")"), e))?;
-    let null = if spec.stdin { None } else { Some(File::open("/dev/null")?) };
     let console = if spec.tty { Some(tty::ConsoleSocket::new()?) } else { None };
     let child = Child {
         plan: plan.clone(),
         rules: *rules,
         root,
-        null,
+        stdin: spec.stdin,
         console: console.as_ref().map(tty::ConsoleSocket::sender_fd),
         size: tty::caller_size(),
         argv: cstrings(&spec.argv)?,
@@ -368,7 +367,8 @@ struct Child {
     plan: Plan,
     rules: Rules,
     root: OwnedFd,
-    null: Option<File>,
+    /// `-i`: the command reads the client's standard input; otherwise the helper's is `/dev/null`.
+    stdin: bool,
     /// `-t`: the socket end to send the terminal's master on, and the caller's terminal size.
     console: Option<RawFd>,
     size: Option<nix::pty::Winsize>,
@@ -412,6 +412,11 @@ impl Child {
         interrupt::install();
         nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
         anyhow::ensure!(nix::unistd::getppid() == client, "the client went away");
+        // Without -i the command reads nothing of ours: the host's /dev/null, opened before
+        // any join, and inherited by the command.
+        if !self.stdin {
+            sys::stdin_from_null()?;
+        }
         // This process's namespace links, opened on the host's /proc before any join: after
         // the joins, they still tell where its children will be born (see `parent` below).
         let own_ns = open("/proc/self/ns", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
@@ -471,9 +476,6 @@ impl Child {
             if let Some(sock) = self.console {
                 // -t: a terminal from the container's /dev/ptmx, its devpts, now our root.
                 tty::open_in_child(sock, self.size, false)?;
-            } else if let Some(null) = &self.null {
-                // SAFETY: plain descriptor numbers; the kernel checks them.
-                Errno::result(unsafe { libc::dup2(null.as_raw_fd(), 0) }).map_err(|e| sys::failure("dup2(/dev/null, 0)", e))?;
             }
             // The container's own processes run with Docker's default capabilities and
             // no_new_privs; an exec'd one must not have more.
@@ -607,10 +609,7 @@ fn wait_forwarding(helper: Running) -> crate::Result<Exit> {
 
 /// A signal caught by [`interrupt`]'s handler is passed on to `pid`, then forgotten.
 fn forward(pid: Pid) {
-    if let Err(sig) = interrupt::check() {
-        interrupt::clear();
-        if let Ok(signal) = Signal::try_from(sig.0) {
-            let _ = nix::sys::signal::kill(pid, signal);
-        }
+    if let Some(sig) = interrupt::take() {
+        let _ = nix::sys::signal::kill(pid, sig);
     }
 }

@@ -51,3 +51,12 @@ pub fn check() -> Result<(), Interrupted> {
 pub fn clear() {
     CAUGHT.store(0, Ordering::SeqCst);
 }
+
+/// The caught signal, if any, forgotten as it is returned: for code that passes signals on
+/// (to a container, a command) instead of stopping.
+pub fn take() -> Option<Signal> {
+    match CAUGHT.swap(0, Ordering::SeqCst) {
+        0 => None,
+        sig => Signal::try_from(sig).ok(),
+    }
+}

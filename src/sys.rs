@@ -12,6 +12,7 @@ use nix::sched::CloneFlags;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use std::fmt::Debug;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 
 /// Print the call, then convert its result: `Ok` as `= 0`, `Err` as `= -1 EPERM (...)`.
@@ -131,6 +132,21 @@ pub fn mknod_char(path: &Path, mode: u32, major: u64, minor: u64) -> crate::Resu
     let dev = nix::sys::stat::makedev(major, minor);
     let r = nix::sys::stat::mknod(path, nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::from_bits_truncate(mode), dev);
     traced(format!("mknod({path:?}, S_IFCHR|{mode:04o}, makedev({major}, {minor}))"), r)
+}
+
+/// `dup2(from, to)`: descriptor `to` becomes a copy of `from` — how a child's standard
+/// streams are set up before it executes its command. Not traced: the trace of a `dup2`
+/// onto standard output would be printed into the new one, the container's output.
+pub fn dup2(from: RawFd, to: RawFd) -> crate::Result<()> {
+    // SAFETY: plain descriptor numbers; the kernel checks them.
+    let r = unsafe { libc::dup2(from, to) };
+    Errno::result(r).map(drop).map_err(|e| failure(&format!("dup2({from}, {to})"), e))
+}
+
+/// Standard input from `/dev/null`: for a command that must not read the caller's input.
+pub fn stdin_from_null() -> crate::Result<()> {
+    let null = std::fs::File::open("/dev/null").map_err(|e| failure("open(\"/dev/null\")", io_errno(e)))?;
+    dup2(null.as_raw_fd(), 0)
 }
 
 pub fn symlink(target: &str, path: &Path) -> crate::Result<()> {

@@ -6,7 +6,9 @@
 mod common;
 
 use common::{have_root, md, wait_for_log, run, TestRoot};
+use minidocker::cgroups::Layout;
 use minidocker::commit;
+use minidocker::container::run::cgroup_name;
 use minidocker::image::{Image, Store};
 
 const LESSON: &str = env!("CARGO_BIN_EXE_07-commit");
@@ -38,14 +40,17 @@ fn assert_clean(root: &TestRoot) {
     assert_eq!(containers, 0, "container directories left");
 }
 
-/// cgroup directories left for containers whose IDs start with one of `ids`.
+/// cgroup directories left for containers whose IDs start with one of `ids` (short IDs too).
 fn cgroups_left(ids: &[String]) -> Vec<String> {
     let mut left = Vec::new();
-    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-        for e in std::fs::read_dir(h.path().join("minidocker")).into_iter().flatten().flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if ids.iter().any(|id| name.starts_with(id.as_str())) {
-                left.push(e.path().display().to_string());
+    for h in &Layout::detect().unwrap().hierarchies {
+        for id in ids {
+            // A container's cgroup is named after its whole ID: look among its siblings.
+            let named = h.mountpoint.join(cgroup_name(id));
+            for e in std::fs::read_dir(named.parent().unwrap()).into_iter().flatten().flatten() {
+                if e.file_name().to_string_lossy().starts_with(id.as_str()) {
+                    left.push(e.path().display().to_string());
+                }
             }
         }
     }
@@ -208,17 +213,9 @@ fn a_container_that_changed_nothing_adds_an_empty_history_entry() {
     assert_clean(&root);
 }
 
-/// Whether the container `id`'s cgroup is frozen now (v1 freezer.state, v2 cgroup.events).
+/// Whether the container `id`'s cgroup is frozen now.
 fn frozen(id: &str) -> bool {
-    use minidocker::cgroups::{Controller, Layout, Version};
-    let layout = Layout::detect().unwrap();
-    let h = layout.locate(Controller::Freezer).expect("a cgroup freezer");
-    let dir = h.mountpoint.join("minidocker").join(id);
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
-    match h.version {
-        Version::V1 => read("freezer.state").trim() == "FROZEN",
-        Version::V2 => read("cgroup.events").lines().any(|l| l == "frozen 1"),
-    }
+    minidocker::cgroups::freezer::is_paused(&Layout::detect().unwrap(), &cgroup_name(id))
 }
 
 /// `minidocker commit ARGS…` while another thread watches whether container `id` is frozen:
@@ -276,9 +273,15 @@ fn a_running_container_is_frozen_while_its_files_are_read() {
     assert!(values.len() >= 19, "more than one file caught half-written: {values:?}");
     let (lo, hi) = (values.iter().min().unwrap(), values.iter().max().unwrap());
     assert!(hi - lo <= 1, "the committed files come from different moments: {values:?}");
-    // And it went on after the thaw.
-    let (_, later, _) = md(&root, &["exec", "busy", "cat", "/d/1"]);
-    assert!(later.trim().parse::<u64>().unwrap() > *hi, "the container did not go on after the commit: {later}");
+    // And it went on after the thaw. (The file is empty between `>` and `echo`: read again.)
+    let later = loop {
+        let (code, later, err) = md(&root, &["exec", "busy", "cat", "/d/1"]);
+        assert_eq!(code, 0, "{err}");
+        if let Ok(n) = later.trim().parse::<u64>() {
+            break n;
+        }
+    };
+    assert!(later > *hi, "the container did not go on after the commit: {later}");
 
     // --pause=false: never frozen — and then a file the loop truncates while it is read is
     // refused in one line rather than packed into a broken tarball (pack's `Exactly`).
@@ -287,8 +290,8 @@ fn a_running_container_is_frozen_while_its_files_are_read() {
     assert!(!seen, "--pause=false froze the container");
 
     // A commit killed while the container is frozen leaves it frozen; rm -f still removes it.
-    let layout = minidocker::cgroups::Layout::detect().unwrap();
-    let frozen_by_hand = minidocker::cgroups::freezer::freeze(&layout, &format!("minidocker/{id}")).unwrap();
+    let layout = Layout::detect().unwrap();
+    let frozen_by_hand = minidocker::cgroups::freezer::freeze(&layout, &cgroup_name(&id)).unwrap();
     std::mem::forget(frozen_by_hand); // as if its process had been killed: nobody thaws it
     assert!(frozen(&id));
     // A commit of a container someone else froze leaves it as it found it.

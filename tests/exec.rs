@@ -5,6 +5,8 @@
 mod common;
 
 use common::{have_root, md, run, TestRoot};
+use minidocker::cgroups::Layout;
+use minidocker::container::run::cgroup_name;
 use std::time::{Duration, Instant};
 
 const LESSON: &str = env!("CARGO_BIN_EXE_06-exec-setns");
@@ -44,7 +46,8 @@ fn ns_link(pid: i32, ns: &str) -> String {
 
 /// The container's cgroup directories, one per hierarchy it is in.
 fn cgroup_dirs(id: &str) -> Vec<std::path::PathBuf> {
-    std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten().map(|h| h.path().join("minidocker").join(id)).filter(|p| p.is_dir()).collect()
+    let layout = Layout::detect().unwrap();
+    layout.hierarchies.iter().map(|h| h.mountpoint.join(cgroup_name(id))).filter(|p| p.is_dir()).collect()
 }
 
 /// The PIDs in the container's cgroup (the first hierarchy's `cgroup.procs`).

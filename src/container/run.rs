@@ -65,7 +65,7 @@ pub fn start(store: &Store, c: &Container) -> crate::Result<i32> {
             // The monitor must not hold the terminal or its pipes open.
             if let Ok(null) = fs::File::options().read(true).write(true).open("/dev/null") {
                 for fd in 0..3 {
-                    let _ = dup2(null.as_raw_fd(), fd);
+                    let _ = sys::dup2(null.as_raw_fd(), fd);
                 }
             }
             std::process::exit(monitor(store, c, Some(w)).unwrap_or(125));
@@ -201,11 +201,11 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
             crate::report::syscall("setns(<the other container's /proc/PID/ns/net>, CLONE_NEWNET)", "0");
         }
         if no_stdin {
-            dup2(fs::File::open("/dev/null")?.as_raw_fd(), 0)?;
+            sys::stdin_from_null()?;
         }
         if let Some((out, err)) = outputs {
-            dup2(out, 1)?;
-            dup2(err, 2)?;
+            sys::dup2(out, 1)?;
+            sys::dup2(err, 2)?;
         }
         // The volumes are mounted once the rootfs is ready, before pivot_root (lesson 08).
         enter::enter_with(&merged, &|root| crate::volumes::mount_all(root, &binds).map(drop))?;
@@ -291,7 +291,7 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         // Detached with a terminal: into its log (a terminal nobody reads would block the
         // container once its buffer is full).
         (Some(master), _) if c.config.detach => tty::relay(vec![tty::Stream::output(master.as_fd(), vec![log.as_fd()])], None, &forward)?,
-        (Some(master), _) => tty::attach_logged(master, c.config.open_stdin, Some(log.as_fd()), &forward)?,
+        (Some(master), _) => tty::attach(master, c.config.open_stdin, Some(log.as_fd()), &forward)?,
         // Foreground without: each pipe to the caller's own stream, and both into the log.
         (None, Some((out, err))) => {
             let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
@@ -341,10 +341,8 @@ fn wait_for(child: process::Running) -> crate::Result<Exit> {
             }
             Ok(_) => continue,
             Err(nix::errno::Errno::EINTR) => {
-                if let Err(sig) = interrupt::check() {
-                    interrupt::clear();
-                    let signal = nix::sys::signal::Signal::try_from(sig.0).unwrap_or(nix::sys::signal::Signal::SIGTERM);
-                    let _ = nix::sys::signal::kill(pid, signal);
+                if let Some(sig) = interrupt::take() {
+                    let _ = nix::sys::signal::kill(pid, sig);
                 }
             }
             Err(e) => return Err(sys::failure(&format!("waitpid({pid})"), e)),
@@ -460,13 +458,6 @@ pub fn cgroup_name(id: &str) -> String {
 /// A pipe whose both ends are closed on exec: (read end, write end).
 fn pipe() -> crate::Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| sys::failure("pipe2(O_CLOEXEC)", e))
-}
-
-/// dup2(2) on raw descriptors: standard input and output are set up before exec.
-fn dup2(from: std::os::fd::RawFd, to: std::os::fd::RawFd) -> crate::Result<()> {
-    // SAFETY: plain descriptor numbers; the kernel checks them.
-    let r = unsafe { libc::dup2(from, to) };
-    nix::errno::Errno::result(r).map(drop).map_err(|e| sys::failure(&format!("dup2({from}, {to})"), e))
 }
 
 /// Wait until a detached container's log has the line `line` — how a lesson knows the

@@ -19,8 +19,8 @@
 use crate::{interrupt, sys};
 use anyhow::Context;
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
-use nix::poll::{PollFd, PollFlags};
+use nix::fcntl::{FcntlArg, OFlag};
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::pty::Winsize;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::sys::socket::{self, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType};
@@ -81,8 +81,8 @@ pub fn open_in_child(sock: RawFd, size: Option<Winsize>, console: bool) -> crate
         std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).context("creating /dev/console")?;
         sys::mount(Some(&name), path, None, nix::mount::MsFlags::MS_BIND, None)?;
     }
-    for dup in [nix::unistd::dup2_stdin, nix::unistd::dup2_stdout, nix::unistd::dup2_stderr] {
-        dup(&slave).map_err(|e| sys::failure("dup2(<the pty's slave>, 0|1|2)", e))?;
+    for fd in 0..3 {
+        sys::dup2(slave.as_raw_fd(), fd)?;
     }
     socket::sendmsg::<()>(sock, &[IoSlice::new(b"m")], &[ControlMessage::ScmRights(&[master.as_raw_fd()])], MsgFlags::empty(), None)
         .map_err(|e| sys::failure("sendmsg(SCM_RIGHTS, <the pty's master>)", e))?;
@@ -103,9 +103,10 @@ pub fn receive(sock: &OwnedFd) -> crate::Result<Option<OwnedFd>> {
             Ok(msg) => {
                 for cmsg in msg.cmsgs().map_err(|e| sys::failure("recvmsg", e))? {
                     if let ControlMessageOwned::ScmRights(fds) = cmsg {
-                        // SAFETY: the kernel just installed these descriptors for us.
-                        let mut fds = fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
-                        return Ok(fds.next());
+                        // SAFETY: the kernel just installed these descriptors for us. All of
+                        // them are wrapped, so that any beyond the one expected are closed.
+                        let fds: Vec<OwnedFd> = fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }).collect();
+                        return Ok(fds.into_iter().next());
                     }
                 }
                 return Ok(None);
@@ -154,49 +155,65 @@ extern "C" fn on_winch(_: libc::c_int) {
     RESIZED.store(true, Ordering::SeqCst);
 }
 
-/// A foreground `-t`: the container's terminal on the caller's. With `interactive` (`-i`)
-/// what is typed goes in, and a caller's terminal is put in raw mode meanwhile; without,
-/// standard input is not read, as in Docker. `forward` gets the signals this process
-/// catches (SIGTERM, and Ctrl-C when the terminal is not raw). Returns once the container's
-/// side of the terminal is closed — everything it printed has been copied.
-pub fn attach(master: &OwnedFd, interactive: bool, forward: &dyn Fn(Signal)) -> crate::Result<()> {
-    attach_logged(master, interactive, None, forward)
+/// A signal's action, replaced for a while: the one before is put back when this is dropped.
+struct Replaced(Signal, SigAction);
+
+impl Replaced {
+    fn install(sig: Signal, handler: SigHandler) -> crate::Result<Replaced> {
+        let action = SigAction::new(handler, SaFlags::empty(), SigSet::empty());
+        // SAFETY: the handlers installed here only store into an atomic, or ignore the signal.
+        let before = unsafe { nix::sys::signal::sigaction(sig, &action) }.map_err(|e| sys::failure(&format!("sigaction({sig})"), e))?;
+        Ok(Replaced(sig, before))
+    }
 }
 
-/// [`attach`], and what the terminal shows is also appended to `log` (a container's log).
-pub fn attach_logged(master: &OwnedFd, interactive: bool, log: Option<BorrowedFd>, forward: &dyn Fn(Signal)) -> crate::Result<()> {
+impl Drop for Replaced {
+    fn drop(&mut self) {
+        // SAFETY: the action that was there before.
+        let _ = unsafe { nix::sys::signal::sigaction(self.0, &self.1) };
+    }
+}
+
+/// A foreground `-t`: the container's terminal on the caller's, and what it shows also
+/// appended to `log` (a container's log) if there is one. With `interactive` (`-i`) what is
+/// typed goes in, and a caller's terminal is put in raw mode meanwhile; without, standard
+/// input is not read, as in Docker. `forward` gets the signals this process catches
+/// (SIGTERM, and Ctrl-C when the terminal is not raw). Returns once the container's side of
+/// the terminal is closed — everything it printed has been copied.
+pub fn attach(master: &OwnedFd, interactive: bool, log: Option<BorrowedFd>, forward: &dyn Fn(Signal)) -> crate::Result<()> {
+    // The master is ours alone (the child's copy closed when it executed the command), so it
+    // can be non-blocking: input the container does not read yet waits in [`relay`].
+    let flags = nix::fcntl::fcntl(master, FcntlArg::F_GETFL).map_err(|e| sys::failure("fcntl(<the pty's master>, F_GETFL)", e))?;
+    nix::fcntl::fcntl(master, FcntlArg::F_SETFL(OFlag::from_bits_retain(flags) | OFlag::O_NONBLOCK))
+        .map_err(|e| sys::failure("fcntl(<the pty's master>, F_SETFL, O_NONBLOCK)", e))?;
     let _raw = if interactive && std::io::stdin().is_terminal() { Some(RawMode::enable()?) } else { None };
     let resize = caller_size().is_some();
-    if resize {
-        let action = SigAction::new(SigHandler::Handler(on_winch), SaFlags::empty(), SigSet::empty());
-        // SAFETY: the handler only stores into an atomic.
-        unsafe { nix::sys::signal::sigaction(Signal::SIGWINCH, &action) }.map_err(|e| sys::failure("sigaction(SIGWINCH)", e))?;
-    }
+    let _winch = if resize { Some(Replaced::install(Signal::SIGWINCH, SigHandler::Handler(on_winch))?) } else { None };
     let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
     let mut streams = vec![Stream::output(master.as_fd(), [stdout.as_fd()].into_iter().chain(log).collect())];
     if interactive {
-        streams.push(Stream::input(stdin.as_fd(), vec![master.as_fd()]));
+        streams.push(Stream::input(stdin.as_fd(), master.as_fd()));
     }
     relay(streams, resize.then(|| master.as_fd()), forward)
 }
 
-/// One copy [`relay`] makes: what is read from `from` is written to each of `to`, in order.
-pub struct Stream<'a> {
-    from: BorrowedFd<'a>,
-    to: Vec<BorrowedFd<'a>>,
-    /// The container's output, whose end the relay waits for — not the caller's input.
-    awaited: bool,
+/// One copy [`relay`] makes.
+pub enum Stream<'a> {
+    /// The container's output (a terminal's master, a pipe), written to each of `to` in
+    /// order — the caller's stream, the log. The relay lasts until it ends.
+    Output { from: BorrowedFd<'a>, to: Vec<BorrowedFd<'a>> },
+    /// The caller's input, written to a terminal's non-blocking master while there is some;
+    /// not waited for. `pending`: read, and not taken by the master yet.
+    Input { from: BorrowedFd<'a>, master: BorrowedFd<'a>, pending: Vec<u8> },
 }
 
 impl<'a> Stream<'a> {
-    /// The container's output (a terminal's master, a pipe): the relay lasts until it ends.
     pub fn output(from: BorrowedFd<'a>, to: Vec<BorrowedFd<'a>>) -> Stream<'a> {
-        Stream { from, to, awaited: true }
+        Stream::Output { from, to }
     }
 
-    /// The caller's input: copied while there is some, not waited for.
-    pub fn input(from: BorrowedFd<'a>, to: Vec<BorrowedFd<'a>>) -> Stream<'a> {
-        Stream { from, to, awaited: false }
+    pub fn input(from: BorrowedFd<'a>, master: BorrowedFd<'a>) -> Stream<'a> {
+        Stream::Input { from, master, pending: Vec::new() }
     }
 }
 
@@ -205,26 +222,25 @@ impl<'a> Stream<'a> {
 /// on a terminal's master once no slave is open, EIO) — the container and everything that
 /// inherited its output are gone, and all they printed has been copied. A destination that is
 /// a broken pipe (`run … | head -1`) is dropped and the others, the log, still get it all.
-/// `resize`: the master that follows the caller's terminal's size. Signals are blocked except
-/// while waiting in ppoll, so none is missed between a check and the wait; `forward` gets them.
+/// `resize`: the master that follows the caller's terminal's size.
+///
+/// Signals (`forward` gets them) are blocked except where the loop waits: in ppoll, so none
+/// is missed between a check and the wait, and in [`deliver`]'s writes to the caller, which
+/// may block as long as the caller's reader likes (a paused `| less`). Input waits only for
+/// the master: what the container does not read yet stays in `pending`, and poll says when
+/// the master takes more — its output is copied meanwhile, so a container that prints before
+/// it reads a long paste does not wait for a monitor that waits for it.
 pub fn relay(mut streams: Vec<Stream>, resize: Option<BorrowedFd>, forward: &dyn Fn(Signal)) -> crate::Result<()> {
     let mut caught = SigSet::empty();
     for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGWINCH] {
         caught.add(s);
     }
-    // A broken pipe is EPIPE from write, not the end of this process (minidocker restores
-    // SIGPIPE's default action, for its own output's sake).
-    let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
-    // SAFETY: ignoring a signal installs no handler.
-    let sigpipe = unsafe { nix::sys::signal::sigaction(Signal::SIGPIPE, &ignore) }.map_err(|e| sys::failure("sigaction(SIGPIPE, SIG_IGN)", e))?;
     let before = caught.thread_swap_mask(SigmaskHow::SIG_BLOCK).map_err(|e| sys::failure("sigprocmask", e))?;
-    let mut buf = vec![0u8; 16 * 1024];
     // What the signal handlers recorded: passed on before anything else is copied (a resize
     // before the keys typed after it).
     let settle = || -> crate::Result<()> {
-        if let Err(sig) = interrupt::check() {
-            interrupt::clear();
-            forward(Signal::try_from(sig.0).unwrap_or(Signal::SIGTERM));
+        if let Some(sig) = interrupt::take() {
+            forward(sig);
         }
         if let Some(master) = resize {
             if RESIZED.swap(false, Ordering::SeqCst) {
@@ -235,64 +251,117 @@ pub fn relay(mut streams: Vec<Stream>, resize: Option<BorrowedFd>, forward: &dyn
         }
         Ok(())
     };
-    let result = (|| loop {
-        settle()?;
-        if !streams.iter().any(|s| s.awaited) {
-            return Ok(());
-        }
-        let mut fds: Vec<PollFd> = streams.iter().map(|s| PollFd::new(s.from, PollFlags::POLLIN)).collect();
-        let polled = nix::poll::ppoll(&mut fds, None, Some(before));
-        settle()?;
-        match polled {
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(sys::failure("ppoll", e)),
-            Ok(_) => {}
-        }
-        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
-        drop(fds);
-        let mut ended = vec![false; streams.len()];
-        for (i, s) in streams.iter_mut().enumerate().filter(|(i, _)| ready[*i]) {
-            match nix::unistd::read(s.from, &mut buf) {
-                Ok(n) if n > 0 => deliver(&mut s.to, &buf[..n])?,
-                Err(Errno::EINTR | Errno::EAGAIN) => {}
-                // The end: EIO on a master means no slave is open any more, and what the
-                // container printed before has all been read.
-                Ok(_) | Err(Errno::EIO) => ended[i] = true,
-                Err(e) if s.awaited => return Err(sys::failure(&format!("read({})", s.from.as_raw_fd()), e)),
-                // An input that fails (a terminal that hung up) is no longer read.
-                Err(_) => ended[i] = true,
+    let result = (|| -> crate::Result<()> {
+        // A broken pipe is EPIPE from write, not the end of this process (minidocker restores
+        // SIGPIPE's default action, for its own output's sake).
+        let _sigpipe = Replaced::install(Signal::SIGPIPE, SigHandler::SigIgn)?;
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            settle()?;
+            if !streams.iter().any(|s| matches!(s, Stream::Output { .. })) {
+                return Ok(());
             }
+            // Each source, to read from — but while input waits for the master, the master,
+            // to write to (and no more input is read).
+            let mut fds: Vec<PollFd> = streams
+                .iter()
+                .map(|s| match s {
+                    Stream::Input { master, pending, .. } if !pending.is_empty() => PollFd::new(*master, PollFlags::POLLOUT),
+                    Stream::Input { from, .. } | Stream::Output { from, .. } => PollFd::new(*from, PollFlags::POLLIN),
+                })
+                .collect();
+            let polled = nix::poll::ppoll(&mut fds, None, Some(before));
+            settle()?;
+            match polled {
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(sys::failure("ppoll", e)),
+                Ok(_) => {}
+            }
+            let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+            drop(fds);
+            let mut ended = vec![false; streams.len()];
+            for (i, s) in streams.iter_mut().enumerate().filter(|(i, _)| ready[*i]) {
+                ended[i] = match s {
+                    Stream::Output { from, to } => match nix::unistd::read(*from, &mut buf) {
+                        Ok(n) if n > 0 => {
+                            // Writes that may block: with the signals unblocked meanwhile.
+                            let blocked = set_mask(before)?;
+                            let delivered = deliver(to, &buf[..n], &settle);
+                            set_mask(blocked)?;
+                            delivered?;
+                            false
+                        }
+                        Err(Errno::EINTR | Errno::EAGAIN) => false,
+                        // The end: EIO on a master means no slave is open any more, and what
+                        // the container printed before has all been read.
+                        Ok(_) | Err(Errno::EIO) => true,
+                        Err(e) => return Err(sys::failure(&format!("read({})", from.as_raw_fd()), e)),
+                    },
+                    Stream::Input { from, master, pending } => pass_input(*from, *master, pending, &mut buf),
+                };
+            }
+            let mut ended = ended.into_iter();
+            streams.retain(|_| !ended.next().unwrap_or(false));
         }
-        let mut ended = ended.into_iter();
-        streams.retain(|_| !ended.next().unwrap_or(false));
     })();
     let _ = before.thread_set_mask();
-    // SAFETY: the action that was there before.
-    let _ = unsafe { nix::sys::signal::sigaction(Signal::SIGPIPE, &sigpipe) };
     result
 }
 
-/// Write `bytes` to each of `to`; a destination whose reader is gone (EPIPE) is dropped.
-fn deliver(to: &mut Vec<BorrowedFd>, bytes: &[u8]) -> crate::Result<()> {
-    let mut i = 0;
-    while i < to.len() {
-        match write_all(to[i], bytes) {
-            Ok(()) => i += 1,
-            Err(Errno::EPIPE) => {
-                to.remove(i);
-            }
-            Err(e) => return Err(sys::failure(&format!("write({})", to[i].as_raw_fd()), e)),
-        }
-    }
-    Ok(())
+/// This thread's signal mask becomes `mask`; returns the one before.
+fn set_mask(mask: SigSet) -> crate::Result<SigSet> {
+    mask.thread_swap_mask(SigmaskHow::SIG_SETMASK).map_err(|e| sys::failure("sigprocmask", e))
 }
 
-fn write_all(fd: BorrowedFd, mut bytes: &[u8]) -> Result<(), Errno> {
-    while !bytes.is_empty() {
-        match nix::unistd::write(fd, bytes) {
-            Ok(n) => bytes = &bytes[n..],
-            Err(Errno::EINTR | Errno::EAGAIN) => {}
-            Err(e) => return Err(e),
+/// Input's turn in [`relay`]: read more once the master has taken all read before, then give
+/// the master as much as it takes now. Whether the input has ended: end of file, a terminal
+/// that hung up, or a master that takes no more (the container's side is closed).
+fn pass_input(from: BorrowedFd, master: BorrowedFd, pending: &mut Vec<u8>, buf: &mut [u8]) -> bool {
+    if pending.is_empty() {
+        match nix::unistd::read(from, buf) {
+            Ok(n) if n > 0 => pending.extend_from_slice(&buf[..n]),
+            Err(Errno::EINTR | Errno::EAGAIN) => return false,
+            Ok(_) | Err(_) => return true,
+        }
+    }
+    match nix::unistd::write(master, pending) {
+        Ok(n) => {
+            pending.drain(..n);
+            false
+        }
+        Err(e) => !matches!(e, Errno::EINTR | Errno::EAGAIN),
+    }
+}
+
+/// Write `bytes` to each of `to` in full; a destination whose reader is gone (EPIPE) is
+/// dropped. These are the caller's descriptors, shared with its shell: they stay as they are,
+/// blocking, and [`relay`] unblocks the signals meanwhile: each one that interrupts a write
+/// is passed on (`settle`) before the write goes on. One that another process made
+/// non-blocking is waited for with poll, not retried in a spin.
+///
+/// (A signal that comes in the instant between `settle` and the write is only passed on once
+/// the write returns: a window of a few instructions, where ppoll has none.)
+fn deliver(to: &mut Vec<BorrowedFd>, bytes: &[u8], settle: &dyn Fn() -> crate::Result<()>) -> crate::Result<()> {
+    let mut i = 0;
+    while i < to.len() {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            // A signal that cut the last write short (a part written, or EINTR) goes on first.
+            settle()?;
+            match nix::unistd::write(to[i], rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => {
+                    let _ = nix::poll::poll(&mut [PollFd::new(to[i], PollFlags::POLLOUT)], PollTimeout::NONE);
+                }
+                Err(Errno::EPIPE) => break,
+                Err(e) => return Err(sys::failure(&format!("write({})", to[i].as_raw_fd()), e)),
+            }
+        }
+        if rest.is_empty() {
+            i += 1;
+        } else {
+            to.remove(i);
         }
     }
     Ok(())
