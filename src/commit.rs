@@ -109,7 +109,7 @@ pub fn parse_changes(changes: &[String]) -> crate::Result<Vec<Instruction>> {
         for ins in df.instructions {
             if !CHANGES.contains(&ins.keyword.as_str()) {
                 let allowed: Vec<String> = CHANGES.iter().map(|c| c.to_uppercase()).collect();
-                bail!("invalid change {change:?}: {} is not a change commit can make (only {})", ins.keyword.to_uppercase(), allowed.join(", "));
+                bail!("invalid change {change:?}: {} is not a change -c can make (only {})", ins.keyword.to_uppercase(), allowed.join(", "));
             }
             out.push(ins);
         }
@@ -255,9 +255,10 @@ fn run_config(image: &RunConfig, c: &ContainerConfig, rules: Rules) -> RunConfig
     rc
 }
 
-/// Apply `-c` changes as the builder applies the same instructions: variables expanded from
-/// the environment so far; a shell-form CMD or ENTRYPOINT run by the image's SHELL.
-fn apply_changes(rc: &mut RunConfig, changes: &[Instruction]) -> crate::Result<()> {
+/// Apply `-c` changes (of `commit` and `import`) as the builder applies the same
+/// instructions: variables expanded from the environment so far; a shell-form CMD or
+/// ENTRYPOINT run by the image's SHELL.
+pub fn apply_changes(rc: &mut RunConfig, changes: &[Instruction]) -> crate::Result<()> {
     // As in a Dockerfile, ENTRYPOINT resets the Cmd unless a CMD came before it here.
     let mut cmd_set = false;
     for ins in changes {
@@ -329,7 +330,7 @@ fn apply_changes(rc: &mut RunConfig, changes: &[Instruction]) -> crate::Result<(
                 list.push(trigger.original.clone());
                 rc.extra.insert("OnBuild".into(), serde_json::json!(list));
             }
-            other => bail!("{} is not a change commit can make", other.to_uppercase()),
+            other => bail!("{} is not a change -c can make", other.to_uppercase()),
         }
     }
     Ok(())

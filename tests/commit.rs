@@ -366,8 +366,8 @@ fn bad_input_is_one_line_and_makes_nothing() {
     for (args, says) in [
         (vec!["commit", "ghost"], "no such container: ghost"),
         (vec!["commit", "ghost", "x:1"], "no such container: ghost"),
-        (vec!["commit", "-c", "FROM busybox", "c1"], "FROM is not a change commit can make"),
-        (vec!["commit", "-c", "RUN echo hi", "c1"], "RUN is not a change commit can make"),
+        (vec!["commit", "-c", "FROM busybox", "c1"], "FROM is not a change -c can make"),
+        (vec!["commit", "-c", "RUN echo hi", "c1"], "RUN is not a change -c can make"),
         (vec!["commit", "-c", "BOGUS x", "c1"], "invalid change \"BOGUS x\""),
         (vec!["commit", "c1", "Not:A:Name"], "invalid reference"),
         (vec!["commit"], "commit takes a container"),

@@ -584,3 +584,33 @@ fn images_lists_names_and_dangling_images() {
     assert_eq!(out.trim(), &new[7..19]);
     assert_eq!(layers(&root), [Digest::of(&good_tar("version 2\n")).hex()]);
 }
+
+// ---- import -c / -m ---------------------------------------------------------------------------
+
+/// `import -c` gives the image a configuration (Docker's `--change`), `-m` the history comment;
+/// a bad change is one line, checked before anything is read or made.
+#[test]
+fn import_with_changes_and_a_message() {
+    if !have_root("import_with_changes_and_a_message") {
+        return;
+    }
+    let root = TestRoot::new("import-change");
+    let tarball = common::base_tarball("busybox");
+    let tarball = tarball.to_str().unwrap();
+    let (code, _, err) = md(&root, &["import", "-c", "ENV GREETING=hello", "-c", "WORKDIR /tmp", "-c", r#"CMD ["sh", "-c", "echo $GREETING from $(pwd)"]"#, "-m", "from a tarball", tarball, "greeter:1"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = md(&root, &["run", "--rm", "--network", "none", "greeter:1"]);
+    assert_eq!((code, out.as_str()), (0, "hello from /tmp\n"), "{err}");
+    let (_, history, _) = md(&root, &["history", "greeter:1"]);
+    assert!(history.contains("from a tarball"), "{history}");
+
+    // Refused before a byte is read: the store holds greeter:1 alone afterwards.
+    let before = index_manifests(&root).len();
+    for (change, says) in [("RUN echo hi", "RUN is not a change -c can make"), ("BOGUS x", "invalid change \"BOGUS x\"")] {
+        let (code, _, err) = md(&root, &["import", "-c", change, tarball, "bad:1"]);
+        assert_ne!(code, 0);
+        assert!(one_error_line(&err).contains(says), "{change}: {err}");
+    }
+    assert_eq!(index_manifests(&root).len(), before);
+    assert_eq!(root.scratch_left(), Vec::<String>::new());
+}

@@ -469,8 +469,10 @@ impl Store {
 
     // ---- import and load ------------------------------------------------------------------
 
-    /// `minidocker import`: a root filesystem tarball becomes a one-layer image.
-    pub fn import(&self, input: impl Read, source: &str, name: Option<&Reference>) -> crate::Result<Image> {
+    /// `minidocker import`: a root filesystem tarball becomes a one-layer image, with the
+    /// run configuration `run` (empty unless `import -c` gave one) and the history comment
+    /// `message` (`-m`; by default where it came from).
+    pub fn import(&self, input: impl Read, source: &str, name: Option<&Reference>, run: oci::RunConfig, message: Option<String>) -> crate::Result<Image> {
         let (layer, unpacked) = self.add_layer(input)?;
         let now = crate::units::rfc3339_now();
         let platform = oci::host_platform();
@@ -479,7 +481,13 @@ impl Store {
             architecture: platform.architecture,
             os: platform.os,
             rootfs: oci::RootFs { kind: "layers".into(), diff_ids: vec![unpacked.diff_id] },
-            history: vec![oci::History { created: Some(now), created_by: Some(format!("minidocker import {source}")), comment: Some(format!("Imported from {source}")), ..Default::default() }],
+            config: run,
+            history: vec![oci::History {
+                created: Some(now),
+                created_by: Some(format!("minidocker import {source}")),
+                comment: Some(message.unwrap_or_else(|| format!("Imported from {source}"))),
+                ..Default::default()
+            }],
             ..Default::default()
         };
         self.put_image(&config, vec![layer], name)

@@ -90,11 +90,13 @@ pub fn print_table<const N: usize>(head: &[String; N], rows: &[[String; N]]) {
 
 /// `minidocker import FILE|- [REPOSITORY[:TAG]]`
 pub fn import(args: Vec<OsString>) -> minidocker::Result<i32> {
-    let mut values = Vec::new();
+    let (mut values, mut changes, mut message) = (Vec::new(), Vec::new(), None);
     let mut p = lexopt::Parser::from_args(args);
     while let Some(arg) = p.next()? {
         match arg {
-            Short('h') | Long("help") => return usage("Usage: minidocker import FILE|- [REPOSITORY[:TAG]]\n\nMake a one-layer image from a root filesystem tarball (plain or gzipped; - reads stdin).\nPrints the new image's ID."),
+            Short('c') | Long("change") => changes.push(p.value()?.string()?),
+            Short('m') | Long("message") => message = Some(p.value()?.string()?),
+            Short('h') | Long("help") => return usage("Usage: minidocker import [OPTIONS] FILE|- [REPOSITORY[:TAG]]\n\nMake a one-layer image from a root filesystem tarball (plain or gzipped; - reads stdin).\nPrints the new image's ID.\n  -c, --change INSTR    a Dockerfile instruction for the image's configuration (repeatable):\n                        CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR\n  -m, --message MSG     the history entry's comment"),
             Value(v) => values.push(v.string()?),
             _ => return Err(arg.unexpected().into()),
         }
@@ -102,8 +104,11 @@ pub fn import(args: Vec<OsString>) -> minidocker::Result<i32> {
     let (source, name) = match values.as_slice() {
         [s] => (s.clone(), None),
         [s, n] => (s.clone(), Some(reference::parse_tagged(n)?)),
-        _ => anyhow::bail!("import takes a tarball (or -) and optionally a name: minidocker import FILE|- [REPOSITORY[:TAG]]"),
+        _ => anyhow::bail!("import takes a tarball (or -) and optionally a name: minidocker import [OPTIONS] FILE|- [REPOSITORY[:TAG]]"),
     };
+    // The changes are checked before a byte is read: a bad one makes nothing.
+    let mut run = minidocker::image::oci::RunConfig::default();
+    minidocker::commit::apply_changes(&mut run, &minidocker::commit::parse_changes(&changes)?)?;
     let (input, len): (Box<dyn Read>, Option<u64>) = if source == "-" {
         (Box::new(std::io::stdin().lock()), None)
     } else {
@@ -114,7 +119,7 @@ pub fn import(args: Vec<OsString>) -> minidocker::Result<i32> {
     let store = Store::open_default()?;
     let _lock = store.lock()?;
     let bar = progress::bytes(len, "Importing");
-    let img = store.import(bar.wrap_read(input), &source, name.as_ref())?;
+    let img = store.import(bar.wrap_read(input), &source, name.as_ref(), run, message)?;
     bar.finish_and_clear();
     println!("{}", img.id);
     Ok(0)
