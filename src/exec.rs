@@ -274,10 +274,12 @@ impl Started {
         let text = std::mem::take(&mut self.leftover) + &read_report(&self.report, false)?;
         let helper = self.helper.take().expect("a started exec has its helper");
         if let Some(sock) = self.console.take() {
-            // The command's terminal on ours, until the command's side of it is closed.
+            // The command's terminal on ours, until the command has ended (the helper ends
+            // with it) — not until every process holding the terminal has.
             if let Some(master) = tty::receive(&sock)? {
                 let pid = helper.pid();
-                tty::attach(&master, self.stdin, None, &|sig| {
+                let ended = sys::pidfd_open(pid)?;
+                tty::attach(&master, self.stdin, None, Some(ended.as_fd()), &|sig| {
                     let _ = nix::sys::signal::kill(pid, sig);
                 })?;
             }

@@ -143,6 +143,16 @@ pub fn dup2(from: RawFd, to: RawFd) -> crate::Result<()> {
     Errno::result(r).map(drop).map_err(|e| failure(&format!("dup2({from}, {to})"), e))
 }
 
+/// `pidfd_open(pid)` (Linux 5.3): a descriptor that poll(2) reports readable once process
+/// `pid` has ended — a process's end among the other things a loop waits for.
+pub fn pidfd_open(pid: nix::unistd::Pid) -> crate::Result<std::os::fd::OwnedFd> {
+    // SAFETY: a plain syscall; on success it returns a new descriptor that we then own.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), libc::PIDFD_NONBLOCK) };
+    let fd = Errno::result(r).map_err(|e| failure(&format!("pidfd_open({pid})"), e))?;
+    // SAFETY: the kernel just made this descriptor for us (it is close-on-exec).
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as RawFd) })
+}
+
 /// Standard input from `/dev/null`: for a command that must not read the caller's input.
 pub fn stdin_from_null() -> crate::Result<()> {
     let null = std::fs::File::open("/dev/null").map_err(|e| failure("open(\"/dev/null\")", io_errno(e)))?;

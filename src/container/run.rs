@@ -291,7 +291,7 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         // Detached with a terminal: into its log (a terminal nobody reads would block the
         // container once its buffer is full).
         (Some(master), _) if c.config.detach => tty::relay(vec![tty::Stream::output(master.as_fd(), vec![log.as_fd()])], None, &forward)?,
-        (Some(master), _) => tty::attach(master, c.config.open_stdin, Some(log.as_fd()), &forward)?,
+        (Some(master), _) => tty::attach(master, c.config.open_stdin, Some(log.as_fd()), None, &forward)?,
         // Foreground without: each pipe to the caller's own stream, and both into the log.
         (None, Some((out, err))) => {
             let (stdout, stderr) = (std::io::stdout(), std::io::stderr());

@@ -180,7 +180,7 @@ impl Drop for Replaced {
 /// input is not read, as in Docker. `forward` gets the signals this process catches
 /// (SIGTERM, and Ctrl-C when the terminal is not raw). Returns once the container's side of
 /// the terminal is closed — everything it printed has been copied.
-pub fn attach(master: &OwnedFd, interactive: bool, log: Option<BorrowedFd>, forward: &dyn Fn(Signal)) -> crate::Result<()> {
+pub fn attach(master: &OwnedFd, interactive: bool, log: Option<BorrowedFd>, until: Option<BorrowedFd>, forward: &dyn Fn(Signal)) -> crate::Result<()> {
     // The master is ours alone (the child's copy closed when it executed the command), so it
     // can be non-blocking: input the container does not read yet waits in [`relay`].
     let flags = nix::fcntl::fcntl(master, FcntlArg::F_GETFL).map_err(|e| sys::failure("fcntl(<the pty's master>, F_GETFL)", e))?;
@@ -194,6 +194,7 @@ pub fn attach(master: &OwnedFd, interactive: bool, log: Option<BorrowedFd>, forw
     if interactive {
         streams.push(Stream::input(stdin.as_fd(), master.as_fd()));
     }
+    streams.extend(until.map(Stream::Until));
     relay(streams, resize.then(|| master.as_fd()), forward)
 }
 
@@ -205,6 +206,10 @@ pub enum Stream<'a> {
     /// The caller's input, written to a terminal's non-blocking master while there is some;
     /// not waited for. `pending`: read, and not taken by the master yet.
     Input { from: BorrowedFd<'a>, master: BorrowedFd<'a>, pending: Vec<u8> },
+    /// A pidfd: once that process has ended, the relay ends too, after copying what the
+    /// outputs still hold. (`exec -t`: a job the command left in the background may keep the
+    /// terminal open long after; `docker exec` returns when the command does.)
+    Until(BorrowedFd<'a>),
 }
 
 impl<'a> Stream<'a> {
@@ -267,7 +272,7 @@ pub fn relay(mut streams: Vec<Stream>, resize: Option<BorrowedFd>, forward: &dyn
                 .iter()
                 .map(|s| match s {
                     Stream::Input { master, pending, .. } if !pending.is_empty() => PollFd::new(*master, PollFlags::POLLOUT),
-                    Stream::Input { from, .. } | Stream::Output { from, .. } => PollFd::new(*from, PollFlags::POLLIN),
+                    Stream::Input { from, .. } | Stream::Output { from, .. } | Stream::Until(from) => PollFd::new(*from, PollFlags::POLLIN),
                 })
                 .collect();
             let polled = nix::poll::ppoll(&mut fds, None, Some(before));
@@ -298,6 +303,21 @@ pub fn relay(mut streams: Vec<Stream>, resize: Option<BorrowedFd>, forward: &dyn
                         Err(e) => return Err(sys::failure(&format!("read({})", from.as_raw_fd()), e)),
                     },
                     Stream::Input { from, master, pending } => pass_input(*from, *master, pending, &mut buf),
+                    // Ended: what is in the outputs now (and what a pty still passes on within
+                    // a moment: its buffer is moved to the master by a kernel worker) is copied.
+                    Stream::Until(_) => {
+                        for s in streams.iter_mut() {
+                            if let Stream::Output { from, to } = s {
+                                while let Ok(true) = nix::poll::poll(&mut [PollFd::new(*from, PollFlags::POLLIN)], nix::poll::PollTimeout::from(50u8)).map(|n| n > 0) {
+                                    match nix::unistd::read(*from, &mut buf) {
+                                        Ok(n) if n > 0 => deliver(to, &buf[..n], &settle)?,
+                                        _ => break,
+                                    }
+                                }
+                            }
+                        }
+                        return Ok(());
+                    }
                 };
             }
             let mut ended = ended.into_iter();
