@@ -19,7 +19,8 @@
 //!
 //! Where things happen:
 //! - [`attach`], in `create`: anonymous volumes get their names, named ones are created,
-//!   under the volumes' lock, so `volume rm` never removes one a new container is taking;
+//!   under the volumes' lock, so `volume rm` and [`prune`] never remove one a new container
+//!   is taking;
 //! - [`prepare`], in the container's monitor (in its own mount namespace, the overlay
 //!   mounted): copyData into empty volumes, and the list of bind mounts to make;
 //! - [`mount_all`], in the container's child process, from `rootfs::enter`'s hook: each
@@ -191,7 +192,7 @@ pub fn data_dir(root: &Path, name: &str) -> PathBuf {
 }
 
 /// The volumes' lock: held while volumes are created, taken by a new container or removed.
-/// Also clears what a creator killed half-way left behind.
+/// Also clears what a creator (or a prune) killed half-way left behind.
 pub struct Lock(#[allow(dead_code)] Flock<File>);
 
 pub fn lock(root: &Path) -> crate::Result<Lock> {
@@ -263,13 +264,32 @@ pub fn create(root: &Path, name: Option<&str>, anonymous: bool) -> crate::Result
     Ok((made?, true))
 }
 
+/// Does container `c` mount volume `name`? (Its `config.json` says so, running or not.)
+fn uses(c: &ContainerConfig, name: &str) -> bool {
+    c.volumes.iter().any(|m| m.spec.is_volume() && m.volume == name)
+}
+
+/// Every container's configuration, stopped ones included. Read under the volumes' lock, so
+/// no container that takes volumes is half-created; one whose `config.json` vanishes as it is
+/// read is being removed (`rm`, another `run --rm`) and uses nothing any more: it is skipped,
+/// where `state::list` would fail.
+fn configs(store: &Store) -> crate::Result<Vec<ContainerConfig>> {
+    let mut out = Vec::new();
+    let Ok(entries) = fs::read_dir(state::containers_dir(store)) else { return Ok(out) };
+    for e in entries.flatten() {
+        let path = e.path().join("config.json");
+        match fs::read(&path) {
+            Ok(bytes) => out.push(serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", path.display()))?),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+    Ok(out)
+}
+
 /// The containers (IDs) whose mounts name volume `name`, stopped ones included.
 pub fn users(store: &Store, name: &str) -> crate::Result<Vec<String>> {
-    Ok(state::list(store)?
-        .into_iter()
-        .filter(|c| c.config.volumes.iter().any(|m| m.spec.is_volume() && m.volume == name))
-        .map(|c| c.config.id)
-        .collect())
+    Ok(configs(store)?.into_iter().filter(|c| uses(c, name)).map(|c| c.id).collect())
 }
 
 /// `volume rm`: remove volume `name` and its files — refused while a container uses it.
@@ -300,6 +320,62 @@ pub fn remove_anonymous(store: &Store, c: &ContainerConfig) -> crate::Result<Vec
         }
     }
     Ok(removed)
+}
+
+/// What [`prune`] removed: the volumes' names, and the bytes their files took.
+#[derive(Debug, Default)]
+pub struct Pruned {
+    pub names: Vec<String>,
+    pub bytes: u64,
+}
+
+/// `volume prune`: remove the volumes no container uses — a container, running or stopped,
+/// whose `config.json` names a volume uses it. Only anonymous ones unless `all`, as Docker 23+
+/// does (`volume prune -a` for the named ones too).
+pub fn prune(store: &Store, all: bool) -> crate::Result<Pruned> {
+    // The volumes' lock, held from reading the containers to the last removal. [`attach`]
+    // takes the same lock before it creates or names a volume for a new container, and keeps
+    // it until that container's `config.json` is written. So a `run -v` racing this prune
+    // either attached first — its `config.json` is on disk when [`configs`] reads the
+    // containers below, and its volume counts as used — or it waits here and attaches after
+    // the prune, finding its named volume gone and creating it afresh. No volume is ever
+    // taken by a container without being named in a `config.json` while this lock is free.
+    let _lock = lock(store.root())?;
+    let containers = configs(store)?;
+    let mut pruned = Pruned::default();
+    for v in list(store.root())? {
+        if !(all || v.anonymous) || containers.iter().any(|c| uses(c, &v.name)) {
+            continue;
+        }
+        let bytes = disk_usage(&v.data());
+        // Out of sight in one rename, then removed: an interrupted removal leaves a `.new-PID-`
+        // directory that the next [`lock`] clears, never half a volume that `volume ls` lists.
+        let gone = volumes_dir(store.root()).join(format!(".new-{}-pruned-{}", std::process::id(), v.name));
+        fs::rename(&v.dir, &gone).with_context(|| format!("removing {}", v.dir.display()))?;
+        fs::remove_dir_all(&gone).with_context(|| format!("removing {}", gone.display()))?;
+        pruned.names.push(v.name);
+        pruned.bytes += bytes;
+    }
+    Ok(pruned)
+}
+
+/// The bytes the files under `dir` take, as Docker counts a volume's: sizes of everything
+/// but directories, symlinks not followed, a hard-linked file once.
+fn disk_usage(dir: &Path) -> u64 {
+    fn walk(dir: &Path, seen: &mut std::collections::HashSet<(u64, u64)>) -> u64 {
+        let Ok(entries) = fs::read_dir(dir) else { return 0 };
+        let mut total = 0;
+        for e in entries.flatten() {
+            let Ok(m) = fs::symlink_metadata(e.path()) else { continue };
+            if m.is_dir() {
+                total += walk(&e.path(), seen);
+            } else if seen.insert((m.dev(), m.ino())) {
+                total += m.len();
+            }
+        }
+        total
+    }
+    walk(dir, &mut std::collections::HashSet::new())
 }
 
 /// What [`attach`] did, to be undone if the container cannot be created. Holds the lock.

@@ -3,7 +3,9 @@
 //! an empty volume from the image and never a host directory; `volume ls/create/inspect/rm`,
 //! a volume in use is refused, `rm -v` and `run --rm` take anonymous volumes along; commit
 //! leaves a volume's files out; bad specifications are one line and create nothing; a
-//! symlink in the image cannot take a volume out of the rootfs; the lesson runs and checks.
+//! symlink in the image cannot take a volume out of the rootfs; `volume prune` takes only
+//! the volumes no container uses (anonymous ones unless -a), asks first unless -f, and never
+//! races a `run -v`; the lesson runs and checks.
 
 mod common;
 
@@ -473,6 +475,191 @@ fn mount_all_in_child(top: &Path) {
     assert_eq!(denied.raw_os_error(), Some(nix::libc::EROFS), "{denied}");
     std::fs::write(test.join("y"), "y\n").unwrap();
     assert_eq!(names(&src), ["vol.txt", "y"]);
+}
+
+/// `minidocker ARGS…` in `root` with `input` on its stdin: (exit code, stdout, stderr).
+fn md_stdin(root: &TestRoot, args: &[&str], input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = root.minidocker().args(args).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Every path under the store but `volumes/`, with what it is, its size and mtime: what a
+/// prune must leave exactly as it was.
+fn store_snapshot(root: &TestRoot) -> Vec<(String, bool, u64, i64, i64)> {
+    fn walk(dir: &Path, top: &Path, out: &mut Vec<(String, bool, u64, i64, i64)>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p == top.join("volumes") {
+                continue;
+            }
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            out.push((p.strip_prefix(top).unwrap().display().to_string(), m.is_dir(), m.len(), m.mtime(), m.mtime_nsec()));
+            if m.is_dir() {
+                walk(&p, top, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&root.path, &root.path, &mut out);
+    out.sort();
+    out
+}
+
+/// The one volume of container `name`'s mounts at `destination`.
+fn volume_of(root: &TestRoot, name: &str, destination: &str) -> String {
+    let json: serde_json::Value = serde_json::from_str(&md(root, &["inspect", name]).1).unwrap();
+    let m = json[0]["Mounts"].as_array().unwrap().iter().find(|m| m["Destination"] == destination).unwrap_or_else(|| panic!("no {destination} in {json}")).clone();
+    m["Name"].as_str().unwrap().to_string()
+}
+
+const PRUNE_PROMPT: &str = "WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ";
+
+#[test]
+fn volume_prune_takes_unused_anonymous_volumes_and_named_ones_with_all() {
+    if !have_root("volume_prune_takes_unused_anonymous_volumes_and_named_ones_with_all") {
+        return;
+    }
+    let root = TestRoot::with_busybox("vol-prune");
+    // An anonymous volume whose container is gone (rm without -v keeps it), 1500 bytes in it.
+    let (code, _, err) = md(&root, &["run", "--network", "none", "--name", "gone", "-v", "/scratch", "busybox", "sh", "-c", "dd if=/dev/zero of=/scratch/f bs=1500 count=1 2>/dev/null"]);
+    assert_eq!(code, 0, "{err}");
+    let orphan = volume_of(&root, "gone", "/scratch");
+    assert_eq!(md(&root, &["rm", "gone"]).0, 0);
+    // A stopped container's anonymous and named volumes; a running one's.
+    let (code, _, err) = md(&root, &["run", "--network", "none", "--name", "stopped", "-v", "/scratch", "-v", "used:/data", "busybox", "true"]);
+    assert_eq!(code, 0, "{err}");
+    let stopped_anon = volume_of(&root, "stopped", "/scratch");
+    let (code, _, err) = md(&root, &["run", "-d", "--network", "none", "--name", "running", "-v", "/scratch", "-v", "live:/data", "busybox", "sleep", "1000"]);
+    assert_eq!(code, 0, "{err}");
+    let running_anon = volume_of(&root, "running", "/scratch");
+    // Named volumes no container uses: one with 2000 bytes (hard-linked: counted once), and a
+    // `volume create` with no name — random, but named as Docker sees it: only -a takes it.
+    assert_eq!(md(&root, &["volume", "create", "unused"]).0, 0);
+    std::fs::write(data(&root, "unused").join("f"), vec![7u8; 2000]).unwrap();
+    std::fs::hard_link(data(&root, "unused").join("f"), data(&root, "unused").join("g")).unwrap();
+    let created = md(&root, &["volume", "create"]).1.trim().to_string();
+    let mut everything = vec![orphan.clone(), stopped_anon.clone(), running_anon.clone(), "used".to_string(), "live".to_string(), "unused".to_string(), created.clone()];
+    everything.sort();
+    assert_eq!(volume_names(&root), everything);
+    let before = store_snapshot(&root);
+
+    // Without -f it asks, on stdout; "n" (or no answer at all) removes nothing.
+    for answer in ["n\n", "", "yes\n", "N\n"] {
+        let (code, out, err) = md_stdin(&root, &["volume", "prune"], answer);
+        assert_eq!((code, out.as_str(), err.as_str()), (0, PRUNE_PROMPT, ""), "answer {answer:?}");
+        let (code, out, _) = md_stdin(&root, &["volume", "prune", "-a"], answer);
+        assert_eq!((code, out.as_str()), (0, PRUNE_PROMPT.replace("anonymous", "all").as_str()), "answer {answer:?}");
+        assert_eq!(volume_names(&root), everything);
+    }
+
+    // "y": only the anonymous volume nobody uses goes — a stopped container still uses its own.
+    let (code, out, err) = md_stdin(&root, &["volume", "prune"], "y\n");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("{PRUNE_PROMPT}Deleted Volumes:\n{orphan}\n\nTotal reclaimed space: 1.5kB\n"));
+    everything.retain(|n| *n != orphan);
+    assert_eq!(volume_names(&root), everything);
+    let (code, out, err) = md(&root, &["volume", "prune", "-f"]);
+    assert_eq!((code, out.as_str()), (0, "Total reclaimed space: 0B\n"), "{err}");
+
+    // -a: the named ones nobody uses too; what containers use stays, running or stopped.
+    let (code, out, err) = md(&root, &["volume", "prune", "--all", "--force"]);
+    assert_eq!(code, 0, "{err}");
+    let mut gone = [created.clone(), "unused".to_string()];
+    gone.sort();
+    assert_eq!(out, format!("Deleted Volumes:\n{}\n\nTotal reclaimed space: 2kB\n", gone.join("\n")));
+    everything.retain(|n| !gone.contains(n));
+    assert_eq!(volume_names(&root), everything);
+    assert_eq!(store_snapshot(&root), before, "a prune changed something besides volumes/");
+
+    // Once their containers are gone, their volumes can go: anonymous ones first.
+    assert_eq!(md(&root, &["rm", "-f", "running", "stopped"]).0, 0);
+    let (code, out, _) = md(&root, &["volume", "prune", "-f"]);
+    assert_eq!(code, 0);
+    let mut anon = [running_anon, stopped_anon];
+    anon.sort();
+    assert_eq!(out, format!("Deleted Volumes:\n{}\n\nTotal reclaimed space: 0B\n", anon.join("\n")));
+    assert_eq!(volume_names(&root), ["live", "used"]);
+    let (code, out, _) = md(&root, &["volume", "prune", "-a", "-f"]);
+    assert_eq!((code, out.as_str()), (0, "Deleted Volumes:\nlive\nused\n\nTotal reclaimed space: 0B\n"));
+    assert_eq!(volume_names(&root), Vec::<String>::new());
+    for bad in [vec!["volume", "prune", "extra"], vec!["volume", "prune", "--filter", "x"]] {
+        let (code, _, err) = md(&root, &bad);
+        assert!(code != 0 && err.lines().count() == 1, "{bad:?}: {err}");
+    }
+
+    // system prune leaves volumes alone; with --volumes it takes the anonymous ones, as Docker.
+    let (code, _, err) = md(&root, &["run", "--network", "none", "--name", "last", "-v", "/scratch", "-v", "named:/data", "busybox", "true"]);
+    assert_eq!(code, 0, "{err}");
+    let last_anon = volume_of(&root, "last", "/scratch");
+    md(&root, &["volume", "create", "idle"]);
+    let (code, _, err) = md(&root, &["system", "prune", "-f"]);
+    assert_eq!(code, 0, "{err}");
+    let mut three = vec![last_anon.clone(), "idle".to_string(), "named".to_string()];
+    three.sort();
+    assert_eq!(volume_names(&root), three, "system prune without --volumes");
+    // The containers go first, so a stopped one's anonymous volume goes with it.
+    let (code, _, err) = md(&root, &["run", "--network", "none", "--name", "later", "-v", "/scratch", "busybox", "true"]);
+    assert_eq!(code, 0, "{err}");
+    let later_anon = volume_of(&root, "later", "/scratch");
+    let (code, out, err) = md(&root, &["system", "prune", "-f", "--volumes"]);
+    assert_eq!(code, 0, "{err}");
+    let mut anon = [last_anon, later_anon];
+    anon.sort();
+    assert!(out.contains(&format!("Deleted Volumes:\n{}\n\n", anon.join("\n"))), "{out}");
+    assert_eq!(volume_names(&root), ["idle", "named"], "system prune --volumes keeps named volumes");
+    assert_clean(&root);
+}
+
+/// `run -v` and `volume prune -a` at once: the volumes' lock makes a container either counted
+/// as a user by the prune or attach after it — never started on a volume the prune removed.
+#[test]
+fn volume_prune_never_takes_a_volume_a_new_container_is_attaching() {
+    if !have_root("volume_prune_never_takes_a_volume_a_new_container_is_attaching") {
+        return;
+    }
+    let root = TestRoot::with_busybox("vol-prune-race");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let outs: Vec<(i32, String, String)> = std::thread::scope(|s| {
+        let pruner = s.spawn(|| {
+            let mut n = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let (code, _, err) = md(&root, &["volume", "prune", "-a", "-f"]);
+                assert_eq!(code, 0, "{err}");
+                n += 1;
+            }
+            n
+        });
+        let handles: Vec<_> = (0..6).map(|i| {
+            let root = &root;
+            s.spawn(move || {
+                let (name, named) = (format!("racer{i}"), format!("shared{}:/named", i % 2));
+                md(root, &["run", "--network", "none", "--name", &name, "-v", "/anon", "-v", &named, "busybox", "sh", "-c", "echo hi > /anon/x && echo hi > /named/x"])
+            })
+        }).collect();
+        let outs = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(pruner.join().unwrap() > 0);
+        outs
+    });
+    for (code, _, err) in &outs {
+        assert_eq!(*code, 0, "a container lost its volume to the prune: {err}");
+    }
+    // Every container's volumes are still there, and a last prune keeps them.
+    md(&root, &["volume", "prune", "-a", "-f"]);
+    for i in 0..6 {
+        let name = format!("racer{i}");
+        for dest in ["/anon", "/named"] {
+            let v = volume_of(&root, &name, dest);
+            assert!(data(&root, &v).join("x").is_file(), "{name}'s {dest} ({v}) is gone");
+        }
+    }
+    assert_eq!(md(&root, &["rm", "-v", "racer0", "racer1", "racer2", "racer3", "racer4", "racer5"]).0, 0);
+    md(&root, &["volume", "prune", "-a", "-f"]);
+    assert_eq!(volume_names(&root), Vec::<String>::new());
+    assert_clean(&root);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `minidocker system prune`: stopped containers, untagged images (a build's intermediates
-//! among them) and the layers only they used.
+//! among them) and the layers only they used — and, with `--volumes` only (as in Docker), the
+//! anonymous volumes no container uses.
 
 use lexopt::prelude::*;
 use minidocker::container::{run as lifecycle, state};
@@ -8,13 +9,14 @@ use std::ffi::OsString;
 
 pub fn system(args: Vec<OsString>) -> minidocker::Result<i32> {
     let mut p = lexopt::Parser::from_args(args);
-    let mut sub = None;
+    let (mut sub, mut volumes) = (None, false);
     while let Some(arg) = p.next()? {
         match arg {
             Value(v) if sub.is_none() => sub = Some(v.string()?),
             Short('f') | Long("force") if sub.as_deref() == Some("prune") => {}
+            Long("volumes") if sub.as_deref() == Some("prune") => volumes = true,
             Short('h') | Long("help") => {
-                println!("Usage: minidocker system prune [-f]\n\nRemove stopped containers, untagged images (a build's cache among them) and the layers\nno remaining image uses.");
+                println!("Usage: minidocker system prune [-f] [--volumes]\n\nRemove stopped containers, untagged images (a build's cache among them) and the layers\nno remaining image uses.\n      --volumes   also the anonymous volumes no container uses (as `volume prune -f`)");
                 return Ok(0);
             }
             _ => return Err(arg.unexpected().into()),
@@ -30,6 +32,9 @@ pub fn system(args: Vec<OsString>) -> minidocker::Result<i32> {
             containers.push(c.config.id.clone());
         }
     }
+    // As Docker's `system prune --volumes`: anonymous volumes only, even with named ones unused.
+    // After the containers, so the anonymous volumes of the ones just removed go too.
+    let pruned = if volumes { Some(minidocker::volumes::prune(&store, false)?) } else { None };
     // Images a remaining container was made from stay, named or not.
     let in_use: Vec<String> = state::list(&store)?.into_iter().map(|c| c.config.image_id).collect();
     let mut images = Vec::new();
@@ -45,11 +50,17 @@ pub fn system(args: Vec<OsString>) -> minidocker::Result<i32> {
     if !containers.is_empty() {
         println!("Deleted Containers:\n{}\n", containers.join("\n"));
     }
+    if let Some(v) = pruned.as_ref().filter(|v| !v.names.is_empty()) {
+        println!("Deleted Volumes:\n{}\n", v.names.join("\n"));
+    }
     if !images.is_empty() || !layers.is_empty() {
         println!("Deleted Images:");
         images.iter().chain(&layers).for_each(|d| println!("deleted: {d}"));
         println!();
     }
-    println!("Deleted {} containers, {} images, {} layers", containers.len(), images.len(), layers.len());
+    match &pruned {
+        Some(v) => println!("Deleted {} containers, {} volumes ({}), {} images, {} layers", containers.len(), v.names.len(), minidocker::units::docker_size(v.bytes), images.len(), layers.len()),
+        None => println!("Deleted {} containers, {} images, {} layers", containers.len(), images.len(), layers.len()),
+    }
     Ok(0)
 }

@@ -1,9 +1,11 @@
-//! `volume ls|create|rm|inspect`: the volumes in `$MINIDOCKER_ROOT/volumes/`.
+//! `volume ls|create|rm|inspect|prune`: the volumes in `$MINIDOCKER_ROOT/volumes/`.
 
 use lexopt::prelude::*;
 use minidocker::image::Store;
 use minidocker::volumes::{self, Volume};
+use minidocker::{interrupt, units};
 use std::ffi::OsString;
+use std::io::{Read, Write};
 
 const USAGE: &str = "Usage: minidocker volume COMMAND
 
@@ -12,7 +14,8 @@ Manage volumes: directories in $MINIDOCKER_ROOT/volumes/<name>/_data that contai
   ls [-q]                   list volumes (-q: names only)
   create [NAME]             create a volume (no NAME: a random one); prints its name
   inspect [-f TEMPLATE] NAME...   details as JSON, as `docker volume inspect` shows them
-  rm [-f] NAME...           remove volumes no container uses (-f: no error for missing ones)";
+  rm [-f] NAME...           remove volumes no container uses (-f: no error for missing ones)
+  prune [-a] [-f]           remove the anonymous volumes no container uses (-a: named ones too)";
 
 /// `minidocker volume …`
 pub fn volume(args: Vec<OsString>) -> minidocker::Result<i32> {
@@ -24,11 +27,12 @@ pub fn volume(args: Vec<OsString>) -> minidocker::Result<i32> {
         Some("create") => create(rest),
         Some("inspect") => inspect(rest),
         Some("rm" | "remove") => rm(rest),
+        Some("prune") => prune(rest),
         None | Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(0)
         }
-        Some(other) => anyhow::bail!("unknown volume command {other:?}: ls, create, inspect or rm (see 'minidocker volume --help')"),
+        Some(other) => anyhow::bail!("unknown volume command {other:?}: ls, create, inspect, rm or prune (see 'minidocker volume --help')"),
     }
 }
 
@@ -132,6 +136,66 @@ fn rm(args: Vec<OsString>) -> minidocker::Result<i32> {
         }
     }
     Ok(status)
+}
+
+const PRUNE_HELP: &str = "Usage: minidocker volume prune [-a] [-f]
+
+Remove the volumes no container uses — a container, running or stopped, uses the volumes it
+was created with. As in Docker 23+, only anonymous volumes (-v /path) unless -a.
+  -a, --all     remove named volumes no container uses too
+  -f, --force   do not ask for confirmation";
+
+/// `volume prune [-a] [-f]`, worded as `docker volume prune` is.
+fn prune(args: Vec<OsString>) -> minidocker::Result<i32> {
+    let (mut all, mut force) = (false, false);
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('a') | Long("all") => all = true,
+            Short('f') | Long("force") => force = true,
+            Short('h') | Long("help") => return help(PRUNE_HELP),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    let store = Store::open_default()?;
+    if !force {
+        let which = if all { "all" } else { "anonymous" };
+        // Docker asks on stdout and reads a line of stdin, a terminal or not.
+        print!("WARNING! This will remove {which} local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ");
+        std::io::stdout().flush()?;
+        if !matches!(read_line()?.trim(), "y" | "Y") {
+            // Docker: "volume prune has been cancelled", exit 0, nothing more printed.
+            return Ok(0);
+        }
+    }
+    let pruned = volumes::prune(&store, all)?;
+    print_pruned(&pruned);
+    Ok(0)
+}
+
+/// `Deleted Volumes:` and the names (if any), then `Total reclaimed space:`, as Docker prints them.
+fn print_pruned(pruned: &volumes::Pruned) {
+    if !pruned.names.is_empty() {
+        println!("Deleted Volumes:\n{}\n", pruned.names.join("\n"));
+    }
+    println!("Total reclaimed space: {}", units::docker_size(pruned.bytes));
+}
+
+/// One line of stdin (without its newline); end of input is an empty line. Ctrl-C ends it.
+fn read_line() -> minidocker::Result<String> {
+    let mut line = Vec::new();
+    let mut stdin = std::io::stdin().lock();
+    loop {
+        let mut b = [0u8];
+        match stdin.read(&mut b) {
+            Ok(0) => break,
+            Ok(_) if b[0] == b'\n' => break,
+            Ok(_) => line.push(b[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => interrupt::check()?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(String::from_utf8_lossy(&line).into_owned())
 }
 
 fn help(text: &str) -> minidocker::Result<i32> {
