@@ -106,6 +106,7 @@ pub fn build(store: &Store, opts: &Options) -> crate::Result<Report> {
     let text = fs::read_to_string(&path).map_err(|e| anyhow!("cannot read the Dockerfile {}: {e}", path.display()))?;
     let name = path.file_name().map_or("Dockerfile".into(), |n| n.to_string_lossy().into_owned());
     let df = dockerfile::parse(&text, &name)?;
+    df.check()?;
     for w in &df.warnings {
         eprintln!("[WARNING]: {w}");
     }
@@ -246,6 +247,7 @@ impl Builder<'_> {
             self.stage().config.config.extra.remove("OnBuild");
             for t in triggers {
                 let df = dockerfile::parse(&t, "ONBUILD trigger")?;
+                df.check()?;
                 for trig in &df.instructions {
                     self.step(trig)?;
                 }

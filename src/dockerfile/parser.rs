@@ -113,6 +113,21 @@ pub const KEYWORDS: &[&str] = &[
 
 /// Parses a Dockerfile's text; `file_name` only appears in messages. Errors are
 /// [`ParseError`]s (inside the `anyhow::Error`): the first problem, with its line.
+impl Dockerfile {
+    /// The checks that come after parsing, as in Docker (whose parser, too, reads an
+    /// instruction's words before anything asks what they mean): refused before a build
+    /// starts, with the line.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let triggers = self.instructions.iter().filter_map(|i| i.onbuild.as_deref());
+        for ins in self.instructions.iter().chain(triggers) {
+            if ins.keyword == "healthcheck" {
+                check_healthcheck(&ins.args).map_err(|message| ParseError { file: self.file_name.clone(), line: Some(ins.start_line), message })?;
+            }
+        }
+        Ok(())
+    }
+}
+
 pub fn parse(text: &str, file_name: &str) -> anyhow::Result<Dockerfile> {
     let error = |line, message| ParseError { file: file_name.to_string(), line, message };
     let (directives, logical) = lines::read(text).map_err(|e| error(Some(e.line), e.message))?;
@@ -400,25 +415,31 @@ fn arg(rest: &str, escape: char) -> Result<Parsed, Problem> {
     at_least_one(words)
 }
 
-/// `HEALTHCHECK NONE`, or `HEALTHCHECK [flags] CMD command` (flags already taken off).
+/// HEALTHCHECK as Docker's parser reads it (flags already taken off): a type word, kept as
+/// written, then the rest as a command, JSON or text. `HEALTHCHECK` alone, `HEALTHCHECK CMD`
+/// with no command or an unknown type parse too; [`Dockerfile::check`] refuses them.
 fn healthcheck(rest: &str) -> Result<Parsed, Problem> {
     let (kind, command_text) = split_keyword(rest);
+    if kind.is_empty() {
+        return Ok(Parsed::default());
+    }
+    let mut parsed = match command_text.trim() {
+        "" => Parsed::default(),
+        text => command(text)?,
+    };
+    parsed.args.insert(0, kind.to_string());
+    Ok(parsed)
+}
+
+/// What a HEALTHCHECK means: `NONE`, or `CMD` and a command.
+fn check_healthcheck(args: &[String]) -> Result<(), String> {
+    let Some(kind) = args.first() else { return Err(Problem::Usage.message("healthcheck")) };
     match kind.to_uppercase().as_str() {
-        "" => Err(Problem::Usage),
-        "NONE" if command_text.trim().is_empty() => Ok(Parsed::words(vec!["NONE".to_string()])),
-        "NONE" => Err(Problem::Message("HEALTHCHECK NONE takes no arguments".to_string())),
-        "CMD" => {
-            let mut parsed = command(command_text.trim()).map_err(|_| {
-                Problem::Message(
-                    "HEALTHCHECK CMD requires a command (usage: HEALTHCHECK [OPTIONS] CMD <command>)".into(),
-                )
-            })?;
-            parsed.args.insert(0, "CMD".to_string());
-            Ok(parsed)
-        }
-        _ => Err(Problem::Message(format!(
-            "unknown HEALTHCHECK type {kind:?}: use HEALTHCHECK [OPTIONS] CMD <command>, or HEALTHCHECK NONE"
-        ))),
+        "NONE" if args.len() == 1 => Ok(()),
+        "NONE" => Err("HEALTHCHECK NONE takes no arguments".to_string()),
+        "CMD" if args[1..].iter().any(|a| !a.is_empty()) => Ok(()),
+        "CMD" => Err("HEALTHCHECK CMD requires a command (usage: HEALTHCHECK [OPTIONS] CMD <command>)".to_string()),
+        _ => Err(format!("unknown HEALTHCHECK type {kind:?}: use HEALTHCHECK [OPTIONS] CMD <command>, or HEALTHCHECK NONE")),
     }
 }
 
@@ -489,7 +510,7 @@ mod tests {
     use super::*;
 
     fn error(text: &str) -> String {
-        parse(text, "Dockerfile").unwrap_err().to_string()
+        parse(text, "Dockerfile").and_then(|d| d.check()).unwrap_err().to_string()
     }
 
     #[test]
@@ -528,11 +549,29 @@ mod tests {
         assert!(error("FROM a\nENV A=1 B\n").contains("\"B\" has no '='"));
         assert!(error("FROM a\nHEALTHCHECK NONE x\n").contains("takes no arguments"));
         assert!(error("FROM a\nHEALTHCHECK TEST x\n").contains("unknown HEALTHCHECK type \"TEST\""));
+        assert!(error("FROM a\nHEALTHCHECK\n").contains("HEALTHCHECK requires CMD or NONE"));
+        assert!(error("FROM a\nRUN x\nHEALTHCHECK CMD\n").starts_with("Dockerfile:3: HEALTHCHECK CMD requires a command"));
+        assert!(error("FROM a\nONBUILD HEALTHCHECK CONNECT x\n").contains("unknown HEALTHCHECK type \"CONNECT\""));
         assert!(error("FROM a\nONBUILD FROM b\n").contains("FROM isn't allowed as an ONBUILD trigger"));
         assert!(error("FROM a\nONBUILD ONBUILD RUN x\n").contains("ONBUILD ONBUILD is not allowed"));
         assert!(error("FROM a\nVOLUME [\"\"]\n").contains("VOLUME paths can not be empty"));
         assert!(error("FROM a\nWORKDIR\n").contains("WORKDIR requires exactly one argument"));
         assert!(error("FROM a\nRUN --mount=type=cache,target=/c\n").contains("RUN requires a command"));
+    }
+
+    #[test]
+    fn healthcheck_parses_as_docker_reads_it_and_is_checked_after() {
+        let text = "FROM a\nHEALTHCHECK\nHEALTHCHECK cmd\nHEALTHCHECK --retries=2 CMD [\"x\", \"y\"]\nHEALTHCHECK PING  host now\n";
+        let df = parse(text, "Dockerfile").unwrap();
+        let dumped: Vec<String> = df.instructions.iter().map(crate::dockerfile::dump_instruction).collect();
+        assert_eq!(dumped, [
+            "(from \"a\")",
+            "(healthcheck)",
+            "(healthcheck \"cmd\")",
+            "(healthcheck [\"--retries=2\"] \"CMD\" \"x\" \"y\")",
+            "(healthcheck \"PING\" \"host now\")",
+        ]);
+        assert!(df.check().unwrap_err().to_string().starts_with("Dockerfile:2: HEALTHCHECK requires CMD or NONE"));
     }
 
     #[test]
