@@ -270,21 +270,9 @@ fn uses(c: &ContainerConfig, name: &str) -> bool {
 }
 
 /// Every container's configuration, stopped ones included. Read under the volumes' lock, so
-/// no container that takes volumes is half-created; one whose `config.json` vanishes as it is
-/// read is being removed (`rm`, another `run --rm`) and uses nothing any more: it is skipped,
-/// where `state::list` would fail.
+/// no container that takes volumes is half-created.
 fn configs(store: &Store) -> crate::Result<Vec<ContainerConfig>> {
-    let mut out = Vec::new();
-    let Ok(entries) = fs::read_dir(state::containers_dir(store)) else { return Ok(out) };
-    for e in entries.flatten() {
-        let path = e.path().join("config.json");
-        match fs::read(&path) {
-            Ok(bytes) => out.push(serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", path.display()))?),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
-        }
-    }
-    Ok(out)
+    Ok(state::list(store)?.into_iter().map(|c| c.config).collect())
 }
 
 /// The containers (IDs) whose mounts name volume `name`, stopped ones included.

@@ -151,8 +151,12 @@ pub fn list(store: &Store) -> crate::Result<Vec<Container>> {
     let mut out = Vec::new();
     let Ok(entries) = fs::read_dir(containers_dir(store)) else { return Ok(out) };
     for e in entries.flatten() {
-        if e.path().join("config.json").exists() {
-            out.push(Container::load(&e.path())?);
+        match Container::load(&e.path()) {
+            Ok(c) => out.push(c),
+            // No config.json: a container being created (it is written last) or one being
+            // removed (`rm`, another `run --rm`) as we read — not a container to list.
+            Err(_) if !e.path().join("config.json").exists() => {}
+            Err(err) => return Err(err),
         }
     }
     out.sort_by(|a, b| b.config.created.cmp(&a.config.created));
