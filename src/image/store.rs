@@ -21,7 +21,7 @@ use super::{Digest, Hashing};
 use anyhow::{bail, ensure, Context};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
-use nix::fcntl::{openat2, Flock, FlockArg, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::{Flock, FlockArg, OFlag};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
@@ -558,11 +558,8 @@ impl Store {
 /// with the store locked). Symlinks resolve as if the layout were `/`; O_NONBLOCK so a FIFO
 /// opens at once and is then refused.
 fn open_in_layout(dir: &Path, rel: &str) -> crate::Result<File> {
-    let top = File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
-    let how = OpenHow::new()
-        .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
-        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    let f = File::from(openat2(&top, rel, how).with_context(|| format!("{rel} is missing from {}", dir.display()))?);
+    let top = crate::rooted::Root::new(dir)?;
+    let f = File::from(top.open(rel, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).with_context(|| format!("{rel} is missing from {}", dir.display()))?);
     ensure!(f.metadata()?.is_file(), "{rel} in {} is not a regular file — refused", dir.display());
     Ok(f)
 }
