@@ -7,6 +7,7 @@ mod commit;
 mod containers;
 mod exec;
 mod images;
+mod prompt;
 mod system;
 mod registry;
 mod volume;

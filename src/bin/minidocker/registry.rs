@@ -3,7 +3,6 @@
 use lexopt::prelude::*;
 use minidocker::image::oci::Platform;
 use minidocker::image::{Reference, Store};
-use minidocker::interrupt;
 use minidocker::registry::{self, auth, Credentials, PullOptions, PushOptions};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read};
@@ -192,27 +191,11 @@ fn read_line(prompt: &str, echo: bool) -> minidocker::Result<String> {
         // SAFETY: a valid termios for fd 0.
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
     }
-    let mut line = Vec::new();
-    let mut stdin = std::io::stdin().lock();
-    let result = loop {
-        let mut b = [0u8];
-        match stdin.read(&mut b) {
-            Ok(0) => break Ok(()),
-            Ok(_) if b[0] == b'\n' => break Ok(()),
-            Ok(_) => line.push(b[0]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                if let Err(sig) = interrupt::check() {
-                    break Err(anyhow::Error::new(sig));
-                }
-            }
-            Err(e) => break Err(e.into()),
-        }
-    };
+    let line = super::prompt::read_line();
     if quiet {
         // SAFETY: restoring what tcgetattr gave.
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &saved) };
         eprintln!();
     }
-    result?;
-    Ok(String::from_utf8_lossy(&line).trim_end_matches('\r').to_string())
+    line
 }

@@ -3,9 +3,9 @@
 use lexopt::prelude::*;
 use minidocker::image::Store;
 use minidocker::volumes::{self, Volume};
-use minidocker::{interrupt, units};
+use minidocker::units;
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::Write;
 
 const USAGE: &str = "Usage: minidocker volume COMMAND
 
@@ -163,7 +163,7 @@ fn prune(args: Vec<OsString>) -> minidocker::Result<i32> {
         // Docker asks on stdout and reads a line of stdin, a terminal or not.
         print!("WARNING! This will remove {which} local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ");
         std::io::stdout().flush()?;
-        if !matches!(read_line()?.trim(), "y" | "Y") {
+        if !matches!(super::prompt::read_line()?.trim(), "y" | "Y") {
             // Docker: "volume prune has been cancelled", exit 0, nothing more printed.
             return Ok(0);
         }
@@ -179,23 +179,6 @@ fn print_pruned(pruned: &volumes::Pruned) {
         println!("Deleted Volumes:\n{}\n", pruned.names.join("\n"));
     }
     println!("Total reclaimed space: {}", units::docker_size(pruned.bytes));
-}
-
-/// One line of stdin (without its newline); end of input is an empty line. Ctrl-C ends it.
-fn read_line() -> minidocker::Result<String> {
-    let mut line = Vec::new();
-    let mut stdin = std::io::stdin().lock();
-    loop {
-        let mut b = [0u8];
-        match stdin.read(&mut b) {
-            Ok(0) => break,
-            Ok(_) if b[0] == b'\n' => break,
-            Ok(_) => line.push(b[0]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => interrupt::check()?,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(String::from_utf8_lossy(&line).into_owned())
 }
 
 fn help(text: &str) -> minidocker::Result<i32> {
