@@ -27,7 +27,10 @@ struct Group {
 // ANCHOR: freeze
 /// Freeze the group `name` and wait until all of its processes are stopped (`docker pause`).
 pub fn pause(layout: &Layout, name: &str) -> crate::Result<()> {
-    let group = locate(layout, name)?;
+    freeze_group(&locate(layout, name)?)
+}
+
+fn freeze_group(group: &Group) -> crate::Result<()> {
     anyhow::ensure!(group.dir.is_dir(), "no cgroup {} to freeze (a container started without one; commit it with --pause=false)", group.dir.display());
     group.set(true).with_context(|| format!("freezing {}", group.dir.display()))?;
     // Freezing takes effect as each process reaches a safe point: wait for all of them.
@@ -46,11 +49,12 @@ pub fn pause(layout: &Layout, name: &str) -> crate::Result<()> {
 /// [`pause`], undone when the result is dropped — unless the group was paused already (by
 /// `minidocker pause`), which it then stays.
 pub fn freeze(layout: &Layout, name: &str) -> crate::Result<Frozen> {
-    if is_paused(layout, name) {
+    let group = locate(layout, name)?;
+    if group.is_frozen() {
         return Ok(Frozen(None));
     }
-    pause(layout, name)?;
-    Ok(Frozen(Some(locate(layout, name)?)))
+    freeze_group(&group)?;
+    Ok(Frozen(Some(group)))
 }
 
 /// Whether the group `name` is frozen.

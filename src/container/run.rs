@@ -55,7 +55,7 @@ pub fn start(store: &Store, c: &Container) -> crate::Result<i32> {
     }
     // The monitor tells the waiting `run` through this pipe that the container started (or
     // why not), then lives on alone.
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let (r, w) = pipe()?;
     std::io::Write::flush(&mut std::io::stdout())?;
     // SAFETY: `run` is single-threaded here; the child only continues this program.
     match unsafe { nix::unistd::fork() }.context("fork (the container's monitor)")? {

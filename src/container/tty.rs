@@ -261,6 +261,10 @@ pub fn relay(mut streams: Vec<Stream>, resize: Option<BorrowedFd>, forward: &dyn
         // SIGPIPE's default action, for its own output's sake).
         let _sigpipe = Replaced::install(Signal::SIGPIPE, SigHandler::SigIgn)?;
         let mut buf = vec![0u8; 16 * 1024];
+        // Once an `Until` process has ended: what the outputs still hold is copied, until
+        // they stay quiet for this long (a pty's buffer reaches the master through a kernel
+        // worker, a moment after the writer is gone).
+        let mut draining: Option<nix::sys::time::TimeSpec> = None;
         loop {
             settle()?;
             if !streams.iter().any(|s| matches!(s, Stream::Output { .. })) {
@@ -275,11 +279,12 @@ pub fn relay(mut streams: Vec<Stream>, resize: Option<BorrowedFd>, forward: &dyn
                     Stream::Input { from, .. } | Stream::Output { from, .. } | Stream::Until(from) => PollFd::new(*from, PollFlags::POLLIN),
                 })
                 .collect();
-            let polled = nix::poll::ppoll(&mut fds, None, Some(before));
+            let polled = nix::poll::ppoll(&mut fds, draining, Some(before));
             settle()?;
             match polled {
                 Err(Errno::EINTR) => continue,
                 Err(e) => return Err(sys::failure("ppoll", e)),
+                Ok(0) if draining.is_some() => return Ok(()),
                 Ok(_) => {}
             }
             let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
@@ -303,20 +308,9 @@ pub fn relay(mut streams: Vec<Stream>, resize: Option<BorrowedFd>, forward: &dyn
                         Err(e) => return Err(sys::failure(&format!("read({})", from.as_raw_fd()), e)),
                     },
                     Stream::Input { from, master, pending } => pass_input(*from, *master, pending, &mut buf),
-                    // Ended: what is in the outputs now (and what a pty still passes on within
-                    // a moment: its buffer is moved to the master by a kernel worker) is copied.
                     Stream::Until(_) => {
-                        for s in streams.iter_mut() {
-                            if let Stream::Output { from, to } = s {
-                                while let Ok(true) = nix::poll::poll(&mut [PollFd::new(*from, PollFlags::POLLIN)], nix::poll::PollTimeout::from(50u8)).map(|n| n > 0) {
-                                    match nix::unistd::read(*from, &mut buf) {
-                                        Ok(n) if n > 0 => deliver(to, &buf[..n], &settle)?,
-                                        _ => break,
-                                    }
-                                }
-                            }
-                        }
-                        return Ok(());
+                        draining = Some(nix::sys::time::TimeSpec::from(std::time::Duration::from_millis(50)));
+                        true
                     }
                 };
             }
