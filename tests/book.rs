@@ -195,7 +195,7 @@ fn shown_outputs_are_what_the_binaries_print() {
     let (code, _, err) = common::run(store.minidocker().args(["build", "-t", "helloworld", concat!(env!("CARGO_MANIFEST_DIR"), "/assets/helloworld")]));
     assert_eq!(code, 0, "building helloworld: {err}");
     // The capture's port, 4096, unless something here listens on it (numbers are compared as N).
-    let port = std::net::TcpListener::bind(("0.0.0.0", 4096)).or_else(|_| std::net::TcpListener::bind(("0.0.0.0", 0))).unwrap().local_addr().unwrap().port();
+    let port = if std::net::TcpListener::bind(("0.0.0.0", 4096)).is_ok() { 4096 } else { common::free_port() };
     let publish = format!("{port}:80");
     assert_matches_in(Some(&store), "05-run-and-port.txt", env!("CARGO_BIN_EXE_05-run-and-port"), &["-p", &publish], |_| true);
 

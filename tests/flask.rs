@@ -9,11 +9,6 @@ use common::{have_root, md, TestRoot};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-/// A port nobody listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// `curl -s ADDR/`: the body, retried until the server is up (at most `wait`).
 fn get(addr: &str, wait: Duration) -> Option<String> {
     let deadline = Instant::now() + wait;
@@ -60,7 +55,7 @@ fn the_article_flask_app_answers_through_the_published_port() {
     let assets = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/helloworld");
     let (code, out, err) = md(&root, &["build", "-t", "helloworld", assets]);
     assert_eq!(code, 0, "{out}\n{err}");
-    let port = free_port();
+    let port = common::free_port();
     let publish = format!("{port}:80");
     let (code, out, err) = md(&root, &["run", "-d", "-p", &publish, "--name", "hello", "helloworld"]);
     assert_eq!(code, 0, "{err}");
@@ -140,7 +135,7 @@ fn kill_9_of_the_monitor_then_rm_f_leaves_nothing() {
         return;
     }
     let root = TestRoot::with_busybox("flask-k9").with_net(13);
-    let port = free_port();
+    let port = common::free_port();
     let publish = format!("127.0.0.1:{port}:80");
     let (code, out, err) = md(&root, &["run", "-d", "-p", &publish, "busybox", "sh", "-c", "mkdir -p /w && echo ok > /w/index.html && exec httpd -f -p 80 -h /w"]);
     assert_eq!(code, 0, "{err}");

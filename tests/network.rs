@@ -102,11 +102,6 @@ fn link_exists(name: &str) -> bool {
     Path::new("/sys/class/net").join(name).exists()
 }
 
-/// A port nobody listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn publish(spec: &str) -> Vec<PortMapping> {
     vec![network::parse_publish(spec).unwrap()]
 }
@@ -434,7 +429,7 @@ fn a_container_answers_on_its_address_and_on_the_published_port() {
     let net = Net::new("http", 1);
     let dir = site(&net, "hello from the container\n");
     let mut c = httpd(&dir);
-    let hp = free_port();
+    let hp = common::free_port();
     let att = c.attach(&net, &publish(&format!("127.0.0.1:{hp}:80"))).unwrap();
     c.start(&att);
 
@@ -492,7 +487,7 @@ fn concurrent_attaches_get_different_addresses() {
     // Children are cloned here, on the test's thread (their parent-death signal follows it).
     let mut a = httpd(&dir);
     let mut b = httpd(&dir);
-    let (pa, pb) = (free_port(), free_port());
+    let (pa, pb) = (common::free_port(), common::free_port());
     let (att_a, att_b) = std::thread::scope(|s| {
         let ta = s.spawn(|| a.attach(&net, &publish(&format!("127.0.0.1:{pa}:80"))));
         let tb = s.spawn(|| b.attach(&net, &publish(&format!("127.0.0.1:{pb}:80"))));
@@ -551,7 +546,7 @@ fn a_port_in_use_is_a_clear_error_and_nothing_is_created() {
     // the reservation does. The first container is unaffected.
     let dir = site(&net, "first\n");
     let mut first = httpd(&dir);
-    let free = free_port();
+    let free = common::free_port();
     let att = first.attach(&net, &publish(&format!("127.0.0.1:{free}:80"))).unwrap();
     first.start(&att);
     let e = format!("{:#}", c.attach(&net, &publish(&format!("{free}:80"))).unwrap_err());
@@ -572,7 +567,7 @@ fn leftovers_are_found_by_id_and_destroying_the_bridge_removes_everything() {
 
     // A crash: the container died, nobody detached, the attachment is lost; only the ID is known.
     let mut a = httpd(&dir);
-    let att = a.attach(&net, &publish(&format!("127.0.0.1:{}:80", free_port()))).unwrap();
+    let att = a.attach(&net, &publish(&format!("127.0.0.1:{}:80", common::free_port()))).unwrap();
     a.start(&att);
     let id = a.id.clone();
     drop(a); // kill -9
@@ -585,7 +580,7 @@ fn leftovers_are_found_by_id_and_destroying_the_bridge_removes_everything() {
     // An explicit destroy with containers still on it.
     let mut b = httpd(&dir);
     let mut c = httpd(&dir);
-    let att_b = b.attach(&net, &publish(&format!("{}:80", free_port()))).unwrap();
+    let att_b = b.attach(&net, &publish(&format!("{}:80", common::free_port()))).unwrap();
     let att_c = c.attach(&net, &[]).unwrap();
     b.start(&att_b);
     c.start(&att_c);
@@ -695,7 +690,7 @@ fn throughput_published_port_vs_container_address() {
     }
     let net = Net::new("speed", 5);
     let mut c = Container::spawn(&["/bin/true"], Some(5001));
-    let hp = free_port();
+    let hp = common::free_port();
     let att = c.attach(&net, &publish(&format!("127.0.0.1:{hp}:5001"))).unwrap();
     c.start(&att);
 

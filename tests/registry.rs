@@ -31,11 +31,6 @@ fn tool(args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn wait_for_port(port: u16, child: &mut Child, log: &Path) -> bool {
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
@@ -70,7 +65,7 @@ impl Registry {
     fn start_in(dir: PathBuf, auth: &str) -> Registry {
         // A port taken between our probe and the registry's bind: try another.
         for _ in 0..5 {
-            let port = free_port();
+            let port = common::free_port();
             let config = format!(
                 "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
                 dir.join("storage").display()

@@ -172,3 +172,28 @@ pub fn base_tarball(which: &str) -> std::path::PathBuf {
     let stdout = String::from_utf8_lossy(&out.stdout);
     std::path::PathBuf::from(stdout.lines().last().expect("the tarball's path").trim())
 }
+
+/// A TCP port nobody listens on, and one this test process has not handed out before.
+///
+/// Asking the kernel for port 0 and closing the socket is racy in a parallel test run: the
+/// kernel may hand the same port out again a moment later, to another test's `bind(0)` or as
+/// the local port of an outgoing connection (every `curl` the tests run makes one), and the
+/// port is then "in use by another program". So ports come from below the ephemeral range
+/// (`net.ipv4.ip_local_port_range`, 32768 and up by default), each one at most once per
+/// process, starting at an offset of the process id so test binaries run side by side by
+/// hand rarely meet.
+pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    const FIRST: u16 = 20000;
+    const SPAN: u16 = 12000;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = (std::process::id() % u32::from(SPAN)) as u16;
+    for _ in 0..SPAN {
+        let port = FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        let free = ["127.0.0.1", "0.0.0.0"].iter().all(|ip| std::net::TcpListener::bind((*ip, port)).is_ok());
+        if free {
+            return port;
+        }
+    }
+    panic!("no free TCP port in {FIRST}..{}", FIRST + SPAN);
+}
