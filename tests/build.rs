@@ -588,6 +588,78 @@ fn a_failing_run_stops_the_build_and_leaves_nothing_behind() {
     assert_clean(&root);
 }
 
+#[test]
+fn here_documents_run_as_scripts_and_become_files_as_in_buildkit() {
+    if !have_root("here_documents_run_as_scripts_and_become_files_as_in_buildkit") {
+        return;
+    }
+    let root = TestRoot::with_busybox("build-heredoc");
+    let ctx = Ctx::new("heredoc");
+    let dockerfile = |awk_says: &str, raw: &str| {
+        format!(
+            r#"FROM busybox
+ENV WHO=world
+RUN <<EOF
+set -e
+# a comment line is part of the script
+echo "hello $WHO" > /script-out
+EOF
+RUN <<AWK
+#!/usr/bin/awk -f
+BEGIN {{ print "{awk_says}" > "/awk-out" }}
+AWK
+RUN cat <<-ONE > /one && tr a-z A-Z <<'TWO' > /two
+	indented $WHO
+	ONE
+$WHO stays
+TWO
+COPY <<greeting.txt <<'raw.txt' /etc/greetings/
+hi $WHO, it's ${{WHO}}!
+greeting.txt
+{raw}
+raw.txt
+CMD ["true"]
+"#
+        )
+    };
+    ctx.dockerfile(&dockerfile("awk ran me", r"$WHO \$WHO"));
+    let out = build_ok(&root, &ctx, &["-t", "docs"]);
+    let shown: Vec<String> = steps(&out).into_iter().map(|s| s.text).collect();
+    assert_eq!(shown[2..5], ["RUN <<EOF", "RUN <<AWK", "RUN cat <<-ONE > /one && tr a-z A-Z <<'TWO' > /two"], "{out}");
+    let files = "cat /script-out /awk-out /one /two /etc/greetings/greeting.txt /etc/greetings/raw.txt; stat -c %a /etc/greetings/raw.txt";
+    let want = "hello world\nawk ran me\nindented world\n$WHO STAYS\nhi world, it's world!\n$WHO \\$WHO\n644\n";
+    assert_eq!(in_image(&root, "docs", files), want);
+    // The #! script ran from the container's own /dev, a tmpfs: it is in no layer.
+    assert_eq!(in_image(&root, "docs", "ls /dev/pipes 2>&1 || true"), "ls: /dev/pipes: No such file or directory\n");
+    let created_by: Vec<String> = history(&root, "docs").into_iter().map(|h| h.1).collect();
+    assert!(created_by.iter().any(|c| c.contains("/bin/sh -c /dev/pipes/AWK")), "{created_by:?}");
+    assert!(created_by.iter().any(|c| c.contains(r"/bin/sh -c set -e\n# a comment line")), "one row per step: {created_by:?}");
+
+    // The bodies are part of the cache key: an edited script or file runs its step again.
+    let again = build_ok(&root, &ctx, &["-t", "docs"]);
+    assert!(steps(&again)[1..].iter().all(|s| s.cached), "{again}");
+    ctx.dockerfile(&dockerfile("awk changed", r"$WHO \$WHO"));
+    let cached: Vec<bool> = steps(&build_ok(&root, &ctx, &["-t", "docs"])).iter().map(|s| s.cached).collect();
+    assert_eq!(cached, [false, true, true, false, false, false, false]);
+    ctx.dockerfile(&dockerfile("awk changed", "other"));
+    let cached: Vec<bool> = steps(&build_ok(&root, &ctx, &["-t", "docs"])).iter().map(|s| s.cached).collect();
+    assert_eq!(cached, [false, true, true, true, true, false, false]);
+    assert_eq!(in_image(&root, "docs", "cat /awk-out /etc/greetings/raw.txt"), "awk changed\nother\n");
+
+    // Errors are one line, with the instruction's line.
+    ctx.dockerfile("FROM busybox\nRUN <<EOF\necho one\nexit 3\nEOF\n");
+    let (err, _) = build_fails(&root, &ctx, &[]);
+    assert_eq!(err, r"minidocker: error: Dockerfile:2: The command '/bin/sh -c echo one\nexit 3' returned a non-zero code: 3");
+    ctx.dockerfile("FROM busybox\nCOPY <<EOF /x\nnever ended\n");
+    let (err, out) = build_fails(&root, &ctx, &[]);
+    assert_eq!(err, "minidocker: error: Dockerfile:2: here-document <<EOF is never ended: add a line `EOF` after its last line");
+    assert!(!out.contains("Step"), "nothing runs before the whole file parses:\n{out}");
+    ctx.dockerfile("FROM busybox\nCOPY <<a/b /x\nbody\na/b\n");
+    let (err, _) = build_fails(&root, &ctx, &[]);
+    assert_eq!(err, "minidocker: error: Dockerfile:2: here-document <<a/b: its name becomes a file name, so it cannot contain / or be . or ..");
+    assert_clean(&root);
+}
+
 // ---- ADD and COPY ---------------------------------------------------------------------
 
 #[test]

@@ -6,7 +6,7 @@
 use super::cache::Cache;
 use super::context::{self, BuildContext};
 use super::copy::{self, Attrs};
-use crate::dockerfile::{self, Dockerfile, Instruction};
+use crate::dockerfile::{self, heredoc, Dockerfile, Instruction};
 use crate::image::oci::{self, Descriptor, History, ImageConfig};
 use crate::image::pack::{self, Packed};
 use crate::image::{Digest, Image, Reference, Store};
@@ -348,7 +348,7 @@ impl Builder<'_> {
                 shown.join(" ")
             }
             "cmd" | "entrypoint" => {
-                let argv = self.command(ins, &config)?;
+                let argv = self.command(ins, &config, ins.args.join(" "));
                 let c = &mut config.config;
                 let shown = format!("[{}]", argv.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" "));
                 if kw == "cmd" {
@@ -436,24 +436,27 @@ impl Builder<'_> {
         self.commit(key, ins, created_by, layer)
     }
 
-    /// CMD, ENTRYPOINT, RUN: the argv — as written (exec form) or through the SHELL.
-    fn command(&self, ins: &Instruction, config: &ImageConfig) -> crate::Result<Vec<String>> {
+    /// CMD, ENTRYPOINT, RUN: the argv — as written (exec form) or `text` through the SHELL.
+    fn command(&self, ins: &Instruction, config: &ImageConfig, text: String) -> Vec<String> {
         if ins.json {
-            return Ok(ins.args.clone());
+            return ins.args.clone();
         }
         let shell: Vec<String> = config.config.extra.get("Shell").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
-        Ok(shell.into_iter().chain(std::iter::once(ins.args.join(" "))).collect())
+        shell.into_iter().chain(std::iter::once(text)).collect()
     }
 
     /// RUN: a container from the image so far; what it changes becomes the step's layer.
     fn run(&mut self, ins: &Instruction) -> crate::Result<()> {
         let config = self.stage().config.clone();
-        let argv = self.command(ins, &config)?;
+        let (text, scripts) = run_heredocs(ins)?;
+        let argv = self.command(ins, &config, text);
         // Build args reach RUN as environment variables, and — as in Docker — are recorded.
         let image_env = config.config.env.clone().unwrap_or_default();
         let args: Vec<String> = self.stage().args.iter().filter(|a| !image_env.iter().any(|e| e.split('=').next() == a.split('=').next())).cloned().collect();
         let created_by = if args.is_empty() { argv.join(" ") } else { format!("|{} {} {}", args.len(), args.join(" "), argv.join(" ")) };
-        let key = (self.opts.rules.cache_key)(self.stage().id.as_ref(), &created_by);
+        // A script run from /dev/pipes is not in the command line: its text goes into the key.
+        let key_text = scripts.iter().fold(created_by.clone(), |key, (_, script)| format!("{key}\n{script}"));
+        let key = (self.opts.rules.cache_key)(self.stage().id.as_ref(), &key_text);
         if self.cached(&key, ins) {
             return Ok(());
         }
@@ -465,9 +468,10 @@ impl Builder<'_> {
         println!(" ---> Running in {hostname}");
         let mut env = rootfs::environment(&image_env, hostname);
         env.extend(args);
-        let spec = Spec { hostname, argv: &argv, env: &env, workdir: config.config.working_dir.as_deref(), user: config.config.user.as_deref(), host_network: true };
+        let spec = Spec { hostname, argv: &argv, env: &env, workdir: config.config.working_dir.as_deref(), user: config.config.user.as_deref(), host_network: true, dev_scripts: &scripts };
         let exit = rootfs::run(&fs_, &spec)?;
-        ensure!(exit.success(), "The command '{}' returned a non-zero code: {}", argv.join(" "), exit.code());
+        // One line, also for a here-document's script (its newlines shown as \n).
+        ensure!(exit.success(), "The command '{}' returned a non-zero code: {}", argv.join(" ").trim_end().replace('\n', "\\n"), exit.code());
         let upper = fs_.base.join(&fs_.layers.upper);
         let layer = self.layer_from(&upper, &NOT_COMMITTED)?;
         drop(fs_);
@@ -504,11 +508,8 @@ impl Builder<'_> {
             let name = f.trim_start_matches('-').split('=').next().unwrap_or_default();
             ensure!(["from", "chown", "chmod", "link"].contains(&name) && (name != "from" || kw == "COPY"), "{kw} failed: unknown flag {f}");
         }
-        let mut words = Vec::new();
-        for a in &ins.args {
-            words.push(self.expand(a)?);
-        }
-        let dest_word = words.pop().context("no destination")?;
+        let (dest_arg, source_args) = ins.args.split_last().context("no destination")?;
+        let dest_word = self.expand(dest_arg)?;
         let config = self.stage().config.clone();
         let workdir = config.config.working_dir.clone().unwrap_or_else(|| "/".into());
         let dest_is_dir_syntax = dest_word.ends_with('/') || dest_word == "." || dest_word.ends_with("/.");
@@ -528,13 +529,20 @@ impl Builder<'_> {
             None => (self.context.clone(), "build context".to_string()),
         };
         let downloads = self.work.path().join(format!("downloads-{}", self.steps.len()));
+        let mut heredocs = ins.heredocs.iter();
         let mut sources: Vec<(PathBuf, bool)> = Vec::new(); // (absolute path, may be extracted)
-        for w in &words {
-            if kw == "ADD" && (w.starts_with("http://") || w.starts_with("https://")) {
-                sources.push((download(w, &downloads)?, false));
+        for (i, arg) in source_args.iter().enumerate() {
+            if let Some(doc) = heredoc::opener(arg).and_then(|_| heredocs.next()) {
+                let file = self.work.path().join(format!("heredocs-{}/{i}", self.steps.len())).join(doc.file_name()?);
+                sources.push((self.write_heredoc(doc, &file)?, false));
                 continue;
             }
-            for rel in copy::sources(&root, w, &what).map_err(|e| anyhow!("{kw} failed: {e:#}"))? {
+            let w = self.expand(arg)?;
+            if kw == "ADD" && (w.starts_with("http://") || w.starts_with("https://")) {
+                sources.push((download(&w, &downloads)?, false));
+                continue;
+            }
+            for rel in copy::sources(&root, &w, &what).map_err(|e| anyhow!("{kw} failed: {e:#}"))? {
                 sources.push((root.join(rel), kw == "ADD"));
             }
         }
@@ -581,6 +589,19 @@ impl Builder<'_> {
         self.commit(key, ins, created_by, Some(layer))
     }
 
+    /// A here-document of COPY or ADD as the file it becomes (mode 0644, as in BuildKit), its
+    /// variables expanded unless its delimiter was quoted.
+    fn write_heredoc(&self, doc: &heredoc::Heredoc, file: &Path) -> crate::Result<PathBuf> {
+        let text = match doc.expand {
+            true => dockerfile::expand_heredoc(&doc.content, &dockerfile::lookup_in(&self.env()), self.escape).with_context(|| format!("here-document <<{}", doc.name))?,
+            false => doc.content.clone(),
+        };
+        fs::create_dir_all(file.parent().expect("a file in the work dir"))?;
+        fs::write(file, text)?;
+        fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+        Ok(file.to_path_buf())
+    }
+
     /// `--from=`: a stage by name or number, else an image in the store.
     fn source_layers(&self, from: &str) -> crate::Result<Vec<Digest>> {
         let stage = match from.parse::<usize>() {
@@ -594,6 +615,31 @@ impl Builder<'_> {
         Ok(img.config.rootfs.diff_ids)
     }
 }
+
+// ANCHOR: run_heredocs
+/// RUN's shell text with its here-documents, as BuildKit runs them; with the scripts to put
+/// in the container's /dev, as (path below /dev, text).
+///
+/// - `RUN <<EOF` alone: the body is the script. It starts with `#!`: it is written to
+///   /dev/pipes/EOF and run from there, by the interpreter it names. Otherwise the shell runs
+///   it (as `sh -c BODY`), so this works with any shell, even one without here-documents.
+/// - Anything else (`RUN python3 <<EOF > out`, `RUN <<A cat - <<B`): the command line with
+///   the bodies after it, each ended by its delimiter, is given to the shell, which reads
+///   them as the here-documents they are.
+fn run_heredocs(ins: &Instruction) -> crate::Result<(String, Vec<(String, String)>)> {
+    let line = ins.args.join(" ");
+    Ok(match &ins.heredocs[..] {
+        [doc] if heredoc::opener(line.trim()).is_some() => match doc.content.starts_with("#!") {
+            true => {
+                let name = doc.file_name()?;
+                (format!("/dev/pipes/{name}"), vec![(format!("pipes/{name}"), doc.content.clone())])
+            }
+            false => (doc.content.clone(), Vec::new()),
+        },
+        docs => (docs.iter().fold(line, |text, doc| format!("{text}\n{}{}", doc.content, doc.name)), Vec::new()),
+    })
+}
+// ANCHOR_END: run_heredocs
 
 /// `user`, `uid`, `user:group`, `uid:gid`, names looked up in the image's own files.
 fn resolve_owner(root: &Path, spec: &str) -> crate::Result<(u32, u32)> {

@@ -3,7 +3,10 @@
 //! Docker reads a Dockerfile line by line. The first lines may be parser directives; after
 //! that, a line starting (after blanks) with `#` is a comment wherever it is — even between
 //! the continuation lines of one instruction — and an instruction continues on the next line
-//! when it ends with the escape character.
+//! when it ends with the escape character. The lines of a here-document (see
+//! [`super::heredoc`]) are the exception: they are taken as they are, comments included.
+
+use super::heredoc::{self, Heredoc};
 
 /// The parser directives: `# name=value` lines at the very top of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +32,8 @@ pub struct LogicalLine {
     pub end_line: usize,
     /// Blank lines inside the continuation: allowed, but Docker warns they will not be.
     pub empty_continuations: Vec<usize>,
+    /// The here-documents that follow the instruction (`end_line` is their last line).
+    pub heredocs: Vec<Heredoc>,
 }
 
 /// A problem found while reading lines, at a 1-based line number.
@@ -44,7 +49,7 @@ pub fn read(text: &str) -> Result<(Directives, Vec<LogicalLine>), LineError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let lines: Vec<&str> = text.lines().collect();
     let (directives, first) = read_directives(&lines)?;
-    let logical = join_lines(&lines, first, directives.escape);
+    let logical = join_lines(&lines, first, directives.escape)?;
     Ok((directives, logical))
 }
 
@@ -102,8 +107,9 @@ fn is_comment(line: &str) -> bool {
     line.trim_start().starts_with('#')
 }
 
-/// Joins continuation lines into logical lines, from `lines[first..]`.
-fn join_lines(lines: &[&str], first: usize, escape: char) -> Vec<LogicalLine> {
+/// Joins continuation lines into logical lines, from `lines[first..]`, and reads the bodies
+/// of their here-documents.
+fn join_lines(lines: &[&str], first: usize, escape: char) -> Result<Vec<LogicalLine>, LineError> {
     let mut logical = Vec::new();
     let mut index = first;
     while index < lines.len() {
@@ -118,6 +124,7 @@ fn join_lines(lines: &[&str], first: usize, escape: char) -> Vec<LogicalLine> {
             start_line: index,
             end_line: index,
             empty_continuations: Vec::new(),
+            heredocs: Vec::new(),
         };
         while continues && index < lines.len() {
             let line = lines[index];
@@ -134,9 +141,18 @@ fn join_lines(lines: &[&str], first: usize, escape: char) -> Vec<LogicalLine> {
             current.end_line = index;
             continues = next_continues;
         }
+        for (mut doc, strip_tabs) in heredoc::openers(&current.text) {
+            let Some(taken) = heredoc::read_body(&mut doc, strip_tabs, &lines[index..]) else {
+                let message = format!("here-document <<{0} is never ended: add a line `{0}` after its last line", doc.name);
+                return Err(LineError { line: current.start_line, message });
+            };
+            index += taken;
+            current.end_line = index;
+            current.heredocs.push(doc);
+        }
         logical.push(current);
     }
-    logical
+    Ok(logical)
 }
 
 // ANCHOR: continuation

@@ -7,12 +7,14 @@
 //! checks against BuildKit's own corpus.
 
 mod dump;
+pub mod heredoc;
 mod lines;
 mod parser;
 mod shell;
 mod tokens;
 
 pub use dump::{dump, dump_instruction, go_quote};
+pub use heredoc::Heredoc;
 pub use lines::Directives;
 pub use parser::{parse, Dockerfile, Instruction, KeyValue, ParseError, KEYWORDS};
-pub use shell::{expand, lookup_in, words, Lookup};
+pub use shell::{expand, expand_heredoc, lookup_in, words, Lookup};

@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use super::heredoc::{self, Heredoc};
 use super::lines::{self, Directives, LogicalLine};
 use super::tokens::{extract_flags, fields, json_array, raw_words};
 
@@ -48,6 +49,9 @@ pub struct Instruction {
     pub original: String,
     /// ONBUILD's trigger: the instruction to run when the image is used as a base.
     pub onbuild: Option<Box<Instruction>>,
+    /// RUN, COPY, ADD: the here-documents that follow, in the order their `<<NAME` words
+    /// appear in `args`.
+    pub heredocs: Vec<Heredoc>,
 }
 
 /// One pair of ENV or LABEL, raw (quotes kept).
@@ -158,11 +162,22 @@ fn parse_line(
     let (word, _) = split_keyword(text);
     if !is_keyword(word) {
         // A shell command right under an instruction is usually a forgotten continuation.
-        let follows = previous.is_some_and(|p| p.end_line + 1 == line.start_line);
-        return Err(unknown_instruction(word, follows.then_some(escape)));
+        let above = previous.filter(|p| p.end_line + 1 == line.start_line);
+        // …or the body of a here-document after an instruction that takes none.
+        if let Some(p) = above.filter(|p| !heredoc::allowed(&p.keyword) && p.original.contains("<<")) {
+            let (shown, keyword) = (word.to_uppercase(), p.keyword.to_uppercase());
+            return Err(format!("unknown instruction: {shown} (only RUN, COPY and ADD take a here-document, not {keyword})"));
+        }
+        return Err(unknown_instruction(word, above.map(|_| escape)));
     }
     let mut instruction = parse_instruction(text, escape)?;
     instruction.set_lines(line.start_line, line.end_line);
+    instruction.heredocs = line.heredocs.clone();
+    let destination = instruction.args.last().filter(|_| matches!(instruction.keyword.as_str(), "copy" | "add"));
+    if let Some(name) = destination.and_then(|d| heredoc::opener(d)).map(|(doc, _)| doc.name) {
+        let keyword = instruction.keyword.to_uppercase();
+        return Err(format!("{keyword} <<{name} as the destination: a here-document can only be a source; name the destination path last"));
+    }
     Ok(instruction)
 }
 
@@ -202,6 +217,7 @@ fn parse_instruction(text: &str, escape: char) -> Result<Instruction, String> {
         end_line: 0,
         original: text.to_string(),
         onbuild: parsed.onbuild,
+        heredocs: Vec::new(),
     })
 }
 
@@ -511,6 +527,24 @@ mod tests {
 
     fn error(text: &str) -> String {
         parse(text, "Dockerfile").and_then(|d| d.check()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn here_documents_follow_their_instruction() {
+        let text = "FROM a\nRUN <<EOF bash\n# kept\n\nset -e\nEOF\nCOPY <<-one.txt <<'two' /dst/\n\t$X\none.txt\n$Y\ntwo\nCMD x\n";
+        let df = parse(text, "Dockerfile").unwrap();
+        let [_, run, copy, cmd] = &df.instructions[..] else { panic!("{:?}", df.instructions) };
+        assert_eq!((run.start_line, run.end_line, run.args.as_slice()), (2, 6, ["<<EOF bash".to_string()].as_slice()));
+        assert_eq!(run.heredocs, [Heredoc { name: "EOF".into(), content: "# kept\n\nset -e\n".into(), expand: true }]);
+        assert_eq!((copy.start_line, copy.end_line), (7, 11));
+        let docs: Vec<_> = copy.heredocs.iter().map(|d| (d.name.as_str(), d.content.as_str(), d.expand)).collect();
+        assert_eq!(docs, [("one.txt", "$X\n", true), ("two", "$Y\n", false)]);
+        assert_eq!((cmd.start_line, cmd.heredocs.len()), (12, 0));
+
+        assert_eq!(error("FROM a\nRUN cat <<EOF\nhello\n"), "Dockerfile:2: here-document <<EOF is never ended: add a line `EOF` after its last line");
+        assert_eq!(error("FROM a\nCOPY f <<EOF\nx\nEOF\n"), "Dockerfile:2: COPY <<EOF as the destination: a here-document can only be a source; name the destination path last");
+        let e = error("FROM a\nCMD <<EOF\nhello\nEOF\n");
+        assert_eq!(e, "Dockerfile:3: unknown instruction: HELLO (only RUN, COPY and ADD take a here-document, not CMD)");
     }
 
     #[test]

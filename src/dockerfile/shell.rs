@@ -33,6 +33,28 @@ pub fn words(text: &str, env: Lookup, escape: char) -> Result<Vec<String>> {
     Ok(out.finish())
 }
 
+/// Expands a here-document's body as a shell does when its delimiter is not quoted: `$name`
+/// and `${…}` are replaced; the escape character only escapes `$` and itself; quotes are
+/// ordinary characters and nothing is split.
+pub fn expand_heredoc(text: &str, env: Lookup, escape: char) -> Result<String> {
+    let mut lexer = Lexer::new(text, env, escape);
+    let mut out = String::new();
+    while let Some(c) = lexer.next() {
+        match c {
+            '$' => out.push_str(&lexer.dollar()?),
+            _ if c == escape => match lexer.peek() {
+                Some(next) if next == '$' || next == escape => {
+                    lexer.pos += 1;
+                    out.push(next);
+                }
+                _ => out.push(c),
+            },
+            _ => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
 /// A lookup in a list of `NAME=value` entries, the later entries winning (as in `docker run
 /// -e` and the process environment).
 pub fn lookup_in(entries: &[String]) -> impl Fn(&str) -> Option<String> + '_ {
@@ -414,6 +436,13 @@ mod tests {
             "TWO" => Some("a  b".into()),
             _ => None,
         }
+    }
+
+    #[test]
+    fn here_document_bodies_expand_like_a_shells() {
+        let body = "it's \"$TWO\" ${FILE##*/} \\$EMPTY \\\\ \\n `date` $\n";
+        let got = expand_heredoc(body, &env, '\\').unwrap();
+        assert_eq!(got, "it's \"a  b\" book.tar.bz2 $EMPTY \\ \\n `date` $\n");
     }
 
     fn x(word: &str) -> Result<String> {

@@ -128,6 +128,10 @@ pub struct Spec<'a> {
     pub user: Option<&'a str>,
     /// Stay in the host's network namespace (a build's RUN does, to reach package indexes).
     pub host_network: bool,
+    /// Executable files put into the container's own `/dev` (a tmpfs, never part of a
+    /// layer) before the command starts, as (path below /dev, text): how a build's
+    /// `RUN <<EOF` whose body starts with `#!` gets its script, as in BuildKit.
+    pub dev_scripts: &'a [(String, String)],
 }
 
 /// Run a command in a container on `rootfs` (mounted): fresh namespaces, pivot_root into the
@@ -140,6 +144,12 @@ pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<crate::process::Exit> 
         nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
         enter::enter(&merged)?;
         sys::sethostname(spec.hostname)?;
+        for (path, text) in spec.dev_scripts {
+            let path = Path::new("/dev").join(path);
+            fs::create_dir_all(path.parent().unwrap_or(Path::new("/dev")))?;
+            fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        }
         if !spec.host_network {
             crate::network::loopback_up()?;
         }

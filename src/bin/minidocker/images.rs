@@ -238,7 +238,9 @@ pub fn history(args: Vec<OsString>) -> minidocker::Result<i32> {
                 .map_or("<missing>".to_string(), |a| a.id.short().to_string())
         };
         let created = h.created.as_deref().and_then(units::parse_rfc3339).map_or("N/A".into(), |t| units::ago(now - t));
-        let mut by = h.created_by.clone().unwrap_or_default();
+        // One row per step: a here-document's script shows its newlines as \n (and tabs
+        // as spaces, as Docker shows them).
+        let mut by = h.created_by.clone().unwrap_or_default().replace('\t', " ").replace('\n', "\\n");
         if !no_trunc && by.chars().count() > 45 {
             by = by.chars().take(44).collect::<String>() + "…";
         }
