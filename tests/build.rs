@@ -613,8 +613,11 @@ RUN cat <<-ONE > /one && tr a-z A-Z <<'TWO' > /two
 	ONE
 $WHO stays
 TWO
+RUN <<EOF tr a-z A-Z > /upper
+the body is the command's input
+EOF
 COPY <<greeting.txt <<'raw.txt' /etc/greetings/
-hi $WHO, it's ${{WHO}}!
+hi "$WHO", '$WHO' \$WHO ${{WHO}}!
 greeting.txt
 {raw}
 raw.txt
@@ -626,8 +629,9 @@ CMD ["true"]
     let out = build_ok(&root, &ctx, &["-t", "docs"]);
     let shown: Vec<String> = steps(&out).into_iter().map(|s| s.text).collect();
     assert_eq!(shown[2..5], ["RUN <<EOF", "RUN <<AWK", "RUN cat <<-ONE > /one && tr a-z A-Z <<'TWO' > /two"], "{out}");
-    let files = "cat /script-out /awk-out /one /two /etc/greetings/greeting.txt /etc/greetings/raw.txt; stat -c %a /etc/greetings/raw.txt";
-    let want = "hello world\nawk ran me\nindented world\n$WHO STAYS\nhi world, it's world!\n$WHO \\$WHO\n644\n";
+    let files = "cat /script-out /awk-out /one /two /upper /etc/greetings/greeting.txt /etc/greetings/raw.txt; stat -c %a /etc/greetings/raw.txt";
+    // COPY's body is expanded as BuildKit does: quotes kept, and no expansion inside '…'.
+    let want = "hello world\nawk ran me\nindented world\n$WHO STAYS\nTHE BODY IS THE COMMAND'S INPUT\nhi \"world\", '$WHO' $WHO world!\n$WHO \\$WHO\n644\n";
     assert_eq!(in_image(&root, "docs", files), want);
     // The #! script ran from the container's own /dev, a tmpfs: it is in no layer.
     assert_eq!(in_image(&root, "docs", "ls /dev/pipes 2>&1 || true"), "ls: /dev/pipes: No such file or directory\n");
@@ -640,13 +644,30 @@ CMD ["true"]
     assert!(steps(&again)[1..].iter().all(|s| s.cached), "{again}");
     ctx.dockerfile(&dockerfile("awk changed", r"$WHO \$WHO"));
     let cached: Vec<bool> = steps(&build_ok(&root, &ctx, &["-t", "docs"])).iter().map(|s| s.cached).collect();
-    assert_eq!(cached, [false, true, true, false, false, false, false]);
+    assert_eq!(cached, [false, true, true, false, false, false, false, false]);
     ctx.dockerfile(&dockerfile("awk changed", "other"));
     let cached: Vec<bool> = steps(&build_ok(&root, &ctx, &["-t", "docs"])).iter().map(|s| s.cached).collect();
-    assert_eq!(cached, [false, true, true, true, true, false, false]);
+    assert_eq!(cached, [false, true, true, true, true, true, false, false]);
     assert_eq!(in_image(&root, "docs", "cat /awk-out /etc/greetings/raw.txt"), "awk changed\nother\n");
 
+    // A RUN whose command line reads like another's script with its text is not that step.
+    let script = "#!/bin/sh\necho script > /which\n";
+    ctx.dockerfile(&format!("FROM busybox\nRUN <<AWK\n{script}AWK\n"));
+    build_ok(&root, &ctx, &[]);
+    ctx.dockerfile(&format!("FROM busybox\nRUN <<EOF\n/dev/pipes/AWK\n{script}EOF\n"));
+    assert!(steps(&build_ok(&root, &ctx, &["-t", "lookalike"])).iter().all(|s| !s.cached || s.n == 1));
+
+    // An ONBUILD trigger keeps its here-document, and runs it in the child's build.
+    ctx.dockerfile("FROM busybox\nONBUILD RUN <<EOF\necho triggered > /trig\nEOF\n");
+    build_ok(&root, &ctx, &["-t", "parent"]);
+    ctx.dockerfile("FROM parent\n");
+    build_ok(&root, &ctx, &["-t", "child"]);
+    assert_eq!(in_image(&root, "child", "cat /trig"), "triggered\n");
+
     // Errors are one line, with the instruction's line.
+    ctx.dockerfile("FROM busybox\nCOPY <<EOF /x\nit's\nEOF\n");
+    let (err, _) = build_fails(&root, &ctx, &[]);
+    assert_eq!(err, "minidocker: error: Dockerfile:2: here-document <<EOF: unexpected end of statement while looking for matching single-quote; to take its body as written, quote the delimiter: <<'EOF'");
     ctx.dockerfile("FROM busybox\nRUN <<EOF\necho one\nexit 3\nEOF\n");
     let (err, _) = build_fails(&root, &ctx, &[]);
     assert_eq!(err, r"minidocker: error: Dockerfile:2: The command '/bin/sh -c echo one\nexit 3' returned a non-zero code: 3");
@@ -657,6 +678,22 @@ CMD ["true"]
     ctx.dockerfile("FROM busybox\nCOPY <<a/b /x\nbody\na/b\n");
     let (err, _) = build_fails(&root, &ctx, &[]);
     assert_eq!(err, "minidocker: error: Dockerfile:2: here-document <<a/b: its name becomes a file name, so it cannot contain / or be . or ..");
+    assert_clean(&root);
+}
+
+#[test]
+fn steps_that_change_nothing_repeat_one_empty_layer_and_the_image_still_runs() {
+    if !have_root("steps_that_change_nothing_repeat_one_empty_layer_and_the_image_still_runs") {
+        return;
+    }
+    let root = TestRoot::with_busybox("build-emptylayers");
+    let ctx = Ctx::new("emptylayers");
+    ctx.dockerfile("FROM busybox\nRUN true\nRUN echo a > /a\nRUN true\nRUN rm /a\nRUN echo ran > /ran\n");
+    build_ok(&root, &ctx, &["-t", "empties"]);
+    let diff_ids: Vec<String> = config(&root, "empties:latest")["rootfs"]["diff_ids"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_string()).collect();
+    assert_eq!(diff_ids[1], diff_ids[3], "both `RUN true` steps have the same (empty) layer: {diff_ids:?}");
+    // overlayfs refuses a directory twice in lowerdir; the image, and the RUN after, work.
+    assert_eq!(in_image(&root, "empties:latest", "cat /ran; ls /a 2>&1 || true"), "ran\nls: /a: No such file or directory\n");
     assert_clean(&root);
 }
 

@@ -398,10 +398,12 @@ impl Builder<'_> {
             }
             "onbuild" => {
                 let trigger = ins.onbuild.as_ref().context("ONBUILD needs an instruction")?;
+                // A trigger's here-documents are stored with it, to be read again when it runs.
+                let text = heredoc::with_bodies(&trigger.original, &ins.heredocs);
                 let mut list: Vec<String> = c.extra.get("OnBuild").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
-                list.push(trigger.original.clone());
+                list.push(text.clone());
                 c.extra.insert("OnBuild".into(), serde_json::json!(list));
-                trigger.original.clone()
+                text
             }
             "healthcheck" => {
                 let test: Vec<String> = if ins.args[0].eq_ignore_ascii_case("none") {
@@ -454,8 +456,10 @@ impl Builder<'_> {
         let image_env = config.config.env.clone().unwrap_or_default();
         let args: Vec<String> = self.stage().args.iter().filter(|a| !image_env.iter().any(|e| e.split('=').next() == a.split('=').next())).cloned().collect();
         let created_by = if args.is_empty() { argv.join(" ") } else { format!("|{} {} {}", args.len(), args.join(" "), argv.join(" ")) };
-        // A script run from /dev/pipes is not in the command line: its text goes into the key.
-        let key_text = scripts.iter().fold(created_by.clone(), |key, (_, script)| format!("{key}\n{script}"));
+        // A script run from /dev/pipes is not in the command line: its text goes into the key,
+        // after a NUL, which no command line can hold (so no other RUN has the same key).
+        ensure!(!created_by.contains('\0'), "RUN holds a NUL character, which no command line can: remove it");
+        let key_text = scripts.iter().fold(created_by.clone(), |key, (_, script)| format!("{key}\0{script}"));
         let key = (self.opts.rules.cache_key)(self.stage().id.as_ref(), &key_text);
         if self.cached(&key, ins) {
             return Ok(());
@@ -593,7 +597,8 @@ impl Builder<'_> {
     /// variables expanded unless its delimiter was quoted.
     fn write_heredoc(&self, doc: &heredoc::Heredoc, file: &Path) -> crate::Result<PathBuf> {
         let text = match doc.expand {
-            true => dockerfile::expand_heredoc(&doc.content, &dockerfile::lookup_in(&self.env()), self.escape).with_context(|| format!("here-document <<{}", doc.name))?,
+            true => dockerfile::expand_heredoc(&doc.content, &dockerfile::lookup_in(&self.env()))
+                .map_err(|e| anyhow!("here-document <<{0}: {e}; to take its body as written, quote the delimiter: <<'{0}'", doc.name))?,
             false => doc.content.clone(),
         };
         fs::create_dir_all(file.parent().expect("a file in the work dir"))?;
@@ -629,14 +634,14 @@ impl Builder<'_> {
 fn run_heredocs(ins: &Instruction) -> crate::Result<(String, Vec<(String, String)>)> {
     let line = ins.args.join(" ");
     Ok(match &ins.heredocs[..] {
-        [doc] if heredoc::opener(line.trim()).is_some() => match doc.content.starts_with("#!") {
+        [doc] if heredoc::is_alone(&line) => match doc.content.starts_with("#!") {
             true => {
                 let name = doc.file_name()?;
                 (format!("/dev/pipes/{name}"), vec![(format!("pipes/{name}"), doc.content.clone())])
             }
             false => (doc.content.clone(), Vec::new()),
         },
-        docs => (docs.iter().fold(line, |text, doc| format!("{text}\n{}{}", doc.content, doc.name)), Vec::new()),
+        docs => (heredoc::with_bodies(&line, docs), Vec::new()),
     })
 }
 // ANCHOR_END: run_heredocs

@@ -1,7 +1,7 @@
 //! Here-documents: the lines after `RUN <<EOF` up to a line `EOF`, as BuildKit reads them
 //! (Dockerfile syntax 1.4 and later; the classic builder never did).
 //!
-//! Only RUN, COPY and ADD take them. Any word of the instruction of the form `<<NAME`,
+//! Only RUN, COPY and ADD take them (also as an ONBUILD trigger). Any word of the instruction of the form `<<NAME`,
 //! `<<-NAME` (leading tabs of the body removed), `<<"NAME"` or `<<'NAME'` (body taken
 //! literally) opens one, optionally after a file descriptor (`3<<NAME`); the bodies follow
 //! the instruction in the order their words appear. A word like `<<<` (a here-string) or
@@ -48,9 +48,10 @@ pub fn opener(word: &str) -> Option<(Heredoc, bool)> {
     if delimiter.is_empty() || delimiter.contains('<') {
         return None;
     }
-    // As in a shell, quoting any part of the delimiter (`"EOF"`, `'EOF'`, `E\OF`) makes
-    // the body literal; the delimiter itself is the word with its quotes removed.
-    let quoted = delimiter.contains(['"', '\'', '\\']);
+    // Quoting any part of the delimiter (`"EOF"`, `'EOF'`, `E"O"F`) makes the body literal,
+    // as in a shell; BuildKit does not count a backslash (`\EOF`) as quoting. The delimiter
+    // itself is the word with its quotes and backslashes removed.
+    let quoted = delimiter.contains(['"', '\'']);
     let name: String = delimiter.chars().filter(|c| !matches!(c, '"' | '\'' | '\\')).collect();
     (!name.is_empty()).then(|| (Heredoc { name, content: String::new(), expand: !quoted }, strip_tabs))
 }
@@ -58,11 +59,24 @@ pub fn opener(word: &str) -> Option<(Heredoc, bool)> {
 
 /// The here-documents an instruction's text (keyword included) opens, in order.
 pub fn openers(text: &str) -> Vec<(Heredoc, bool)> {
-    let mut words = raw_words(text, '\\').into_iter();
+    let mut words = raw_words(text, '\\').into_iter().peekable();
+    // ONBUILD RUN <<EOF: the trigger's keyword decides.
+    words.next_if(|w| w.eq_ignore_ascii_case("onbuild"));
     match words.next() {
         Some(keyword) if allowed(&keyword.to_lowercase()) && text.contains("<<") => words.filter_map(|w| opener(&w)).collect(),
         _ => Vec::new(),
     }
+}
+
+/// Is `text` (a RUN's command line) nothing but one here-document's opening word?
+pub fn is_alone(text: &str) -> bool {
+    matches!(&raw_words(text, '\\')[..], [word] if opener(word).is_some())
+}
+
+/// `text` followed by the bodies of `docs`, each ended by its delimiter: the instruction as
+/// it was written, to give to a shell (RUN) or to store as an ONBUILD trigger.
+pub fn with_bodies(text: &str, docs: &[Heredoc]) -> String {
+    docs.iter().fold(text.to_string(), |text, doc| format!("{text}\n{}{}", doc.content, doc.name))
 }
 
 /// Reads the body of `doc` from `lines`, up to its delimiter line; returns how many lines
@@ -92,6 +106,8 @@ mod tests {
         assert_eq!(names("RUN <<EOF"), [("EOF".into(), true, false)]);
         assert_eq!(names("run python3 <<-'PY' > /out"), [("PY".into(), false, true)]);
         assert_eq!(names(r#"COPY <<"a.txt" 3<<b.txt /dst/"#), [("a.txt".into(), false, false), ("b.txt".into(), true, false)]);
+        assert_eq!(names(r"onbuild RUN <<\EOF cat"), [("EOF".into(), true, false)]);
+        assert!(is_alone(" <<EOF ") && !is_alone("<<EOF bash") && !is_alone("<<EOF > /out") && !is_alone("cat"));
         // Not openers: a here-string, a glued word, a quoted word, other instructions.
         for text in ["RUN cat <<<word", "RUN cat<<EOF", "RUN echo '<<EOF'", "RUN echo \"<<EOF\"", "RUN <<", "CMD <<EOF", "ENV A=<<EOF"] {
             assert_eq!(names(text), [], "{text}");

@@ -164,8 +164,9 @@ fn parse_line(
         // A shell command right under an instruction is usually a forgotten continuation.
         let above = previous.filter(|p| p.end_line + 1 == line.start_line);
         // …or the body of a here-document after an instruction that takes none.
-        if let Some(p) = above.filter(|p| !heredoc::allowed(&p.keyword) && p.original.contains("<<")) {
-            let (shown, keyword) = (word.to_uppercase(), p.keyword.to_uppercase());
+        let keyword_of = |p: &Instruction| p.onbuild.as_ref().map_or(p.keyword.clone(), |trigger| trigger.keyword.clone());
+        if let Some(p) = above.filter(|p| !heredoc::allowed(&keyword_of(p)) && p.original.contains("<<")) {
+            let (shown, keyword) = (word.to_uppercase(), keyword_of(p).to_uppercase());
             return Err(format!("unknown instruction: {shown} (only RUN, COPY and ADD take a here-document, not {keyword})"));
         }
         return Err(unknown_instruction(word, above.map(|_| escape)));

@@ -33,27 +33,17 @@ pub fn words(text: &str, env: Lookup, escape: char) -> Result<Vec<String>> {
     Ok(out.finish())
 }
 
-/// Expands a here-document's body as a shell does when its delimiter is not quoted: `$name`
-/// and `${…}` are replaced; the escape character only escapes `$` and itself; quotes are
-/// ordinary characters and nothing is split.
-pub fn expand_heredoc(text: &str, env: Lookup, escape: char) -> Result<String> {
-    let mut lexer = Lexer::new(text, env, escape);
-    let mut out = String::new();
-    while let Some(c) = lexer.next() {
-        match c {
-            '$' => out.push_str(&lexer.dollar()?),
-            _ if c == escape => match lexer.peek() {
-                Some(next) if next == '$' || next == escape => {
-                    lexer.pos += 1;
-                    out.push(next);
-                }
-                _ => out.push(c),
-            },
-            _ => out.push(c),
-        }
-    }
-    Ok(out)
+// ANCHOR: expand_heredoc
+/// Expands the body of a COPY or ADD here-document whose delimiter is not quoted, as BuildKit
+/// does: with this lexer, but quotes kept in the text. So `$VAR` in single quotes stays as
+/// written, and an apostrophe that opens a quote never closed is an error, as there; `\`
+/// escapes the next character whatever the escape directive says. Nothing is split.
+pub fn expand_heredoc(text: &str, env: Lookup) -> Result<String> {
+    let mut out = Output { keep_quotes: true, ..Output::new(false) };
+    Lexer::new(text, env, '\\').run(&mut out, &[])?;
+    Ok(out.finish().concat())
 }
+// ANCHOR_END: expand_heredoc
 
 /// A lookup in a list of `NAME=value` entries, the later entries winning (as in `docker run
 /// -e` and the process environment).
@@ -73,11 +63,13 @@ struct Output {
     current: String,
     /// Quotes make a word even when empty: `""` is one empty argument.
     quoted: bool,
+    /// Keep the quote characters in the text (here-document bodies).
+    keep_quotes: bool,
 }
 
 impl Output {
     fn new(split: bool) -> Self {
-        Output { split, words: Vec::new(), current: String::new(), quoted: false }
+        Output { split, words: Vec::new(), current: String::new(), quoted: false, keep_quotes: false }
     }
 
     /// A character that never splits: quoted, escaped, or ordinary.
@@ -85,9 +77,12 @@ impl Output {
         self.current.push(c);
     }
 
-    fn quoted_text(&mut self, text: &str) {
+    fn quoted_text(&mut self, quote: char, text: &str) {
         self.quoted = true;
-        self.current.push_str(text);
+        match self.keep_quotes {
+            true => self.current.extend([quote.to_string().as_str(), text, quote.to_string().as_str()]),
+            false => self.current.push_str(text),
+        }
     }
 
     /// Unquoted text from the source or from an expansion: its whitespace separates words.
@@ -189,7 +184,7 @@ impl<'a> Lexer<'a> {
                 Some(c) => text.push(c),
             }
         }
-        out.quoted_text(&text);
+        out.quoted_text('\'', &text);
         Ok(())
     }
 
@@ -212,7 +207,7 @@ impl<'a> Lexer<'a> {
                 Some(c) => text.push(c),
             }
         }
-        out.quoted_text(&text);
+        out.quoted_text('"', &text);
         Ok(())
     }
     // ANCHOR_END: double_quoted
@@ -439,10 +434,12 @@ mod tests {
     }
 
     #[test]
-    fn here_document_bodies_expand_like_a_shells() {
-        let body = "it's \"$TWO\" ${FILE##*/} \\$EMPTY \\\\ \\n `date` $\n";
-        let got = expand_heredoc(body, &env, '\\').unwrap();
-        assert_eq!(got, "it's \"a  b\" book.tar.bz2 $EMPTY \\ \\n `date` $\n");
+    fn here_document_bodies_expand_as_buildkit_expands_them() {
+        let body = "\"$TWO\" '$TWO' ${FILE##*/} \\$EMPTY \\\\ a\\n \\\n`date` $\n";
+        let got = expand_heredoc(body, &env).unwrap();
+        assert_eq!(got, "\"a  b\" '$TWO' book.tar.bz2 $EMPTY \\ an \n`date` $\n");
+        let e = expand_heredoc("it's\n", &env).unwrap_err().to_string();
+        assert_eq!(e, "unexpected end of statement while looking for matching single-quote");
     }
 
     fn x(word: &str) -> Result<String> {

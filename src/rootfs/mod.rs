@@ -37,7 +37,7 @@ impl Rootfs {
         let base = store.root().to_path_buf();
         let rel = |p: &Path| p.strip_prefix(&base).map(Path::to_path_buf).with_context(|| format!("{} is not inside the store", p.display()));
         let mut image_layers = Vec::new();
-        for d in diff_ids {
+        for d in stacked(diff_ids) {
             let l = store.layer_dir(d);
             anyhow::ensure!(l.is_dir(), "layer {d} of the image is not unpacked (the store is damaged; remove and re-import the image)");
             image_layers.push(rel(&l)?);
@@ -54,7 +54,7 @@ impl Rootfs {
     pub fn open(store: &Store, diff_ids: &[crate::image::Digest], dir: &Path) -> crate::Result<Rootfs> {
         let base = store.root().to_path_buf();
         let rel = |p: &Path| p.strip_prefix(&base).map(Path::to_path_buf).with_context(|| format!("{} is not inside the store", p.display()));
-        let image = diff_ids.iter().map(|d| rel(&store.layer_dir(d))).collect::<crate::Result<_>>()?;
+        let image = stacked(diff_ids).into_iter().map(|d| rel(&store.layer_dir(d))).collect::<crate::Result<_>>()?;
         let layers = Layers { image, init: rel(&dir.join("init"))?, upper: rel(&dir.join("upper"))?, work: rel(&dir.join("work"))? };
         anyhow::ensure!(dir.join("upper").is_dir(), "{} has no read-write layer: the container's files are damaged", dir.display());
         Ok(Rootfs { base, dir: dir.to_path_buf(), layers, mounted: false })
@@ -190,6 +190,17 @@ pub struct View {
     mounted: bool,
 }
 
+// ANCHOR: stacked
+/// The layers an overlay stacks for `diff_ids` (bottom first): each one once, at its topmost
+/// place. overlayfs refuses a directory twice in `lowerdir` ("Too many symbolic links"), and
+/// images do repeat layers: every build step that changed nothing adds the same empty layer.
+/// Dropping the lower copies changes nothing: above them, the topmost copy holds every path
+/// they hold (whiteouts and opaque directories included), with the same content.
+fn stacked(diff_ids: &[crate::image::Digest]) -> Vec<&crate::image::Digest> {
+    diff_ids.iter().enumerate().filter(|(i, d)| !diff_ids[i + 1..].contains(d)).map(|(_, d)| d).collect()
+}
+// ANCHOR_END: stacked
+
 impl View {
     /// Mount the layers `diff_ids` (bottom first) at `dir/merged`; `dir` is inside the store.
     pub fn mount(store: &Store, diff_ids: &[crate::image::Digest], dir: &Path) -> crate::Result<View> {
@@ -202,7 +213,7 @@ impl View {
         let empty = dir.join("empty");
         fs::create_dir_all(&empty)?;
         let rel = |p: &Path| p.strip_prefix(store.root()).map(Path::to_path_buf).unwrap_or_else(|_| p.to_path_buf());
-        let mut lower: Vec<String> = diff_ids.iter().rev().map(|d| rel(&store.layer_dir(d)).display().to_string()).collect();
+        let mut lower: Vec<String> = stacked(diff_ids).into_iter().rev().map(|d| rel(&store.layer_dir(d)).display().to_string()).collect();
         lower.push(rel(&empty).display().to_string());
         let back = fs::File::open(".")?;
         sys::chdir(store.root())?;
