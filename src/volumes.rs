@@ -505,6 +505,13 @@ pub fn mount_all(merged: &Path, binds: &[Bind]) -> crate::Result<Vec<PathBuf>> {
     Ok(targets)
 }
 
+/// In the same place as [`mount_all`]: an empty tmpfs on `dest` in the tree at `merged` (made
+/// if missing, resolved inside it), for a build's `RUN --mount=type=tmpfs`.
+pub fn mount_tmpfs(merged: &Path, dest: &str) -> crate::Result<()> {
+    let target = mount_point(&Root::new(merged)?, dest, false)?;
+    sys::mount(Some("tmpfs"), &rooted::fd_path(&target), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, None)
+}
+
 /// The mount just made on `point`. `point` is the directory *under* it, so its path is walked
 /// once more — symlinks refused, since it has none — and what is found must be the root of
 /// a mount of `source`, or the remount is refused.

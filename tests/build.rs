@@ -697,6 +697,57 @@ fn steps_that_change_nothing_repeat_one_empty_layer_and_the_image_still_runs() {
     assert_clean(&root);
 }
 
+#[test]
+fn run_mounts_and_network_work_as_in_buildkit_and_stay_out_of_the_image() {
+    if !have_root("run_mounts_and_network_work_as_in_buildkit_and_stay_out_of_the_image") {
+        return;
+    }
+    let root = TestRoot::with_busybox("build-runflags");
+    let ctx = Ctx::new("runflags");
+    ctx.write("src/data.txt", "from the context\n").dockerfile(
+        r#"FROM busybox AS first
+RUN echo staged > /staged
+FROM busybox
+RUN --mount=type=cache,target=/cache echo run >> /cache/log && wc -l < /cache/log > /runs-seen
+RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /tmpfs-had
+RUN --mount=target=/ctx,source=src cat /ctx/data.txt > /from-ctx && ! touch /ctx/new 2>/dev/null
+RUN --mount=from=first,source=/staged,target=/staged,rw cat /staged > /from-stage && echo changed > /staged
+RUN --network=none ls /sys/class/net > /nets
+"#,
+    );
+    build_ok(&root, &ctx, &["-t", "flags"]);
+    let seen = "cat /runs-seen /tmpfs-had /from-ctx /from-stage /nets; ls -A /cache /scratch /ctx; wc -c < /staged";
+    let want = "1\nx\nfrom the context\nstaged\nlo\n/cache:\n\n/ctx:\n\n/scratch:\n0\n";
+    assert_eq!(in_image(&root, "flags", seen), want, "what the mounts held is in no layer; only their empty mount points are");
+
+    // The cache directory outlives the build; what a bind mount shows is in the step's key.
+    let again = build_ok(&root, &ctx, &["--no-cache", "-t", "flags"]);
+    assert!(!again.contains("Using cache"), "{again}");
+    assert_eq!(in_image(&root, "flags", "cat /runs-seen"), "2\n");
+    ctx.write("src/data.txt", "edited\n");
+    let cached: Vec<bool> = steps(&build_ok(&root, &ctx, &["-t", "flags"])).iter().map(|s| s.cached).collect();
+    assert_eq!(cached, [false, true, false, true, true, false, false, false], "the bind mount's step runs again, and those after it");
+    assert_eq!(in_image(&root, "flags", "cat /from-ctx"), "edited\n");
+
+    // system prune takes the cache mounts, as Docker's takes its build cache.
+    let (code, out, err) = run(root.minidocker().args(["system", "prune", "-f"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Deleted build cache objects:\n"), "{out}");
+    build_ok(&root, &ctx, &["--no-cache", "-t", "flags"]);
+    assert_eq!(in_image(&root, "flags", "cat /runs-seen"), "1\n");
+
+    for (dockerfile, want) in [
+        ("FROM busybox\nRUN --mount=type=secret,id=token true\n", "Dockerfile:2: RUN --mount=type=secret,id=token: type=secret needs build --secret, which minidocker does not have; copy what the step needs in a stage instead"),
+        ("FROM busybox\nRUN --mount=source=nope,target=/x true\n", "Dockerfile:2: source=nope: not found in the build context (ENOENT: No such file or directory)"),
+        ("FROM busybox\nRUN --privileged true\n", "Dockerfile:2: RUN failed: unknown flag --privileged (RUN takes --mount and --network)"),
+    ] {
+        ctx.dockerfile(dockerfile);
+        let (err, _) = build_fails(&root, &ctx, &[]);
+        assert_eq!(err, format!("minidocker: error: {want}"));
+    }
+    assert_clean(&root);
+}
+
 // ---- ADD and COPY ---------------------------------------------------------------------
 
 #[test]

@@ -6,11 +6,14 @@
 use super::cache::Cache;
 use super::context::{self, BuildContext};
 use super::copy::{self, Attrs};
+use super::run_flags::{self, RunMount};
 use crate::dockerfile::{self, heredoc, Dockerfile, Instruction};
 use crate::image::oci::{self, Descriptor, History, ImageConfig};
 use crate::image::pack::{self, Packed};
 use crate::image::{Digest, Image, Reference, Store};
+use crate::rooted::{self, Root};
 use crate::rootfs::{self, InitFiles, Rootfs, Spec, View};
+use crate::volumes::Bind;
 use crate::{interrupt, units};
 use anyhow::{anyhow, bail, ensure, Context};
 use std::collections::BTreeSet;
@@ -450,16 +453,21 @@ impl Builder<'_> {
     /// RUN: a container from the image so far; what it changes becomes the step's layer.
     fn run(&mut self, ins: &Instruction) -> crate::Result<()> {
         let config = self.stage().config.clone();
+        let flags = run_flags::parse(&ins.flags)?;
         let (text, scripts) = run_heredocs(ins)?;
         let argv = self.command(ins, &config, text);
         // Build args reach RUN as environment variables, and — as in Docker — are recorded.
         let image_env = config.config.env.clone().unwrap_or_default();
         let args: Vec<String> = self.stage().args.iter().filter(|a| !image_env.iter().any(|e| e.split('=').next() == a.split('=').next())).cloned().collect();
         let created_by = if args.is_empty() { argv.join(" ") } else { format!("|{} {} {}", args.len(), args.join(" "), argv.join(" ")) };
-        // A script run from /dev/pipes is not in the command line: its text goes into the key,
-        // after a NUL, which no command line can hold (so no other RUN has the same key).
+        // What the step depends on beyond its command line goes into the key after NULs, which
+        // no command line can hold (so no other RUN has the same key): a script run from
+        // /dev/pipes, the flags, and the content of what bind mounts show.
         ensure!(!created_by.contains('\0'), "RUN holds a NUL character, which no command line can: remove it");
-        let key_text = scripts.iter().fold(created_by.clone(), |key, (_, script)| format!("{key}\0{script}"));
+        let views = self.work.path().join(format!("run-{}", self.steps.len()));
+        let mounts = self.run_mounts(&flags.mounts, &views)?;
+        let extra = scripts.iter().map(|(_, script)| script.clone()).chain(ins.flags.iter().cloned()).chain(mounts.hashes.iter().map(|h| h.to_string()));
+        let key_text = extra.fold(created_by.clone(), |key, part| format!("{key}\0{part}"));
         let key = (self.opts.rules.cache_key)(self.stage().id.as_ref(), &key_text);
         if self.cached(&key, ins) {
             return Ok(());
@@ -472,7 +480,17 @@ impl Builder<'_> {
         println!(" ---> Running in {hostname}");
         let mut env = rootfs::environment(&image_env, hostname);
         env.extend(args);
-        let spec = Spec { hostname, argv: &argv, env: &env, workdir: config.config.working_dir.as_deref(), user: config.config.user.as_deref(), host_network: true, dev_scripts: &scripts };
+        let spec = Spec {
+            hostname,
+            argv: &argv,
+            env: &env,
+            workdir: config.config.working_dir.as_deref(),
+            user: config.config.user.as_deref(),
+            host_network: !flags.no_network,
+            dev_scripts: &scripts,
+            binds: &mounts.binds,
+            tmpfs: &mounts.tmpfs,
+        };
         let exit = rootfs::run(&fs_, &spec)?;
         // One line, also for a here-document's script (its newlines shown as \n).
         ensure!(exit.success(), "The command '{}' returned a non-zero code: {}", argv.join(" ").trim_end().replace('\n', "\\n"), exit.code());
@@ -483,6 +501,53 @@ impl Builder<'_> {
         println!(" ---> Removed intermediate container {hostname}");
         // The history records the command as it ran, build args first (`|1 K=v /bin/sh -c …`).
         self.commit(key, ins, created_by, Some(layer))
+    }
+
+    /// RUN's `--mount`s as the bind mounts and tmpfs the container gets, with the content hash of
+    /// each bind mount's source. Views of stages or images are mounted under `views` (the
+    /// build's work dir, unmounted by their guards); a cache mount's directory is the store's.
+    fn run_mounts(&self, mounts: &[RunMount], views: &Path) -> crate::Result<RunMounts> {
+        let mut out = RunMounts::default();
+        for (i, m) in mounts.iter().enumerate() {
+            let destination = m.target().to_string();
+            match m {
+                RunMount::Tmpfs { target } => out.tmpfs.push(target.clone()),
+                RunMount::Cache { id, read_only, uid, gid, mode, .. } => {
+                    let dir = cache_mounts_dir(self.store).join(Digest::of(id.as_bytes()).hex());
+                    if !dir.is_dir() {
+                        fs::create_dir_all(&dir)?;
+                        nix::unistd::chown(&dir, Some((*uid).into()), Some((*gid).into()))?;
+                        fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(*mode))?;
+                    }
+                    out.binds.push(Bind { source: dir, destination, read_only: *read_only, file: false });
+                }
+                RunMount::Bind { source, from, read_write, .. } => {
+                    let root = match from {
+                        Some(from) => {
+                            let view = View::mount(self.store, &self.source_layers(from)?, &views.join(format!("from-{i}")))?;
+                            let path = view.path().to_path_buf();
+                            out.views.push(view);
+                            path
+                        }
+                        None => self.context.clone(),
+                    };
+                    // Resolved inside its root: a symlink in the context cannot show the host.
+                    let held = Root::new(&root)?.open(source, nix::fcntl::OFlag::O_PATH).map_err(|e| anyhow!("source={source}: not found in the {} ({e})", if from.is_some() { "stage or image" } else { "build context" }))?;
+                    let mut path = rooted::real_path(&held)?;
+                    out.hashes.push(copy::content_hash(std::slice::from_ref(&path))?);
+                    if *read_write {
+                        // Writes are thrown away after the step: they go to a copy.
+                        let copy = views.join(format!("rw-{i}"));
+                        fs::create_dir_all(&copy)?;
+                        copy::stage(&path, &copy, Path::new("/data"), Attrs::default(), false)?;
+                        path = copy.join("data");
+                    }
+                    let file = !path.is_dir();
+                    out.binds.push(Bind { source: path, destination, read_only: !read_write, file });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// An empty directory in the build's work dir (an empty layer's content).
@@ -619,6 +684,33 @@ impl Builder<'_> {
         let img = self.store.resolve(from).map_err(|_| anyhow!("COPY --from={from}: no stage and no image of that name"))?;
         Ok(img.config.rootfs.diff_ids)
     }
+}
+
+/// Where `RUN --mount=type=cache` keeps its directories: one per cache id, kept across builds.
+fn cache_mounts_dir(store: &Store) -> PathBuf {
+    store.root().join("build-cache")
+}
+
+/// Removes every cache mount's directory (`system prune`); returns their names.
+pub fn prune_cache_mounts(store: &Store) -> crate::Result<Vec<String>> {
+    let dir = cache_mounts_dir(store);
+    let mut names = Vec::new();
+    for entry in fs::read_dir(&dir).into_iter().flatten() {
+        let entry = entry?;
+        fs::remove_dir_all(entry.path())?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// What RUN's `--mount`s give the container, and what stays mounted until the step ends.
+#[derive(Default)]
+struct RunMounts {
+    binds: Vec<Bind>,
+    tmpfs: Vec<String>,
+    hashes: Vec<Digest>,
+    views: Vec<View>,
 }
 
 // ANCHOR: run_heredocs

@@ -3,11 +3,13 @@
 //!
 //! - [`context`]: the build context, snapshotted once; [`ignore`]: `.dockerignore`
 //! - [`builder`]: the instruction loop; [`copy`]: ADD and COPY; [`cache`]: the build cache
+//! - [`run_flags`]: RUN's `--mount` and `--network`
 
 pub mod builder;
 pub mod cache;
 pub mod context;
 pub mod copy;
 pub mod ignore;
+pub mod run_flags;
 
 pub use builder::{build, Options, Report, StepReport};

@@ -47,6 +47,9 @@ pub fn system(args: Vec<OsString>) -> minidocker::Result<i32> {
             layers.extend(removed.layers);
         }
     }
+    // The directories of RUN --mount=type=cache: a cache, so a prune may take it, as Docker's
+    // takes its build cache.
+    let caches = minidocker::build::builder::prune_cache_mounts(&store)?;
     if !containers.is_empty() {
         println!("Deleted Containers:\n{}\n", containers.join("\n"));
     }
@@ -57,6 +60,9 @@ pub fn system(args: Vec<OsString>) -> minidocker::Result<i32> {
         println!("Deleted Images:");
         images.iter().chain(&layers).for_each(|d| println!("deleted: {d}"));
         println!();
+    }
+    if !caches.is_empty() {
+        println!("Deleted build cache objects:\n{}\n", caches.join("\n"));
     }
     match &pruned {
         Some(v) => println!("Deleted {} containers, {} volumes ({}), {} images, {} layers", containers.len(), v.names.len(), minidocker::units::docker_size(v.bytes), images.len(), layers.len()),
