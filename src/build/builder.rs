@@ -503,6 +503,7 @@ impl Builder<'_> {
         self.commit(key, ins, created_by, Some(layer))
     }
 
+    // ANCHOR: run_mounts
     /// RUN's `--mount`s as the bind mounts and tmpfs the container gets, with the content hash of
     /// each bind mount's source. Views of stages or images are mounted under `views` (the
     /// build's work dir, unmounted by their guards); a cache mount's directory is the store's.
@@ -549,6 +550,7 @@ impl Builder<'_> {
         }
         Ok(out)
     }
+    // ANCHOR_END: run_mounts
 
     /// An empty directory in the build's work dir (an empty layer's content).
     fn empty_dir(&self) -> crate::Result<PathBuf> {
