@@ -23,13 +23,18 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 pub struct Gate {
     child_end: OwnedFd,
     parent_end: OwnedFd,
+    /// A second pipe, to learn when the child has run its command: only the child keeps a
+    /// write end, closed by the exec (O_CLOEXEC), so end-of-file here means exec (or death).
+    exec_end: OwnedFd,
+    exec_write: Option<OwnedFd>,
 }
 
 impl Gate {
     pub fn new() -> crate::Result<Gate> {
         // O_CLOEXEC: neither end leaks into the command the child finally executes.
         let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 for the start gate")?;
-        Ok(Gate { child_end: r, parent_end: w })
+        let (exec_end, exec_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 for the exec signal")?;
+        Ok(Gate { child_end: r, parent_end: w, exec_end, exec_write: Some(exec_write) })
     }
 
     /// The two descriptors, to hand to [`Gate::wait_in_child`] in the child.
@@ -61,6 +66,21 @@ impl Gate {
     pub fn open(self) -> crate::Result<()> {
         nix::unistd::write(&self.parent_end, b"g").context("opening the start gate")?;
         Ok(())
+    }
+
+    /// [`Gate::open`], then wait until the child has finished what it does after the gate
+    /// and executed its command (or died trying): what `run -d` waits for before it says the
+    /// container started, so its network, for one, is ready when `run -d` returns.
+    pub fn open_until_exec(self) -> crate::Result<()> {
+        nix::unistd::write(&self.parent_end, b"g").context("opening the start gate")?;
+        let mut byte = [0u8; 1];
+        loop {
+            match nix::unistd::read(&self.exec_end, &mut byte) {
+                Ok(_) => return Ok(()),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(crate::sys::failure("read(the exec pipe)", e)),
+            }
+        }
     }
 }
 
@@ -194,7 +214,7 @@ pub fn spawn_staged(
         .unwrap_or(DEFAULT_PATH)
         .to_string();
     let argv0 = argv[0].clone();
-    let gate = Gate::new()?;
+    let mut gate = Gate::new()?;
     let fds = gate.fds();
     let mut stack = vec![0u8; 1 << 20];
     // The child gets a copy of our memory, stdout's buffer included: empty it first so
@@ -231,6 +251,8 @@ pub fn spawn_staged(
     match cloned {
         Ok(pid) => {
             report::syscall(&call, &pid.to_string());
+            // Only the child's copy of the exec pipe's write end may stay open.
+            gate.exec_write.take();
             Ok((Running::new(pid), gate))
         }
         Err(e) => {

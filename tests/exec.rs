@@ -332,7 +332,12 @@ fn exec_t_gives_the_command_a_terminal_of_the_containers_devpts() {
     let (code, _, err) = md(&root, &["exec", "-it", "ttybox", "true"]);
     assert_ne!(code, 0);
     assert!(err.contains("not a TTY") && err.lines().count() == 1, "{err}");
-    // The exec left no process behind: only PID 1 in the container's cgroup.
+    // The exec left no process behind: only PID 1 in the container's cgroup, once the job
+    // killed above has finished dying (kill(2) does not wait for that).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while procs_in(&id).len() > 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert_eq!(procs_in(&id).len(), 1);
     remove_and_assert_clean(&root, "ttybox", &id);
 }

@@ -259,7 +259,9 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     if let (Some(h), Some(att)) = (handoff, &attachment) {
         h.send(att)?;
     }
-    gate.open()?;
+    // Once the child has configured its side of the network and run its command: a
+    // container `run -d` reports started is one another can join (`--network container:`).
+    gate.open_until_exec()?;
     // ANCHOR_END: attach
     // Our copies of the pipes' write ends: once the command and whatever inherited its
     // output have exited, the read ends give end-of-file.
