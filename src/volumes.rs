@@ -434,6 +434,9 @@ pub struct Bind {
     pub read_only: bool,
     /// The source is a file: the mount point is made as an empty file.
     pub file: bool,
+    /// Not a bind mount: an empty tmpfs, with these options (`size=64m`, or none) — a
+    /// build's `RUN --mount=type=tmpfs`.
+    pub tmpfs: Option<String>,
 }
 
 /// In the monitor, the container's overlay mounted at `merged`: check each mount's source,
@@ -473,7 +476,7 @@ pub fn prepare(root: &Path, mounts: &[Mount], merged: &Path, rules: Rules) -> cr
             }
         }
         // ANCHOR_END: fill
-        binds.push(Bind { source, destination: m.spec.destination.clone(), read_only: m.spec.read_only, file: !meta.is_dir() });
+        binds.push(Bind { source, destination: m.spec.destination.clone(), read_only: m.spec.read_only, file: !meta.is_dir(), tmpfs: None });
     }
     binds.sort_by_key(|b| Path::new(&b.destination).components().count());
     Ok(binds)
@@ -491,6 +494,12 @@ pub fn mount_all(merged: &Path, binds: &[Bind]) -> crate::Result<Vec<PathBuf>> {
         // symlink swapped in meanwhile could take the mount out of the rootfs (runc's
         // CVE-2021-30465).
         let target = mount_point(&root, &b.destination, b.file)?;
+        if let Some(options) = &b.tmpfs {
+            let options = Some(options.as_str()).filter(|o| !o.is_empty());
+            sys::mount(Some("tmpfs"), &rooted::fd_path(&target), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, options)?;
+            targets.push(rooted::real_path(&target)?);
+            continue;
+        }
         let source = b.source.to_str().with_context(|| format!("{} is not UTF-8", b.source.display()))?;
         sys::mount(Some(source), &rooted::fd_path(&target), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
         if b.read_only {
@@ -503,13 +512,6 @@ pub fn mount_all(merged: &Path, binds: &[Bind]) -> crate::Result<Vec<PathBuf>> {
         targets.push(rooted::real_path(&target)?);
     }
     Ok(targets)
-}
-
-/// In the same place as [`mount_all`]: an empty tmpfs on `dest` in the tree at `merged` (made
-/// if missing, resolved inside it), for a build's `RUN --mount=type=tmpfs`.
-pub fn mount_tmpfs(merged: &Path, dest: &str) -> crate::Result<()> {
-    let target = mount_point(&Root::new(merged)?, dest, false)?;
-    sys::mount(Some("tmpfs"), &rooted::fd_path(&target), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, None)
 }
 
 /// The mount just made on `point`. `point` is the directory *under* it, so its path is walked

@@ -706,19 +706,25 @@ fn run_mounts_and_network_work_as_in_buildkit_and_stay_out_of_the_image() {
     let ctx = Ctx::new("runflags");
     ctx.write("src/data.txt", "from the context\n").dockerfile(
         r#"FROM busybox AS first
-RUN echo staged > /staged
+RUN echo staged > /staged && chown 5:6 /staged && chmod 4750 /staged
 FROM busybox
-RUN --mount=type=cache,target=/cache echo run >> /cache/log && wc -l < /cache/log > /runs-seen
-RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /tmpfs-had
-RUN --mount=target=/ctx,source=src cat /ctx/data.txt > /from-ctx && ! touch /ctx/new 2>/dev/null
-RUN --mount=from=first,source=/staged,target=/staged,rw cat /staged > /from-stage && echo changed > /staged
+ARG CACHE=/cache
+RUN --mount=type=cache,target=$CACHE echo run >> /cache/log && wc -l < /cache/log > /runs-seen
+RUN --mount=type=cache,target=/n/c --mount=type=tmpfs,target=/n,size=1m touch /n/c/x && ls /n/c > /nested
+WORKDIR /w
+RUN --mount=target=ctx,source=src cat /w/ctx/data.txt > /from-ctx && ! touch /w/ctx/new 2>/dev/null
+RUN --mount=from=first,source=/staged,target=/staged,rw stat -c '%u:%g %a' /staged > /staged-attrs && echo changed > /staged
 RUN --network=none ls /sys/class/net > /nets
 "#,
     );
     build_ok(&root, &ctx, &["-t", "flags"]);
-    let seen = "cat /runs-seen /tmpfs-had /from-ctx /from-stage /nets; ls -A /cache /scratch /ctx; wc -c < /staged";
-    let want = "1\nx\nfrom the context\nstaged\nlo\n/cache:\n\n/ctx:\n\n/scratch:\n0\n";
-    assert_eq!(in_image(&root, "flags", seen), want, "what the mounts held is in no layer; only their empty mount points are");
+    // The cache's ARG, a relative target under WORKDIR, a cache inside a tmpfs listed after it,
+    // a writable copy that keeps owners and modes, and no network but lo.
+    let seen = "cat /runs-seen /nested /from-ctx /staged-attrs /nets";
+    assert_eq!(in_image(&root, "flags", seen), "1\nx\nfrom the context\n5:6 4750\nlo\n");
+    // Neither what the mounts held nor the mount points they needed is in a layer.
+    let stubs = "for p in /cache /n /w/ctx /staged; do [ -e $p ] && echo $p left; done; ls -A /w";
+    assert_eq!(in_image(&root, "flags", stubs), "", "WORKDIR's /w stays, empty");
 
     // The cache directory outlives the build; what a bind mount shows is in the step's key.
     let again = build_ok(&root, &ctx, &["--no-cache", "-t", "flags"]);
@@ -726,7 +732,7 @@ RUN --network=none ls /sys/class/net > /nets
     assert_eq!(in_image(&root, "flags", "cat /runs-seen"), "2\n");
     ctx.write("src/data.txt", "edited\n");
     let cached: Vec<bool> = steps(&build_ok(&root, &ctx, &["-t", "flags"])).iter().map(|s| s.cached).collect();
-    assert_eq!(cached, [false, true, false, true, true, false, false, false], "the bind mount's step runs again, and those after it");
+    assert_eq!(cached, [false, true, false, true, true, true, true, false, false, false], "the bind mount's step runs again, and those after it");
     assert_eq!(in_image(&root, "flags", "cat /from-ctx"), "edited\n");
 
     // system prune takes the cache mounts, as Docker's takes its build cache.
@@ -740,6 +746,8 @@ RUN --network=none ls /sys/class/net > /nets
         ("FROM busybox\nRUN --mount=type=secret,id=token true\n", "Dockerfile:2: RUN --mount=type=secret,id=token: type=secret needs build --secret, which minidocker does not have; copy what the step needs in a stage instead"),
         ("FROM busybox\nRUN --mount=source=nope,target=/x true\n", "Dockerfile:2: source=nope: not found in the build context (ENOENT: No such file or directory)"),
         ("FROM busybox\nRUN --privileged true\n", "Dockerfile:2: RUN failed: unknown flag --privileged (RUN takes --mount and --network)"),
+        ("FROM busybox\nRUN --mount=type=tmpfs,target=/etc/passwd true\n", "Dockerfile:2: cannot mount on /etc/passwd: the image has a file there"),
+        ("FROM busybox\nRUN --mount=from=nowhere,target=/x true\n", "Dockerfile:2: from=nowhere: no stage and no image of that name"),
     ] {
         ctx.dockerfile(dockerfile);
         let (err, _) = build_fails(&root, &ctx, &[]);

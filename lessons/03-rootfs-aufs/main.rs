@@ -107,7 +107,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     overlay::describe(&fs_.layers);
     report::evidence("mountinfo", &overlay::mountinfo_line(&fs_.merged()).unwrap_or_else(|| "(not found)".into()));
     let env = rootfs::environment(image.config.config.env.as_deref().unwrap_or_default(), hostname);
-    let run_in = |argv: &[String]| rootfs::run(&fs_, &Spec { hostname, argv, env: &env, workdir: None, user: None, host_network: false, dev_scripts: &[], binds: &[], tmpfs: &[] });
+    let run_in = |argv: &[String]| rootfs::run(&fs_, &Spec { hostname, argv, env: &env, workdir: None, user: None, host_network: false, dev_scripts: &[], binds: &[] });
 
     if !cmd.is_empty() {
         lab.step(&format!("Run {:?} in the container (after pivot_root)", cmd.join(" ")))?;

@@ -18,6 +18,7 @@ use crate::{interrupt, units};
 use anyhow::{anyhow, bail, ensure, Context};
 use std::collections::BTreeSet;
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// `minidocker build`'s options.
@@ -453,7 +454,8 @@ impl Builder<'_> {
     /// RUN: a container from the image so far; what it changes becomes the step's layer.
     fn run(&mut self, ins: &Instruction) -> crate::Result<()> {
         let config = self.stage().config.clone();
-        let flags = run_flags::parse(&ins.flags)?;
+        let workdir = config.config.working_dir.clone().filter(|w| !w.is_empty()).unwrap_or_else(|| "/".into());
+        let flags = run_flags::parse(&ins.flags, &|value| self.expand(value), &workdir)?;
         let (text, scripts) = run_heredocs(ins)?;
         let argv = self.command(ins, &config, text);
         // Build args reach RUN as environment variables, and — as in Docker — are recorded.
@@ -477,6 +479,7 @@ impl Builder<'_> {
         let dir = self.store.scratch()?;
         let mut fs_ = Rootfs::create(self.store, &config.rootfs.diff_ids, dir.path(), &InitFiles::for_host(hostname, None))?;
         fs_.mount(crate::solutions::rootfs03::overlay_options)?;
+        let stubs = mount_stubs(&fs_.merged(), &mounts.binds)?;
         println!(" ---> Running in {hostname}");
         let mut env = rootfs::environment(&image_env, hostname);
         env.extend(args);
@@ -489,12 +492,12 @@ impl Builder<'_> {
             host_network: !flags.no_network,
             dev_scripts: &scripts,
             binds: &mounts.binds,
-            tmpfs: &mounts.tmpfs,
         };
         let exit = rootfs::run(&fs_, &spec)?;
         // One line, also for a here-document's script (its newlines shown as \n).
         ensure!(exit.success(), "The command '{}' returned a non-zero code: {}", argv.join(" ").trim_end().replace('\n', "\\n"), exit.code());
         let upper = fs_.base.join(&fs_.layers.upper);
+        remove_stubs(&upper, &stubs)?;
         let layer = self.layer_from(&upper, &NOT_COMMITTED)?;
         drop(fs_);
         drop(dir);
@@ -512,7 +515,10 @@ impl Builder<'_> {
         for (i, m) in mounts.iter().enumerate() {
             let destination = m.target().to_string();
             match m {
-                RunMount::Tmpfs { target } => out.tmpfs.push(target.clone()),
+                RunMount::Tmpfs { size, .. } => {
+                    let options = size.as_ref().map_or(String::new(), |s| format!("size={s}"));
+                    out.binds.push(Bind { source: PathBuf::new(), destination, read_only: false, file: false, tmpfs: Some(options) });
+                }
                 RunMount::Cache { id, read_only, uid, gid, mode, .. } => {
                     let dir = cache_mounts_dir(self.store).join(Digest::of(id.as_bytes()).hex());
                     if !dir.is_dir() {
@@ -520,12 +526,13 @@ impl Builder<'_> {
                         nix::unistd::chown(&dir, Some((*uid).into()), Some((*gid).into()))?;
                         fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(*mode))?;
                     }
-                    out.binds.push(Bind { source: dir, destination, read_only: *read_only, file: false });
+                    out.binds.push(Bind { source: dir, destination, read_only: *read_only, file: false, tmpfs: None });
                 }
                 RunMount::Bind { source, from, read_write, .. } => {
                     let root = match from {
                         Some(from) => {
-                            let view = View::mount(self.store, &self.source_layers(from)?, &views.join(format!("from-{i}")))?;
+                            let layers = self.source_layers(from).map_err(|_| anyhow!("from={from}: no stage and no image of that name"))?;
+                            let view = View::mount(self.store, &layers, &views.join(format!("from-{i}")))?;
                             let path = view.path().to_path_buf();
                             out.views.push(view);
                             path
@@ -536,15 +543,25 @@ impl Builder<'_> {
                     let held = Root::new(&root)?.open(source, nix::fcntl::OFlag::O_PATH).map_err(|e| anyhow!("source={source}: not found in the {} ({e})", if from.is_some() { "stage or image" } else { "build context" }))?;
                     let mut path = rooted::real_path(&held)?;
                     out.hashes.push(copy::content_hash(std::slice::from_ref(&path))?);
+                    let file = !path.is_dir();
                     if *read_write {
-                        // Writes are thrown away after the step: they go to a copy.
+                        // Writes are thrown away after the step: they go to a copy, owners,
+                        // modes and special files kept (volumes' copyData).
                         let copy = views.join(format!("rw-{i}"));
                         fs::create_dir_all(&copy)?;
-                        copy::stage(&path, &copy, Path::new("/data"), Attrs::default(), false)?;
-                        path = copy.join("data");
+                        if file {
+                            let (meta, to) = (fs::metadata(&path)?, copy.join("file"));
+                            fs::copy(&path, &to)?;
+                            // The owner first: chown(2) clears set-user-ID, the mode restores it.
+                            std::os::unix::fs::chown(&to, Some(meta.uid()), Some(meta.gid()))?;
+                            fs::set_permissions(&to, meta.permissions())?;
+                            path = to;
+                        } else {
+                            crate::volumes::copy_data(&path, &copy)?;
+                            path = copy;
+                        }
                     }
-                    let file = !path.is_dir();
-                    out.binds.push(Bind { source: path, destination, read_only: !read_write, file });
+                    out.binds.push(Bind { source: path, destination, read_only: !read_write, file, tmpfs: None });
                 }
             }
         }
@@ -710,9 +727,56 @@ pub fn prune_cache_mounts(store: &Store) -> crate::Result<Vec<String>> {
 #[derive(Default)]
 struct RunMounts {
     binds: Vec<Bind>,
-    tmpfs: Vec<String>,
     hashes: Vec<Digest>,
     views: Vec<View>,
+}
+
+/// Before the step, in the image mounted at `merged`: the mount points the mounts will have to
+/// create, as (the topmost missing directory, the target), both relative. A target the image
+/// has must be of the mount's kind (a directory, or a file for a file's bind mount).
+fn mount_stubs(merged: &Path, binds: &[Bind]) -> crate::Result<Vec<(PathBuf, PathBuf)>> {
+    let root = Root::new(merged)?;
+    let mut stubs = Vec::new();
+    for b in binds {
+        let target = Path::new(b.destination.trim_start_matches('/')).to_path_buf();
+        let mut missing = None;
+        for prefix in target.ancestors().collect::<Vec<_>>().into_iter().rev().skip(1) {
+            if root.open(prefix, nix::fcntl::OFlag::O_PATH).is_err() {
+                missing = Some(prefix.to_path_buf());
+                break;
+            }
+        }
+        match missing {
+            Some(stub) => stubs.push((stub, target)),
+            None => {
+                let held = root.open(&target, nix::fcntl::OFlag::O_PATH)?;
+                let is_dir = fs::metadata(rooted::fd_path(&held))?.is_dir();
+                ensure!(is_dir != b.file, "cannot mount on {}: the image has a {} there", b.destination, if is_dir { "directory" } else { "file" });
+            }
+        }
+    }
+    Ok(stubs)
+}
+
+/// After the step: the mount points it created are removed from its layer while still empty,
+/// from the target up to the topmost one, as BuildKit does — what was mounted is not in the
+/// image, and neither is where.
+fn remove_stubs(upper: &Path, stubs: &[(PathBuf, PathBuf)]) -> crate::Result<()> {
+    for (stub, target) in stubs.iter().rev() {
+        for rel in target.ancestors().take_while(|p| p.starts_with(stub)) {
+            let path = upper.join(rel);
+            let Ok(meta) = fs::symlink_metadata(&path) else { break };
+            let empty = match meta.is_dir() {
+                true => fs::read_dir(&path)?.next().is_none(),
+                false => meta.is_file() && meta.len() == 0,
+            };
+            if !empty {
+                break;
+            }
+            if meta.is_dir() { fs::remove_dir(&path)? } else { fs::remove_file(&path)? }
+        }
+    }
+    Ok(())
 }
 
 // ANCHOR: run_heredocs

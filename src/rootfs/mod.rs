@@ -132,10 +132,8 @@ pub struct Spec<'a> {
     /// layer) before the command starts, as (path below /dev, text): how a build's
     /// `RUN <<EOF` whose body starts with `#!` gets its script, as in BuildKit.
     pub dev_scripts: &'a [(String, String)],
-    /// Bind mounts made before `pivot_root` (a build's `RUN --mount=type=cache|bind`).
+    /// Mounts made before `pivot_root`, parents first (a build's `RUN --mount`).
     pub binds: &'a [crate::volumes::Bind],
-    /// Directories that get an empty tmpfs (`RUN --mount=type=tmpfs`).
-    pub tmpfs: &'a [String],
 }
 
 /// Run a command in a container on `rootfs` (mounted): fresh namespaces, pivot_root into the
@@ -146,10 +144,7 @@ pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<crate::process::Exit> 
     let setup = || -> crate::Result<()> {
         // If this process dies (even by SIGKILL), the container dies with it.
         nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
-        enter::enter_with(&merged, &|root| {
-            crate::volumes::mount_all(root, spec.binds)?;
-            spec.tmpfs.iter().try_for_each(|target| crate::volumes::mount_tmpfs(root, target))
-        })?;
+        enter::enter_with(&merged, &|root| crate::volumes::mount_all(root, spec.binds).map(drop))?;
         sys::sethostname(spec.hostname)?;
         for (path, text) in spec.dev_scripts {
             let path = Path::new("/dev").join(path);
