@@ -463,7 +463,7 @@ fn a_volume_target_linking_out_of_the_rootfs_is_mounted_inside_it() {
 /// The child of the test above, in its own mount namespace.
 fn mount_all_in_child(top: &Path) {
     let (rootfs, host, src) = (top.join("rootfs"), top.join("host"), top.join("src"));
-    let bind = |destination: &str, read_only| volumes::Bind { source: src.clone(), destination: destination.into(), read_only, file: false };
+    let bind = |destination: &str, read_only| volumes::Bind { source: src.clone(), destination: destination.into(), read_only, file: false, tmpfs: None };
     let targets = volumes::mount_all(&rootfs, &[bind("/test", false), bind("/ro", true)]).unwrap();
     // The mount points were made inside the rootfs, where the links lead when it is `/`.
     let (test, ro) = (rootfs.join(host.strip_prefix("/").unwrap()), rootfs.join("host"));
