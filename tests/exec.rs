@@ -323,11 +323,14 @@ fn exec_t_gives_the_command_a_terminal_of_the_containers_devpts() {
     assert_eq!((code, out.trim()), (1, "not a tty"));
     // It returns when the command ends, as `docker exec` does, even though a job it left in
     // the background (a session of its own) still holds the terminal — with all it printed.
+    // (The command waits until the job is in its own session: before that, the terminal's
+    // hang-up at the end would kill it too.)
     let started = std::time::Instant::now();
-    let (code, out, err) = md(&root, &["exec", "-t", "ttybox", "sh", "-c", "setsid sh -c 'echo $$ > /bg; exec sleep 30' & seq 1 3000 | tail -1; echo done"]);
+    let script = "setsid sh -c 'echo $$ > /bg; exec sleep 30' & while [ ! -s /bg ]; do sleep 0.05; done; seq 1 3000 | tail -1; echo done";
+    let (code, out, err) = md(&root, &["exec", "-t", "ttybox", "sh", "-c", script]);
     assert_eq!((code, out.as_str()), (0, "3000\r\ndone\r\n"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "exec -t waited for the background job");
-    let (code, _, err) = md(&root, &["exec", "ttybox", "sh", "-c", "while [ ! -s /bg ]; do sleep 0.1; done; kill $(cat /bg)"]);
+    let (code, _, err) = md(&root, &["exec", "ttybox", "sh", "-c", "kill $(cat /bg)"]);
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = md(&root, &["exec", "-it", "ttybox", "true"]);
     assert_ne!(code, 0);
