@@ -6,19 +6,17 @@
 use super::cache::Cache;
 use super::context::{self, BuildContext};
 use super::copy::{self, Attrs};
-use super::run_flags::{self, RunMount};
+use super::mounts;
+use super::run_flags;
 use crate::dockerfile::{self, heredoc, Dockerfile, Instruction};
 use crate::image::oci::{self, Descriptor, History, ImageConfig};
 use crate::image::pack::{self, Packed};
 use crate::image::{Digest, Image, Reference, Store};
-use crate::rooted::{self, Root};
 use crate::rootfs::{self, InitFiles, Rootfs, Spec, View};
-use crate::volumes::Bind;
 use crate::{interrupt, units};
 use anyhow::{anyhow, bail, ensure, Context};
 use std::collections::BTreeSet;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// `minidocker build`'s options.
@@ -467,8 +465,8 @@ impl Builder<'_> {
         // /dev/pipes, the flags, and the content of what bind mounts show.
         ensure!(!created_by.contains('\0'), "RUN holds a NUL character, which no command line can: remove it");
         let views = self.work.path().join(format!("run-{}", self.steps.len()));
-        let mounts = self.run_mounts(&flags.mounts, &views)?;
-        let extra = scripts.iter().map(|(_, script)| script.clone()).chain(ins.flags.iter().cloned()).chain(mounts.hashes.iter().map(|h| h.to_string()));
+        let mounted = mounts::prepare(self.store, &self.context, &flags.mounts, &views, &|from| self.source_layers(from))?;
+        let extra = scripts.iter().map(|(_, script)| script.clone()).chain(ins.flags.iter().cloned()).chain(mounted.hashes.iter().map(|h| h.to_string()));
         let key_text = extra.fold(created_by.clone(), |key, part| format!("{key}\0{part}"));
         let key = (self.opts.rules.cache_key)(self.stage().id.as_ref(), &key_text);
         if self.cached(&key, ins) {
@@ -479,7 +477,7 @@ impl Builder<'_> {
         let dir = self.store.scratch()?;
         let mut fs_ = Rootfs::create(self.store, &config.rootfs.diff_ids, dir.path(), &InitFiles::for_host(hostname, None))?;
         fs_.mount(crate::solutions::rootfs03::overlay_options)?;
-        let stubs = mount_stubs(&fs_.merged(), &mounts.binds)?;
+        let stubs = mounts::stubs(&fs_.merged(), &mounted.binds)?;
         println!(" ---> Running in {hostname}");
         let mut env = rootfs::environment(&image_env, hostname);
         env.extend(args);
@@ -491,13 +489,13 @@ impl Builder<'_> {
             user: config.config.user.as_deref(),
             host_network: !flags.no_network,
             dev_scripts: &scripts,
-            binds: &mounts.binds,
+            binds: &mounted.binds,
         };
         let exit = rootfs::run(&fs_, &spec)?;
         // One line, also for a here-document's script (its newlines shown as \n).
         ensure!(exit.success(), "The command '{}' returned a non-zero code: {}", argv.join(" ").trim_end().replace('\n', "\\n"), exit.code());
         let upper = fs_.base.join(&fs_.layers.upper);
-        remove_stubs(&upper, &stubs)?;
+        mounts::remove_stubs(&upper, &stubs)?;
         let layer = self.layer_from(&upper, &NOT_COMMITTED)?;
         drop(fs_);
         drop(dir);
@@ -506,68 +504,6 @@ impl Builder<'_> {
         self.commit(key, ins, created_by, Some(layer))
     }
 
-    // ANCHOR: run_mounts
-    /// RUN's `--mount`s as the bind mounts and tmpfs the container gets, with the content hash of
-    /// each bind mount's source. Views of stages or images are mounted under `views` (the
-    /// build's work dir, unmounted by their guards); a cache mount's directory is the store's.
-    fn run_mounts(&self, mounts: &[RunMount], views: &Path) -> crate::Result<RunMounts> {
-        let mut out = RunMounts::default();
-        for (i, m) in mounts.iter().enumerate() {
-            let destination = m.target().to_string();
-            match m {
-                RunMount::Tmpfs { size, .. } => {
-                    let options = size.as_ref().map_or(String::new(), |s| format!("size={s}"));
-                    out.binds.push(Bind { source: PathBuf::new(), destination, read_only: false, file: false, tmpfs: Some(options) });
-                }
-                RunMount::Cache { id, read_only, uid, gid, mode, .. } => {
-                    let dir = cache_mounts_dir(self.store).join(Digest::of(id.as_bytes()).hex());
-                    if !dir.is_dir() {
-                        fs::create_dir_all(&dir)?;
-                        nix::unistd::chown(&dir, Some((*uid).into()), Some((*gid).into()))?;
-                        fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(*mode))?;
-                    }
-                    out.binds.push(Bind { source: dir, destination, read_only: *read_only, file: false, tmpfs: None });
-                }
-                RunMount::Bind { source, from, read_write, .. } => {
-                    let root = match from {
-                        Some(from) => {
-                            let layers = self.source_layers(from).map_err(|_| anyhow!("from={from}: no stage and no image of that name"))?;
-                            let view = View::mount(self.store, &layers, &views.join(format!("from-{i}")))?;
-                            let path = view.path().to_path_buf();
-                            out.views.push(view);
-                            path
-                        }
-                        None => self.context.clone(),
-                    };
-                    // Resolved inside its root: a symlink in the context cannot show the host.
-                    let held = Root::new(&root)?.open(source, nix::fcntl::OFlag::O_PATH).map_err(|e| anyhow!("source={source}: not found in the {} ({e})", if from.is_some() { "stage or image" } else { "build context" }))?;
-                    let mut path = rooted::real_path(&held)?;
-                    out.hashes.push(copy::content_hash(std::slice::from_ref(&path))?);
-                    let file = !path.is_dir();
-                    if *read_write {
-                        // Writes are thrown away after the step: they go to a copy, owners,
-                        // modes and special files kept (volumes' copyData).
-                        let copy = views.join(format!("rw-{i}"));
-                        fs::create_dir_all(&copy)?;
-                        if file {
-                            let (meta, to) = (fs::metadata(&path)?, copy.join("file"));
-                            fs::copy(&path, &to)?;
-                            // The owner first: chown(2) clears set-user-ID, the mode restores it.
-                            std::os::unix::fs::chown(&to, Some(meta.uid()), Some(meta.gid()))?;
-                            fs::set_permissions(&to, meta.permissions())?;
-                            path = to;
-                        } else {
-                            crate::volumes::copy_data(&path, &copy)?;
-                            path = copy;
-                        }
-                    }
-                    out.binds.push(Bind { source: path, destination, read_only: !read_write, file, tmpfs: None });
-                }
-            }
-        }
-        Ok(out)
-    }
-    // ANCHOR_END: run_mounts
 
     /// An empty directory in the build's work dir (an empty layer's content).
     fn empty_dir(&self) -> crate::Result<PathBuf> {
@@ -703,80 +639,6 @@ impl Builder<'_> {
         let img = self.store.resolve(from).map_err(|_| anyhow!("COPY --from={from}: no stage and no image of that name"))?;
         Ok(img.config.rootfs.diff_ids)
     }
-}
-
-/// Where `RUN --mount=type=cache` keeps its directories: one per cache id, kept across builds.
-fn cache_mounts_dir(store: &Store) -> PathBuf {
-    store.root().join("build-cache")
-}
-
-/// Removes every cache mount's directory (`system prune`); returns their names.
-pub fn prune_cache_mounts(store: &Store) -> crate::Result<Vec<String>> {
-    let dir = cache_mounts_dir(store);
-    let mut names = Vec::new();
-    for entry in fs::read_dir(&dir).into_iter().flatten() {
-        let entry = entry?;
-        fs::remove_dir_all(entry.path())?;
-        names.push(entry.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
-    Ok(names)
-}
-
-/// What RUN's `--mount`s give the container, and what stays mounted until the step ends.
-#[derive(Default)]
-struct RunMounts {
-    binds: Vec<Bind>,
-    hashes: Vec<Digest>,
-    views: Vec<View>,
-}
-
-/// Before the step, in the image mounted at `merged`: the mount points the mounts will have to
-/// create, as (the topmost missing directory, the target), both relative. A target the image
-/// has must be of the mount's kind (a directory, or a file for a file's bind mount).
-fn mount_stubs(merged: &Path, binds: &[Bind]) -> crate::Result<Vec<(PathBuf, PathBuf)>> {
-    let root = Root::new(merged)?;
-    let mut stubs = Vec::new();
-    for b in binds {
-        let target = Path::new(b.destination.trim_start_matches('/')).to_path_buf();
-        let mut missing = None;
-        for prefix in target.ancestors().collect::<Vec<_>>().into_iter().rev().skip(1) {
-            if root.open(prefix, nix::fcntl::OFlag::O_PATH).is_err() {
-                missing = Some(prefix.to_path_buf());
-                break;
-            }
-        }
-        match missing {
-            Some(stub) => stubs.push((stub, target)),
-            None => {
-                let held = root.open(&target, nix::fcntl::OFlag::O_PATH)?;
-                let is_dir = fs::metadata(rooted::fd_path(&held))?.is_dir();
-                ensure!(is_dir != b.file, "cannot mount on {}: the image has a {} there", b.destination, if is_dir { "directory" } else { "file" });
-            }
-        }
-    }
-    Ok(stubs)
-}
-
-/// After the step: the mount points it created are removed from its layer while still empty,
-/// from the target up to the topmost one, as BuildKit does — what was mounted is not in the
-/// image, and neither is where.
-fn remove_stubs(upper: &Path, stubs: &[(PathBuf, PathBuf)]) -> crate::Result<()> {
-    for (stub, target) in stubs.iter().rev() {
-        for rel in target.ancestors().take_while(|p| p.starts_with(stub)) {
-            let path = upper.join(rel);
-            let Ok(meta) = fs::symlink_metadata(&path) else { break };
-            let empty = match meta.is_dir() {
-                true => fs::read_dir(&path)?.next().is_none(),
-                false => meta.is_file() && meta.len() == 0,
-            };
-            if !empty {
-                break;
-            }
-            if meta.is_dir() { fs::remove_dir(&path)? } else { fs::remove_file(&path)? }
-        }
-    }
-    Ok(())
 }
 
 // ANCHOR: run_heredocs

@@ -3,13 +3,14 @@
 //!
 //! - [`context`]: the build context, snapshotted once; [`ignore`]: `.dockerignore`
 //! - [`builder`]: the instruction loop; [`copy`]: ADD and COPY; [`cache`]: the build cache
-//! - [`run_flags`]: RUN's `--mount` and `--network`
+//! - [`run_flags`]: RUN's `--mount` and `--network`; [`mounts`]: the mounts they make
 
 pub mod builder;
 pub mod cache;
 pub mod context;
 pub mod copy;
 pub mod ignore;
+pub mod mounts;
 pub mod run_flags;
 
 pub use builder::{build, Options, Report, StepReport};

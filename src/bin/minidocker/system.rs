@@ -49,7 +49,7 @@ pub fn system(args: Vec<OsString>) -> minidocker::Result<i32> {
     }
     // The directories of RUN --mount=type=cache: a cache, so a prune may take it, as Docker's
     // takes its build cache.
-    let caches = minidocker::build::builder::prune_cache_mounts(&store)?;
+    let caches = minidocker::build::mounts::prune_caches(&store)?;
     if !containers.is_empty() {
         println!("Deleted Containers:\n{}\n", containers.join("\n"));
     }
