@@ -1,10 +1,10 @@
 //! Here-documents: the lines after `RUN <<EOF` up to a line `EOF`, as BuildKit reads them
 //! (Dockerfile syntax 1.4 and later; the classic builder never did).
 //!
-//! Only RUN, COPY and ADD take them (also as an ONBUILD trigger). Any word of the instruction of the form `<<NAME`,
-//! `<<-NAME` (leading tabs of the body removed), `<<"NAME"` or `<<'NAME'` (body taken
-//! literally) opens one, optionally after a file descriptor (`3<<NAME`); the bodies follow
-//! the instruction in the order their words appear. A word like `<<<` (a here-string) or
+//! Only RUN, COPY and ADD take them, also as ONBUILD triggers. Any word of the instruction
+//! of the form `<<NAME`, `<<-NAME` (leading tabs of the body removed), `<<"NAME"` or
+//! `<<'NAME'` (body taken literally) opens one, optionally after a file descriptor
+//! (`3<<NAME`); the bodies follow the instruction in the order their words appear. A word like `<<<` (a here-string) or
 //! `cat<<EOF` (glued to a command) opens none, as in BuildKit.
 
 use super::tokens::raw_words;
