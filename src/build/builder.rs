@@ -465,13 +465,14 @@ impl Builder<'_> {
         // /dev/pipes, the flags, and the content of what bind mounts show.
         ensure!(!created_by.contains('\0'), "RUN holds a NUL character, which no command line can: remove it");
         let views = self.work.path().join(format!("run-{}", self.steps.len()));
-        let mounted = mounts::prepare(self.store, &self.context, &flags.mounts, &views, &|from| self.source_layers(from))?;
+        let mut mounted = mounts::prepare(self.store, &self.context, &flags.mounts, &views, &|from| self.source_layers(from))?;
         let extra = scripts.iter().map(|(_, script)| script.clone()).chain(ins.flags.iter().cloned()).chain(mounted.hashes.iter().map(|h| h.to_string()));
         let key_text = extra.fold(created_by.clone(), |key, part| format!("{key}\0{part}"));
         let key = (self.opts.rules.cache_key)(self.stage().id.as_ref(), &key_text);
         if self.cached(&key, ins) {
             return Ok(());
         }
+        mounted.make_copies()?;
         let id = rootfs::new_id()?;
         let hostname = &id[..12];
         let dir = self.store.scratch()?;

@@ -50,26 +50,12 @@ pub fn prepare(store: &Store, context: &Path, mounts: &[RunMount], views: &Path,
                 };
                 // Resolved inside its root: a symlink in the context cannot show the host.
                 let held = Root::new(&root)?.open(source, nix::fcntl::OFlag::O_PATH).map_err(|e| anyhow!("source={source}: not found in the {} ({e})", if from.is_some() { "stage or image" } else { "build context" }))?;
-                let mut path = rooted::real_path(&held)?;
+                let path = rooted::real_path(&held)?;
                 out.hashes.push(copy::content_hash(std::slice::from_ref(&path))?);
-                let file = !path.is_dir();
                 if *read_write {
-                    // Writes are thrown away after the step: they go to a copy, owners,
-                    // modes and special files kept (volumes' copyData).
-                    let copy = views.join(format!("rw-{i}"));
-                    fs::create_dir_all(&copy)?;
-                    if file {
-                        let (meta, to) = (fs::metadata(&path)?, copy.join("file"));
-                        fs::copy(&path, &to)?;
-                        // The owner first: chown(2) clears set-user-ID, the mode restores it.
-                        std::os::unix::fs::chown(&to, Some(meta.uid()), Some(meta.gid()))?;
-                        fs::set_permissions(&to, meta.permissions())?;
-                        path = to;
-                    } else {
-                        crate::volumes::copy_data(&path, &copy)?;
-                        path = copy;
-                    }
+                    out.copies.push((out.binds.len(), views.join(format!("rw-{i}"))));
                 }
+                let file = !path.is_dir();
                 out.binds.push(Bind { source: path, destination, read_only: !read_write, file, tmpfs: None });
             }
         }
@@ -102,6 +88,32 @@ pub struct RunMounts {
     pub binds: Vec<Bind>,
     pub hashes: Vec<Digest>,
     views: Vec<View>,
+    /// The `rw` bind mounts, by index in `binds`, and where their copies go.
+    copies: Vec<(usize, PathBuf)>,
+}
+
+impl RunMounts {
+    /// Once the step is known to run (not from the cache): the copies that `rw` bind mounts
+    /// show instead of their source, so that what the step writes there is thrown away.
+    /// Owners, modes and special files are kept (volumes' copyData).
+    pub fn make_copies(&mut self) -> crate::Result<()> {
+        for (index, copy) in std::mem::take(&mut self.copies) {
+            let bind = &mut self.binds[index];
+            fs::create_dir_all(&copy)?;
+            if bind.file {
+                let (meta, to) = (fs::metadata(&bind.source)?, copy.join("file"));
+                fs::copy(&bind.source, &to)?;
+                // The owner first: chown(2) clears set-user-ID, the mode restores it.
+                std::os::unix::fs::chown(&to, Some(meta.uid()), Some(meta.gid()))?;
+                fs::set_permissions(&to, meta.permissions())?;
+                bind.source = to;
+            } else {
+                crate::volumes::copy_data(&bind.source, &copy)?;
+                bind.source = copy;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Before the step, in the image mounted at `merged`: the mount points the mounts will have to
