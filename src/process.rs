@@ -64,6 +64,10 @@ impl Gate {
 
     /// Let the child go on to exec its command.
     pub fn open(self) -> crate::Result<()> {
+        self.let_go()
+    }
+
+    fn let_go(&self) -> crate::Result<()> {
         nix::unistd::write(&self.parent_end, b"g").context("opening the start gate")?;
         Ok(())
     }
@@ -72,7 +76,7 @@ impl Gate {
     /// and executed its command (or died trying): what `run -d` waits for before it says the
     /// container started, so its network, for one, is ready when `run -d` returns.
     pub fn open_until_exec(self) -> crate::Result<()> {
-        nix::unistd::write(&self.parent_end, b"g").context("opening the start gate")?;
+        self.let_go()?;
         let mut byte = [0u8; 1];
         loop {
             match nix::unistd::read(&self.exec_end, &mut byte) {

@@ -631,6 +631,13 @@ fn copy_dir(from: &Path, to: &Path, links: &mut HashMap<(u64, u64), PathBuf>) ->
     Ok(n)
 }
 
+/// Copies one regular file with its owner, mode and times (a build's `RUN --mount=…,rw` of a
+/// file); [`copy_data`] does the same for a directory's contents.
+pub fn copy_file(from: &Path, to: &Path) -> crate::Result<()> {
+    fs::copy(from, to)?;
+    set_attrs(&fs::metadata(from)?, to)
+}
+
 /// Owner, then mode (a chown clears set-uid bits), then times — never through a symlink.
 fn set_attrs(m: &Metadata, to: &Path) -> crate::Result<()> {
     std::os::unix::fs::lchown(to, Some(m.uid()), Some(m.gid()))?;

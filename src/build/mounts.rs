@@ -8,10 +8,9 @@ use super::run_flags::RunMount;
 use crate::image::{Digest, Store};
 use crate::rooted::{self, Root};
 use crate::rootfs::View;
-use crate::volumes::Bind;
+use crate::volumes::{self, Bind};
 use anyhow::{anyhow, ensure};
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 // ANCHOR: prepare
@@ -95,20 +94,17 @@ pub struct RunMounts {
 impl RunMounts {
     /// Once the step is known to run (not from the cache): the copies that `rw` bind mounts
     /// show instead of their source, so that what the step writes there is thrown away.
-    /// Owners, modes and special files are kept (volumes' copyData).
+    /// Owners, modes, times and special files are kept, as volumes' copyData keeps them.
     pub fn make_copies(&mut self) -> crate::Result<()> {
         for (index, copy) in std::mem::take(&mut self.copies) {
             let bind = &mut self.binds[index];
             fs::create_dir_all(&copy)?;
             if bind.file {
-                let (meta, to) = (fs::metadata(&bind.source)?, copy.join("file"));
-                fs::copy(&bind.source, &to)?;
-                // The owner first: chown(2) clears set-user-ID, the mode restores it.
-                std::os::unix::fs::chown(&to, Some(meta.uid()), Some(meta.gid()))?;
-                fs::set_permissions(&to, meta.permissions())?;
+                let to = copy.join("file");
+                volumes::copy_file(&bind.source, &to)?;
                 bind.source = to;
             } else {
-                crate::volumes::copy_data(&bind.source, &copy)?;
+                volumes::copy_data(&bind.source, &copy)?;
                 bind.source = copy;
             }
         }
@@ -152,7 +148,7 @@ pub fn remove_stubs(upper: &Path, stubs: &[(PathBuf, PathBuf)]) -> crate::Result
             let path = upper.join(rel);
             let Ok(meta) = fs::symlink_metadata(&path) else { break };
             let empty = match meta.is_dir() {
-                true => fs::read_dir(&path)?.next().is_none(),
+                true => volumes::is_empty(&path),
                 false => meta.is_file() && meta.len() == 0,
             };
             if !empty {

@@ -59,11 +59,14 @@ pub fn opener(word: &str) -> Option<(Heredoc, bool)> {
 
 /// The here-documents an instruction's text (keyword included) opens, in order.
 pub fn openers(text: &str) -> Vec<(Heredoc, bool)> {
+    if !text.contains("<<") {
+        return Vec::new(); // every logical line comes here: most need no word split
+    }
     let mut words = raw_words(text, '\\').into_iter().peekable();
     // ONBUILD RUN <<EOF: the trigger's keyword decides.
     words.next_if(|w| w.eq_ignore_ascii_case("onbuild"));
     match words.next() {
-        Some(keyword) if allowed(&keyword.to_lowercase()) && text.contains("<<") => words.filter_map(|w| opener(&w)).collect(),
+        Some(keyword) if allowed(&keyword.to_lowercase()) => words.filter_map(|w| opener(&w)).collect(),
         _ => Vec::new(),
     }
 }
