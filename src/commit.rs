@@ -16,13 +16,13 @@
 //! The image's layers are not copied: the new image's manifest names the same blobs, and
 //! its containers mount the same unpacked directories.
 //!
-//! Like [`build`](crate::build::build), [`commit`] expects the caller to hold the store's
+//! Like [`build`](crate::builder::build), [`commit`] expects the caller to hold the store's
 //! lock.
 
 // The reference answer of exercise 07 is this module's code.
 pub use crate::solutions::commit07 as solution;
 
-use crate::build::copy::clean_abs;
+use crate::builder::copy::clean_abs;
 use crate::container::{run as lifecycle, Container, ContainerConfig};
 use crate::dockerfile::{self, Instruction};
 use crate::image::oci::{self, Descriptor, History, RunConfig};
@@ -67,12 +67,19 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { pause: true, message: None, author: None, changes: Vec::new(), rules: Rules::default() }
+        Options {
+            pause: true,
+            message: None,
+            author: None,
+            changes: Vec::new(),
+            rules: Rules::default(),
+        }
     }
 }
 
 /// The instructions `-c` accepts: those that only change the configuration (Docker's list).
-pub const CHANGES: [&str; 9] = ["cmd", "entrypoint", "env", "expose", "label", "onbuild", "user", "volume", "workdir"];
+pub const CHANGES: [&str; 9] =
+    ["cmd", "entrypoint", "env", "expose", "label", "onbuild", "user", "volume", "workdir"];
 
 /// What a commit made, for the lesson and the tests to show.
 #[derive(Debug, Clone)]
@@ -105,11 +112,16 @@ pub struct LeftOut {
 pub fn parse_changes(changes: &[String]) -> crate::Result<Vec<Instruction>> {
     let mut out = Vec::new();
     for change in changes {
-        let df = dockerfile::parse(change, "-c").with_context(|| format!("invalid change {change:?}"))?;
+        let df = dockerfile::parse(change, "-c")
+            .with_context(|| format!("invalid change {change:?}"))?;
         for ins in df.instructions {
             if !CHANGES.contains(&ins.keyword.as_str()) {
                 let allowed: Vec<String> = CHANGES.iter().map(|c| c.to_uppercase()).collect();
-                bail!("invalid change {change:?}: {} is not a change -c can make (only {})", ins.keyword.to_uppercase(), allowed.join(", "));
+                bail!(
+                    "invalid change {change:?}: {} is not a change -c can make (only {})",
+                    ins.keyword.to_uppercase(),
+                    allowed.join(", ")
+                );
             }
             out.push(ins);
         }
@@ -119,7 +131,12 @@ pub fn parse_changes(changes: &[String]) -> crate::Result<Vec<Instruction>> {
 
 /// Commit container `c` as a new image, named `name` if given. Works while it runs: the
 /// read-write layer is a plain directory on the host, read from there.
-pub fn commit(store: &Store, c: &Container, name: Option<&Reference>, opts: &Options) -> crate::Result<Committed> {
+pub fn commit(
+    store: &Store,
+    c: &Container,
+    name: Option<&Reference>,
+    opts: &Options,
+) -> crate::Result<Committed> {
     let changes = parse_changes(&opts.changes)?;
     let image = base_image(store, &c.config)?;
     // As Docker does, a running container is frozen (the freezer cgroup) while its read-write
@@ -127,7 +144,10 @@ pub fn commit(store: &Store, c: &Container, name: Option<&Reference>, opts: &Opt
     // may be packed half-written, and one whose size changes between pack's stat and its read
     // breaks the tarball, which `add_layer` then refuses (see the error below).
     let frozen = match opts.pause && c.running() {
-        true => Some(crate::cgroups::freezer::freeze(&crate::cgroups::Layout::detect()?, &lifecycle::cgroup_name(&c.config.id))?),
+        true => Some(crate::cgroups::freezer::freeze(
+            &crate::cgroups::Layout::detect()?,
+            &lifecycle::cgroup_name(&c.config.id),
+        )?),
         false => None,
     };
     let fs_ = lifecycle::rootfs_of(store, c)?;
@@ -138,7 +158,8 @@ pub fn commit(store: &Store, c: &Container, name: Option<&Reference>, opts: &Opt
     let work = store.scratch()?;
     let tar_path = work.path().join("layer.tar");
     let exclude: Vec<&str> = left_out.iter().map(|l| l.path.as_str()).collect();
-    let files = pack::pack(&upper, &exclude, fs::File::create(&tar_path)?).context("packing the read-write layer")?;
+    let files = pack::pack(&upper, &exclude, fs::File::create(&tar_path)?)
+        .context("packing the read-write layer")?;
     // The layer is a file of its own now: the container may go on while it is compressed.
     drop(frozen);
     let layer = if files.changed.is_empty() && files.deleted.is_empty() {
@@ -183,7 +204,12 @@ fn base_image(store: &Store, c: &ContainerConfig) -> crate::Result<Image> {
     let image = store.resolve(&c.image_id).with_context(|| {
         format!("the image of container {} ({}, {}) is no longer in the store, so nothing can be built on it", c.name, c.image_name, c.image_id)
     })?;
-    ensure!(image.diff_ids() == c.diff_ids.as_slice(), "container {} was created from other layers than image {} has now", c.name, c.image_id);
+    ensure!(
+        image.diff_ids() == c.diff_ids.as_slice(),
+        "container {} was created from other layers than image {} has now",
+        c.name,
+        c.image_id
+    );
     Ok(image)
 }
 
@@ -203,8 +229,20 @@ fn volume_paths(c: &ContainerConfig) -> Vec<String> {
 
 /// Walk the read-write layer and collect what is left out of the commit: the paths the
 /// exercise's `left_out` picks, and whatever lies below a volume.
-fn left_out_paths(upper: &Path, init: &Path, volumes: &[String], rules: Rules) -> crate::Result<Vec<LeftOut>> {
-    fn walk(dir: &Path, rel: &str, init: &Path, volumes: &[String], rules: Rules, out: &mut Vec<LeftOut>) -> crate::Result<()> {
+fn left_out_paths(
+    upper: &Path,
+    init: &Path,
+    volumes: &[String],
+    rules: Rules,
+) -> crate::Result<Vec<LeftOut>> {
+    fn walk(
+        dir: &Path,
+        rel: &str,
+        init: &Path,
+        volumes: &[String],
+        rules: Rules,
+        out: &mut Vec<LeftOut>,
+    ) -> crate::Result<()> {
         let mut names: Vec<String> = Vec::new();
         for e in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
             names.push(e?.file_name().to_string_lossy().into_owned());
@@ -213,11 +251,17 @@ fn left_out_paths(upper: &Path, init: &Path, volumes: &[String], rules: Rules) -
         for name in names {
             let path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
             if volumes.iter().any(|v| path.starts_with(&format!("{}/", v.trim_matches('/')))) {
-                out.push(LeftOut { path, why: "inside a volume: the volume's, not the container's" });
+                out.push(LeftOut {
+                    path,
+                    why: "inside a volume: the volume's, not the container's",
+                });
                 continue;
             }
             if (rules.left_out)(&path, init) {
-                out.push(LeftOut { path, why: "from the init layer: it describes this container, not the image" });
+                out.push(LeftOut {
+                    path,
+                    why: "from the init layer: it describes this container, not the image",
+                });
                 continue;
             }
             let full = dir.join(&name);
@@ -245,7 +289,13 @@ fn run_config(image: &RunConfig, c: &ContainerConfig, rules: Rules) -> RunConfig
     rc.user = some_str(&c.user);
     // The ports it exposed, and — as `docker run -p` records them — those it published.
     let mut ports = rc.exposed_ports.take().unwrap_or_default();
-    let published = c.publish.iter().filter_map(|p| p.rsplit(':').next()).map(|p| if p.contains('/') { p.to_lowercase() } else { format!("{p}/tcp") });
+    let published = c.publish.iter().filter_map(|p| p.rsplit(':').next()).map(|p| {
+        if p.contains('/') {
+            p.to_lowercase()
+        } else {
+            format!("{p}/tcp")
+        }
+    });
     for p in c.exposed_ports.iter().cloned().chain(published) {
         ports.entry(p).or_insert_with(|| serde_json::json!({}));
     }
@@ -271,7 +321,11 @@ pub fn apply_changes(rc: &mut RunConfig, changes: &[Instruction]) -> crate::Resu
                 let argv = if ins.json {
                     ins.args.clone()
                 } else {
-                    let shell: Vec<String> = rc.extra.get("Shell").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+                    let shell: Vec<String> = rc
+                        .extra
+                        .get("Shell")
+                        .and_then(|v| serde_json::from_value(v.clone()).ok())
+                        .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
                     shell.into_iter().chain(std::iter::once(ins.args.join(" "))).collect()
                 };
                 if ins.keyword == "cmd" {
@@ -306,7 +360,11 @@ pub fn apply_changes(rc: &mut RunConfig, changes: &[Instruction]) -> crate::Resu
                     let p = expand(a)?;
                     let port = if p.contains('/') { p.to_lowercase() } else { format!("{p}/tcp") };
                     let (num, proto) = port.split_once('/').unwrap_or_default();
-                    ensure!(num.split('-').all(|n| n.parse::<u16>().is_ok()) && ["tcp", "udp", "sctp"].contains(&proto), "invalid port {p:?} for EXPOSE (PORT or PORT/tcp|udp|sctp)");
+                    ensure!(
+                        num.split('-').all(|n| n.parse::<u16>().is_ok())
+                            && ["tcp", "udp", "sctp"].contains(&proto),
+                        "invalid port {p:?} for EXPOSE (PORT or PORT/tcp|udp|sctp)"
+                    );
                     ports.insert(port, serde_json::json!({}));
                 }
                 rc.exposed_ports = Some(ports);
@@ -326,7 +384,11 @@ pub fn apply_changes(rc: &mut RunConfig, changes: &[Instruction]) -> crate::Resu
             }
             "onbuild" => {
                 let trigger = ins.onbuild.as_ref().context("ONBUILD needs an instruction")?;
-                let mut list: Vec<String> = rc.extra.get("OnBuild").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+                let mut list: Vec<String> = rc
+                    .extra
+                    .get("OnBuild")
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+                    .unwrap_or_default();
                 list.push(trigger.original.clone());
                 rc.extra.insert("OnBuild".into(), serde_json::json!(list));
             }
@@ -359,21 +421,31 @@ impl Entry {
             perms.push(if self.mode & (0o400 >> i) != 0 { c } else { '-' });
         }
         let link = self.link.as_ref().map_or(String::new(), |l| format!(" -> {l}"));
-        format!("{}{perms} {}/{} {:>6} {}{link}", self.kind, self.uid, self.gid, self.size, self.path)
+        format!(
+            "{}{perms} {}/{} {:>6} {}{link}",
+            self.kind, self.uid, self.gid, self.size, self.path
+        )
     }
 
     /// An OCI whiteout: the layer deletes `path` without the `.wh.` (or, for `.wh..wh..opq`,
     /// everything that was below the directory).
     pub fn is_whiteout(&self) -> bool {
-        Path::new(&self.path).file_name().is_some_and(|n| n.to_string_lossy().starts_with(crate::image::unpack::WHITEOUT_PREFIX))
+        Path::new(&self.path)
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(crate::image::unpack::WHITEOUT_PREFIX))
     }
 }
 
 /// The entries of a layer blob in the store, in tarball order: what the image really ships.
 pub fn layer_entries(store: &Store, desc: &Descriptor) -> crate::Result<Vec<Entry>> {
     let gzipped = oci::layer_compression(&desc.media_type)?;
-    let file = fs::File::open(store.blob_path(&desc.digest)).with_context(|| format!("layer blob {} is missing", desc.digest))?;
-    let reader: Box<dyn Read> = if gzipped { Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file))) } else { Box::new(file) };
+    let file = fs::File::open(store.blob_path(&desc.digest))
+        .with_context(|| format!("layer blob {} is missing", desc.digest))?;
+    let reader: Box<dyn Read> = if gzipped {
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)))
+    } else {
+        Box::new(file)
+    };
     let mut archive = tar::Archive::new(reader);
     let mut out = Vec::new();
     for entry in archive.entries().context("reading the layer tarball")? {
@@ -392,7 +464,15 @@ pub fn layer_entries(store: &Store, desc: &Descriptor) -> crate::Result<Vec<Entr
             path.push('/');
         }
         let link = entry.link_name()?.map(|l| l.to_string_lossy().into_owned());
-        out.push(Entry { path, kind, mode: h.mode().unwrap_or(0), uid: h.uid().unwrap_or(0), gid: h.gid().unwrap_or(0), size: h.size().unwrap_or(0), link });
+        out.push(Entry {
+            path,
+            kind,
+            mode: h.mode().unwrap_or(0),
+            uid: h.uid().unwrap_or(0),
+            gid: h.gid().unwrap_or(0),
+            size: h.size().unwrap_or(0),
+            link,
+        });
     }
     Ok(out)
 }
@@ -408,11 +488,18 @@ pub fn describe_upper_entry(path: &Path) -> String {
         return format!("character device {major}:{minor}{what}");
     }
     if ft.is_dir() {
-        let opaque = if crate::rootfs::overlay::is_opaque(path) { ", opaque (trusted.overlay.opaque=y): hides the directory below" } else { "" };
+        let opaque = if crate::rootfs::overlay::is_opaque(path) {
+            ", opaque (trusted.overlay.opaque=y): hides the directory below"
+        } else {
+            ""
+        };
         return format!("directory{opaque}");
     }
     if ft.is_symlink() {
-        return format!("symlink -> {}", fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_default());
+        return format!(
+            "symlink -> {}",
+            fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_default()
+        );
     }
     format!("regular file, {} bytes, inode {}", m.len(), m.ino())
 }
@@ -420,7 +507,9 @@ pub fn describe_upper_entry(path: &Path) -> String {
 /// Every path of a read-write layer, parents first (`etc`, `etc/group`, …), relative.
 pub fn upper_paths(upper: &Path) -> crate::Result<Vec<PathBuf>> {
     fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> crate::Result<()> {
-        let mut names: Vec<_> = fs::read_dir(root.join(rel))?.map(|e| e.map(|e| e.file_name())).collect::<Result<_, _>>()?;
+        let mut names: Vec<_> = fs::read_dir(root.join(rel))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()?;
         names.sort();
         for n in names {
             let p = rel.join(n);

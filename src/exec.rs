@@ -29,7 +29,7 @@ use crate::rootfs::enter;
 use crate::{interrupt, report, sys};
 use anyhow::{anyhow, Context};
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, open};
+use nix::fcntl::{open, OFlag};
 use nix::sched::CloneFlags;
 use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
@@ -114,7 +114,8 @@ pub fn kind_of(file: &File) -> crate::Result<Namespace> {
 pub fn differing(target: i32) -> crate::Result<Vec<Namespace>> {
     let mut out = Vec::new();
     for ns in Namespace::ALL {
-        let theirs = ns_link(&target.to_string(), ns.file()).with_context(|| format!("process {target} is gone"))?;
+        let theirs = ns_link(&target.to_string(), ns.file())
+            .with_context(|| format!("process {target} is gone"))?;
         if ns_link("self", ns.file())? != theirs {
             out.push(ns);
         }
@@ -127,7 +128,8 @@ pub fn differing(target: i32) -> crate::Result<Vec<Namespace>> {
 /// controllers). A command run in a container must join them, so that the container's
 /// limits and accounting cover it too.
 pub fn cgroups_of(pid: i32) -> crate::Result<Vec<PathBuf>> {
-    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).with_context(|| format!("process {pid} is gone"))?;
+    let text = fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .with_context(|| format!("process {pid} is gone"))?;
     let layout = Layout::detect()?;
     let mut out = Vec::new();
     for line in text.lines() {
@@ -139,7 +141,9 @@ pub fn cgroups_of(pid: i32) -> crate::Result<Vec<PathBuf>> {
         let wanted: Vec<&str> = controllers.split(',').filter(|c| !c.is_empty()).collect();
         let hierarchy = layout.hierarchies.iter().find(|h| match h.version {
             Version::V2 => wanted.is_empty(),
-            Version::V1 => !wanted.is_empty() && wanted.iter().all(|w| h.controllers.iter().any(|c| c == w)),
+            Version::V1 => {
+                !wanted.is_empty() && wanted.iter().all(|w| h.controllers.iter().any(|c| c == w))
+            }
         });
         if let Some(h) = hierarchy {
             let dir = h.mountpoint.join(path.trim_start_matches('/'));
@@ -190,14 +194,25 @@ impl Spec {
     /// `argv` as the container's own processes run: its environment, working directory and
     /// user, as `docker exec` takes them from the container's configuration.
     pub fn for_container(c: &Container, argv: Vec<String>) -> Spec {
-        Spec { argv, env: c.config.env.clone(), workdir: c.config.working_dir.clone(), user: c.config.user.clone(), ..Spec::default() }
+        Spec {
+            argv,
+            env: c.config.env.clone(),
+            workdir: c.config.working_dir.clone(),
+            user: c.config.user.clone(),
+            ..Spec::default()
+        }
     }
 
     /// `argv` with the environment of process `pid` (`/proc/PID/environ`), as root in `/`:
     /// for a target that is not a container of the store.
     pub fn for_process(pid: i32, argv: Vec<String>) -> crate::Result<Spec> {
-        let raw = fs::read(format!("/proc/{pid}/environ")).with_context(|| format!("reading the environment of process {pid}"))?;
-        let mut env: Vec<String> = raw.split(|b| *b == 0).filter(|v| !v.is_empty()).map(|v| String::from_utf8_lossy(v).into_owned()).collect();
+        let raw = fs::read(format!("/proc/{pid}/environ"))
+            .with_context(|| format!("reading the environment of process {pid}"))?;
+        let mut env: Vec<String> = raw
+            .split(|b| *b == 0)
+            .filter(|v| !v.is_empty())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect();
         if !env.iter().any(|e| e.starts_with("PATH=")) {
             env.insert(0, format!("PATH={}", process::DEFAULT_PATH));
         }
@@ -313,8 +328,12 @@ pub fn start(target: i32, spec: &Spec, rules: &Rules) -> crate::Result<Started> 
     let plan = plan(target, rules)?;
     // The target's root, opened while this process still resolves paths on the host: the
     // command makes it its own after joining the mount namespace (see `enter_root`).
-    let root = open(format!("/proc/{target}/root").as_str(), OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| sys::failure(&format!("open(\"/proc/{target}/root\")"), e))?;
+    let root = open(
+        format!("/proc/{target}/root").as_str(),
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| sys::failure(&format!("open(\"/proc/{target}/root\")"), e))?;
     let console = if spec.tty { Some(tty::ConsoleSocket::new()?) } else { None };
     let child = Child {
         plan: plan.clone(),
@@ -326,17 +345,24 @@ pub fn start(target: i32, spec: &Spec, rules: &Rules) -> crate::Result<Started> 
         argv: cstrings(&spec.argv)?,
         env: cstrings(&spec.env)?,
         argv0: spec.argv[0].clone(),
-        search_path: spec.env.iter().find_map(|v| v.strip_prefix("PATH=")).unwrap_or(process::DEFAULT_PATH).to_string(),
+        search_path: spec
+            .env
+            .iter()
+            .find_map(|v| v.strip_prefix("PATH="))
+            .unwrap_or(process::DEFAULT_PATH)
+            .to_string(),
         workdir: if spec.workdir.is_empty() { "/".into() } else { spec.workdir.clone() },
         user: spec.user.clone(),
     };
     let gate = Gate::new()?;
-    let (report_r, report_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 for the exec's report")?;
+    let (report_r, report_w) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 for the exec's report")?;
     let client = nix::unistd::getpid();
     std::io::Write::flush(&mut std::io::stdout())?;
     // SAFETY: the workshop's processes are single-threaded; the child never returns into
     // our code: it ends in _exit.
-    let forked = unsafe { nix::unistd::fork() }.map_err(|e| sys::failure("fork (the exec helper)", e))?;
+    let forked =
+        unsafe { nix::unistd::fork() }.map_err(|e| sys::failure("fork (the exec helper)", e))?;
     let helper = match forked {
         ForkResult::Child => {
             drop(report_r);
@@ -355,7 +381,16 @@ pub fn start(target: i32, spec: &Spec, rules: &Rules) -> crate::Result<Started> 
     let text = read_report(&report_r, true)?;
     let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
     if let Some(pid) = first.strip_prefix("pid ").and_then(|p| p.trim().parse().ok()) {
-        return Ok(Started { plan, helper: Some(helper), command: Pid::from_raw(pid), gate: Some(gate), report: report_r, leftover: rest.to_string(), console, stdin: spec.stdin });
+        return Ok(Started {
+            plan,
+            helper: Some(helper),
+            command: Pid::from_raw(pid),
+            gate: Some(gate),
+            report: report_r,
+            leftover: rest.to_string(),
+            console,
+            stdin: spec.stdin,
+        });
     }
     let _ = helper.wait();
     Err(match start_error(first) {
@@ -407,7 +442,12 @@ impl Child {
         wait_and_forward(pid, client)
     }
 
-    fn join_and_fork(&self, client: Pid, gate: (RawFd, RawFd), report_w: &OwnedFd) -> crate::Result<Pid> {
+    fn join_and_fork(
+        &self,
+        client: Pid,
+        gate: (RawFd, RawFd),
+        report_w: &OwnedFd,
+    ) -> crate::Result<Pid> {
         // If the client dies (even by SIGKILL), the helper gets SIGTERM: its wait below then
         // kills and reaps the command before it ends. (An orphaned command would be adopted
         // by the container's PID 1, which may never reap it: a zombie in the container.)
@@ -421,18 +461,25 @@ impl Child {
         }
         // This process's namespace links, opened on the host's /proc before any join: after
         // the joins, they still tell where its children will be born (see `parent` below).
-        let own_ns = open("/proc/self/ns", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|e| sys::failure("open(\"/proc/self/ns\")", e))?;
+        let own_ns = open(
+            "/proc/self/ns",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| sys::failure("open(\"/proc/self/ns\")", e))?;
         // The cgroups first, while /sys/fs/cgroup is still the host's. The command, forked
         // below, is born in them.
         // ANCHOR: join_and_fork
         let me = nix::unistd::getpid().to_string();
         for dir in &self.plan.cgroups {
-            sys::write_file(&dir.join("cgroup.procs"), &me).with_context(|| format!("joining the container's cgroup {}", dir.display()))?;
+            sys::write_file(&dir.join("cgroup.procs"), &me)
+                .with_context(|| format!("joining the container's cgroup {}", dir.display()))?;
         }
         for &ns in &self.plan.namespaces {
             let path = ns_path(self.plan.target, ns);
-            (self.rules.join)(&path, ns).with_context(|| format!("joining the {} namespace of process {}", ns.file(), self.plan.target))?;
+            (self.rules.join)(&path, ns).with_context(|| {
+                format!("joining the {} namespace of process {}", ns.file(), self.plan.target)
+            })?;
         }
         // The command's parent as the command sees it: none (0) from inside a PID namespace
         // the helper is not in. Whether the command is born in one is the kernel's answer,
@@ -474,7 +521,8 @@ impl Child {
         let ready = (|| -> crate::Result<()> {
             orphan_check()?;
             enter_root(&self.root)?;
-            sys::chdir(Path::new(&self.workdir)).with_context(|| format!("the working directory {:?}", self.workdir))?;
+            sys::chdir(Path::new(&self.workdir))
+                .with_context(|| format!("the working directory {:?}", self.workdir))?;
             if let Some(sock) = self.console {
                 // -t: a terminal from the container's /dev/ptmx, its devpts, now our root.
                 tty::open_in_child(sock, self.size, false)?;
@@ -511,7 +559,9 @@ impl Child {
 /// target's `/proc`, where this process has no PID).
 fn pid_for_children_differs(ns: &OwnedFd) -> crate::Result<bool> {
     let id = |link: &str| {
-        nix::sys::stat::fstatat(ns, link, nix::fcntl::AtFlags::empty()).map(|s| (s.st_dev, s.st_ino)).map_err(|e| sys::failure(&format!("stat(/proc/self/ns/{link})"), e))
+        nix::sys::stat::fstatat(ns, link, nix::fcntl::AtFlags::empty())
+            .map(|s| (s.st_dev, s.st_ino))
+            .map_err(|e| sys::failure(&format!("stat(/proc/self/ns/{link})"), e))
     };
     Ok(id("pid_for_children")? != id("pid")?)
 }
@@ -527,7 +577,8 @@ fn pid_for_children_differs(ns: &OwnedFd) -> crate::Result<bool> {
 /// PID means nothing — so it was opened before, and the descriptor keeps the directory.
 // ANCHOR: enter_root
 pub fn enter_root(root: &OwnedFd) -> crate::Result<()> {
-    nix::unistd::fchdir(root).map_err(|e| sys::failure("fchdir(<the target's /proc/PID/root>)", e))?;
+    nix::unistd::fchdir(root)
+        .map_err(|e| sys::failure("fchdir(<the target's /proc/PID/root>)", e))?;
     report::syscall("fchdir(<the target's /proc/PID/root>)", "0");
     nix::unistd::chroot(".").map_err(|e| sys::failure("chroot(\".\")", e))?;
     report::syscall("chroot(\".\")", "0");
@@ -536,7 +587,9 @@ pub fn enter_root(root: &OwnedFd) -> crate::Result<()> {
 // ANCHOR_END: enter_root
 
 fn cstrings(v: &[String]) -> crate::Result<Vec<CString>> {
-    v.iter().map(|a| CString::new(a.as_bytes()).with_context(|| format!("{a:?} contains a NUL byte"))).collect()
+    v.iter()
+        .map(|a| CString::new(a.as_bytes()).with_context(|| format!("{a:?} contains a NUL byte")))
+        .collect()
 }
 
 /// One line on the report pipe, in one write (a pipe write this small is atomic).

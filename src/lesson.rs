@@ -44,7 +44,8 @@ pub struct Lab {
     checks: Vec<(bool, String)>,
 }
 
-const COMMON_OPTIONS: &str = "  --step       pause before each step (press Enter to go on), for demos in front of a class
+const COMMON_OPTIONS: &str =
+    "  --step       pause before each step (press Enter to go on), for demos in front of a class
   --explain    print every system call as it is made, with its arguments and result
   --mine       run your exercise code (lessons/NN-*/exercise.rs) instead of the reference answer
   --check      check your exercise code automatically; exit 0 when it passes
@@ -129,16 +130,30 @@ fn print_help(info: &Info) {
         println!("Options:\n{}", info.options.trim_end());
     }
     println!("{COMMON_OPTIONS}\n");
-    println!("Lab sheet: lessons/{}/README.md. Runs as root (cargo run asks sudo for you).", info.bin);
+    println!(
+        "Lab sheet: lessons/{}/README.md. Runs as root (cargo run asks sudo for you).",
+        info.bin
+    );
 }
 
 /// Run a lesson: `fn main() -> ExitCode { lesson::main(&INFO, run) }`.
 ///
 /// `run` gets the lesson's own arguments and returns the exit code to end with.
-pub fn main(info: &'static Info, run: fn(&mut Lab, Vec<OsString>) -> crate::Result<i32>) -> ExitCode {
+pub fn main(
+    info: &'static Info,
+    run: fn(&mut Lab, Vec<OsString>) -> crate::Result<i32>,
+) -> ExitCode {
     workload::run_if_requested();
     report::init_colors();
-    let mut lab = Lab { info, step_mode: false, mine: false, check: false, solution: false, steps: 0, checks: Vec::new() };
+    let mut lab = Lab {
+        info,
+        step_mode: false,
+        mine: false,
+        check: false,
+        solution: false,
+        steps: 0,
+        checks: Vec::new(),
+    };
     let mut rest = Vec::new();
     let mut explain = false;
     let mut args = std::env::args_os().skip(1);

@@ -10,7 +10,7 @@
 //! | [`image`] | OCI image store, safe layer unpacking, references | 03 |
 //! | [`rootfs`] | overlay union mount, the init layer, pivot_root | 03 |
 //! | [`dockerfile`] | the Dockerfile parser and variable expansion | 04 |
-//! | [`build`] | the classic builder: one image per instruction, the build cache | 04 |
+//! | [`builder`] | the classic builder: one image per instruction, the build cache | 04 |
 //! | [`container`] | containers on disk, the monitor, run/stop/kill/rm, default isolation | 05 |
 //! | [`network`] | bridge, veth pairs over netlink, IPAM, NAT and published ports | 05 |
 //! | [`exec`] | entering a running container with setns | 06 |
@@ -24,7 +24,7 @@
 // student's copies in `lessons/`. This alias lets the library compile them as its own modules.
 extern crate self as minidocker;
 
-pub mod build;
+pub mod builder;
 pub mod cgroups;
 pub mod commit;
 pub mod container;
@@ -51,7 +51,10 @@ pub mod workload;
 /// so the answer is never written twice. `lessons/NN-*/exercise.rs` is the same file with the
 /// answer taken out; a test keeps the two from drifting apart.
 pub mod solutions {
-    pub use super::{solution01 as namespaces01, solution02 as cgroups02, solution03 as rootfs03, solution04 as build04, solution05 as network05};
+    pub use super::{
+        solution01 as namespaces01, solution02 as cgroups02, solution03 as rootfs03,
+        solution04 as builder04, solution05 as network05,
+    };
     pub use super::{solution06 as exec06, solution07 as commit07};
 }
 #[path = "../solutions/01-namespaces/exercise.rs"]

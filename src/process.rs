@@ -10,10 +10,10 @@ use crate::report;
 use anyhow::Context;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
 use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
-use nix::sched::CloneFlags;
 use std::ffi::CString;
 use std::fmt;
 use std::io::Write;
@@ -33,7 +33,8 @@ impl Gate {
     pub fn new() -> crate::Result<Gate> {
         // O_CLOEXEC: neither end leaks into the command the child finally executes.
         let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 for the start gate")?;
-        let (exec_end, exec_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 for the exec signal")?;
+        let (exec_end, exec_write) =
+            nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 for the exec signal")?;
         Ok(Gate { child_end: r, parent_end: w, exec_end, exec_write: Some(exec_write) })
     }
 
@@ -185,7 +186,10 @@ pub fn spawn(
 
 fn cstrings(v: &[String]) -> crate::Result<Vec<CString>> {
     v.iter()
-        .map(|a| CString::new(a.as_bytes()).with_context(|| format!("argument {a:?} contains a NUL byte")))
+        .map(|a| {
+            CString::new(a.as_bytes())
+                .with_context(|| format!("argument {a:?} contains a NUL byte"))
+        })
         .collect()
 }
 
@@ -249,9 +253,13 @@ pub fn spawn_staged(
     };
     // SAFETY: the child runs on its own stack in a copy of this single-threaded process and
     // only execs or returns; SIGCHLD makes it an ordinary child that waitpid can reap.
-    let cloned = unsafe { nix::sched::clone(Box::new(child), &mut stack, flags, Some(libc::SIGCHLD)) };
+    let cloned =
+        unsafe { nix::sched::clone(Box::new(child), &mut stack, flags, Some(libc::SIGCHLD)) };
     // ANCHOR_END: clone
-    let call = format!("clone({}SIGCHLD)", if flags.is_empty() { String::new() } else { crate::sys::clone_flags_str(flags) + "|" });
+    let call = format!(
+        "clone({}SIGCHLD)",
+        if flags.is_empty() { String::new() } else { crate::sys::clone_flags_str(flags) + "|" }
+    );
     match cloned {
         Ok(pid) => {
             report::syscall(&call, &pid.to_string());
@@ -278,7 +286,8 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 pub fn look_path(cmd: &str, path: &str) -> Option<CString> {
     use std::os::unix::fs::PermissionsExt;
     let candidate = |p: String| {
-        let ok = std::fs::metadata(&p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+        let ok =
+            std::fs::metadata(&p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
         ok.then(|| CString::new(p).ok()).flatten()
     };
     if cmd.contains('/') {

@@ -7,12 +7,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub fn bytes(len: Option<u64>, message: &str) -> ProgressBar {
     let bar = match len {
         Some(n) => ProgressBar::new(n).with_style(
-            ProgressStyle::with_template("{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                .expect("a valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
         ),
-        None => ProgressBar::new_spinner()
-            .with_style(ProgressStyle::with_template("{msg:>12} {spinner} {bytes} {bytes_per_sec}").expect("a valid template")),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{msg:>12} {spinner} {bytes} {bytes_per_sec}")
+                .expect("a valid template"),
+        ),
     };
     bar.with_message(message.to_string())
 }

@@ -1,6 +1,6 @@
 //! Paths resolved inside a root they cannot leave: one mechanism for every place that needs
 //! it — a layer being unpacked (`image::unpack`), the build context or `--from` stage that
-//! COPY reads and the stage directory it writes (`build::copy`), and the container's rootfs
+//! COPY reads and the stage directory it writes (`builder::copy`), and the container's rootfs
 //! that volumes are mounted into (`volumes`).
 //!
 //! **What an escape looks like.** The tree under such a root was written by someone we do not
@@ -50,8 +50,13 @@ pub struct Root {
 impl Root {
     /// `dir`, a path the caller trusts, opened `O_PATH|O_DIRECTORY` as the root.
     pub fn new(dir: &Path) -> crate::Result<Root> {
-        let fd = openat(AT_FDCWD, dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-            .with_context(|| format!("opening {}", dir.display()))?;
+        let fd = openat(
+            AT_FDCWD,
+            dir,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .with_context(|| format!("opening {}", dir.display()))?;
         Ok(Root { fd, resolve: ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS })
     }
 
@@ -69,7 +74,12 @@ impl Root {
 
     // ANCHOR: open
     /// [`Root::open`], this one walk also restricted by `extra`.
-    pub fn open_with(&self, rel: impl AsRef<Path>, flags: OFlag, extra: ResolveFlag) -> nix::Result<OwnedFd> {
+    pub fn open_with(
+        &self,
+        rel: impl AsRef<Path>,
+        flags: OFlag,
+        extra: ResolveFlag,
+    ) -> nix::Result<OwnedFd> {
         let rel = rel.as_ref();
         let rel = if rel.as_os_str().is_empty() { Path::new(".") } else { rel };
         let how = OpenHow::new().flags(flags | OFlag::O_CLOEXEC).resolve(self.resolve | extra);
@@ -99,7 +109,11 @@ impl Root {
     /// `mkdir -p rel` inside the root: each missing directory is made (0755 less the umask)
     /// in its resolved parent, then `made(parent, name)` is called. Symlinks on the way are
     /// followed inside the root; one to a missing directory is an error. Returns `rel` open.
-    pub fn mkdir_all(&self, rel: &Path, mut made: impl FnMut(&OwnedFd, &OsStr) -> crate::Result<()>) -> crate::Result<OwnedFd> {
+    pub fn mkdir_all(
+        &self,
+        rel: &Path,
+        mut made: impl FnMut(&OwnedFd, &OsStr) -> crate::Result<()>,
+    ) -> crate::Result<OwnedFd> {
         let mut dir = self.open_dir("")?;
         let mut prefix = PathBuf::new();
         for c in rel.components() {
@@ -112,7 +126,10 @@ impl Root {
                     made(&dir, c.as_os_str())?;
                     self.open_dir(&prefix)?
                 }
-                Err(e) => return Err(e).with_context(|| format!("opening the directory {}", prefix.display())),
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("opening the directory {}", prefix.display()))
+                }
             };
         }
         Ok(dir)
@@ -122,7 +139,10 @@ impl Root {
     /// without symlinks.
     pub fn relative(&self, fd: &impl AsFd) -> crate::Result<PathBuf> {
         let (top, at) = (real_path(&self.fd)?, real_path(fd)?);
-        Ok(at.strip_prefix(&top).with_context(|| format!("{} is not under {}", at.display(), top.display()))?.to_path_buf())
+        Ok(at
+            .strip_prefix(&top)
+            .with_context(|| format!("{} is not under {}", at.display(), top.display()))?
+            .to_path_buf())
     }
 }
 

@@ -43,7 +43,11 @@ pub fn failure(call: &str, e: Errno) -> anyhow::Error {
 /// Names of the set bits, `CLONE_NEWNS|CLONE_NEWUTS`, the way strace prints them.
 fn flag_names<T>(names: impl Iterator<Item = (&'static str, T)>) -> String {
     let names: Vec<&str> = names.map(|(n, _)| n).collect();
-    if names.is_empty() { "0".into() } else { names.join("|") }
+    if names.is_empty() {
+        "0".into()
+    } else {
+        names.join("|")
+    }
 }
 
 pub fn clone_flags_str(flags: CloneFlags) -> String {
@@ -120,7 +124,10 @@ pub fn is_root() -> bool {
 }
 
 pub fn pivot_root(new_root: &Path, put_old: &Path) -> crate::Result<()> {
-    traced(format!("pivot_root({new_root:?}, {put_old:?})"), nix::unistd::pivot_root(new_root, put_old))
+    traced(
+        format!("pivot_root({new_root:?}, {put_old:?})"),
+        nix::unistd::pivot_root(new_root, put_old),
+    )
 }
 
 pub fn chdir(path: &Path) -> crate::Result<()> {
@@ -130,7 +137,12 @@ pub fn chdir(path: &Path) -> crate::Result<()> {
 /// `mknod(path, S_IFCHR|mode, makedev(major, minor))`: a device file.
 pub fn mknod_char(path: &Path, mode: u32, major: u64, minor: u64) -> crate::Result<()> {
     let dev = nix::sys::stat::makedev(major, minor);
-    let r = nix::sys::stat::mknod(path, nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::from_bits_truncate(mode), dev);
+    let r = nix::sys::stat::mknod(
+        path,
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(mode),
+        dev,
+    );
     traced(format!("mknod({path:?}, S_IFCHR|{mode:04o}, makedev({major}, {minor}))"), r)
 }
 
@@ -155,7 +167,8 @@ pub fn pidfd_open(pid: nix::unistd::Pid) -> crate::Result<std::os::fd::OwnedFd> 
 
 /// Standard input from `/dev/null`: for a command that must not read the caller's input.
 pub fn stdin_from_null() -> crate::Result<()> {
-    let null = std::fs::File::open("/dev/null").map_err(|e| failure("open(\"/dev/null\")", io_errno(e)))?;
+    let null = std::fs::File::open("/dev/null")
+        .map_err(|e| failure("open(\"/dev/null\")", io_errno(e)))?;
     dup2(null.as_raw_fd(), 0)
 }
 

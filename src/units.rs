@@ -7,7 +7,11 @@ pub fn parse_size(s: &str) -> crate::Result<u64> {
     let t = s.trim().to_ascii_lowercase();
     let digits_end = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
     let (num, unit) = t.split_at(digits_end);
-    let n: f64 = num.parse().with_context(|| format!("invalid size {s:?}: expected a number with an optional unit b, k, m or g (e.g. 64m)"))?;
+    let n: f64 = num.parse().with_context(|| {
+        format!(
+            "invalid size {s:?}: expected a number with an optional unit b, k, m or g (e.g. 64m)"
+        )
+    })?;
     let mult: u64 = match unit.trim_end_matches('b') {
         "" => 1,
         "k" => 1 << 10,
@@ -24,10 +28,15 @@ pub fn parse_size(s: &str) -> crate::Result<u64> {
 
 /// `0.5`, `2` → CPUs, a positive number no larger than the CPUs this host has.
 pub fn parse_cpus(s: &str) -> crate::Result<f64> {
-    let n: f64 = s.trim().parse().with_context(|| format!("invalid --cpus {s:?}: expected a number such as 0.5"))?;
+    let n: f64 = s
+        .trim()
+        .parse()
+        .with_context(|| format!("invalid --cpus {s:?}: expected a number such as 0.5"))?;
     let host = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
     if !(n > 0.0 && n <= host) {
-        bail!("invalid --cpus {s:?}: must be more than 0 and at most {host} (the CPUs this host has)");
+        bail!(
+            "invalid --cpus {s:?}: must be more than 0 and at most {host} (the CPUs this host has)"
+        );
     }
     Ok(n)
 }
@@ -61,7 +70,13 @@ pub fn docker_size(bytes: u64) -> String {
         i += 1;
     }
     // Go's %.3g: three significant digits, trailing zeros dropped.
-    let digits = if v >= 100.0 { 0 } else if v >= 10.0 { 1 } else { 2 };
+    let digits = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
     let s = format!("{v:.digits$}");
     let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
     format!("{s}{}", units[i])
@@ -76,14 +91,19 @@ pub fn rfc3339_now() -> String {
 pub fn rfc3339(secs: i64, nanos: u32) -> String {
     let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
     let (y, m, d) = civil_from_days(days);
-    let frac = if nanos == 0 { String::new() } else { format!(".{nanos:09}").trim_end_matches('0').to_string() };
+    let frac = if nanos == 0 {
+        String::new()
+    } else {
+        format!(".{nanos:09}").trim_end_matches('0').to_string()
+    };
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{frac}Z", rem / 3600, rem / 60 % 60, rem % 60)
 }
 
 /// Seconds since the epoch of an RFC 3339 time (`2024-05-01T10:00:00.5+02:00`), if it is one.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, sec) =
+        (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
     let mut rest = s.get(19..)?;
     if let Some(frac) = rest.strip_prefix('.') {
         rest = frac.trim_start_matches(|c: char| c.is_ascii_digit());
@@ -91,8 +111,13 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let offset = match rest {
         "Z" | "z" => 0,
         _ => {
-            let sign = match rest.get(..1)? { "+" => 1, "-" => -1, _ => return None };
-            let (oh, om) = (rest.get(1..3)?.parse::<i64>().ok()?, rest.get(4..6)?.parse::<i64>().ok()?);
+            let sign = match rest.get(..1)? {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            let (oh, om) =
+                (rest.get(1..3)?.parse::<i64>().ok()?, rest.get(4..6)?.parse::<i64>().ok()?);
             sign * (oh * 3600 + om * 60)
         }
     };

@@ -34,7 +34,7 @@
 #[doc(hidden)]
 pub mod solution;
 
-use crate::build::copy::clean_abs;
+use crate::builder::copy::clean_abs;
 use crate::container::{state, ContainerConfig};
 use crate::image::Store;
 use crate::rooted::{self, Root};
@@ -96,7 +96,11 @@ pub struct Mount {
 impl Mount {
     /// `volume` or `bind`, as `docker inspect` says.
     pub fn kind(&self) -> &'static str {
-        if self.spec.is_volume() { "volume" } else { "bind" }
+        if self.spec.is_volume() {
+            "volume"
+        } else {
+            "bind"
+        }
     }
 
     /// The directory (or file) of the host that is mounted.
@@ -155,7 +159,11 @@ pub fn parse_all(texts: &[String]) -> crate::Result<Vec<Mount>> {
     let mut out: Vec<Mount> = Vec::new();
     for t in texts {
         let spec = parse_with(rules(), t)?;
-        ensure!(!out.iter().any(|m| m.spec.destination == spec.destination), "duplicate mount point {}: two -v name the same path in the container", spec.destination);
+        ensure!(
+            !out.iter().any(|m| m.spec.destination == spec.destination),
+            "duplicate mount point {}: two -v name the same path in the container",
+            spec.destination
+        );
         out.push(Mount { spec, volume: String::new() });
     }
     Ok(out)
@@ -199,10 +207,14 @@ pub fn lock(root: &Path) -> crate::Result<Lock> {
     let dir = volumes_dir(root);
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let f = File::options().create(true).truncate(false).write(true).open(dir.join(".lock"))?;
-    let lock = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| sys::failure("flock(volumes/.lock)", e))?;
+    let lock = Flock::lock(f, FlockArg::LockExclusive)
+        .map_err(|(_, e)| sys::failure("flock(volumes/.lock)", e))?;
     for e in fs::read_dir(&dir)?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let pid = name.strip_prefix(".new-").and_then(|r| r.split('-').next()).and_then(|p| p.parse::<i32>().ok());
+        let pid = name
+            .strip_prefix(".new-")
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok());
         if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
             let _ = fs::remove_dir_all(e.path());
         }
@@ -213,7 +225,10 @@ pub fn lock(root: &Path) -> crate::Result<Lock> {
 /// The volume called `name`.
 pub fn get(root: &Path, name: &str) -> crate::Result<Volume> {
     let dir = volumes_dir(root).join(name);
-    ensure!(valid_name(name) && dir.join("volume.json").is_file(), "no such volume: {name} (see `minidocker volume ls`)");
+    ensure!(
+        valid_name(name) && dir.join("volume.json").is_file(),
+        "no such volume: {name} (see `minidocker volume ls`)"
+    );
     let mut v: Volume = state::read_json(&dir.join("volume.json"))?;
     v.dir = dir;
     Ok(v)
@@ -253,7 +268,12 @@ pub fn create(root: &Path, name: Option<&str>, anonymous: bool) -> crate::Result
         fs::create_dir(&tmp)?;
         fs::create_dir(tmp.join("_data"))?;
         fs::set_permissions(tmp.join("_data"), fs::Permissions::from_mode(0o755))?;
-        let v = Volume { name: name.clone(), created_at: units::rfc3339_now(), anonymous, dir: dir.join(&name) };
+        let v = Volume {
+            name: name.clone(),
+            created_at: units::rfc3339_now(),
+            anonymous,
+            dir: dir.join(&name),
+        };
         state::write_json(&tmp.join("volume.json"), &v)?;
         fs::rename(&tmp, &v.dir).with_context(|| format!("creating {}", v.dir.display()))?;
         Ok(v)
@@ -294,7 +314,11 @@ pub fn remove(store: &Store, name: &str) -> crate::Result<()> {
 /// `rm -v`, `run --rm`: remove the anonymous volumes of container `c` (already removed) that
 /// no other container uses. Returns their names.
 pub fn remove_anonymous(store: &Store, c: &ContainerConfig) -> crate::Result<Vec<String>> {
-    let anonymous: Vec<&Mount> = c.volumes.iter().filter(|m| m.spec.source == Source::Anonymous && !m.volume.is_empty()).collect();
+    let anonymous: Vec<&Mount> = c
+        .volumes
+        .iter()
+        .filter(|m| m.spec.source == Source::Anonymous && !m.volume.is_empty())
+        .collect();
     if anonymous.is_empty() {
         return Ok(Vec::new());
     }
@@ -338,7 +362,11 @@ pub fn prune(store: &Store, all: bool) -> crate::Result<Pruned> {
         let bytes = disk_usage(&v.data());
         // Out of sight in one rename, then removed: an interrupted removal leaves a `.new-PID-`
         // directory that the next [`lock`] clears, never half a volume that `volume ls` lists.
-        let gone = volumes_dir(store.root()).join(format!(".new-{}-pruned-{}", std::process::id(), v.name));
+        let gone = volumes_dir(store.root()).join(format!(
+            ".new-{}-pruned-{}",
+            std::process::id(),
+            v.name
+        ));
         fs::rename(&v.dir, &gone).with_context(|| format!("removing {}", v.dir.display()))?;
         fs::remove_dir_all(&gone).with_context(|| format!("removing {}", gone.display()))?;
         pruned.names.push(v.name);
@@ -396,7 +424,9 @@ pub fn attach(root: &Path, mounts: &mut [Mount]) -> crate::Result<Attached> {
             match &m.spec.source {
                 Source::Host(p) => {
                     if fs::symlink_metadata(p).is_err() {
-                        fs::create_dir_all(p).with_context(|| format!("creating the host directory {}", p.display()))?;
+                        fs::create_dir_all(p).with_context(|| {
+                            format!("creating the host directory {}", p.display())
+                        })?;
                     }
                 }
                 src => {
@@ -442,7 +472,12 @@ pub struct Bind {
 /// In the monitor, the container's overlay mounted at `merged`: check each mount's source,
 /// fill the empty volumes `rules` says to fill from what `merged` has at the destination,
 /// and return the bind mounts to make, parents before children.
-pub fn prepare(root: &Path, mounts: &[Mount], merged: &Path, rules: Rules) -> crate::Result<Vec<Bind>> {
+pub fn prepare(
+    root: &Path,
+    mounts: &[Mount],
+    merged: &Path,
+    rules: Rules,
+) -> crate::Result<Vec<Bind>> {
     let mut binds = Vec::new();
     let image = Root::new(merged)?;
     for m in mounts {
@@ -457,16 +492,28 @@ pub fn prepare(root: &Path, mounts: &[Mount], merged: &Path, rules: Rules) -> cr
         let in_image = held.as_ref().map(rooted::fd_path);
         if let Some(p) = &in_image {
             let is_dir = fs::metadata(p)?.is_dir();
-            ensure!(is_dir == meta.is_dir(), "cannot mount {} on {}: the image has a {} there", source.display(), m.spec.destination, if is_dir { "directory" } else { "file" });
+            ensure!(
+                is_dir == meta.is_dir(),
+                "cannot mount {} on {}: the image has a {} there",
+                source.display(),
+                m.spec.destination,
+                if is_dir { "directory" } else { "file" }
+            );
         }
         // ANCHOR: fill
         if m.spec.is_volume() {
             // One container at a time fills a volume; a second one starting with it waits, then
             // finds it no longer empty.
-            let _filling = Flock::lock(File::open(&source)?, FlockArg::LockExclusive).map_err(|(_, e)| sys::failure("flock(volume)", e))?;
+            let _filling = Flock::lock(File::open(&source)?, FlockArg::LockExclusive)
+                .map_err(|(_, e)| sys::failure("flock(volume)", e))?;
             if (rules.fills_from_image)(&m.spec, &source) {
                 if let Some(from) = in_image.filter(|p| p.is_dir()) {
-                    copy_data(&from, &source).with_context(|| format!("copying the image's {} into volume {}", m.spec.destination, m.volume))?;
+                    copy_data(&from, &source).with_context(|| {
+                        format!(
+                            "copying the image's {} into volume {}",
+                            m.spec.destination, m.volume
+                        )
+                    })?;
                 }
             }
         } else if (rules.fills_from_image)(&m.spec, &source) {
@@ -476,7 +523,13 @@ pub fn prepare(root: &Path, mounts: &[Mount], merged: &Path, rules: Rules) -> cr
             }
         }
         // ANCHOR_END: fill
-        binds.push(Bind { source, destination: m.spec.destination.clone(), read_only: m.spec.read_only, file: !meta.is_dir(), tmpfs: None });
+        binds.push(Bind {
+            source,
+            destination: m.spec.destination.clone(),
+            read_only: m.spec.read_only,
+            file: !meta.is_dir(),
+            tmpfs: None,
+        });
     }
     binds.sort_by_key(|b| Path::new(&b.destination).components().count());
     Ok(binds)
@@ -496,17 +549,36 @@ pub fn mount_all(merged: &Path, binds: &[Bind]) -> crate::Result<Vec<PathBuf>> {
         let target = mount_point(&root, &b.destination, b.file)?;
         if let Some(options) = &b.tmpfs {
             let options = Some(options.as_str()).filter(|o| !o.is_empty());
-            sys::mount(Some("tmpfs"), &rooted::fd_path(&target), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, options)?;
+            sys::mount(
+                Some("tmpfs"),
+                &rooted::fd_path(&target),
+                Some("tmpfs"),
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                options,
+            )?;
             targets.push(rooted::real_path(&target)?);
             continue;
         }
-        let source = b.source.to_str().with_context(|| format!("{} is not UTF-8", b.source.display()))?;
-        sys::mount(Some(source), &rooted::fd_path(&target), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+        let source =
+            b.source.to_str().with_context(|| format!("{} is not UTF-8", b.source.display()))?;
+        sys::mount(
+            Some(source),
+            &rooted::fd_path(&target),
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )?;
         if b.read_only {
             // A bind mount takes the source's flags; read-only is a second step, on the new
             // mount only (the source stays writable on the host).
             let new = mount_on(&root, &target, &b.source)?;
-            sys::mount(None, &rooted::fd_path(&new), None, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY, None)?;
+            sys::mount(
+                None,
+                &rooted::fd_path(&new),
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+                None,
+            )?;
         }
         // ANCHOR_END: bind
         targets.push(rooted::real_path(&target)?);
@@ -519,10 +591,17 @@ pub fn mount_all(merged: &Path, binds: &[Bind]) -> crate::Result<Vec<PathBuf>> {
 /// a mount of `source`, or the remount is refused.
 fn mount_on(root: &Root, point: &OwnedFd, source: &Path) -> crate::Result<OwnedFd> {
     let rel = root.relative(point)?;
-    let fd = root.open_with(&rel, OFlag::O_PATH | OFlag::O_NOFOLLOW, ResolveFlag::RESOLVE_NO_SYMLINKS)
-        .map_err(|e| sys::failure(&format!("openat2({:?}, RESOLVE_IN_ROOT|RESOLVE_NO_SYMLINKS)", rel), e))?;
+    let fd = root
+        .open_with(&rel, OFlag::O_PATH | OFlag::O_NOFOLLOW, ResolveFlag::RESOLVE_NO_SYMLINKS)
+        .map_err(|e| {
+            sys::failure(&format!("openat2({:?}, RESOLVE_IN_ROOT|RESOLVE_NO_SYMLINKS)", rel), e)
+        })?;
     let (got, want) = (File::from(fd.try_clone()?).metadata()?, fs::metadata(source)?);
-    ensure!((got.dev(), got.ino()) == (want.dev(), want.ino()), "the mount on /{} changed before it was made read-only — refused", rel.display());
+    ensure!(
+        (got.dev(), got.ino()) == (want.dev(), want.ino()),
+        "the mount on /{} changed before it was made read-only — refused",
+        rel.display()
+    );
     Ok(fd)
 }
 
@@ -532,12 +611,19 @@ fn mount_on(root: &Root, point: &OwnedFd, source: &Path) -> crate::Result<OwnedF
 /// `/test -> /etc` must not get a volume mounted over the host's `/etc`.) Returns it open
 /// (`O_PATH`).
 pub fn mount_point(root: &Root, dest: &str, file: bool) -> crate::Result<OwnedFd> {
-    let failed = |rel: &Path, e| sys::failure(&format!("openat2({:?}, RESOLVE_IN_ROOT) in the rootfs", Path::new("/").join(rel)), e);
+    let failed = |rel: &Path, e| {
+        sys::failure(
+            &format!("openat2({:?}, RESOLVE_IN_ROOT) in the rootfs", Path::new("/").join(rel)),
+            e,
+        )
+    };
     let names = |p: &Path| -> Vec<std::ffi::OsString> {
-        p.components().filter_map(|c| match c {
-            Component::Normal(n) => Some(n.to_os_string()),
-            _ => None,
-        }).collect()
+        p.components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_os_string()),
+                _ => None,
+            })
+            .collect()
     };
     let mut todo = names(Path::new(dest));
     let mut rel = PathBuf::new();
@@ -554,7 +640,8 @@ pub fn mount_point(root: &Root, dest: &str, file: bool) -> crate::Result<OwnedFd
             Err(e) => return Err(failed(&next, e)),
         }
         // Missing — or a symlink to something missing: then its target is what to make.
-        let parent = root.open(&rel, OFlag::O_PATH | OFlag::O_DIRECTORY).map_err(|e| failed(&rel, e))?;
+        let parent =
+            root.open(&rel, OFlag::O_PATH | OFlag::O_DIRECTORY).map_err(|e| failed(&rel, e))?;
         if let Ok(target) = nix::fcntl::readlinkat(&parent, name.as_os_str()) {
             links += 1;
             ensure!(links <= 40, "too many levels of symbolic links in {dest}");
@@ -565,11 +652,26 @@ pub fn mount_point(root: &Root, dest: &str, file: bool) -> crate::Result<OwnedFd
             continue;
         }
         let made = if todo.is_empty() && file {
-            nix::fcntl::openat(&parent, name.as_os_str(), OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW, Mode::from_bits_truncate(0o644)).map(drop)
+            nix::fcntl::openat(
+                &parent,
+                name.as_os_str(),
+                OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_WRONLY
+                    | OFlag::O_CLOEXEC
+                    | OFlag::O_NOFOLLOW,
+                Mode::from_bits_truncate(0o644),
+            )
+            .map(drop)
         } else {
             nix::sys::stat::mkdirat(&parent, name.as_os_str(), Mode::from_bits_truncate(0o755))
         };
-        made.map_err(|e| sys::failure(&format!("making the mount point {:?} in the rootfs", Path::new("/").join(&next)), e))?;
+        made.map_err(|e| {
+            sys::failure(
+                &format!("making the mount point {:?} in the rootfs", Path::new("/").join(&next)),
+                e,
+            )
+        })?;
         rel = next;
     }
     root.open(&rel, OFlag::O_PATH).map_err(|e| failed(&rel, e))
@@ -586,7 +688,11 @@ pub fn copy_data(from: &Path, to: &Path) -> crate::Result<u64> {
     Ok(n)
 }
 
-fn copy_dir(from: &Path, to: &Path, links: &mut HashMap<(u64, u64), PathBuf>) -> crate::Result<u64> {
+fn copy_dir(
+    from: &Path,
+    to: &Path,
+    links: &mut HashMap<(u64, u64), PathBuf>,
+) -> crate::Result<u64> {
     let mut names: Vec<_> = fs::read_dir(from)?.flatten().map(|e| e.file_name()).collect();
     names.sort();
     let mut n = 0;
@@ -644,8 +750,17 @@ fn set_attrs(m: &Metadata, to: &Path) -> crate::Result<()> {
     if !m.file_type().is_symlink() {
         fs::set_permissions(to, fs::Permissions::from_mode(m.mode() & 0o7777))?;
     }
-    let (a, t) = (nix::sys::time::TimeSpec::new(m.atime(), m.atime_nsec()), nix::sys::time::TimeSpec::new(m.mtime(), m.mtime_nsec()));
-    nix::sys::stat::utimensat(nix::fcntl::AT_FDCWD, to, &a, &t, nix::sys::stat::UtimensatFlags::NoFollowSymlink)?;
+    let (a, t) = (
+        nix::sys::time::TimeSpec::new(m.atime(), m.atime_nsec()),
+        nix::sys::time::TimeSpec::new(m.mtime(), m.mtime_nsec()),
+    );
+    nix::sys::stat::utimensat(
+        nix::fcntl::AT_FDCWD,
+        to,
+        &a,
+        &t,
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    )?;
     Ok(())
 }
 

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 /// The argv that runs workload `kind` with `arg` in a child process.
 pub fn command(kind: &str, arg: &str) -> Vec<String> {
-    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "/proc/self/exe".into());
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "/proc/self/exe".into());
     vec![exe, "__workload".into(), kind.into(), arg.into()]
 }
 

@@ -21,10 +21,19 @@ fn every_include_resolves() {
             let spec = inc.split("}}").next().unwrap();
             let (file, anchor) = spec.split_once(':').map_or((spec, None), |(f, a)| (f, Some(a)));
             let target = src.join(file);
-            let body = std::fs::read_to_string(&target).unwrap_or_else(|_| panic!("{}: {file} does not exist", path.display()));
+            let body = std::fs::read_to_string(&target)
+                .unwrap_or_else(|_| panic!("{}: {file} does not exist", path.display()));
             if let Some(a) = anchor.filter(|a| !a.chars().next().unwrap().is_ascii_digit()) {
-                assert!(body.contains(&format!("ANCHOR: {a}\n")), "{}: no anchor {a} in {file}", path.display());
-                assert!(body.contains(&format!("ANCHOR_END: {a}\n")), "{}: anchor {a} never ends in {file}", path.display());
+                assert!(
+                    body.contains(&format!("ANCHOR: {a}\n")),
+                    "{}: no anchor {a} in {file}",
+                    path.display()
+                );
+                assert!(
+                    body.contains(&format!("ANCHOR_END: {a}\n")),
+                    "{}: anchor {a} never ends in {file}",
+                    path.display()
+                );
             }
             n += 1;
         }
@@ -45,7 +54,11 @@ fn normalize(text: &str) -> String {
             continue;
         }
         let line = if line.starts_with("  hostname: ") { "  hostname: HOST" } else { line };
-        let line = if line.starts_with("  init/etc/resolv.conf: ") { "  init/etc/resolv.conf: HOST'S" } else { line };
+        let line = if line.starts_with("  init/etc/resolv.conf: ") {
+            "  init/etc/resolv.conf: HOST'S"
+        } else {
+            line
+        };
         let line = names.iter().fold(line.to_string(), |l, n| l.replace(n.as_str(), "NAME"));
         let line = &hide_hex(&hide_veth(&hide_dates(&hide_host_fs(&line))));
         let mut prev_digit = false;
@@ -92,9 +105,14 @@ fn hide_veth(line: &str) -> String {
 /// `ls -l`'s date and time (`Nov 29 06:31`, or `Mar  3  2024` for an old file) becomes
 /// `DATE`: the month is a word, and the day is padded to two columns.
 fn hide_dates(line: &str) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let digits = |w: &str, n: std::ops::RangeInclusive<usize>| n.contains(&w.len()) && w.chars().all(|c| c.is_ascii_digit());
-    let clock = |w: &str| w.len() == 5 && w.as_bytes()[2] == b':' && digits(&w[..2], 2..=2) && digits(&w[3..], 2..=2);
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let digits = |w: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&w.len()) && w.chars().all(|c| c.is_ascii_digit())
+    };
+    let clock = |w: &str| {
+        w.len() == 5 && w.as_bytes()[2] == b':' && digits(&w[..2], 2..=2) && digits(&w[3..], 2..=2)
+    };
     let words: Vec<&str> = line.split(' ').collect();
     let next = |mut i: usize| {
         while words.get(i) == Some(&"") {
@@ -108,7 +126,9 @@ fn hide_dates(line: &str) -> String {
         if MONTHS.contains(&words[i]) {
             let day = next(i + 1);
             let time = next(day + 1);
-            if words.get(day).is_some_and(|d| digits(d, 1..=2)) && words.get(time).is_some_and(|t| clock(t) || digits(t, 4..=4)) {
+            if words.get(day).is_some_and(|d| digits(d, 1..=2))
+                && words.get(time).is_some_and(|t| clock(t) || digits(t, 4..=4))
+            {
                 out.push("DATE");
                 i = time + 1;
                 continue;
@@ -155,7 +175,13 @@ fn assert_matches(captured: &str, bin: &str, args: &[&str], filter: fn(&str) -> 
 }
 
 /// With a store: its path is shown as `$MINIDOCKER_ROOT`, as scripts/book-outputs writes it.
-fn assert_matches_in(store: Option<&common::TestRoot>, captured: &str, bin: &str, args: &[&str], filter: fn(&str) -> bool) {
+fn assert_matches_in(
+    store: Option<&common::TestRoot>,
+    captured: &str,
+    bin: &str,
+    args: &[&str],
+    filter: fn(&str) -> bool,
+) {
     let mut cmd = match store {
         Some(root) => root.cmd(bin),
         None => common::bin(bin),
@@ -174,8 +200,13 @@ fn assert_matches_in(store: Option<&common::TestRoot>, captured: &str, bin: &str
     let out = out.replace(concat!(env!("CARGO_MANIFEST_DIR"), "/"), "");
     assert_eq!(code, 0, "{err}");
     let fresh: String = out.lines().filter(|l| filter(l)).map(|l| format!("{l}\n")).collect();
-    let stored = std::fs::read_to_string(Path::new(ROOT).join("book/src/output").join(captured)).unwrap();
-    assert_eq!(normalize(&stored), normalize(&fresh), "book/src/output/{captured} is stale: run scripts/book-outputs");
+    let stored =
+        std::fs::read_to_string(Path::new(ROOT).join("book/src/output").join(captured)).unwrap();
+    assert_eq!(
+        normalize(&stored),
+        normalize(&fresh),
+        "book/src/output/{captured} is stale: run scripts/book-outputs"
+    );
 }
 
 #[test]
@@ -184,53 +215,137 @@ fn shown_outputs_are_what_the_binaries_print() {
         return;
     }
     assert_matches("01-namespaces.txt", env!("CARGO_BIN_EXE_01-namespaces"), &[], |_| true);
-    assert_matches("01-namespaces-syscalls.txt", env!("CARGO_BIN_EXE_01-namespaces"), &["--explain", "--", "true"], |l| l.contains("syscall"));
+    assert_matches(
+        "01-namespaces-syscalls.txt",
+        env!("CARGO_BIN_EXE_01-namespaces"),
+        &["--explain", "--", "true"],
+        |l| l.contains("syscall"),
+    );
     assert_matches("02-cgroups.txt", env!("CARGO_BIN_EXE_02-cgroups"), &[], |_| true);
     // A bridge and subnet of the test's own for lesson 05 (scripts/book-outputs uses mdbook0).
     let store = common::TestRoot::with_busybox("book").with_net(21);
-    assert_matches_in(Some(&store), "03-rootfs-aufs.txt", env!("CARGO_BIN_EXE_03-rootfs-aufs"), &[], |_| true);
+    assert_matches_in(
+        Some(&store),
+        "03-rootfs-aufs.txt",
+        env!("CARGO_BIN_EXE_03-rootfs-aufs"),
+        &[],
+        |_| true,
+    );
     store.import("python", "python:3.11-slim");
-    assert_matches_in(Some(&store), "04-dockerfile-build.txt", env!("CARGO_BIN_EXE_04-dockerfile-build"), &[], |_| true);
+    assert_matches_in(
+        Some(&store),
+        "04-dockerfile-build.txt",
+        env!("CARGO_BIN_EXE_04-dockerfile-build"),
+        &[],
+        |_| true,
+    );
 
-    let (code, _, err) = common::run(store.minidocker().args(["build", "-t", "helloworld", concat!(env!("CARGO_MANIFEST_DIR"), "/assets/helloworld")]));
+    let (code, _, err) = common::run(store.minidocker().args([
+        "build",
+        "-t",
+        "helloworld",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/assets/helloworld"),
+    ]));
     assert_eq!(code, 0, "building helloworld: {err}");
     // The capture's port, 4096, unless something here listens on it (numbers are compared as N).
-    let port = if std::net::TcpListener::bind(("0.0.0.0", 4096)).is_ok() { 4096 } else { common::free_port() };
+    let port = if std::net::TcpListener::bind(("0.0.0.0", 4096)).is_ok() {
+        4096
+    } else {
+        common::free_port()
+    };
     let publish = format!("{port}:80");
-    assert_matches_in(Some(&store), "05-run-and-port.txt", env!("CARGO_BIN_EXE_05-run-and-port"), &["-p", &publish], |_| true);
+    assert_matches_in(
+        Some(&store),
+        "05-run-and-port.txt",
+        env!("CARGO_BIN_EXE_05-run-and-port"),
+        &["-p", &publish],
+        |_| true,
+    );
 
-    let (code, _, err) = common::run(store.minidocker().args(["run", "-d", "--network", "none", "--name", "target", "busybox", "sleep", "1000"]));
+    let (code, _, err) = common::run(store.minidocker().args([
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "target",
+        "busybox",
+        "sleep",
+        "1000",
+    ]));
     assert_eq!(code, 0, "starting the container to enter: {err}");
-    let (_, pid, _) = common::run(store.minidocker().args(["inspect", "--format", "{{.State.Pid}}", "target"]));
+    let (_, pid, _) =
+        common::run(store.minidocker().args(["inspect", "--format", "{{.State.Pid}}", "target"]));
     let pid = pid.trim();
     let exec06 = env!("CARGO_BIN_EXE_06-exec-setns");
-    assert_matches("06-exec-setns-net.txt", exec06, &[&format!("/proc/{pid}/ns/net"), "ip", "addr"], |_| true);
-    assert_matches("06-exec-setns-pid.txt", exec06, &[&format!("/proc/{pid}/ns/pid"), "sh", "-c", r#"echo "me: $$"; sh -c "echo my child: \$\$""#], |_| true);
+    assert_matches(
+        "06-exec-setns-net.txt",
+        exec06,
+        &[&format!("/proc/{pid}/ns/net"), "ip", "addr"],
+        |_| true,
+    );
+    assert_matches(
+        "06-exec-setns-pid.txt",
+        exec06,
+        &[
+            &format!("/proc/{pid}/ns/pid"),
+            "sh",
+            "-c",
+            r#"echo "me: $$"; sh -c "echo my child: \$\$""#,
+        ],
+        |_| true,
+    );
     assert_matches_in(Some(&store), "06-exec-setns.txt", exec06, &["--target", "target"], |_| true);
     let (code, _, err) = common::run(store.minidocker().args(["rm", "-f", "target"]));
     assert_eq!(code, 0, "removing the container: {err}");
 
-    assert_matches_in(Some(&store), "07-commit.txt", env!("CARGO_BIN_EXE_07-commit"), &[], |_| true);
+    assert_matches_in(Some(&store), "07-commit.txt", env!("CARGO_BIN_EXE_07-commit"), &[], |_| {
+        true
+    });
 
     // Lesson 08 runs busybox containers with volumes, and removes what it made; with
     // --explain, only the two calls of its first container's child.
     let lesson08 = env!("CARGO_BIN_EXE_08-volumes-bind-mount");
     assert_matches_in(Some(&store), "08-volumes-bind-mount.txt", lesson08, &[], |_| true);
-    assert_matches_in(Some(&store), "08-volumes-bind-mount-child.txt", lesson08, &["--explain"], |l| l.contains("the child (its log)"));
+    assert_matches_in(
+        Some(&store),
+        "08-volumes-bind-mount-child.txt",
+        lesson08,
+        &["--explain"],
+        |l| l.contains("the child (its log)"),
+    );
 }
 
 #[test]
 fn normalize_hides_only_what_varies() {
-    assert_eq!(normalize("PID 8486 in 3.00 s\nhog: 16 MiB\n  hostname: vm\n"), "PID N in N.N s\n  hostname: HOST\n");
+    assert_eq!(
+        normalize("PID 8486 in 3.00 s\nhog: 16 MiB\n  hostname: vm\n"),
+        "PID N in N.N s\n  hostname: HOST\n"
+    );
     assert_eq!(normalize("ID 2f4175433b76 at cafe 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08/diff"), "ID HEX at cafe HEX/diff\n");
-    assert_eq!(normalize("(name jolly_curie) NAMES brave_babbage, not pid_for_children"), "(name NAME) NAMES NAME, not pid_for_children\n");
-    assert_eq!(normalize("veth pair: vethd745831668 on the host, not vethernet or veth12"), "veth pair: vethHEX on the host, not vethernet or vethN\n");
-    assert_eq!(normalize("-rw-r--r--  1 0  0  21 Nov  9 06:31 mine.txt"), normalize("-rw-r--r--  1 0  0  21 Dec 29 16:01 mine.txt"));
-    assert_eq!(normalize("-rw-r--r--  1 0  0  21 Mar  3  2024 old.txt, in May 2024"), "-rw-r--r--  N N  N  N DATE old.txt, in May N\n");
+    assert_eq!(
+        normalize("(name jolly_curie) NAMES brave_babbage, not pid_for_children"),
+        "(name NAME) NAMES NAME, not pid_for_children\n"
+    );
+    assert_eq!(
+        normalize("veth pair: vethd745831668 on the host, not vethernet or veth12"),
+        "veth pair: vethHEX on the host, not vethernet or vethN\n"
+    );
+    assert_eq!(
+        normalize("-rw-r--r--  1 0  0  21 Nov  9 06:31 mine.txt"),
+        normalize("-rw-r--r--  1 0  0  21 Dec 29 16:01 mine.txt")
+    );
+    assert_eq!(
+        normalize("-rw-r--r--  1 0  0  21 Mar  3  2024 old.txt, in May 2024"),
+        "-rw-r--r--  N N  N  N DATE old.txt, in May N\n"
+    );
     assert_eq!(
         normalize("container: /proc/9/mountinfo: 95 88 254:0 /srv/v/_data /test rw,relatime - ext4 /dev/vda rw,discard"),
         "container: /proc/N/mountinfo: N N N:N /srv/v/_data /test HOST'S\n"
     );
     let overlay = "  mountinfo: 66 43 0:39 / /merged rw,relatime - overlay overlay rw,lowerdir=l";
-    assert_eq!(normalize(overlay), "  mountinfo: N N N:N / /merged rw,relatime - overlay overlay rw,lowerdir=l\n");
+    assert_eq!(
+        normalize(overlay),
+        "  mountinfo: N N N:N / /merged rw,relatime - overlay overlay rw,lowerdir=l\n"
+    );
 }

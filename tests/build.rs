@@ -27,7 +27,8 @@ struct Ctx {
 
 impl Ctx {
     fn new(test: &str) -> Ctx {
-        let top = std::env::temp_dir().join(format!("minidocker-buildctx-{test}-{}", std::process::id()));
+        let top =
+            std::env::temp_dir().join(format!("minidocker-buildctx-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&top);
         let dir = top.join("ctx");
         std::fs::create_dir_all(&dir).unwrap();
@@ -82,9 +83,12 @@ fn build_fails(root: &TestRoot, ctx: &Ctx, args: &[&str]) -> (String, String) {
 /// lesson's own commentary is left out.
 fn in_image(root: &TestRoot, image: &str, script: &str) -> String {
     let wrapped = format!("echo @@BEGIN@@; {script}; echo @@END@@");
-    let (code, out, err) = run(root.cmd(RUNNER).args(["--image", image, "--", "/bin/sh", "-c", &wrapped]));
+    let (code, out, err) =
+        run(root.cmd(RUNNER).args(["--image", image, "--", "/bin/sh", "-c", &wrapped]));
     assert_eq!(code, 0, "running in {image}:\n{out}\n{err}");
-    let begin = out.find("@@BEGIN@@\n").unwrap_or_else(|| panic!("no output from the container:\n{out}")) + "@@BEGIN@@\n".len();
+    let begin =
+        out.find("@@BEGIN@@\n").unwrap_or_else(|| panic!("no output from the container:\n{out}"))
+            + "@@BEGIN@@\n".len();
     let end = out[begin..].find("@@END@@").expect("the end marker") + begin;
     out[begin..end].to_string()
 }
@@ -109,9 +113,18 @@ fn steps(out: &str) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
     for line in out.lines() {
         if let Some(rest) = line.strip_prefix("Step ") {
-            let (counts, text) = rest.split_once(" : ").unwrap_or_else(|| panic!("a step line without ' : ': {line}"));
+            let (counts, text) = rest
+                .split_once(" : ")
+                .unwrap_or_else(|| panic!("a step line without ' : ': {line}"));
             let (n, total) = counts.split_once('/').unwrap();
-            steps.push(Step { n: n.parse().unwrap(), total: total.parse().unwrap(), text: text.to_string(), cached: false, ran: false, id: None });
+            steps.push(Step {
+                n: n.parse().unwrap(),
+                total: total.parse().unwrap(),
+                text: text.to_string(),
+                cached: false,
+                ran: false,
+                id: None,
+            });
             continue;
         }
         let Some(step) = steps.last_mut() else { continue };
@@ -132,7 +145,10 @@ fn steps(out: &str) -> Vec<Step> {
 
 /// `Successfully built <id>`: the ID, checked to be 12 hex digits.
 fn built_id(out: &str) -> String {
-    let id = out.lines().find_map(|l| l.strip_prefix("Successfully built ")).unwrap_or_else(|| panic!("no 'Successfully built':\n{out}"));
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Successfully built "))
+        .unwrap_or_else(|| panic!("no 'Successfully built':\n{out}"));
     assert!(is_short_id(id), "{id}");
     id.to_string()
 }
@@ -141,9 +157,14 @@ fn built_id(out: &str) -> String {
 fn config(root: &TestRoot, name: &str) -> serde_json::Value {
     let blob = |digest: &str| -> serde_json::Value {
         let hex = digest.strip_prefix("sha256:").unwrap();
-        serde_json::from_slice(&std::fs::read(root.path.join("images/blobs/sha256").join(hex)).unwrap()).unwrap()
+        serde_json::from_slice(
+            &std::fs::read(root.path.join("images/blobs/sha256").join(hex)).unwrap(),
+        )
+        .unwrap()
     };
-    let index: serde_json::Value = serde_json::from_slice(&std::fs::read(root.path.join("images/index.json")).unwrap()).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.path.join("images/index.json")).unwrap())
+            .unwrap();
     let desc = index["manifests"]
         .as_array()
         .unwrap()
@@ -171,7 +192,13 @@ fn history(root: &TestRoot, image: &str) -> Vec<(String, String, String)> {
     let mut rows: Vec<(String, String, String)> = lines
         .map(|l| {
             let chars: Vec<char> = l.chars().collect();
-            let cut = |a: usize, b: usize| chars[a.min(chars.len())..b.min(chars.len())].iter().collect::<String>().trim().to_string();
+            let cut = |a: usize, b: usize| {
+                chars[a.min(chars.len())..b.min(chars.len())]
+                    .iter()
+                    .collect::<String>()
+                    .trim()
+                    .to_string()
+            };
             (cut(0, 12), cut(by, size), cut(size, comment))
         })
         .collect();
@@ -180,7 +207,11 @@ fn history(root: &TestRoot, image: &str) -> Vec<(String, String, String)> {
 }
 
 fn assert_clean(root: &TestRoot) {
-    assert_eq!(root.host_mounts(), Vec::<String>::new(), "mounts left under the root in the host's mount table");
+    assert_eq!(
+        root.host_mounts(),
+        Vec::<String>::new(),
+        "mounts left under the root in the host's mount table"
+    );
     assert_eq!(root.scratch_left(), Vec::<String>::new(), "scratch directories left in tmp/");
 }
 
@@ -191,7 +222,9 @@ fn tar_of(entries: &[(&str, &str)]) -> Vec<u8> {
         let mut h = [0u8; 512];
         let kind = if name.ends_with('/') { b'5' } else { b'0' };
         let size = if kind == b'5' { 0 } else { data.len() };
-        let field = |h: &mut [u8; 512], at: usize, len: usize, s: &str| h[at..at + s.len().min(len)].copy_from_slice(&s.as_bytes()[..s.len().min(len)]);
+        let field = |h: &mut [u8; 512], at: usize, len: usize, s: &str| {
+            h[at..at + s.len().min(len)].copy_from_slice(&s.as_bytes()[..s.len().min(len)])
+        };
         field(&mut h, 0, 100, name);
         field(&mut h, 100, 8, if kind == b'5' { "0000755" } else { "0000644" });
         field(&mut h, 108, 8, "0000000");
@@ -248,11 +281,21 @@ CMD [\"cat\", \"/x\"]
     assert_eq!(s[0].text, "FROM busybox");
     assert_eq!(s[2].text, "COPY --chown=1000:1000 --chmod=640 hello.txt .");
     assert_eq!(s[8].text, "CMD [\"cat\", \"/x\"]");
-    assert!(s.iter().all(|s| !s.cached && s.id.is_some()), "every step leaves an image, none from the cache:\n{out}");
-    assert!(s[5].ran && out.contains(" ---> Removed intermediate container "), "RUN runs a container:\n{out}");
+    assert!(
+        s.iter().all(|s| !s.cached && s.id.is_some()),
+        "every step leaves an image, none from the cache:\n{out}"
+    );
+    assert!(
+        s[5].ran && out.contains(" ---> Removed intermediate container "),
+        "RUN runs a container:\n{out}"
+    );
     assert_eq!(s.iter().filter(|s| s.ran).count(), 1, "only RUN runs a container:\n{out}");
     let id = built_id(&out);
-    assert_eq!(s[8].id.as_deref(), Some(id.as_str()), "the last step's image is the one built:\n{out}");
+    assert_eq!(
+        s[8].id.as_deref(),
+        Some(id.as_str()),
+        "the last step's image is the one built:\n{out}"
+    );
     assert!(out.contains("\nSuccessfully tagged demo:1\n"), "{out}");
     assert!(out.starts_with("Sending build context to minidocker "), "{out}");
 
@@ -264,14 +307,27 @@ CMD [\"cat\", \"/x\"]
     assert_eq!(c["Cmd"], serde_json::json!(["cat", "/x"]));
     assert!(c["ExposedPorts"].get("8080/tcp").is_some(), "{c:#}");
     assert_eq!(c["Labels"]["org.example.k"], "v");
-    assert_eq!(cfg["rootfs"]["diff_ids"].as_array().unwrap().len(), 4, "busybox's layer + COPY, COPY, RUN: {cfg:#}");
+    assert_eq!(
+        cfg["rootfs"]["diff_ids"].as_array().unwrap().len(),
+        4,
+        "busybox's layer + COPY, COPY, RUN: {cfg:#}"
+    );
 
     // History: one row per instruction after FROM, over busybox's; 0B for configuration.
     let h = history(&root, "demo:1");
     assert_eq!(h.len(), 9, "{h:#?}");
     assert!(h[0].1.starts_with("minidocker import"), "{h:#?}");
     assert_eq!(h[8].0, id, "the newest row is the image built");
-    for (row, (kw, makes_layer)) in h[1..].iter().zip([("WORKDIR", false), ("COPY", true), ("COPY", true), ("ENV", false), ("RUN", true), ("EXPOSE", false), ("LABEL", false), ("CMD", false)]) {
+    for (row, (kw, makes_layer)) in h[1..].iter().zip([
+        ("WORKDIR", false),
+        ("COPY", true),
+        ("COPY", true),
+        ("ENV", false),
+        ("RUN", true),
+        ("EXPOSE", false),
+        ("LABEL", false),
+        ("CMD", false),
+    ]) {
         let shown = if kw == "RUN" { "echo $NAME > /x".to_string() } else { "#(nop) ".to_string() };
         assert!(row.1.contains(&shown) && (kw == "RUN" || row.1.contains(kw)), "{kw}: {row:?}");
         assert!(is_short_id(&row.0), "each step's image is still in the store: {row:?}");
@@ -310,7 +366,11 @@ RUN id -un > /data/name
     );
     let out = build_ok(&root, &ctx, &["-t", "user"]);
     assert_eq!(steps(&out).len(), 6, "{out}");
-    let files = in_image(&root, "user", "cat /data/uid /data/name; stat -c '%u:%g %n' /data/by-1000 /data/name");
+    let files = in_image(
+        &root,
+        "user",
+        "cat /data/uid /data/name; stat -c '%u:%g %n' /data/by-1000 /data/name",
+    );
     assert_eq!(files, "1000\nnobody\n1000:1000 /data/by-1000\n65534:65534 /data/name\n");
     assert_eq!(config(&root, "user:latest")["config"]["User"], "nobody");
     assert_clean(&root);
@@ -357,7 +417,10 @@ LABEL x=y
     assert!(s[3].ran, "the RUN after it runs:\n{third}");
     let id3 = built_id(&third);
     assert_ne!(id3, id1);
-    assert_eq!(in_image(&root, "c", "cat /one.txt /copy-of-one /two.txt"), "one v2\none v2\ntwo v1\n");
+    assert_eq!(
+        in_image(&root, "c", "cat /one.txt /copy-of-one /two.txt"),
+        "one v2\none v2\ntwo v1\n"
+    );
 
     // An edit further down keeps everything above it.
     ctx.write("two.txt", "two v2\n");
@@ -369,7 +432,11 @@ LABEL x=y
     let fifth = build_ok(&root, &ctx, &["--no-cache", "-t", "c"]);
     assert!(!fifth.contains("Using cache"), "{fifth}");
     assert!(steps(&fifth)[3].ran, "{fifth}");
-    assert_ne!(built_id(&fifth), built_id(&fourth), "a --no-cache build makes new images (new timestamps)");
+    assert_ne!(
+        built_id(&fifth),
+        built_id(&fourth),
+        "a --no-cache build makes new images (new timestamps)"
+    );
     assert_clean(&root);
 }
 
@@ -400,9 +467,17 @@ fn copy_keeps_the_owner_and_mode_of_directories_the_image_already_has() {
     let ctx = Ctx::new("dirmeta");
     ctx.write("f.txt", "f\n").write("dir/g.txt", "g\n");
     for p in ["f.txt", "dir/g.txt"] {
-        std::fs::set_permissions(ctx.dir.join(p), std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(
+            ctx.dir.join(p),
+            std::os::unix::fs::PermissionsExt::from_mode(0o644),
+        )
+        .unwrap();
     }
-    std::fs::set_permissions(ctx.dir.join("dir"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        ctx.dir.join("dir"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     ctx.dockerfile(
         "FROM busybox
 RUN mkdir -p /srv/app && chmod 700 /srv && chown 5:5 /srv/app
@@ -434,7 +509,10 @@ fn dockerignore_leaves_files_out_and_an_exception_brings_one_back() {
         .write("logs/a.log", "a\n")
         .write("logs/keep.log", "kept\n")
         .write("build/out.o", "o\n")
-        .write(".dockerignore", "# what never reaches the builder\nsecret.txt\n*.tmp\nlogs\n!logs/keep.log\n/build/\n")
+        .write(
+            ".dockerignore",
+            "# what never reaches the builder\nsecret.txt\n*.tmp\nlogs\n!logs/keep.log\n/build/\n",
+        )
         .dockerfile("FROM busybox\nCOPY . /ctx/\n");
     build_ok(&root, &ctx, &["-t", "ign"]);
     let files = in_image(&root, "ign", "cd /ctx && find . -type f | sort");
@@ -451,7 +529,10 @@ fn dockerignore_leaves_files_out_and_an_exception_brings_one_back() {
     // An excluded file is not in the context at all.
     ctx.dockerfile("FROM busybox\nCOPY secret.txt /s\n");
     let (err, _) = build_fails(&root, &ctx, &[]);
-    assert!(err.contains("Dockerfile:2:") && err.contains("secret.txt") && err.contains("not found"), "{err}");
+    assert!(
+        err.contains("Dockerfile:2:") && err.contains("secret.txt") && err.contains("not found"),
+        "{err}"
+    );
     assert_clean(&root);
 }
 
@@ -464,7 +545,9 @@ fn copy_from_outside_the_context_is_refused() {
     let ctx = Ctx::new("outside");
     std::fs::write(ctx.top.join("outside"), "outside the context\n").unwrap();
     ctx.write("sub/f", "f\n");
-    for (line, copy) in [(3, "COPY ../outside /o"), (3, "COPY sub/../../outside /o"), (3, "ADD ../outside /o")] {
+    for (line, copy) in
+        [(3, "COPY ../outside /o"), (3, "COPY sub/../../outside /o"), (3, "ADD ../outside /o")]
+    {
         ctx.dockerfile(&format!("FROM busybox\n# the next line leaves the context\n{copy}\n"));
         let (err, out) = build_fails(&root, &ctx, &["-t", "out"]);
         assert!(err.contains(&format!("Dockerfile:{line}:")), "{copy}: {err}");
@@ -504,7 +587,10 @@ fn a_symlink_in_the_context_or_a_stage_cannot_reach_host_files() {
     }
 
     // The same for a stage whose files link to the host's.
-    ctx.dockerfile(&format!("FROM busybox AS s\nRUN ln -s {} /h\nFROM busybox\nCOPY --from=s /h/secret /s\n", secret_dir.display()));
+    ctx.dockerfile(&format!(
+        "FROM busybox AS s\nRUN ln -s {} /h\nFROM busybox\nCOPY --from=s /h/secret /s\n",
+        secret_dir.display()
+    ));
     let (err, _) = build_fails(&root, &ctx, &["-t", "leak"]);
     assert!(err.contains("Dockerfile:4:") && err.contains("not found"), "{err}");
     assert!(!tagged(&root, "leak:latest"));
@@ -525,12 +611,17 @@ fn a_symlink_staged_by_one_source_cannot_send_the_next_ones_to_the_host() {
     // are then copied into /dst — on the host, that would be into the host's directory. In
     // the stage the link resolves inside it, where it leads nowhere: the step is refused.
     std::os::unix::fs::symlink(&host, ctx.dir.join("link")).unwrap();
-    ctx.write("dir/f", "from the context\n").write_bytes("app.tar", &tar_of(&[("t", "from the tar\n")]));
+    ctx.write("dir/f", "from the context\n")
+        .write_bytes("app.tar", &tar_of(&[("t", "from the tar\n")]));
     for add in ["COPY link dir /dst/", "ADD link app.tar /dst/"] {
         ctx.dockerfile(&format!("FROM busybox\n{add}\n"));
         let (err, _) = build_fails(&root, &ctx, &["-t", "staged"]);
         assert!(err.contains("Dockerfile:2:") && err.contains("symlink"), "{add}: {err}");
-        let names: Vec<String> = std::fs::read_dir(&host).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = std::fs::read_dir(&host)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names, ["untouched"], "{add}: the build wrote into the host's directory");
         assert!(!tagged(&root, "staged:latest"), "{add}");
     }
@@ -548,7 +639,10 @@ fn an_unknown_instruction_or_a_parse_error_is_one_line_with_file_and_line() {
     let ctx = Ctx::new("parse");
     ctx.dockerfile("FROM busybox\nRUN echo ok > /ok\n\nFOO bar\n");
     let (err, out) = build_fails(&root, &ctx, &["-t", "p"]);
-    assert!(err.contains("Dockerfile:4:") && err.contains("unknown instruction") && err.contains("FOO"), "{err}");
+    assert!(
+        err.contains("Dockerfile:4:") && err.contains("unknown instruction") && err.contains("FOO"),
+        "{err}"
+    );
     assert!(!out.contains("Step "), "nothing runs before the whole file parses:\n{out}");
 
     // Another file name, given with -f, is the one the message names.
@@ -576,7 +670,10 @@ fn a_failing_run_stops_the_build_and_leaves_nothing_behind() {
     let ctx = Ctx::new("false");
     ctx.dockerfile("FROM busybox\nRUN echo before\n\nRUN false\nRUN echo after > /after\n");
     let (err, out) = build_fails(&root, &ctx, &["-t", "f"]);
-    assert!(err.contains("Dockerfile:4: The command '/bin/sh -c false' returned a non-zero code: 1"), "{err}");
+    assert!(
+        err.contains("Dockerfile:4: The command '/bin/sh -c false' returned a non-zero code: 1"),
+        "{err}"
+    );
     assert!(out.contains("Step 3/4 : RUN false") && !out.contains("Step 4/4"), "{out}");
     assert!(!tagged(&root, "f:latest"));
     assert_clean(&root);
@@ -584,7 +681,10 @@ fn a_failing_run_stops_the_build_and_leaves_nothing_behind() {
     // The exit code is the command's.
     ctx.dockerfile("FROM busybox\nRUN exit 3\n");
     let (err, _) = build_fails(&root, &ctx, &[]);
-    assert!(err.contains("Dockerfile:2: The command '/bin/sh -c exit 3' returned a non-zero code: 3"), "{err}");
+    assert!(
+        err.contains("Dockerfile:2: The command '/bin/sh -c exit 3' returned a non-zero code: 3"),
+        "{err}"
+    );
     assert_clean(&root);
 }
 
@@ -628,34 +728,51 @@ CMD ["true"]
     ctx.dockerfile(&dockerfile("awk ran me", r"$WHO \$WHO"));
     let out = build_ok(&root, &ctx, &["-t", "docs"]);
     let shown: Vec<String> = steps(&out).into_iter().map(|s| s.text).collect();
-    assert_eq!(shown[2..5], ["RUN <<EOF", "RUN <<AWK", "RUN cat <<-ONE > /one && tr a-z A-Z <<'TWO' > /two"], "{out}");
+    assert_eq!(
+        shown[2..5],
+        ["RUN <<EOF", "RUN <<AWK", "RUN cat <<-ONE > /one && tr a-z A-Z <<'TWO' > /two"],
+        "{out}"
+    );
     let files = "cat /script-out /awk-out /one /two /upper /etc/greetings/greeting.txt /etc/greetings/raw.txt; stat -c %a /etc/greetings/raw.txt";
     // COPY's body is expanded as BuildKit does: quotes kept, and no expansion inside '…'.
     let want = "hello world\nawk ran me\nindented world\n$WHO STAYS\nTHE BODY IS THE COMMAND'S INPUT\nhi \"world\", '$WHO' $WHO world!\n$WHO \\$WHO\n644\n";
     assert_eq!(in_image(&root, "docs", files), want);
     // The #! script ran from the container's own /dev, a tmpfs: it is in no layer.
-    assert_eq!(in_image(&root, "docs", "ls /dev/pipes 2>&1 || true"), "ls: /dev/pipes: No such file or directory\n");
+    assert_eq!(
+        in_image(&root, "docs", "ls /dev/pipes 2>&1 || true"),
+        "ls: /dev/pipes: No such file or directory\n"
+    );
     let created_by: Vec<String> = history(&root, "docs").into_iter().map(|h| h.1).collect();
     assert!(created_by.iter().any(|c| c.contains("/bin/sh -c /dev/pipes/AWK")), "{created_by:?}");
-    assert!(created_by.iter().any(|c| c.contains(r"/bin/sh -c set -e\n# a comment line")), "one row per step: {created_by:?}");
+    assert!(
+        created_by.iter().any(|c| c.contains(r"/bin/sh -c set -e\n# a comment line")),
+        "one row per step: {created_by:?}"
+    );
 
     // The bodies are part of the cache key: an edited script or file runs its step again.
     let again = build_ok(&root, &ctx, &["-t", "docs"]);
     assert!(steps(&again)[1..].iter().all(|s| s.cached), "{again}");
     ctx.dockerfile(&dockerfile("awk changed", r"$WHO \$WHO"));
-    let cached: Vec<bool> = steps(&build_ok(&root, &ctx, &["-t", "docs"])).iter().map(|s| s.cached).collect();
+    let cached: Vec<bool> =
+        steps(&build_ok(&root, &ctx, &["-t", "docs"])).iter().map(|s| s.cached).collect();
     assert_eq!(cached, [false, true, true, false, false, false, false, false]);
     ctx.dockerfile(&dockerfile("awk changed", "other"));
-    let cached: Vec<bool> = steps(&build_ok(&root, &ctx, &["-t", "docs"])).iter().map(|s| s.cached).collect();
+    let cached: Vec<bool> =
+        steps(&build_ok(&root, &ctx, &["-t", "docs"])).iter().map(|s| s.cached).collect();
     assert_eq!(cached, [false, true, true, true, true, true, false, false]);
-    assert_eq!(in_image(&root, "docs", "cat /awk-out /etc/greetings/raw.txt"), "awk changed\nother\n");
+    assert_eq!(
+        in_image(&root, "docs", "cat /awk-out /etc/greetings/raw.txt"),
+        "awk changed\nother\n"
+    );
 
     // A RUN whose command line reads like another's script with its text is not that step.
     let script = "#!/bin/sh\necho script > /which\n";
     ctx.dockerfile(&format!("FROM busybox\nRUN <<AWK\n{script}AWK\n"));
     build_ok(&root, &ctx, &[]);
     ctx.dockerfile(&format!("FROM busybox\nRUN <<EOF\n/dev/pipes/AWK\n{script}EOF\n"));
-    assert!(steps(&build_ok(&root, &ctx, &["-t", "lookalike"])).iter().all(|s| !s.cached || s.n == 1));
+    assert!(steps(&build_ok(&root, &ctx, &["-t", "lookalike"]))
+        .iter()
+        .all(|s| !s.cached || s.n == 1));
 
     // An ONBUILD trigger keeps its here-document, and runs it in the child's build.
     ctx.dockerfile("FROM busybox\nONBUILD RUN <<EOF\necho triggered > /trig\nEOF\n");
@@ -670,7 +787,10 @@ CMD ["true"]
     assert_eq!(err, "minidocker: error: Dockerfile:2: here-document <<EOF: unexpected end of statement while looking for matching single-quote; to take its body as written, quote the delimiter: <<'EOF'");
     ctx.dockerfile("FROM busybox\nRUN <<EOF\necho one\nexit 3\nEOF\n");
     let (err, _) = build_fails(&root, &ctx, &[]);
-    assert_eq!(err, r"minidocker: error: Dockerfile:2: The command '/bin/sh -c echo one\nexit 3' returned a non-zero code: 3");
+    assert_eq!(
+        err,
+        r"minidocker: error: Dockerfile:2: The command '/bin/sh -c echo one\nexit 3' returned a non-zero code: 3"
+    );
     ctx.dockerfile("FROM busybox\nCOPY <<EOF /x\nnever ended\n");
     let (err, out) = build_fails(&root, &ctx, &[]);
     assert_eq!(err, "minidocker: error: Dockerfile:2: here-document <<EOF is never ended: add a line `EOF` after its last line");
@@ -688,12 +808,25 @@ fn steps_that_change_nothing_repeat_one_empty_layer_and_the_image_still_runs() {
     }
     let root = TestRoot::with_busybox("build-emptylayers");
     let ctx = Ctx::new("emptylayers");
-    ctx.dockerfile("FROM busybox\nRUN true\nRUN echo a > /a\nRUN true\nRUN rm /a\nRUN echo ran > /ran\n");
+    ctx.dockerfile(
+        "FROM busybox\nRUN true\nRUN echo a > /a\nRUN true\nRUN rm /a\nRUN echo ran > /ran\n",
+    );
     build_ok(&root, &ctx, &["-t", "empties"]);
-    let diff_ids: Vec<String> = config(&root, "empties:latest")["rootfs"]["diff_ids"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_string()).collect();
-    assert_eq!(diff_ids[1], diff_ids[3], "both `RUN true` steps have the same (empty) layer: {diff_ids:?}");
+    let diff_ids: Vec<String> = config(&root, "empties:latest")["rootfs"]["diff_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        diff_ids[1], diff_ids[3],
+        "both `RUN true` steps have the same (empty) layer: {diff_ids:?}"
+    );
     // overlayfs refuses a directory twice in lowerdir; the image, and the RUN after, work.
-    assert_eq!(in_image(&root, "empties:latest", "cat /ran; ls /a 2>&1 || true"), "ran\nls: /a: No such file or directory\n");
+    assert_eq!(
+        in_image(&root, "empties:latest", "cat /ran; ls /a 2>&1 || true"),
+        "ran\nls: /a: No such file or directory\n"
+    );
     assert_clean(&root);
 }
 
@@ -731,8 +864,13 @@ RUN --network=none ls /sys/class/net > /nets
     assert!(!again.contains("Using cache"), "{again}");
     assert_eq!(in_image(&root, "flags", "cat /runs-seen"), "2\n");
     ctx.write("src/data.txt", "edited\n");
-    let cached: Vec<bool> = steps(&build_ok(&root, &ctx, &["-t", "flags"])).iter().map(|s| s.cached).collect();
-    assert_eq!(cached, [false, true, false, true, true, true, true, false, false, false], "the bind mount's step runs again, and those after it");
+    let cached: Vec<bool> =
+        steps(&build_ok(&root, &ctx, &["-t", "flags"])).iter().map(|s| s.cached).collect();
+    assert_eq!(
+        cached,
+        [false, true, false, true, true, true, true, false, false, false],
+        "the bind mount's step runs again, and those after it"
+    );
     assert_eq!(in_image(&root, "flags", "cat /from-ctx"), "edited\n");
 
     // system prune takes the cache mounts, as Docker's takes its build cache.
@@ -786,12 +924,18 @@ fn add_refuses_a_tar_that_climbs_out() {
     }
     let root = TestRoot::with_busybox("build-evil");
     let ctx = Ctx::new("evil");
-    let evil = tar_of(&[("ok", "ok\n"), ("../../../../../../../../tmp/minidocker-build-evil", "escaped\n")]);
+    let evil = tar_of(&[
+        ("ok", "ok\n"),
+        ("../../../../../../../../tmp/minidocker-build-evil", "escaped\n"),
+    ]);
     ctx.write_bytes("evil.tar", &evil).write_bytes("evil.tgz", &gzip(&evil));
     for file in ["evil.tar", "evil.tgz"] {
         ctx.dockerfile(&format!("FROM busybox\nADD {file} /x/\n"));
         let (err, _) = build_fails(&root, &ctx, &["-t", "evil"]);
-        assert!(err.contains("Dockerfile:2:") && err.contains("..") && err.contains("refused"), "{file}: {err}");
+        assert!(
+            err.contains("Dockerfile:2:") && err.contains("..") && err.contains("refused"),
+            "{file}: {err}"
+        );
         assert!(!Path::new("/tmp/minidocker-build-evil").exists(), "the tar wrote outside");
         assert!(!tagged(&root, "evil:latest"));
     }
@@ -805,7 +949,11 @@ fn several_sources_need_a_directory_and_wildcards_expand() {
     }
     let root = TestRoot::with_busybox("build-multi");
     let ctx = Ctx::new("multi");
-    ctx.write("a.txt", "a\n").write("b.txt", "b\n").write("c.md", "c\n").write("conf/x.conf", "x\n").write("conf/y.ini", "y\n");
+    ctx.write("a.txt", "a\n")
+        .write("b.txt", "b\n")
+        .write("c.md", "c\n")
+        .write("conf/x.conf", "x\n")
+        .write("conf/y.ini", "y\n");
     let docker_error = "When using COPY with more than one source file, the destination must be a directory and end with a /";
     for copy in ["COPY a.txt b.txt /dst", "COPY *.txt /dst"] {
         ctx.dockerfile(&format!("FROM busybox\n{copy}\n"));
@@ -823,7 +971,10 @@ COPY ?.md /q/
     );
     build_ok(&root, &ctx, &["-t", "multi"]);
     let files = in_image(&root, "multi", "find /two /txt /etc/app /json /q -type f | sort");
-    assert_eq!(files, "/etc/app/x.conf\n/json/b.txt\n/q/c.md\n/two/a.txt\n/two/c.md\n/txt/a.txt\n/txt/b.txt\n");
+    assert_eq!(
+        files,
+        "/etc/app/x.conf\n/json/b.txt\n/q/c.md\n/two/a.txt\n/two/c.md\n/txt/a.txt\n/txt/b.txt\n"
+    );
 
     // A wildcard that matches nothing is an error, too.
     ctx.dockerfile("FROM busybox\nCOPY *.nothing /n/\n");
@@ -853,7 +1004,8 @@ RUN cat /y
     let out = build_ok(&root, &ctx, &["-t", "final"]);
     assert_eq!(steps(&out).len(), 6, "{out}");
     assert!(out.contains("built in stage one"), "RUN cat /y shows the copied file:\n{out}");
-    let files = in_image(&root, "final", "cat /y /by-index; ls /junk /x 2>&1 | wc -l; ls / | grep -c junk");
+    let files =
+        in_image(&root, "final", "cat /y /by-index; ls /junk /x 2>&1 | wc -l; ls / | grep -c junk");
     assert_eq!(files, "built in stage one\nbuilt in stage one\n2\n0\n");
     // Only the last stage's steps are the image's history.
     let h = history(&root, "final");
@@ -879,15 +1031,29 @@ ENV FROMARG=${GREETING}-${WHO:-nobody}
 RUN echo \"$GREETING $WHO\" > /run-env && echo $FROMARG > /expanded && echo $BASE > /base
 ",
     );
-    let out = build_ok(&root, &ctx, &["-t", "args", "--build-arg", "WHO=world", "--build-arg", "UNUSED=1"]);
+    let out = build_ok(
+        &root,
+        &ctx,
+        &["-t", "args", "--build-arg", "WHO=world", "--build-arg", "UNUSED=1"],
+    );
     assert!(out.contains("[Warning] One or more build-args [UNUSED] were not consumed"), "{out}");
-    assert_eq!(in_image(&root, "args", "cat /run-env /expanded /base"), "hello world\nhello-world\nbusybox\n");
+    assert_eq!(
+        in_image(&root, "args", "cat /run-env /expanded /base"),
+        "hello world\nhello-world\nbusybox\n"
+    );
     // ARG values reach RUN but do not stay in the image's environment.
     let env = config(&root, "args:latest")["config"]["Env"].to_string();
-    assert!(env.contains("FROMARG=hello-world") && !env.contains("GREETING") && !env.contains("WHO="), "{env}");
+    assert!(
+        env.contains("FROMARG=hello-world") && !env.contains("GREETING") && !env.contains("WHO="),
+        "{env}"
+    );
 
     // All consumed: no warning. A different value: the steps that use it run again.
-    let out = build_ok(&root, &ctx, &["-t", "args", "--build-arg", "WHO=you", "--build-arg", "GREETING=hi"]);
+    let out = build_ok(
+        &root,
+        &ctx,
+        &["-t", "args", "--build-arg", "WHO=you", "--build-arg", "GREETING=hi"],
+    );
     assert!(!out.contains("[Warning]"), "{out}");
     let s = steps(&out);
     assert!(s[5..].iter().all(|s| !s.cached), "{out}");
@@ -903,18 +1069,33 @@ fn an_onbuild_trigger_runs_when_the_image_is_used_as_a_base() {
     }
     let root = TestRoot::with_busybox("build-onbuild");
     let ctx = Ctx::new("onbuild");
-    ctx.write("app.txt", "the child's file\n").dockerfile("FROM busybox\nONBUILD COPY app.txt /app.txt\nONBUILD RUN echo triggered > /trig\n");
+    ctx.write("app.txt", "the child's file\n").dockerfile(
+        "FROM busybox\nONBUILD COPY app.txt /app.txt\nONBUILD RUN echo triggered > /trig\n",
+    );
     let out = build_ok(&root, &ctx, &["-t", "base"]);
-    assert!(!out.contains("Running in"), "a trigger does not run in the image that declares it:\n{out}");
+    assert!(
+        !out.contains("Running in"),
+        "a trigger does not run in the image that declares it:\n{out}"
+    );
     let base = config(&root, "base:latest");
-    assert_eq!(base["config"]["OnBuild"], serde_json::json!(["COPY app.txt /app.txt", "RUN echo triggered > /trig"]), "{base:#}");
+    assert_eq!(
+        base["config"]["OnBuild"],
+        serde_json::json!(["COPY app.txt /app.txt", "RUN echo triggered > /trig"]),
+        "{base:#}"
+    );
 
     ctx.dockerfile("FROM base\nRUN cat /trig /app.txt\n");
     let out = build_ok(&root, &ctx, &["-t", "child"]);
     assert!(out.contains("# Executing 2 build triggers"), "{out}");
-    assert!(out.contains("triggered\nthe child's file\n"), "the triggers ran before the next step:\n{out}");
+    assert!(
+        out.contains("triggered\nthe child's file\n"),
+        "the triggers ran before the next step:\n{out}"
+    );
     let child = config(&root, "child:latest");
-    assert!(child["config"].get("OnBuild").is_none(), "triggers are not inherited by the child: {child:#}");
+    assert!(
+        child["config"].get("OnBuild").is_none(),
+        "triggers are not inherited by the child: {child:#}"
+    );
     // The grandchild runs none.
     ctx.dockerfile("FROM child\nRUN echo grandchild\n");
     let out = build_ok(&root, &ctx, &["-t", "grandchild"]);
@@ -940,7 +1121,16 @@ fn ctrl_c_during_a_run_step_exits_130_and_leaves_nothing() {
     // Two commands, so the shell stays and its command line names this test's build.
     let marker = format!("md-build-int-{}", std::process::id());
     ctx.dockerfile(&format!("FROM busybox\nRUN sleep 30; echo {marker}\n"));
-    let mut child = root.minidocker().arg("build").arg("-t").arg("int").arg(&ctx.dir).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = root
+        .minidocker()
+        .arg("build")
+        .arg("-t")
+        .arg("int")
+        .arg(&ctx.dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.by_ref() {
         if line.unwrap().starts_with(" ---> Running in ") {
@@ -952,17 +1142,27 @@ fn ctrl_c_during_a_run_step_exits_130_and_leaves_nothing() {
     let mut sleeps = Vec::new();
     for _ in 0..100 {
         shell = pgrep(&marker);
-        sleeps = shell.iter().flat_map(|p| {
-            let out = std::process::Command::new("pgrep").args(["-P", p]).output().unwrap();
-            String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_owned).collect::<Vec<_>>()
-        }).collect();
+        sleeps = shell
+            .iter()
+            .flat_map(|p| {
+                let out = std::process::Command::new("pgrep").args(["-P", p]).output().unwrap();
+                String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         if !sleeps.is_empty() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(!sleeps.is_empty(), "the RUN step's sleep never started");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
     let start = std::time::Instant::now();
     let status = child.wait().unwrap();
     assert!(start.elapsed() < std::time::Duration::from_secs(10), "the build did not stop at once");
@@ -975,13 +1175,24 @@ fn ctrl_c_during_a_run_step_exits_130_and_leaves_nothing() {
     assert_clean(&root);
     assert!(!tagged(&root, "int:latest"));
     // The step's processes died with the build (the kernel may take a moment to reap them).
-    let gone = |pids: &[String]| pids.iter().all(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).map_or(true, |s| s.contains(") Z ")));
+    let gone = |pids: &[String]| {
+        pids.iter().all(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).map_or(true, |s| s.contains(") Z "))
+        })
+    };
     for _ in 0..50 {
         if gone(&shell) && gone(&sleeps) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert!(gone(&shell) && gone(&sleeps), "the RUN step's processes outlived the build: {shell:?} {sleeps:?}");
-    assert_eq!(pgrep(&marker), Vec::<String>::new(), "a process with the step's command line is left");
+    assert!(
+        gone(&shell) && gone(&sleeps),
+        "the RUN step's processes outlived the build: {shell:?} {sleeps:?}"
+    );
+    assert_eq!(
+        pgrep(&marker),
+        Vec::<String>::new(),
+        "a process with the step's command line is left"
+    );
 }

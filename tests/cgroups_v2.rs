@@ -80,7 +80,9 @@ fn v2_swap_is_capped_when_the_kernel_accounts_it() {
 fn v2_controller_missing_is_one_clear_error() {
     let root = fake_v2_root("missing");
     let layout = Layout::v2_at(&root, &["memory"]);
-    let err = Cgroup::create(&layout, "t3", &[Controller::Memory, Controller::Pids]).unwrap_err().to_string();
+    let err = Cgroup::create(&layout, "t3", &[Controller::Memory, Controller::Pids])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("cgroup controller 'pids' is not available"), "{err}");
     // The memory part made before the error is gone again.
     assert!(!root.join("t3").exists());
@@ -105,7 +107,11 @@ fn real_v2_hierarchy_groups_counts_and_removes() {
     let cg = Cgroup::create(&layout, &name, &[Controller::Cpuacct]).unwrap();
     let dir = mnt.join(&name);
     assert!(dir.join("cgroup.procs").exists(), "{} is not a real cgroup", dir.display());
-    let burn = vec!["/bin/sh".to_string(), "-c".into(), "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done".into()];
+    let burn = vec![
+        "/bin/sh".to_string(),
+        "-c".into(),
+        "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done".into(),
+    ];
     let (child, gate) = process::spawn(CloneFlags::empty(), &|| Ok(()), &burn).unwrap();
     cg.add(child.pid()).unwrap();
     assert_eq!(cg.procs(), vec![child.pid()]);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{have_root, md, wait_for_log, run, TestRoot};
+use common::{have_root, md, run, wait_for_log, TestRoot};
 use minidocker::cgroups::Layout;
 use minidocker::commit;
 use minidocker::container::run::cgroup_name;
@@ -28,7 +28,8 @@ fn last_layer(root: &TestRoot, name: &str) -> Vec<String> {
 
 /// `minidocker run --rm --network none IMAGE sh -c SCRIPT`: its output.
 fn run_in(root: &TestRoot, image: &str, script: &str) -> String {
-    let (code, out, err) = md(root, &["run", "--rm", "--network", "none", image, "sh", "-c", script]);
+    let (code, out, err) =
+        md(root, &["run", "--rm", "--network", "none", image, "sh", "-c", script]);
     assert_eq!(code, 0, "{script}: {err}");
     out
 }
@@ -36,7 +37,8 @@ fn run_in(root: &TestRoot, image: &str, script: &str) -> String {
 fn assert_clean(root: &TestRoot) {
     assert_eq!(root.host_mounts(), Vec::<String>::new(), "mounts left in the host's mount table");
     assert_eq!(root.scratch_left(), Vec::<String>::new(), "entries left in tmp/");
-    let containers = std::fs::read_dir(root.path.join("containers")).map(|d| d.count()).unwrap_or(0);
+    let containers =
+        std::fs::read_dir(root.path.join("containers")).map(|d| d.count()).unwrap_or(0);
     assert_eq!(containers, 0, "container directories left");
 }
 
@@ -58,7 +60,8 @@ fn cgroups_left(ids: &[String]) -> Vec<String> {
 }
 
 fn is_image_id(s: &str) -> bool {
-    s.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    s.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[test]
@@ -67,17 +70,28 @@ fn a_running_container_is_committed_with_its_changes_and_without_its_init_layer(
         return;
     }
     let root = TestRoot::with_busybox("commit-running");
-    let changes = "echo hi > /new.txt && rm /etc/group && echo extra:x:7:7::/:/bin/sh >> /etc/passwd \
+    let changes =
+        "echo hi > /new.txt && rm /etc/group && echo extra:x:7:7::/:/bin/sh >> /etc/passwd \
         && echo '10.1.2.3 db' >> /etc/hosts && echo renamed > /etc/hostname \
         && rm -rf /sbin && mkdir /sbin && echo only > /sbin/only && echo ready && exec sleep 1000";
-    let (code, _, err) = md(&root, &["run", "-d", "--network", "none", "--name", "box", "busybox", "sh", "-c", changes]);
+    let (code, _, err) = md(
+        &root,
+        &["run", "-d", "--network", "none", "--name", "box", "busybox", "sh", "-c", changes],
+    );
     assert_eq!(code, 0, "{err}");
     wait_for_log(&root, "box", "ready");
-    let old_hostname = md(&root, &["inspect", "--format", "{{.Config.Hostname}}", "box"]).1.trim().to_string();
+    let old_hostname =
+        md(&root, &["inspect", "--format", "{{.Config.Hostname}}", "box"]).1.trim().to_string();
 
-    let (code, out, err) = md(&root, &["commit", "-m", "my change", "-a", "Jane <jane@example.com>", "box", "committed:v1"]);
+    let (code, out, err) = md(
+        &root,
+        &["commit", "-m", "my change", "-a", "Jane <jane@example.com>", "box", "committed:v1"],
+    );
     assert_eq!(code, 0, "{err}");
-    assert!(is_image_id(out.trim()) && out.lines().count() == 1, "commit prints the image ID as Docker does: {out}");
+    assert!(
+        is_image_id(out.trim()) && out.lines().count() == 1,
+        "commit prints the image ID as Docker does: {out}"
+    );
     let (_, state, _) = md(&root, &["inspect", "--format", "{{.State.Status}}", "box"]);
     assert_eq!(state.trim(), "running", "the container runs on after the commit");
 
@@ -90,14 +104,20 @@ fn a_running_container_is_committed_with_its_changes_and_without_its_init_layer(
     let h = new.config.history.last().unwrap();
     assert_eq!(h.comment.as_deref(), Some("my change"));
     assert_eq!(h.author.as_deref(), Some("Jane <jane@example.com>"));
-    assert!(!h.empty_layer && h.created_by.as_deref().is_some_and(|c| c.starts_with("sh -c echo hi > /new.txt")), "{h:?}");
+    assert!(
+        !h.empty_layer
+            && h.created_by.as_deref().is_some_and(|c| c.starts_with("sh -c echo hi > /new.txt")),
+        "{h:?}"
+    );
     assert_eq!(new.config.author.as_deref(), Some("Jane <jane@example.com>"));
     let (_, history, _) = md(&root, &["history", "committed:v1"]);
     assert!(history.lines().nth(1).is_some_and(|l| l.ends_with("my change")), "{history}");
 
     // The layer: whiteouts and the opaque directory in OCI's form, no init layer file.
     let layer = last_layer(&root, "committed:v1");
-    for want in ["new.txt", "etc/.wh.group", "etc/passwd", "sbin/", "sbin/.wh..wh..opq", "sbin/only"] {
+    for want in
+        ["new.txt", "etc/.wh.group", "etc/passwd", "sbin/", "sbin/.wh..wh..opq", "sbin/only"]
+    {
         assert!(layer.iter().any(|p| p == want), "{want} missing from the layer: {layer:?}");
     }
     for not in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
@@ -114,7 +134,10 @@ fn a_running_container_is_committed_with_its_changes_and_without_its_init_layer(
     assert!(lines[1].contains("No such file"), "{out}");
     assert_eq!(lines[2], "extra:x:7:7::/:/bin/sh", "{out}");
     assert_eq!(lines[3], "only", "the opaque /sbin hides the image's: {out}");
-    assert!(lines[4].len() == 12 && lines[4] != old_hostname && lines[4] != "renamed", "its own /etc/hostname: {out}");
+    assert!(
+        lines[4].len() == 12 && lines[4] != old_hostname && lines[4] != "renamed",
+        "its own /etc/hostname: {out}"
+    );
     assert_eq!(&lines[5..], ["0", "1"], "no db line, one HOSTNAME: {out}");
 
     let id = md(&root, &["inspect", "--format", "{{.Id}}", "box"]).1.trim().to_string();
@@ -133,7 +156,22 @@ fn a_stopped_container_is_committed_with_changes_to_its_configuration() {
         return;
     }
     let root = TestRoot::with_busybox("commit-stopped");
-    let (code, _, err) = md(&root, &["run", "--network", "none", "--name", "done", "-e", "FROM_RUN=1", "busybox", "sh", "-c", "echo stopped > /stopped.txt"]);
+    let (code, _, err) = md(
+        &root,
+        &[
+            "run",
+            "--network",
+            "none",
+            "--name",
+            "done",
+            "-e",
+            "FROM_RUN=1",
+            "busybox",
+            "sh",
+            "-c",
+            "echo stopped > /stopped.txt",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     let changes = [
         "CMD [\"echo\",\"hi\"]",
@@ -172,7 +210,10 @@ fn a_stopped_container_is_committed_with_changes_to_its_configuration() {
     assert_eq!(code, 0, "{err}");
     let plain = image(&root, out.trim());
     assert!(plain.names.is_empty(), "no name given: a <none> image");
-    assert_eq!(plain.config.config.cmd, Some(vec!["sh".to_string(), "-c".to_string(), "echo stopped > /stopped.txt".to_string()]));
+    assert_eq!(
+        plain.config.config.cmd,
+        Some(vec!["sh".to_string(), "-c".to_string(), "echo stopped > /stopped.txt".to_string()])
+    );
     assert!(plain.config.history.last().unwrap().comment.is_none());
 
     md(&root, &["rm", "done"]);
@@ -189,7 +230,8 @@ fn a_container_that_changed_nothing_adds_an_empty_history_entry() {
         return;
     }
     let root = TestRoot::with_busybox("commit-empty");
-    let (code, _, err) = md(&root, &["run", "--network", "none", "--name", "idle", "busybox", "true"]);
+    let (code, _, err) =
+        md(&root, &["run", "--network", "none", "--name", "idle", "busybox", "true"]);
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = md(&root, &["commit", "-m", "nothing", "idle", "idle:v1"]);
     assert_eq!(code, 0, "{err}");
@@ -201,7 +243,20 @@ fn a_container_that_changed_nothing_adds_an_empty_history_entry() {
 
     // Only /etc/hosts written: it is left out, and what remains is /etc, which overlay copied
     // up (from the init layer) to hold it.
-    let (code, _, err) = md(&root, &["run", "--network", "none", "--name", "hosts", "busybox", "sh", "-c", "echo '10.0.0.1 x' >> /etc/hosts"]);
+    let (code, _, err) = md(
+        &root,
+        &[
+            "run",
+            "--network",
+            "none",
+            "--name",
+            "hosts",
+            "busybox",
+            "sh",
+            "-c",
+            "echo '10.0.0.1 x' >> /etc/hosts",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = md(&root, &["commit", "hosts", "hosts:v1"]);
     assert_eq!(code, 0, "{err}");
@@ -252,7 +307,10 @@ fn a_running_container_is_frozen_while_its_files_are_read() {
          n=0; while true; do n=$((n+1)); for f in {}; do echo $n > /d/$f; done; done",
         files.join(" ")
     );
-    let (code, id, err) = md(&root, &["run", "-d", "--network", "none", "--name", "busy", "busybox", "sh", "-c", &script]);
+    let (code, id, err) = md(
+        &root,
+        &["run", "-d", "--network", "none", "--name", "busy", "busybox", "sh", "-c", &script],
+    );
     assert_eq!(code, 0, "{err}");
     let id = id.trim().to_string();
     wait_for_log(&root, "busy", "ready");
@@ -269,7 +327,10 @@ fn a_running_container_is_frozen_while_its_files_are_read() {
     // One instant: the twenty files hold the same round's number, or the next one's for
     // those written before the freeze caught the loop mid-round — and the one it caught
     // between `>` truncating it and `echo` writing may be empty.
-    let values: Vec<u64> = run_in(&root, "snap:1", "cat /d/*").split_whitespace().map(|v| v.parse().unwrap()).collect();
+    let values: Vec<u64> = run_in(&root, "snap:1", "cat /d/*")
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
     assert!(values.len() >= 19, "more than one file caught half-written: {values:?}");
     let (lo, hi) = (values.iter().min().unwrap(), values.iter().max().unwrap());
     assert!(hi - lo <= 1, "the committed files come from different moments: {values:?}");
@@ -286,7 +347,12 @@ fn a_running_container_is_frozen_while_its_files_are_read() {
     // --pause=false: never frozen — and then a file the loop truncates while it is read is
     // refused in one line rather than packed into a broken tarball (pack's `Exactly`).
     let (code, err, seen) = commit_watched(&root, &id, &["--pause=false", "busy", "snap:2"]);
-    assert!(code == 0 || (err.contains("while it was read: something was writing it") && err.lines().count() == 1), "{err}");
+    assert!(
+        code == 0
+            || (err.contains("while it was read: something was writing it")
+                && err.lines().count() == 1),
+        "{err}"
+    );
     assert!(!seen, "--pause=false froze the container");
 
     // A commit killed while the container is frozen leaves it frozen; rm -f still removes it.
@@ -314,12 +380,29 @@ fn pause_freezes_a_container_and_unpause_lets_it_go_on() {
         return;
     }
     let root = TestRoot::with_busybox("commit-pause");
-    let (code, id, err) = md(&root, &["run", "-d", "--network", "none", "--name", "ticker", "busybox", "sh", "-c", "echo ready; n=0; while true; do n=$((n+1)); echo $n > /t; mv /t /tick; done"]);
+    let (code, id, err) = md(
+        &root,
+        &[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "--name",
+            "ticker",
+            "busybox",
+            "sh",
+            "-c",
+            "echo ready; n=0; while true; do n=$((n+1)); echo $n > /t; mv /t /tick; done",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     let id = id.trim().to_string();
     wait_for_log(&root, "ticker", "ready");
     // The counter, read from the host (renamed into place whole: never seen half-written).
-    let tick = || std::fs::read_to_string(root.path.join("containers").join(&id).join("rootfs/upper/tick")).unwrap_or_default();
+    let tick = || {
+        std::fs::read_to_string(root.path.join("containers").join(&id).join("rootfs/upper/tick"))
+            .unwrap_or_default()
+    };
     while tick().is_empty() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
@@ -332,9 +415,13 @@ fn pause_freezes_a_container_and_unpause_lets_it_go_on() {
     assert_eq!(tick(), before, "a paused container went on writing");
     let (_, ps, _) = md(&root, &["ps"]);
     assert!(ps.contains("(Paused)"), "{ps}");
-    let (_, state, _) = md(&root, &["inspect", "--format", "{{.State.Status}} {{.State.Paused}}", "ticker"]);
+    let (_, state, _) =
+        md(&root, &["inspect", "--format", "{{.State.Status}} {{.State.Paused}}", "ticker"]);
     assert_eq!(state.trim(), "paused true");
-    for (args, says) in [(vec!["exec", "ticker", "true"], "is paused: unpause it before exec"), (vec!["pause", "ticker"], "is already paused")] {
+    for (args, says) in [
+        (vec!["exec", "ticker", "true"], "is paused: unpause it before exec"),
+        (vec!["pause", "ticker"], "is already paused"),
+    ] {
         let (code, _, err) = md(&root, &args);
         assert!(code != 0 && err.contains(says) && err.lines().count() == 1, "{args:?}: {err}");
     }
@@ -361,7 +448,8 @@ fn bad_input_is_one_line_and_makes_nothing() {
         return;
     }
     let root = TestRoot::with_busybox("commit-bad");
-    let (code, _, err) = md(&root, &["run", "--network", "none", "--name", "c1", "busybox", "true"]);
+    let (code, _, err) =
+        md(&root, &["run", "--network", "none", "--name", "c1", "busybox", "true"]);
     assert_eq!(code, 0, "{err}");
     for (args, says) in [
         (vec!["commit", "ghost"], "no such container: ghost"),
@@ -399,12 +487,24 @@ fn the_lesson_commits_a_running_container_and_removes_what_it_made() {
     assert!(out.contains("left out: etc/hosts — from the init layer"), "{out}");
     assert!(!out.lines().any(|l| l.contains("tar:") && l.ends_with(" etc/hosts")), "{out}");
     // The new image's container.
-    for want in ["output: hello from the container", "output: ls: /etc/group: No such file", "output: no db line in /etc/hosts"] {
+    for want in [
+        "output: hello from the container",
+        "output: ls: /etc/group: No such file",
+        "output: no db line in /etc/hosts",
+    ] {
         assert!(out.contains(want), "{want}: {out}");
     }
     assert_eq!(out.matches("output: HOSTNAME=").count(), 1, "{out}");
-    assert_eq!(Store::open(&root.path).unwrap().list().unwrap().len(), 1, "the lesson's image is removed");
-    let ids: Vec<String> = out.lines().filter_map(|l| l.trim().strip_prefix("cleanup removed container ")).map(|l| l[..12].to_string()).collect();
+    assert_eq!(
+        Store::open(&root.path).unwrap().list().unwrap().len(),
+        1,
+        "the lesson's image is removed"
+    );
+    let ids: Vec<String> = out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("cleanup removed container "))
+        .map(|l| l[..12].to_string())
+        .collect();
     assert_eq!(ids.len(), 2, "{out}");
     assert_eq!(cgroups_left(&ids), Vec::<String>::new());
     assert_clean(&root);
@@ -424,7 +524,12 @@ fn the_check_passes_with_the_answer_and_fails_with_the_starter() {
     }
     // The check's directory is named after its process: it must be gone when the check is.
     let check = |args: &[&str]| {
-        let child = common::bin(LESSON).args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let child = common::bin(LESSON)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         let dir = std::env::temp_dir().join(format!("minidocker-check07-{}", child.id()));
         let out = child.wait_with_output().unwrap();
         assert!(!dir.exists(), "the check left {} behind", dir.display());
@@ -435,5 +540,9 @@ fn the_check_passes_with_the_answer_and_fails_with_the_starter() {
     assert!(out.contains("CHECK OK"), "{out}");
     let (code, out) = check(&["--check"]);
     assert_eq!(code, 1, "the starter exercise must not pass:\n{out}");
-    assert!(out.contains("FAIL the init layer's files are not") && out.contains("FAIL HOSTNAME=<the old container's name> is not in the image"), "{out}");
+    assert!(
+        out.contains("FAIL the init layer's files are not")
+            && out.contains("FAIL HOSTNAME=<the old container's name> is not in the image"),
+        "{out}"
+    );
 }

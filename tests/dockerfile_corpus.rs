@@ -15,7 +15,11 @@ fn corpus() -> PathBuf {
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")),
         Some(PathBuf::from("/work/shared/corpus")),
     ];
-    let found = candidates.into_iter().flatten().map(|c| c.join("buildkit-dockerfile")).find(|c| c.is_dir());
+    let found = candidates
+        .into_iter()
+        .flatten()
+        .map(|c| c.join("buildkit-dockerfile"))
+        .find(|c| c.is_dir());
     found.expect("the BuildKit corpus: ../shared/corpus/buildkit-dockerfile next to the checkout (or set MINIDOCKER_CORPUS)")
 }
 
@@ -27,7 +31,8 @@ fn read(path: &Path) -> String {
 fn cases(part: &str) -> Vec<PathBuf> {
     let dir = corpus().join(part);
     let entries = fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
-    let mut cases: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut cases: Vec<PathBuf> =
+        entries.map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     cases.sort();
     cases
 }
@@ -72,9 +77,11 @@ fn positive_cases_dump_as_expected() {
         let want = read(&case.join("result"));
         match parse(&read(&case.join("Dockerfile")), "Dockerfile") {
             Ok(parsed) if dump(&parsed) == want => {}
-            Ok(parsed) => {
-                failures.push(format!("{}: {}", name(case), first_difference(&dump(&parsed), &want)))
-            }
+            Ok(parsed) => failures.push(format!(
+                "{}: {}",
+                name(case),
+                first_difference(&dump(&parsed), &want)
+            )),
             Err(e) => failures.push(format!("{}: unexpected error: {e}", name(case))),
         }
     }
@@ -101,8 +108,11 @@ fn negative_cases_fail() {
 #[test]
 fn line_numbers() {
     let parsed = parse(&read(&corpus().join("testfile-line/Dockerfile")), "Dockerfile").unwrap();
-    let got: Vec<(&str, usize, usize)> =
-        parsed.instructions.iter().map(|i| (i.keyword.as_str(), i.start_line, i.end_line)).collect();
+    let got: Vec<(&str, usize, usize)> = parsed
+        .instructions
+        .iter()
+        .map(|i| (i.keyword.as_str(), i.start_line, i.end_line))
+        .collect();
     assert_eq!(got, [("from", 5, 5), ("env", 11, 12), ("run", 17, 31)]);
     // The four blank lines inside the RUN continuation are accepted, with a warning each.
     assert_eq!(parsed.warnings.len(), 4, "{:#?}", parsed.warnings);
@@ -147,7 +157,8 @@ fn variable_expansion() {
             Err(_) => want == "error",
         };
         if !ok {
-            failures.push(format!("envVarTest:{}: {input:?}: got {got:?}, want {want:?}", number + 1));
+            failures
+                .push(format!("envVarTest:{}: {input:?}: got {got:?}, want {want:?}", number + 1));
         }
     }
     report("envVarTest", total, failures);
@@ -179,7 +190,8 @@ fn word_splitting() {
             Err(_) => want == "error",
         };
         if !ok {
-            failures.push(format!("wordsTest:{}: {input:?}: got {got:?}, want {want:?}", number + 1));
+            failures
+                .push(format!("wordsTest:{}: {input:?}: got {got:?}, want {want:?}", number + 1));
         }
     }
     report("wordsTest", total, failures);

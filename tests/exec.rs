@@ -33,7 +33,8 @@ fn sleeper(root: &TestRoot, name: &str, options: &[&str], first: &str) -> (Strin
     let (_, pid, _) = md(root, &["inspect", "--format", "{{.State.Pid}}", name]);
     let pid: i32 = pid.trim().parse().unwrap_or_else(|_| panic!("no PID for {name}: {pid:?}"));
     let deadline = Instant::now() + Duration::from_secs(10);
-    while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim() != "sleep" {
+    while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim() != "sleep"
+    {
         assert!(Instant::now() < deadline, "container {name} did not start sleeping");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -47,7 +48,12 @@ fn ns_link(pid: i32, ns: &str) -> String {
 /// The container's cgroup directories, one per hierarchy it is in.
 fn cgroup_dirs(id: &str) -> Vec<std::path::PathBuf> {
     let layout = Layout::detect().unwrap();
-    layout.hierarchies.iter().map(|h| h.mountpoint.join(cgroup_name(id))).filter(|p| p.is_dir()).collect()
+    layout
+        .hierarchies
+        .iter()
+        .map(|h| h.mountpoint.join(cgroup_name(id)))
+        .filter(|p| p.is_dir())
+        .collect()
 }
 
 /// The PIDs in the container's cgroup (the first hierarchy's `cgroup.procs`).
@@ -80,18 +86,29 @@ fn exec_sees_the_containers_hostname_processes_files_and_environment() {
     // and the container's ps lists it.
     let (code, out, err) = md(&root, &["exec", "box", "sh", "-c", "echo me $$; ps"]);
     assert_eq!(code, 0, "{err}");
-    let me: i32 = out.lines().find_map(|l| l.strip_prefix("me ")).and_then(|p| p.trim().parse().ok()).unwrap_or_else(|| panic!("{out}"));
+    let me: i32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("me "))
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
     assert!(me > 1, "{out}");
     let pid_of = |l: &str| l.split_whitespace().next().and_then(|p| p.parse::<i32>().ok());
-    assert!(out.lines().any(|l| pid_of(l) == Some(1) && l.trim_end().ends_with("sleep 1000")), "PID 1 is not the container's sleep:\n{out}");
-    assert!(out.lines().any(|l| pid_of(l) == Some(me)), "the exec'd shell is not in the container's ps:\n{out}");
+    assert!(
+        out.lines().any(|l| pid_of(l) == Some(1) && l.trim_end().ends_with("sleep 1000")),
+        "PID 1 is not the container's sleep:\n{out}"
+    );
+    assert!(
+        out.lines().any(|l| pid_of(l) == Some(me)),
+        "the exec'd shell is not in the container's ps:\n{out}"
+    );
     // Mount: the file the container wrote is there; the host's files are not.
     let host_only = env!("CARGO_MANIFEST_DIR");
     let script = format!("cat /from-container; test -e {host_only} && echo host-visible; test -e {} && echo store-visible; true", root.path.display());
     let (code, out, err) = md(&root, &["exec", "box", "sh", "-c", &script]);
     assert_eq!((code, out.as_str()), (0, "written\n"), "{err}");
     // The container's environment, and Docker's default working directory and user.
-    let (code, out, err) = md(&root, &["exec", "box", "sh", "-c", "echo $FROM_RUN $HOSTNAME $(pwd) $(id -u)"]);
+    let (code, out, err) =
+        md(&root, &["exec", "box", "sh", "-c", "echo $FROM_RUN $HOSTNAME $(pwd) $(id -u)"]);
     assert_eq!((code, out.trim().to_string()), (0, format!("yes {} / 0", &id[..12])), "{err}");
     remove_and_assert_clean(&root, "box", &id);
 }
@@ -105,14 +122,36 @@ fn exit_codes_env_workdir_and_user() {
     let (id, _) = sleeper(&root, "opts", &["-e", "FROM_RUN=yes"], "true");
     let _removed = Removed(&root, "opts");
     assert_eq!(md(&root, &["exec", "opts", "sh", "-c", "exit 5"]).0, 5);
-    assert_eq!(md(&root, &["exec", "opts", "sh", "-c", "kill -9 $$"]).0, 137, "killed by SIGKILL: 128 + 9");
-    let (code, out, err) = md(&root, &["exec", "-e", "A=1", "-e", "FROM_RUN=override", "-w", "/tmp", "opts", "sh", "-c", "echo $A $FROM_RUN $(pwd)"]);
+    assert_eq!(
+        md(&root, &["exec", "opts", "sh", "-c", "kill -9 $$"]).0,
+        137,
+        "killed by SIGKILL: 128 + 9"
+    );
+    let (code, out, err) = md(
+        &root,
+        &[
+            "exec",
+            "-e",
+            "A=1",
+            "-e",
+            "FROM_RUN=override",
+            "-w",
+            "/tmp",
+            "opts",
+            "sh",
+            "-c",
+            "echo $A $FROM_RUN $(pwd)",
+        ],
+    );
     assert_eq!((code, out.trim()), (0, "1 override /tmp"), "{err}");
     let (code, out, err) = md(&root, &["exec", "-u", "nobody", "opts", "id", "-u"]);
     assert_eq!((code, out.trim()), (0, "65534"), "{err}");
     // Without -i the command's stdin is /dev/null; with -i it is ours.
     let mut piped = root.minidocker();
-    piped.args(["exec", "-i", "opts", "cat"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    piped
+        .args(["exec", "-i", "opts", "cat"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
     let mut child = piped.spawn().unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"through stdin\n").unwrap();
     let out = child.wait_with_output().unwrap();
@@ -136,13 +175,18 @@ fn stopped_and_unknown_containers_are_refused_in_one_line() {
         return;
     }
     let root = TestRoot::with_busybox("exec-refused");
-    let (code, _, err) = md(&root, &["run", "--network", "none", "--name", "done", "busybox", "true"]);
+    let (code, _, err) =
+        md(&root, &["run", "--network", "none", "--name", "done", "busybox", "true"]);
     let _removed = Removed(&root, "done");
     assert_eq!(code, 0, "{err}");
     let (_, id, _) = md(&root, &["inspect", "--format", "{{.Id}}", "done"]);
     let (code, _, err) = md(&root, &["exec", "done", "true"]);
     assert_eq!(code, 1);
-    assert!(err.contains(&format!("Container {} is not running", &id.trim()[..12])) && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains(&format!("Container {} is not running", &id.trim()[..12]))
+            && err.lines().count() == 1,
+        "{err}"
+    );
     let (code, _, err) = md(&root, &["exec", "ghost", "true"]);
     assert_eq!(code, 1);
     assert!(err.contains("no such container: ghost") && err.lines().count() == 1, "{err}");
@@ -161,7 +205,8 @@ fn the_exec_is_in_the_containers_cgroups_and_leaves_no_process() {
     let (id, pid) = sleeper(&root, "limited", &["-m", "64m", "--pids-limit", "50"], "true");
     let _removed = Removed(&root, "limited");
     let mine = |text: &str| {
-        let mut v: Vec<String> = text.lines().filter(|l| l.contains("/minidocker/")).map(str::to_owned).collect();
+        let mut v: Vec<String> =
+            text.lines().filter(|l| l.contains("/minidocker/")).map(str::to_owned).collect();
         v.sort();
         v
     };
@@ -169,13 +214,24 @@ fn the_exec_is_in_the_containers_cgroups_and_leaves_no_process() {
     assert!(container.len() >= 2 && container.iter().all(|l| l.ends_with(&id)), "{container:?}");
     // Inside, the container has a cgroup namespace of its own: the exec'd process sees its
     // cgroups exactly as the container's PID 1 sees its own — as "/".
-    let (code, out, err) = md(&root, &["exec", "limited", "cat", "/proc/self/cgroup", "/proc/1/cgroup"]);
+    let (code, out, err) =
+        md(&root, &["exec", "limited", "cat", "/proc/self/cgroup", "/proc/1/cgroup"]);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     let (me, pid1) = lines.split_at(lines.len() / 2);
-    assert_eq!(me, pid1, "the exec'd process and the container's PID 1 are not in the same cgroups");
-    assert!(!out.contains("/minidocker/"), "the exec'd process is not in the container's cgroup namespace: {out}");
-    assert_eq!(procs_in(&id), vec![pid], "a finished exec left a process in the container's cgroup");
+    assert_eq!(
+        me, pid1,
+        "the exec'd process and the container's PID 1 are not in the same cgroups"
+    );
+    assert!(
+        !out.contains("/minidocker/"),
+        "the exec'd process is not in the container's cgroup namespace: {out}"
+    );
+    assert_eq!(
+        procs_in(&id),
+        vec![pid],
+        "a finished exec left a process in the container's cgroup"
+    );
 
     // The client killed with SIGKILL mid-exec: its helper and its command die with it.
     let mut client = root.minidocker().args(["exec", "limited", "sleep", "300"]).spawn().unwrap();
@@ -188,7 +244,11 @@ fn the_exec_is_in_the_containers_cgroups_and_leaves_no_process() {
     client.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while procs_in(&id) != vec![pid] {
-        assert!(Instant::now() < deadline, "processes left in the container after the client died: {:?}", procs_in(&id));
+        assert!(
+            Instant::now() < deadline,
+            "processes left in the container after the client died: {:?}",
+            procs_in(&id)
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     remove_and_assert_clean(&root, "limited", &id);
@@ -202,16 +262,34 @@ fn the_lesson_enters_a_container_and_shows_the_same_namespaces() {
     let root = TestRoot::with_busybox("exec-lesson");
     let (id, pid) = sleeper(&root, "target", &[], "true");
     let _removed = Removed(&root, "target");
-    let (code, out, err) = run(root.cmd(LESSON).args(["--target", "target", "--", "sh", "-c", "hostname; echo me $$"]));
+    let (code, out, err) = run(root.cmd(LESSON).args([
+        "--target",
+        "target",
+        "--",
+        "sh",
+        "-c",
+        "hostname; echo me $$",
+    ]));
     assert_eq!(code, 0, "{out}\n{err}");
     for ns in ["net", "uts", "pid", "mnt", "ipc"] {
         let want = ns_link(pid, ns);
-        let line = out.lines().find(|l| l.trim_start().starts_with(&format!("{ns}: ")) && l.contains("PID 1's")).unwrap_or_else(|| panic!("no {ns} line:\n{out}"));
-        assert_eq!(line.matches(&want).count(), 2, "{ns}: the command's and PID 1's must both be {want}: {line}");
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{ns}: ")) && l.contains("PID 1's"))
+            .unwrap_or_else(|| panic!("no {ns} line:\n{out}"));
+        assert_eq!(
+            line.matches(&want).count(),
+            2,
+            "{ns}: the command's and PID 1's must both be {want}: {line}"
+        );
         assert!(line.ends_with("the same, joined"), "{line}");
     }
     assert!(out.lines().any(|l| l.trim() == &id[..12]), "the container's hostname:\n{out}");
-    let inside: i32 = out.lines().find_map(|l| l.strip_prefix("me ")).and_then(|p| p.trim().parse().ok()).unwrap_or_else(|| panic!("{out}"));
+    let inside: i32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("me "))
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
     assert!(inside > 1 && out.contains(&format!("PID {inside} inside")), "{out}");
     assert!(out.contains("both exited and reaped"), "{out}");
     assert_eq!(procs_in(&id), vec![pid]);
@@ -243,7 +321,10 @@ fn the_lesson_joins_one_namespace_file_like_the_articles_program() {
     let net = format!("/proc/{pid}/ns/net");
     let (code, out, err) = run(root.cmd(LESSON).args([net.as_str(), "ip", "-o", "link"]));
     assert_eq!(code, 0, "{out}\n{err}");
-    let links: Vec<&str> = out.lines().filter(|l| l.split(':').next().is_some_and(|n| n.parse::<u32>().is_ok())).collect();
+    let links: Vec<&str> = out
+        .lines()
+        .filter(|l| l.split(':').next().is_some_and(|n| n.parse::<u32>().is_ok()))
+        .collect();
     assert!(links.len() == 1 && links[0].starts_with("1: lo:"), "{links:?}");
     // The PID namespace: only pid_for_children changes.
     let pidns = format!("/proc/{pid}/ns/pid");
@@ -287,7 +368,8 @@ fn an_exec_into_a_container_that_exits_meanwhile_ends_cleanly() {
     }
     // The container's PID 1 ends: the kernel ends every process of its PID namespace, the
     // exec'd one included, and the exec returns instead of hanging.
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL)
+        .unwrap();
     let status = exec.wait().unwrap();
     assert!(!status.success() && started.elapsed() < Duration::from_secs(10), "{status:?}");
     let ps = std::process::Command::new("pgrep").args(["-f", "^sleep 4711$"]).output().unwrap();
@@ -309,13 +391,32 @@ fn exec_t_gives_the_command_a_terminal_of_the_containers_devpts() {
     // The exec'd command gets a terminal of its own from the same devpts (the container's
     // /dev/ptmx, after entering its root): a new /dev/pts/N, listed in the container's
     // /dev/pts. Its output comes through that terminal: \r\n line endings.
-    let (code, out, err) = md(&root, &["exec", "-t", "ttybox", "sh", "-c", "tty; test -t 0 && test -t 1 && echo both; ls /dev/pts | tr '\\n' ' '"]);
+    let (code, out, err) = md(
+        &root,
+        &[
+            "exec",
+            "-t",
+            "ttybox",
+            "sh",
+            "-c",
+            "tty; test -t 0 && test -t 1 && echo both; ls /dev/pts | tr '\\n' ' '",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.split("\r\n").collect();
-    let n: u32 = lines[0].strip_prefix("/dev/pts/").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{out:?}"));
+    let n: u32 = lines[0]
+        .strip_prefix("/dev/pts/")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out:?}"));
     assert_eq!(lines[1], "both", "{out:?}");
     let listed: Vec<&str> = lines[2].split_whitespace().collect();
-    assert!(n > 0 && listed.contains(&n.to_string().as_str()) && listed.contains(&"0") && listed.contains(&"ptmx"), "{out:?}");
+    assert!(
+        n > 0
+            && listed.contains(&n.to_string().as_str())
+            && listed.contains(&"0")
+            && listed.contains(&"ptmx"),
+        "{out:?}"
+    );
     // Its exit code comes back; without -t there is no terminal; -it needs one to read.
     let (code, _, _) = md(&root, &["exec", "-t", "ttybox", "sh", "-c", "exit 3"]);
     assert_eq!(code, 3);
@@ -329,7 +430,10 @@ fn exec_t_gives_the_command_a_terminal_of_the_containers_devpts() {
     let script = "setsid sh -c 'echo $$ > /bg; exec sleep 30' & while [ ! -s /bg ]; do sleep 0.05; done; seq 1 3000 | tail -1; echo done";
     let (code, out, err) = md(&root, &["exec", "-t", "ttybox", "sh", "-c", script]);
     assert_eq!((code, out.as_str()), (0, "3000\r\ndone\r\n"), "{err}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "exec -t waited for the background job");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "exec -t waited for the background job"
+    );
     let (code, _, err) = md(&root, &["exec", "ttybox", "sh", "-c", "kill $(cat /bg)"]);
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = md(&root, &["exec", "-it", "ttybox", "true"]);

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 fn get(addr: &str, wait: Duration) -> Option<String> {
     let deadline = Instant::now() + wait;
     loop {
-        if let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2)) {
+        if let Ok(mut s) =
+            std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2))
+        {
             s.set_read_timeout(Some(Duration::from_secs(5))).ok();
             let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
             let mut resp = String::new();
@@ -37,10 +39,17 @@ fn traces(root: &TestRoot, id: &str) -> Vec<String> {
     }
     let rules = std::process::Command::new("iptables-save").output().unwrap();
     let tag = format!("minidocker:{id}");
-    t.extend(String::from_utf8_lossy(&rules.stdout).lines().filter(|l| l.contains(&tag)).map(str::to_owned));
+    t.extend(
+        String::from_utf8_lossy(&rules.stdout)
+            .lines()
+            .filter(|l| l.contains(&tag))
+            .map(str::to_owned),
+    );
     let (bridge, _) = root.net.clone().unwrap();
     let ips = minidocker::network::ips_dir(&root.path, &bridge);
-    t.extend(minidocker::network::ipam::find(&ips, id).into_iter().map(|ip| format!("address {ip}")));
+    t.extend(
+        minidocker::network::ipam::find(&ips, id).into_iter().map(|ip| format!("address {ip}")),
+    );
     t.extend(root.host_mounts());
     t
 }
@@ -57,12 +66,15 @@ fn the_article_flask_app_answers_through_the_published_port() {
     assert_eq!(code, 0, "{out}\n{err}");
     let port = common::free_port();
     let publish = format!("{port}:80");
-    let (code, out, err) = md(&root, &["run", "-d", "-p", &publish, "--name", "hello", "helloworld"]);
+    let (code, out, err) =
+        md(&root, &["run", "-d", "-p", &publish, "--name", "hello", "helloworld"]);
     assert_eq!(code, 0, "{err}");
     let id = out.trim().to_string();
 
     // The article's check: curl localhost:4000 (here: a free port) answers from the container.
-    let body = get(&format!("127.0.0.1:{port}"), Duration::from_secs(20)).unwrap_or_else(|| panic!("no answer on :{port}; logs: {}", md(&root, &["logs", "hello"]).1));
+    let body = get(&format!("127.0.0.1:{port}"), Duration::from_secs(20)).unwrap_or_else(|| {
+        panic!("no answer on :{port}; logs: {}", md(&root, &["logs", "hello"]).1)
+    });
     assert_eq!(body, format!("<h3>Hello World!</h3><b>Hostname:</b> {}<br/>", &id[..12]));
     // The container's own address answers too, from the host.
     let (_, ip, _) = md(&root, &["inspect", "--format", "{{.NetworkSettings.IPAddress}}", "hello"]);
@@ -72,7 +84,10 @@ fn the_article_flask_app_answers_through_the_published_port() {
 
     let (_, ps, _) = md(&root, &["ps"]);
     let line = ps.lines().find(|l| l.starts_with(&id[..12])).unwrap_or_else(|| panic!("{ps}"));
-    assert!(line.contains("helloworld") && line.contains("\"python app.py\"") && line.contains("Up "), "{line}");
+    assert!(
+        line.contains("helloworld") && line.contains("\"python app.py\"") && line.contains("Up "),
+        "{line}"
+    );
     assert!(line.contains(&format!("0.0.0.0:{port}->80/tcp")) && line.ends_with("hello"), "{line}");
     let (_, logs, _) = md(&root, &["logs", "hello"]);
     assert!(logs.contains("Running on") && logs.contains("\"GET / HTTP/1.0\" 200"), "{logs}");
@@ -84,7 +99,10 @@ fn the_article_flask_app_answers_through_the_published_port() {
     let (code, _, _) = md(&root, &["stop", "hello"]);
     assert_eq!(code, 0);
     assert!(md(&root, &["ps", "-a"]).1.contains("Exited"), "stopped");
-    assert!(get(&format!("127.0.0.1:{port}"), Duration::from_millis(300)).is_none(), "the port still answers after stop");
+    assert!(
+        get(&format!("127.0.0.1:{port}"), Duration::from_millis(300)).is_none(),
+        "the port still answers after stop"
+    );
     let (code, _, _) = md(&root, &["rm", "hello"]);
     assert_eq!(code, 0);
     assert_eq!(traces(&root, &id), Vec::<String>::new());
@@ -98,20 +116,25 @@ fn twenty_concurrent_containers_get_distinct_addresses_and_all_answer() {
     let root = TestRoot::with_busybox("flask-20").with_net(12);
     // Twenty different free ports: held open together while they are picked, or the kernel
     // may hand the same one out twice.
-    let held: Vec<std::net::TcpListener> = (0..20).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    let held: Vec<std::net::TcpListener> =
+        (0..20).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
     let ports: Vec<u16> = held.iter().map(|l| l.local_addr().unwrap().port()).collect();
     drop(held);
     let server = "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www";
     let ids: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = ports.iter().map(|p| {
-            let publish = format!("127.0.0.1:{p}:80");
-            let root = &root;
-            s.spawn(move || {
-                let (code, out, err) = md(root, &["run", "-d", "-p", &publish, "busybox", "sh", "-c", server]);
-                assert_eq!(code, 0, "{err}");
-                out.trim().to_string()
+        let handles: Vec<_> = ports
+            .iter()
+            .map(|p| {
+                let publish = format!("127.0.0.1:{p}:80");
+                let root = &root;
+                s.spawn(move || {
+                    let (code, out, err) =
+                        md(root, &["run", "-d", "-p", &publish, "busybox", "sh", "-c", server]);
+                    assert_eq!(code, 0, "{err}");
+                    out.trim().to_string()
+                })
             })
-        }).collect();
+            .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut ips = std::collections::BTreeSet::new();
@@ -122,7 +145,10 @@ fn twenty_concurrent_containers_get_distinct_addresses_and_all_answer() {
         assert_eq!(body.as_deref().map(str::trim), Some(&id[..12]), "container {id} on :{port}");
     }
     assert_eq!(ips.len(), 20, "addresses handed out twice: {ips:?}");
-    let (code, _, err) = md(&root, &[&["rm", "-f"][..], &ids.iter().map(String::as_str).collect::<Vec<_>>()].concat());
+    let (code, _, err) = md(
+        &root,
+        &[&["rm", "-f"][..], &ids.iter().map(String::as_str).collect::<Vec<_>>()].concat(),
+    );
     assert_eq!(code, 0, "{err}");
     for id in &ids {
         assert_eq!(traces(&root, id), Vec::<String>::new());
@@ -137,13 +163,29 @@ fn kill_9_of_the_monitor_then_rm_f_leaves_nothing() {
     let root = TestRoot::with_busybox("flask-k9").with_net(13);
     let port = common::free_port();
     let publish = format!("127.0.0.1:{port}:80");
-    let (code, out, err) = md(&root, &["run", "-d", "-p", &publish, "busybox", "sh", "-c", "mkdir -p /w && echo ok > /w/index.html && exec httpd -f -p 80 -h /w"]);
+    let (code, out, err) = md(
+        &root,
+        &[
+            "run",
+            "-d",
+            "-p",
+            &publish,
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir -p /w && echo ok > /w/index.html && exec httpd -f -p 80 -h /w",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     let id = out.trim().to_string();
     assert_eq!(get(&format!("127.0.0.1:{port}"), Duration::from_secs(10)).as_deref(), Some("ok\n"));
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(root.path.join("containers").join(&id).join("state.json")).unwrap()).unwrap();
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.path.join("containers").join(&id).join("state.json")).unwrap(),
+    )
+    .unwrap();
     let monitor = state["monitor"].as_i64().unwrap() as i32;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(monitor), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(monitor), nix::sys::signal::Signal::SIGKILL)
+        .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let (code, _, err) = md(&root, &["rm", "-f", &id]);
     assert_eq!(code, 0, "{err}");

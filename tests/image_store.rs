@@ -76,7 +76,14 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// `minidocker ARGS…` with this test's root; killed (and the test failed) after 60 s, so that a
 /// hang is a failure and not a stuck suite.
 fn md(root: &TestRoot, args: &[&str]) -> (i32, String, String) {
-    let mut child = root.minidocker().args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = root
+        .minidocker()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if start.elapsed() > Duration::from_secs(60) {
@@ -87,7 +94,11 @@ fn md(root: &TestRoot, args: &[&str]) -> (i32, String, String) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = child.wait_with_output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// A file of the test's own, next to (not inside) the store.
@@ -115,7 +126,9 @@ impl Drop for Inputs {
 }
 
 fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
     v.sort();
     v
 }
@@ -140,7 +153,11 @@ fn assert_store_empty(root: &TestRoot) {
     assert_eq!(layers(root), Vec::<String>::new(), "layers/ left behind");
     assert_eq!(root.scratch_left(), Vec::<String>::new(), "tmp/ left behind");
     assert_eq!(blobs(root), Vec::<String>::new(), "blobs left behind");
-    assert_eq!(index_manifests(root), Vec::<serde_json::Value>::new(), "index.json names something");
+    assert_eq!(
+        index_manifests(root),
+        Vec::<serde_json::Value>::new(),
+        "index.json names something"
+    );
     assert_eq!(names(&root.path), ["images", "layers", "lock", "tmp"]);
     assert_eq!(names(&root.path.join("images")), ["blobs", "index.json", "oci-layout"]);
 }
@@ -269,7 +286,8 @@ fn a_refused_import_keeps_the_images_already_there() {
     let (layers_before, blobs_before) = (layers(&root), blobs(&root));
     let mut t = Vec::new();
     file(&mut t, "../escape", "pwned");
-    let (code, _, err) = md(&root, &["import", &scratch_file(&root, "evil.tar", &end(t)), "good:1"]);
+    let (code, _, err) =
+        md(&root, &["import", &scratch_file(&root, "evil.tar", &end(t)), "good:1"]);
     assert_ne!(code, 0);
     one_error_line(&err);
     assert_eq!((layers(&root), blobs(&root)), (layers_before, blobs_before));
@@ -294,7 +312,8 @@ fn import_of_a_gzipped_tar_works() {
     assert_eq!(layers(&root), [diff_id.hex()]);
     let layer = root.path.join("layers").join(diff_id.hex());
     assert_eq!(fs::read_to_string(layer.join("diff/etc/hello")).unwrap(), "from a gzipped tar\n");
-    let meta: serde_json::Value = serde_json::from_slice(&fs::read(layer.join("meta.json")).unwrap()).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_slice(&fs::read(layer.join("meta.json")).unwrap()).unwrap();
     assert_eq!(meta["diff_id"], diff_id.as_str());
     assert_eq!(meta["size"], tar.len() as u64);
     assert_eq!(blobs(&root).len(), 3, "layer, config, manifest");
@@ -307,7 +326,13 @@ fn import_of_a_gzipped_tar_works() {
 
 /// An OCI layout with one image `name` of one layer; returns the layer blob's path.
 /// `diff_id` is what the config claims (the layer's own when None).
-fn write_layout(dir: &Path, name: &str, layer: &[u8], gzipped: bool, diff_id: Option<Digest>) -> PathBuf {
+fn write_layout(
+    dir: &Path,
+    name: &str,
+    layer: &[u8],
+    gzipped: bool,
+    diff_id: Option<Digest>,
+) -> PathBuf {
     let blobs = dir.join("blobs/sha256");
     fs::create_dir_all(&blobs).unwrap();
     let put = |bytes: &[u8]| {
@@ -327,7 +352,11 @@ fn write_layout(dir: &Path, name: &str, layer: &[u8], gzipped: bool, diff_id: Op
     let mut manifest_desc = put(&serde_json::to_vec(&manifest).unwrap());
     manifest_desc["mediaType"] = json!(oci::MANIFEST);
     manifest_desc["annotations"] = json!({ oci::REF_NAME: name });
-    fs::write(dir.join("index.json"), serde_json::to_vec(&json!({ "schemaVersion": 2, "manifests": [manifest_desc] })).unwrap()).unwrap();
+    fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&json!({ "schemaVersion": 2, "manifests": [manifest_desc] })).unwrap(),
+    )
+    .unwrap();
     fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
     blobs.join(Digest::of(&blob).hex())
 }
@@ -390,7 +419,13 @@ fn load_refuses_a_wrong_diff_id() {
     assert_eq!(md(&root, &["images"]).0, 0);
     for (i, gzipped) in [false, true].into_iter().enumerate() {
         let dir = inputs.0.join(format!("layout-{i}"));
-        write_layout(&dir, "lying:1", &good_tar("lying\n"), gzipped, Some(Digest::of(b"another layer")));
+        write_layout(
+            &dir,
+            "lying:1",
+            &good_tar("lying\n"),
+            gzipped,
+            Some(Digest::of(b"another layer")),
+        );
         let (code, _, err) = md(&root, &["load", "-i", &dir.to_string_lossy()]);
         assert_ne!(code, 0, "an image with a wrong diff_id was loaded");
         let line = one_error_line(&err);
@@ -458,20 +493,32 @@ fn load_of_a_layout_tar_reads_only_the_layouts_own_files() {
         end(t)
     };
     // Control: the layout as a tar of regular files loads.
-    let good = scratch_file(&root, "good.tar", &layout_tar(&|t, rel| entry(t, b'0', rel, "", &layer, (0, 0)), false));
+    let good = scratch_file(
+        &root,
+        "good.tar",
+        &layout_tar(&|t, rel| entry(t, b'0', rel, "", &layer, (0, 0)), false),
+    );
     let (code, _, err) = md(&root, &["load", "-i", &good]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(md(&root, &["rmi", "probe:1"]).0, 0);
     assert_store_empty(&root);
 
     let host = host_file.to_string_lossy().into_owned();
-    let symlinked = scratch_file(&root, "symlink.tar", &layout_tar(&|t, rel| entry(t, b'2', rel, &host, b"", (0, 0)), false));
+    let symlinked = scratch_file(
+        &root,
+        "symlink.tar",
+        &layout_tar(&|t, rel| entry(t, b'2', rel, &host, b"", (0, 0)), false),
+    );
     let (code, out, err) = md(&root, &["load", "-i", &symlinked]);
     assert_ne!(code, 0, "a host file was loaded through a symlink: {out}");
     one_error_line(&err);
     assert_store_empty(&root);
 
-    let fifo = scratch_file(&root, "fifo.tar", &layout_tar(&|t, rel| entry(t, b'0', rel, "", &layer, (0, 0)), true));
+    let fifo = scratch_file(
+        &root,
+        "fifo.tar",
+        &layout_tar(&|t, rel| entry(t, b'0', rel, "", &layer, (0, 0)), true),
+    );
     let (code, _, err) = md(&root, &["load", "-i", &fifo]);
     assert_ne!(code, 0);
     one_error_line(&err);
@@ -512,7 +559,10 @@ fn rmi_keeps_a_layer_another_image_uses() {
 
     let (code, out, err) = md(&root, &["rmi", "two:1"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains(&format!("Deleted: {two}")) && out.contains(&format!("Deleted: {diff_id}")), "{out}");
+    assert!(
+        out.contains(&format!("Deleted: {two}")) && out.contains(&format!("Deleted: {diff_id}")),
+        "{out}"
+    );
     assert_store_empty(&root);
 }
 
@@ -554,7 +604,11 @@ fn images_lists_names_and_dangling_images() {
     let root = TestRoot::new("store-images");
     let _inputs = Inputs::of(&root);
     let (code, out, _) = md(&root, &["images"]);
-    assert_eq!((code, out.as_str()), (0, "REPOSITORY   TAG   IMAGE ID   CREATED   SIZE\n"), "an empty store");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "REPOSITORY   TAG   IMAGE ID   CREATED   SIZE\n"),
+        "an empty store"
+    );
 
     let old = import(&root, &scratch_file(&root, "v1.tar", &good_tar("v1\n")), "app:1");
     let new = import(&root, &scratch_file(&root, "v2.tar", &good_tar("version 2\n")), "app:1");
@@ -563,7 +617,13 @@ fn images_lists_names_and_dangling_images() {
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 3, "{out}");
-    let cols = |l: &str| l.split("   ").map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+    let cols = |l: &str| {
+        l.split("   ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(cols(lines[0]), ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], "{out}");
     // Each column starts where its heading does.
     let at = |heading: &str| lines[0].find(heading).unwrap();
@@ -574,7 +634,14 @@ fn images_lists_names_and_dangling_images() {
         assert_eq!(row.find(&c[3]).unwrap(), at("CREATED"), "{out}");
         assert!(c[4].ends_with("kB") || c[4].ends_with('B'), "{row:?}");
     }
-    let row_of = |id: &str| cols(lines.iter().find(|l| l.contains(&id[7..19])).unwrap_or_else(|| panic!("{id} not listed:\n{out}")));
+    let row_of = |id: &str| {
+        cols(
+            lines
+                .iter()
+                .find(|l| l.contains(&id[7..19]))
+                .unwrap_or_else(|| panic!("{id} not listed:\n{out}")),
+        )
+    };
     assert_eq!(row_of(&new)[..3], ["app", "1", &new[7..19]]);
     assert_eq!(row_of(&old)[..3], ["<none>", "<none>", &old[7..19]]);
 
@@ -597,7 +664,22 @@ fn import_with_changes_and_a_message() {
     let root = TestRoot::new("import-change");
     let tarball = common::base_tarball("busybox");
     let tarball = tarball.to_str().unwrap();
-    let (code, _, err) = md(&root, &["import", "-c", "ENV GREETING=hello", "-c", "WORKDIR /tmp", "-c", r#"CMD ["sh", "-c", "echo $GREETING from $(pwd)"]"#, "-m", "from a tarball", tarball, "greeter:1"]);
+    let (code, _, err) = md(
+        &root,
+        &[
+            "import",
+            "-c",
+            "ENV GREETING=hello",
+            "-c",
+            "WORKDIR /tmp",
+            "-c",
+            r#"CMD ["sh", "-c", "echo $GREETING from $(pwd)"]"#,
+            "-m",
+            "from a tarball",
+            tarball,
+            "greeter:1",
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = md(&root, &["run", "--rm", "--network", "none", "greeter:1"]);
     assert_eq!((code, out.as_str()), (0, "hello from /tmp\n"), "{err}");
@@ -606,7 +688,10 @@ fn import_with_changes_and_a_message() {
 
     // Refused before a byte is read: the store holds greeter:1 alone afterwards.
     let before = index_manifests(&root).len();
-    for (change, says) in [("RUN echo hi", "RUN is not a change -c can make"), ("BOGUS x", "invalid change \"BOGUS x\"")] {
+    for (change, says) in [
+        ("RUN echo hi", "RUN is not a change -c can make"),
+        ("BOGUS x", "invalid change \"BOGUS x\""),
+    ] {
         let (code, _, err) = md(&root, &["import", "-c", change, tarball, "bad:1"]);
         assert_ne!(code, 0);
         assert!(one_error_line(&err).contains(says), "{change}: {err}");

@@ -17,7 +17,8 @@ fn split(text: &str) -> (String, Vec<(String, String)>) {
             assert!(current.is_none(), "nested anchor {name}");
             current = Some((name.to_owned(), String::new()));
         } else if let Some(name) = t.strip_prefix("// ANCHOR_END: ") {
-            let region = current.take().unwrap_or_else(|| panic!("ANCHOR_END: {name} without ANCHOR"));
+            let region =
+                current.take().unwrap_or_else(|| panic!("ANCHOR_END: {name} without ANCHOR"));
             assert_eq!(region.0, name, "anchor {} closed as {name}", region.0);
             regions.push(region);
         } else if let Some((_, body)) = current.as_mut() {
@@ -58,14 +59,19 @@ fn exercise_and_solution_do_not_drift() {
     for name in lessons_with_exercises() {
         let ex = fs::read_to_string(root.join("lessons").join(&name).join("exercise.rs")).unwrap();
         let sol_path = root.join("solutions").join(&name).join("exercise.rs");
-        let sol = fs::read_to_string(&sol_path).unwrap_or_else(|_| panic!("{} is missing", sol_path.display()));
+        let sol = fs::read_to_string(&sol_path)
+            .unwrap_or_else(|_| panic!("{} is missing", sol_path.display()));
         let (ex_out, ex_regions) = split(&ex);
         let (sol_out, sol_regions) = split(&sol);
         assert!(!ex_regions.is_empty(), "{name}: the exercise marks no region for the student");
         for (e, s) in ex_out.lines().zip(sol_out.lines()) {
             assert_eq!(e, s, "{name}: exercise and solution differ outside the anchored regions");
         }
-        assert_eq!(ex_out.lines().count(), sol_out.lines().count(), "{name}: exercise and solution differ outside the anchored regions");
+        assert_eq!(
+            ex_out.lines().count(),
+            sol_out.lines().count(),
+            "{name}: exercise and solution differ outside the anchored regions"
+        );
         let names = |r: &[(String, String)]| r.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
         assert_eq!(names(&ex_regions), names(&sol_regions), "{name}: the regions differ");
         assert!(

@@ -11,14 +11,19 @@ fn hostname_and_pid_1_inside() {
     if !have_root("hostname_and_pid_1_inside") {
         return;
     }
-    let (code, out, err) = run(bin(BIN).args(["--hostname", "box1", "--", "/bin/sh", "-c", "hostname; echo $$"]));
+    let (code, out, err) =
+        run(bin(BIN).args(["--hostname", "box1", "--", "/bin/sh", "-c", "hostname; echo $$"]));
     assert_eq!(code, 0, "{out}{err}");
     let lines: Vec<&str> = out.lines().collect();
-    let at = lines.iter().position(|l| *l == "box1").unwrap_or_else(|| panic!("no 'box1' line:\n{out}"));
+    let at =
+        lines.iter().position(|l| *l == "box1").unwrap_or_else(|| panic!("no 'box1' line:\n{out}"));
     assert_eq!(lines[at + 1], "1", "the command is not PID 1:\n{out}");
     // The table marks the six namespaces the child got as NEW, and the user namespace shared.
     for ns in ["uts", "pid", "mnt", "ipc", "net", "cgroup"] {
-        let row = lines.iter().find(|l| l.split_whitespace().next() == Some(ns) && l.contains(":[")).unwrap();
+        let row = lines
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(ns) && l.contains(":["))
+            .unwrap();
         assert!(row.ends_with("NEW"), "{ns} not marked new: {row}");
         let cols: Vec<&str> = row.split_whitespace().collect();
         assert_ne!(cols[1], cols[2], "{row}");
@@ -88,14 +93,24 @@ fn ctrl_c_kills_the_child_and_leaves_nothing() {
     }
     let marker = format!("minidocker-test01-{}", std::process::id());
     let mut child = bin(BIN)
-        .args(["--", "/bin/sh", "-c", &format!("sh -c 'sleep 30; : {marker}' & sleep 30; : {marker}")])
+        .args([
+            "--",
+            "/bin/sh",
+            "-c",
+            &format!("sh -c 'sleep 30; : {marker}' & sleep 30; : {marker}"),
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let count = |m: &str| {
-        std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()).filter(|e| {
-            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(m))
-        }).count()
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(m))
+            })
+            .count()
     };
     let start = Instant::now();
     // Both shells carry the marker: the outer one is PID 1 of the new PID namespace.
@@ -103,7 +118,11 @@ fn ctrl_c_kills_the_child_and_leaves_nothing() {
         assert!(start.elapsed() < Duration::from_secs(10), "the command never started");
         std::thread::sleep(Duration::from_millis(20));
     }
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "Ctrl-C should end the lesson with 128+SIGINT");
     assert_eq!(count(&marker), 0, "the command outlived the lesson");
@@ -126,7 +145,10 @@ fn help_names_the_article_section() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     assert!(text.contains("Mirrors: Linux Namespaces"), "{text}");
-    assert!(text.contains("--hostname NAME") && text.contains("--explain") && text.contains("--step"), "{text}");
+    assert!(
+        text.contains("--hostname NAME") && text.contains("--explain") && text.contains("--step"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -27,10 +27,25 @@ fn cpu_quota_holds_a_burner() {
     if !have_root("cpu_quota_holds_a_burner") {
         return;
     }
-    let (code, out, cpu) = run_with_rusage(&["--cpus", "0.25", "--", "timeout", "4", "sh", "-c", "while :; do :; done"]);
+    let (code, out, cpu) = run_with_rusage(&[
+        "--cpus",
+        "0.25",
+        "--",
+        "timeout",
+        "4",
+        "sh",
+        "-c",
+        "while :; do :; done",
+    ]);
     assert_eq!(code, 124, "timeout should have ended the burner:\n{out}");
-    assert!(cpu <= Duration::from_millis(1300), "used {cpu:?} of CPU in 4 s under --cpus 0.25\n{out}");
-    assert!(cpu >= Duration::from_millis(500), "the burner barely ran ({cpu:?}): is the test measuring it?\n{out}");
+    assert!(
+        cpu <= Duration::from_millis(1300),
+        "used {cpu:?} of CPU in 4 s under --cpus 0.25\n{out}"
+    );
+    assert!(
+        cpu >= Duration::from_millis(500),
+        "the burner barely ran ({cpu:?}): is the test measuring it?\n{out}"
+    );
     assert_all_gone(&created_paths(&out));
 }
 
@@ -40,7 +55,8 @@ fn memory_limit_ends_in_an_oom_kill() {
         return;
     }
     // The lesson binary's own memory hog: allocate and touch 200 MiB.
-    let (code, out, _) = run_with_rusage(&["--memory", "32m", "--", BIN, "__workload", "hog", "209715200"]);
+    let (code, out, _) =
+        run_with_rusage(&["--memory", "32m", "--", BIN, "__workload", "hog", "209715200"]);
     assert_eq!(code, 137, "the hog should die of SIGKILL:\n{out}");
     assert!(out.contains("command: killed by SIGKILL"), "{out}");
     assert!(out.contains("oom kills: 1"), "{out}");
@@ -55,9 +71,15 @@ fn default_demo_shows_all_three_limits() {
     }
     let (code, out, err) = run(&mut bin(BIN));
     assert_eq!(code, 0, "{out}{err}");
-    let line = |key: &str| out.lines().find(|l| l.starts_with(&format!("  {key}"))).unwrap_or_else(|| panic!("no {key}:\n{out}")).to_owned();
+    let line = |key: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("  {key}")))
+            .unwrap_or_else(|| panic!("no {key}:\n{out}"))
+            .to_owned()
+    };
     // "cpu used: 0.75 s in 3.00 s = 25.1 % of one CPU (quota 25 %)"
-    let pct: f64 = line("cpu used:").split(" = ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let pct: f64 =
+        line("cpu used:").split(" = ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
     assert!((15.0..=32.0).contains(&pct), "CPU held at {pct} % under a 25 % quota");
     assert!(line("hog:").contains("killed by SIGKILL"));
     assert_eq!(line("oom kills:"), "  oom kills: 1");
@@ -84,11 +106,21 @@ fn mine_runs_the_students_code() {
         return;
     }
     // The untouched exercise writes no pids.max, so nothing stops the fork bomb.
-    let (code, out, _) = run(bin(BIN).args(["--mine", "--pids-limit", "5", "--", BIN, "__workload", "forkbomb", "30"]));
+    let (code, out, _) = run(bin(BIN).args([
+        "--mine",
+        "--pids-limit",
+        "5",
+        "--",
+        BIN,
+        "__workload",
+        "forkbomb",
+        "30",
+    ]));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("your code in lessons/02-cgroups/exercise.rs"), "{out}");
     assert!(out.contains("forkbomb: 30 forks succeeded, 0 refused"), "{out}");
-    let (_, out, _) = run(bin(BIN).args(["--pids-limit", "5", "--", BIN, "__workload", "forkbomb", "30"]));
+    let (_, out, _) =
+        run(bin(BIN).args(["--pids-limit", "5", "--", BIN, "__workload", "forkbomb", "30"]));
     assert!(out.contains("forkbomb: 4 forks succeeded, 26 refused"), "{out}");
 }
 
@@ -114,14 +146,19 @@ fn ctrl_c_removes_the_cgroup_and_its_processes() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let inside: Vec<i32> = procs(&dir).lines().map(|l| l.parse().unwrap()).collect();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     assert!(!std::path::Path::new(&dir).exists(), "{dir} left behind after Ctrl-C");
     // Killed processes whose parent died too are reaped by the host's init a moment later;
     // until then they are zombies, which hold no resources.
     let alive = |p: i32| {
-        std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| s.rsplit(") ").next().is_some_and(|r| !r.starts_with('Z')))
+        std::fs::read_to_string(format!("/proc/{p}/stat"))
+            .is_ok_and(|s| s.rsplit(") ").next().is_some_and(|r| !r.starts_with('Z')))
     };
     for p in inside {
         assert!(!alive(p), "process {p} outlived the lesson");

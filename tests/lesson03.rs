@@ -18,7 +18,10 @@ fn layer_snapshot(root: &TestRoot) -> Vec<(String, Vec<u8>)> {
             if m.is_dir() {
                 walk(&p, out);
             } else {
-                out.push((p.display().to_string(), if m.is_file() { std::fs::read(&p).unwrap() } else { Vec::new() }));
+                out.push((
+                    p.display().to_string(),
+                    if m.is_file() { std::fs::read(&p).unwrap() } else { Vec::new() },
+                ));
             }
         }
     }
@@ -43,8 +46,14 @@ fn demo_shows_copy_up_and_whiteout_and_leaves_the_image_untouched() {
     let (code, out, err) = run(&mut root.cmd(BIN));
     assert_eq!(code, 0, "{out}\n{err}");
     // Before the write /etc/passwd comes from the image, after it from the read-write layer.
-    let passwd: Vec<&str> = out.lines().filter(|l| l.trim_start().starts_with("/etc/passwd: ")).collect();
-    assert!(passwd.len() == 2 && passwd[0].contains("image layer 1") && passwd[1].contains("the read-write layer"), "{passwd:?}");
+    let passwd: Vec<&str> =
+        out.lines().filter(|l| l.trim_start().starts_with("/etc/passwd: ")).collect();
+    assert!(
+        passwd.len() == 2
+            && passwd[0].contains("image layer 1")
+            && passwd[1].contains("the read-write layer"),
+        "{passwd:?}"
+    );
     assert!(out.contains("image layer's copy: inode") && out.contains("— unchanged"), "{out}");
     assert!(out.contains("/etc/group: deleted: a whiteout in the read-write layer"), "{out}");
     assert!(out.contains("upper layer: character device 0:0"), "{out}");
@@ -63,11 +72,19 @@ fn a_command_sees_an_overlay_root_and_no_host_path() {
     let root = TestRoot::with_busybox("l03-cmd");
     let before = layer_snapshot(&root);
     let script = "cat /proc/self/mountinfo; echo HOST > /etc/passwd; rm -rf /bin/ls /etc; hostname";
-    let (code, out, err) = run(root.cmd(BIN).args(["--image", "busybox", "--", "/bin/sh", "-c", script]));
+    let (code, out, err) =
+        run(root.cmd(BIN).args(["--image", "busybox", "--", "/bin/sh", "-c", script]));
     assert_eq!(code, 0, "{out}\n{err}");
-    let container: Vec<&str> = out.lines().skip_while(|l| !l.contains("in the container")).skip(1).collect();
+    let container: Vec<&str> =
+        out.lines().skip_while(|l| !l.contains("in the container")).skip(1).collect();
     // mountinfo lines: "ID PARENT MAJ:MIN ROOT MOUNTPOINT … - TYPE SOURCE OPTIONS"
-    let mounts: Vec<&str> = container.iter().copied().filter(|l| l.contains(" - ") && l.split(' ').next().is_some_and(|f| f.parse::<u32>().is_ok())).collect();
+    let mounts: Vec<&str> = container
+        .iter()
+        .copied()
+        .filter(|l| {
+            l.contains(" - ") && l.split(' ').next().is_some_and(|f| f.parse::<u32>().is_ok())
+        })
+        .collect();
     let root_line = mounts.iter().find(|l| l.split(' ').nth(4) == Some("/")).expect("a root mount");
     assert!(root_line.contains(" - overlay overlay "), "{root_line}");
     let host_path = root.path.to_string_lossy().into_owned();
@@ -75,12 +92,25 @@ fn a_command_sees_an_overlay_root_and_no_host_path() {
         assert!(!l.contains(&host_path), "a host path in the container's mount table: {l}");
         let mountpoint = l.split(' ').nth(4).unwrap();
         // The root, /proc, /dev and /sys — plus Docker's masked and read-only kernel paths.
-        let masked = minidocker::rootfs::enter::MASKED.iter().chain(&minidocker::rootfs::enter::READ_ONLY).any(|m| mountpoint == format!("/{m}"));
-        assert!(masked || ["/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/sys"].contains(&mountpoint), "unexpected mount {l}");
+        let masked = minidocker::rootfs::enter::MASKED
+            .iter()
+            .chain(&minidocker::rootfs::enter::READ_ONLY)
+            .any(|m| mountpoint == format!("/{m}"));
+        assert!(
+            masked || ["/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/sys"].contains(&mountpoint),
+            "unexpected mount {l}"
+        );
     }
     // The hostname is the 12-digit short ID.
-    assert!(container.iter().any(|l| l.len() == 12 && l.bytes().all(|b| b.is_ascii_hexdigit())), "{out}");
-    assert_eq!(layer_snapshot(&root), before, "writes and deletes inside reached the image's layer");
+    assert!(
+        container.iter().any(|l| l.len() == 12 && l.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{out}"
+    );
+    assert_eq!(
+        layer_snapshot(&root),
+        before,
+        "writes and deletes inside reached the image's layer"
+    );
     assert_clean(&root);
 }
 
@@ -91,7 +121,8 @@ fn ctrl_c_while_the_container_runs_leaves_nothing() {
     }
     let root = TestRoot::with_busybox("l03-int");
     // A duration no other test uses, so the process can be looked for by its command line.
-    let mut child = root.cmd(BIN).args(["--", "sleep", "3141"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        root.cmd(BIN).args(["--", "sleep", "3141"]).stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.by_ref() {
         if line.unwrap().contains("in the container") {
@@ -99,8 +130,16 @@ fn ctrl_c_while_the_container_runs_leaves_nothing() {
         }
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
-    assert_eq!(root.host_mounts(), Vec::<String>::new(), "the overlay is visible in the host's mount table");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    assert_eq!(
+        root.host_mounts(),
+        Vec::<String>::new(),
+        "the overlay is visible in the host's mount table"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     let rest: String = lines.map_while(Result::ok).collect::<Vec<_>>().join("\n");
@@ -119,7 +158,10 @@ fn an_unknown_image_is_one_clear_line() {
     let (code, _, err) = run(root.cmd(BIN).args(["--image", "nosuch:1"]));
     assert_eq!(code, 1);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("no such image: nosuch:1") && err.contains("scripts/base-images"), "{err}");
+    assert!(
+        err.contains("no such image: nosuch:1") && err.contains("scripts/base-images"),
+        "{err}"
+    );
     assert_clean(&root);
 }
 
@@ -134,6 +176,9 @@ fn the_check_passes_with_the_answer_and_fails_with_the_starter() {
     let (code, out, _) = run(common::bin(BIN).arg("--check"));
     assert_eq!(code, 1, "the starter exercise must not pass:\n{out}");
     assert!(out.contains("FAIL the kernel accepts the options"), "{out}");
-    let leftover = std::fs::read_dir(std::env::temp_dir()).unwrap().flatten().any(|e| e.file_name().to_string_lossy().starts_with("minidocker-check03-"));
+    let leftover = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("minidocker-check03-"));
     assert!(!leftover, "the check left its directory in the temp dir");
 }

@@ -37,7 +37,10 @@ impl Net {
             let dest = format!("{:08X}", u32::from_ne_bytes([10, 199, third as u8, 0]));
             routes.lines().any(|l| l.split_whitespace().nth(1) == Some(dest.as_str()))
         };
-        let third = (0..36).map(|k| (pid + k) % 36 * 7 + u32::from(n)).find(|t| !routed(*t)).expect("no free 10.199.x.0/24 for the test");
+        let third = (0..36)
+            .map(|k| (pid + k) % 36 * 7 + u32::from(n))
+            .find(|t| !routed(*t))
+            .expect("no free 10.199.x.0/24 for the test");
         let cfg = Config::new(&bridge, &format!("10.199.{third}.0/24")).unwrap();
         Net { cfg, root: common::TestRoot::new(&format!("net-{test}")) }
     }
@@ -60,7 +63,11 @@ impl Net {
     fn bridge_rules(&self) -> Vec<String> {
         let chain = format!("MD-{}", self.cfg.bridge);
         let tag = format!("minidocker-bridge:{}", self.cfg.bridge);
-        iptables_save().lines().filter(|l| l.contains(&chain) || l.contains(&tag)).map(str::to_owned).collect()
+        iptables_save()
+            .lines()
+            .filter(|l| l.contains(&chain) || l.contains(&tag))
+            .map(str::to_owned)
+            .collect()
     }
 }
 
@@ -79,7 +86,12 @@ fn run(cmd: &mut Command) -> (bool, String) {
     let fd = unsafe { libc::memfd_create(c"output".as_ptr(), libc::MFD_CLOEXEC) };
     assert!(fd >= 0, "memfd_create: {}", std::io::Error::last_os_error());
     let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    let status = cmd.stdin(Stdio::null()).stdout(f.try_clone().unwrap()).stderr(f.try_clone().unwrap()).status().expect("running a command");
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(f.try_clone().unwrap())
+        .stderr(f.try_clone().unwrap())
+        .status()
+        .expect("running a command");
     let mut text = String::new();
     f.seek(SeekFrom::Start(0)).unwrap();
     f.read_to_string(&mut text).unwrap();
@@ -199,7 +211,9 @@ fn http_get(addr: SocketAddr) -> Result<String, String> {
         })();
         match attempt {
             Ok(body) if !body.is_empty() => return Ok(body),
-            Ok(_) if Instant::now() >= deadline => return Err(format!("GET http://{addr}/: empty answer")),
+            Ok(_) if Instant::now() >= deadline => {
+                return Err(format!("GET http://{addr}/: empty answer"))
+            }
             Err(e) if Instant::now() >= deadline => return Err(format!("GET http://{addr}/: {e}")),
             _ => std::thread::sleep(Duration::from_millis(50)),
         }
@@ -215,7 +229,10 @@ fn site(net: &Net, text: &str) -> PathBuf {
 }
 
 fn httpd(dir: &Path) -> Container {
-    Container::spawn(&["/bin/busybox", "httpd", "-f", "-p", "80", "-h", dir.to_str().unwrap()], None)
+    Container::spawn(
+        &["/bin/busybox", "httpd", "-f", "-p", "80", "-h", dir.to_str().unwrap()],
+        None,
+    )
 }
 
 /// An `AF_PACKET` socket bound to one interface: it sends whole Ethernet frames, every byte
@@ -268,14 +285,25 @@ impl RawLink {
         use std::os::fd::AsRawFd;
         // SAFETY: `frame` is valid for its length.
         let n = unsafe { libc::send(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
-        assert_eq!(n, frame.len() as isize, "sending a raw frame: {}", std::io::Error::last_os_error());
+        assert_eq!(
+            n,
+            frame.len() as isize,
+            "sending a raw frame: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 
 /// An Ethernet frame carrying one IPv4/UDP datagram, all headers written by hand. The IPv4
 /// header checksum must be right (the receiving kernel drops the packet otherwise); the UDP
 /// checksum is 0, "not computed", which IPv4 allows.
-fn udp_frame(dst_mac: [u8; 6], src_mac: [u8; 6], src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> Vec<u8> {
+fn udp_frame(
+    dst_mac: [u8; 6],
+    src_mac: [u8; 6],
+    src: SocketAddrV4,
+    dst: SocketAddrV4,
+    payload: &[u8],
+) -> Vec<u8> {
     let udp_len = 8 + payload.len() as u16;
     let mut ip = Vec::with_capacity(20);
     ip.extend_from_slice(&[0x45, 0]); // version 4, header of 5 words; TOS 0
@@ -308,12 +336,20 @@ fn udp_frame(dst_mac: [u8; 6], src_mac: [u8; 6], src: SocketAddrV4, dst: SocketA
 fn receives(sock: &UdpSocket, payload: &[u8], wait: Duration) -> bool {
     let deadline = Instant::now() + wait;
     let mut buf = [0u8; 2048];
-    while let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+    while let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+    {
         sock.set_read_timeout(Some(left)).unwrap();
         match sock.recv(&mut buf) {
             Ok(n) if &buf[..n] == payload => return true,
             Ok(_) => {}
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => break,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break
+            }
             // Other tests' children end meanwhile: SIGCHLD interrupts the wait.
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => panic!("receiving on {:?}: {e}", sock.local_addr()),
@@ -325,18 +361,22 @@ fn receives(sock: &UdpSocket, payload: &[u8], wait: Duration) -> bool {
 /// A MAC address as `/sys/class/net/<link>/address` gives it (`aa:bb:cc:dd:ee:ff`).
 fn mac_of(link: &str) -> [u8; 6] {
     let text = std::fs::read_to_string(format!("/sys/class/net/{link}/address")).unwrap();
-    let bytes: Vec<u8> = text.trim().split(':').map(|h| u8::from_str_radix(h, 16).unwrap()).collect();
+    let bytes: Vec<u8> =
+        text.trim().split(':').map(|h| u8::from_str_radix(h, 16).unwrap()).collect();
     bytes.try_into().unwrap_or_else(|b| panic!("{link} has no Ethernet address: {b:?}"))
 }
 
 /// The guard against forged loopback destinations that bridge `bridge` should have in the raw
 /// table — `-A PREROUTING -i B -d 127.0.0.0/8 … -j DROP` — with its packet counter.
 fn loopback_guard(bridge: &str) -> Option<(String, u64)> {
-    let (ok, listing) = run(Command::new("iptables").args(["-w", "-t", "raw", "-v", "-S", "PREROUTING"]));
+    let (ok, listing) =
+        run(Command::new("iptables").args(["-w", "-t", "raw", "-v", "-S", "PREROUTING"]));
     assert!(ok, "iptables -t raw -S PREROUTING: {listing}");
     let line = listing.lines().find(|l| {
         let a: Vec<&str> = l.split_whitespace().collect();
-        a.windows(2).any(|w| w == ["-i", bridge]) && a.windows(2).any(|w| w == ["-d", "127.0.0.0/8"]) && a.ends_with(&["-j", "DROP"])
+        a.windows(2).any(|w| w == ["-i", bridge])
+            && a.windows(2).any(|w| w == ["-d", "127.0.0.0/8"])
+            && a.ends_with(&["-j", "DROP"])
     })?;
     // With -v every rule shows `-c PACKETS BYTES`.
     let a: Vec<&str> = line.split_whitespace().collect();
@@ -347,9 +387,15 @@ fn loopback_guard(bridge: &str) -> Option<(String, u64)> {
 #[test]
 fn publish_specs_and_configs_parse_like_docker() {
     let p = network::parse_publish("127.0.0.1:8080:80").unwrap();
-    assert_eq!((p.host_ip, p.host_port, p.container_port, p.proto), (Ipv4Addr::LOCALHOST, 8080, 80, network::Proto::Tcp));
+    assert_eq!(
+        (p.host_ip, p.host_port, p.container_port, p.proto),
+        (Ipv4Addr::LOCALHOST, 8080, 80, network::Proto::Tcp)
+    );
     let p = network::parse_publish("8080:80/udp").unwrap();
-    assert_eq!((p.host_ip, p.host_port, p.container_port, p.proto), (Ipv4Addr::UNSPECIFIED, 8080, 80, network::Proto::Udp));
+    assert_eq!(
+        (p.host_ip, p.host_port, p.container_port, p.proto),
+        (Ipv4Addr::UNSPECIFIED, 8080, 80, network::Proto::Udp)
+    );
     assert_eq!(network::parse_publish(":4000:80").unwrap().host_ip, Ipv4Addr::UNSPECIFIED);
     assert_eq!(network::parse_publish("4000:80").unwrap().to_string(), "0.0.0.0:4000->80/tcp");
     for (bad, why) in [
@@ -389,10 +435,12 @@ fn fifty_concurrent_allocations_never_collide() {
     let dir = root.path.join("ips");
     let subnet = network::Subnet::parse("10.199.200.0/24").unwrap();
     let ips: Vec<Ipv4Addr> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..50).map(|i| {
-            let dir = &dir;
-            s.spawn(move || network::ipam::allocate(dir, &subnet, &format!("c{i}")).unwrap())
-        }).collect();
+        let handles: Vec<_> = (0..50)
+            .map(|i| {
+                let dir = &dir;
+                s.spawn(move || network::ipam::allocate(dir, &subnet, &format!("c{i}")).unwrap())
+            })
+            .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut sorted = ips.clone();
@@ -400,7 +448,13 @@ fn fifty_concurrent_allocations_never_collide() {
     sorted.dedup();
     assert_eq!(sorted.len(), 50, "two allocations got the same address: {ips:?}");
     for ip in &ips {
-        assert!(subnet.contains(*ip) && *ip != subnet.network && *ip != subnet.gateway() && *ip != subnet.broadcast(), "{ip}");
+        assert!(
+            subnet.contains(*ip)
+                && *ip != subnet.network
+                && *ip != subnet.gateway()
+                && *ip != subnet.broadcast(),
+            "{ip}"
+        );
     }
     // Each file names its holder; releasing is by the holder only, and twice is harmless.
     let held = network::ipam::allocated(&dir);
@@ -415,7 +469,8 @@ fn fifty_concurrent_allocations_never_collide() {
     // A /29 has 8 addresses: network, gateway, broadcast, and 5 for containers.
     let small = network::Subnet::parse("10.199.201.0/29").unwrap();
     let sdir = root.path.join("small");
-    let got: Vec<Ipv4Addr> = (0..5).map(|i| network::ipam::allocate(&sdir, &small, &format!("s{i}")).unwrap()).collect();
+    let got: Vec<Ipv4Addr> =
+        (0..5).map(|i| network::ipam::allocate(&sdir, &small, &format!("s{i}")).unwrap()).collect();
     assert_eq!(got, (2..7).map(|h| Ipv4Addr::new(10, 199, 201, h)).collect::<Vec<_>>());
     let e = format!("{:#}", network::ipam::allocate(&sdir, &small, "s5").unwrap_err());
     assert!(e.contains("no free address left in 10.199.201.0/29"), "{e}");
@@ -435,7 +490,11 @@ fn a_container_answers_on_its_address_and_on_the_published_port() {
 
     assert!(net.cfg.subnet.contains(att.ip) && att.ip != att.gateway, "{att:?}");
     assert_eq!(att.gateway, net.cfg.gateway());
-    assert_eq!(std::fs::read_to_string(net.ip_file(att.ip)).unwrap(), c.id, "the address file names the container");
+    assert_eq!(
+        std::fs::read_to_string(net.ip_file(att.ip)).unwrap(),
+        c.id,
+        "the address file names the container"
+    );
     assert!(link_exists(&att.host_veth) && link_exists(&net.cfg.bridge));
     let master = std::fs::read_link(format!("/sys/class/net/{}/master", att.host_veth)).unwrap();
     assert!(master.ends_with(&net.cfg.bridge), "the host veth is a port of the bridge: {master:?}");
@@ -457,13 +516,22 @@ fn a_container_answers_on_its_address_and_on_the_published_port() {
     let (ok, lo) = c.exec(&["ip", "link", "show", "lo"]);
     assert!(ok && lo.contains("UP"), "{lo}");
     // The bridge, both ends of the veth: the MTU of a wire inside the host (Config::DEFAULT_MTU).
-    let mtu = |name: &str| std::fs::read_to_string(format!("/sys/class/net/{name}/mtu")).unwrap().trim().to_string();
-    assert_eq!((mtu(&net.cfg.bridge), mtu(&att.host_veth)), ("65535".to_string(), "65535".to_string()));
+    let mtu = |name: &str| {
+        std::fs::read_to_string(format!("/sys/class/net/{name}/mtu")).unwrap().trim().to_string()
+    };
+    assert_eq!(
+        (mtu(&net.cfg.bridge), mtu(&att.host_veth)),
+        ("65535".to_string(), "65535".to_string())
+    );
     let (ok, eth0) = c.exec(&["ip", "link", "show", "eth0"]);
     assert!(ok && eth0.contains("mtu 65535"), "{eth0}");
     // Another MTU for a bridge that exists is refused, in one line: its ports must match it.
     let other = Config { mtu: 1500, ..net.cfg.clone() };
-    let e = format!("{:#}", network::bridge::existing(&mut network::netlink::Netlink::open().unwrap(), &other).unwrap_err());
+    let e = format!(
+        "{:#}",
+        network::bridge::existing(&mut network::netlink::Netlink::open().unwrap(), &other)
+            .unwrap_err()
+    );
     assert!(e.contains("has MTU 65535, not 1500") && !e.contains('\n'), "{e}");
 
     // Detach: no veth, no rules of this container, no address file; it was the last
@@ -496,7 +564,9 @@ fn concurrent_attaches_get_different_addresses() {
     assert_ne!(att_a.ip, att_b.ip);
     a.start(&att_a);
     b.start(&att_b);
-    for (ip, port) in [(att_a.ip, 80), (att_b.ip, 80), (Ipv4Addr::LOCALHOST, pa), (Ipv4Addr::LOCALHOST, pb)] {
+    for (ip, port) in
+        [(att_a.ip, 80), (att_b.ip, 80), (Ipv4Addr::LOCALHOST, pa), (Ipv4Addr::LOCALHOST, pb)]
+    {
         let body = http_get(SocketAddr::from((ip, port))).unwrap();
         assert!(body.contains("twin"), "{ip}:{port}: {body}");
     }
@@ -526,19 +596,32 @@ fn a_port_in_use_is_a_clear_error_and_nothing_is_created() {
     let e = format!("{:#}", c.attach(&net, &publish(&format!("127.0.0.1:{port}:80"))).unwrap_err());
     assert!(e.contains(&format!("port {port}/tcp is already in use")) && !e.contains('\n'), "{e}");
     assert!(!link_exists(&net.cfg.bridge) && !link_exists(&network::host_veth_name(&c.id)));
-    assert!(net.ip_files().is_empty() && rules_of(&c.id).is_empty() && net.bridge_rules().is_empty());
+    assert!(
+        net.ip_files().is_empty() && rules_of(&c.id).is_empty() && net.bridge_rules().is_empty()
+    );
     let (_, links) = c.exec(&["ip", "-o", "link"]);
     assert_eq!(links.lines().count(), 1, "only lo in the container: {links}");
 
     // A child left in the host's network namespace is refused (configuring "its" eth0 would
     // reconfigure the host).
-    let (host_child, _gate) = process::spawn(CloneFlags::empty(), &|| Ok(()), &["/bin/busybox".to_string(), "true".to_string()]).unwrap();
-    let e = format!("{:#}", network::attach(&net.cfg, net.root(), &c.id, host_child.pid(), &[]).unwrap_err());
+    let (host_child, _gate) = process::spawn(
+        CloneFlags::empty(),
+        &|| Ok(()),
+        &["/bin/busybox".to_string(), "true".to_string()],
+    )
+    .unwrap();
+    let e = format!(
+        "{:#}",
+        network::attach(&net.cfg, net.root(), &c.id, host_child.pid(), &[]).unwrap_err()
+    );
     assert!(e.contains("shares the host's network namespace"), "{e}");
     assert!(!link_exists(&net.cfg.bridge) && net.ip_files().is_empty());
 
     // The same host port twice in one run.
-    let twice = [network::parse_publish("18081:80").unwrap(), network::parse_publish("127.0.0.1:18081:81").unwrap()];
+    let twice = [
+        network::parse_publish("18081:80").unwrap(),
+        network::parse_publish("127.0.0.1:18081:81").unwrap(),
+    ];
     let e = format!("{:#}", c.attach(&net, &twice).unwrap_err());
     assert!(e.contains("already in"), "{e}");
 
@@ -559,7 +642,8 @@ fn a_port_in_use_is_a_clear_error_and_nothing_is_created() {
 
 #[test]
 fn leftovers_are_found_by_id_and_destroying_the_bridge_removes_everything() {
-    if !common::have_root("leftovers_are_found_by_id_and_destroying_the_bridge_removes_everything") {
+    if !common::have_root("leftovers_are_found_by_id_and_destroying_the_bridge_removes_everything")
+    {
         return;
     }
     let net = Net::new("gone", 4);
@@ -571,9 +655,14 @@ fn leftovers_are_found_by_id_and_destroying_the_bridge_removes_everything() {
     a.start(&att);
     let id = a.id.clone();
     drop(a); // kill -9
-    assert!(!rules_of(&id).is_empty() && net.ip_file(att.ip).exists(), "still there after the crash");
+    assert!(
+        !rules_of(&id).is_empty() && net.ip_file(att.ip).exists(),
+        "still there after the crash"
+    );
     network::cleanup_container(&net.cfg, net.root(), &id).unwrap();
-    assert!(!link_exists(&att.host_veth) && rules_of(&id).is_empty() && !net.ip_file(att.ip).exists());
+    assert!(
+        !link_exists(&att.host_veth) && rules_of(&id).is_empty() && !net.ip_file(att.ip).exists()
+    );
     assert!(!link_exists(&net.cfg.bridge) && net.bridge_rules().is_empty());
     network::cleanup_container(&net.cfg, net.root(), &id).expect("twice is harmless");
 
@@ -595,7 +684,10 @@ fn leftovers_are_found_by_id_and_destroying_the_bridge_removes_everything() {
     let att_o = o.attach(&outside, &[]).unwrap();
     o.start(&att_o);
     let from_outside = o.inside(|| http_get(SocketAddr::from((att_o.gateway, port_b))));
-    assert!(from_outside.as_ref().is_ok_and(|r| r.contains("x\n")), "via PREROUTING: {from_outside:?}");
+    assert!(
+        from_outside.as_ref().is_ok_and(|r| r.contains("x\n")),
+        "via PREROUTING: {from_outside:?}"
+    );
     network::destroy_bridge(&net.cfg, net.root()).unwrap();
     assert!(!link_exists(&net.cfg.bridge), "bridge left behind");
     assert_eq!(net.bridge_rules(), Vec::<String>::new(), "chains or jumps left behind");
@@ -624,12 +716,17 @@ fn a_forged_frame_to_127_0_0_1_does_not_reach_the_hosts_loopback() {
 
     // The premise: route_localnet is on, so only the guard stands between a forged frame and
     // the host's loopback.
-    let localnet = std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet")).unwrap();
+    let localnet =
+        std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"))
+            .unwrap();
     assert_eq!(localnet.trim(), "1");
     let (guard, _) = loopback_guard(&bridge).unwrap_or_else(|| {
         panic!("no `-i {bridge} -d 127.0.0.0/8 -j DROP` in the raw table: {}", iptables_save())
     });
-    assert!(guard.contains(&format!("minidocker-bridge:{bridge}")), "the guard carries the bridge's tag: {guard}");
+    assert!(
+        guard.contains(&format!("minidocker-bridge:{bridge}")),
+        "the guard carries the bridge's tag: {guard}"
+    );
 
     // The host's service: bound to 0.0.0.0, so it would take a datagram for 127.0.0.1 too if
     // the kernel delivered one.
@@ -648,7 +745,13 @@ fn a_forged_frame_to_127_0_0_1_does_not_reach_the_hosts_loopback() {
     // from the container's MAC and address, to `dst` on the server's port.
     let gateway_mac = mac_of(&bridge);
     let frame = |dst: Ipv4Addr, payload: &[u8]| {
-        udp_frame(gateway_mac, raw.mac, SocketAddrV4::new(att.ip, 40000), SocketAddrV4::new(dst, port), payload)
+        udp_frame(
+            gateway_mac,
+            raw.mac,
+            SocketAddrV4::new(att.ip, 40000),
+            SocketAddrV4::new(dst, port),
+            payload,
+        )
     };
     // A frame to the gateway's address is delivered: the frames are built right and the path
     // works. A few tries, in case the bridge port is not forwarding yet.
@@ -658,7 +761,11 @@ fn a_forged_frame_to_127_0_0_1_does_not_reach_the_hosts_loopback() {
             receives(&server, payload, Duration::from_secs(1))
         })
     };
-    assert!(to_gateway(b"minidocker: hand-built frame to the gateway"), "a forged frame to {}:{port} never arrived", att.gateway);
+    assert!(
+        to_gateway(b"minidocker: hand-built frame to the gateway"),
+        "a forged frame to {}:{port} never arrived",
+        att.gateway
+    );
 
     // The attack: the same frame to 127.0.0.1. Without the guard it is delivered (the book
     // tells); with it, it is dropped before routing, however often it is sent.
@@ -667,11 +774,18 @@ fn a_forged_frame_to_127_0_0_1_does_not_reach_the_hosts_loopback() {
     for _ in 0..3 {
         raw.send(&frame(Ipv4Addr::LOCALHOST, attack));
     }
-    assert!(!receives(&server, attack, Duration::from_secs(1)), "a container reached 127.0.0.1:{port} on the host");
+    assert!(
+        !receives(&server, attack, Duration::from_secs(1)),
+        "a container reached 127.0.0.1:{port} on the host"
+    );
     // It was the guard that stopped them (its counter went up by the three frames), and the
     // path still works, so nothing else lost them.
     let (_, dropped_after) = loopback_guard(&bridge).unwrap();
-    assert!(dropped_after >= dropped_before + 3, "the guard dropped {} packets, not the 3 frames", dropped_after - dropped_before);
+    assert!(
+        dropped_after >= dropped_before + 3,
+        "the guard dropped {} packets, not the 3 frames",
+        dropped_after - dropped_before
+    );
     assert!(to_gateway(b"minidocker: the gateway once more"), "the path to the gateway broke");
 
     // The guard goes with the bridge: the last detach removes both.

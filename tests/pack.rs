@@ -23,8 +23,19 @@ fn an_upper_dir_round_trips_through_a_layer_tarball() {
     fs::hard_link(upper.join("app/main.py"), upper.join("app/same.py")).unwrap();
     std::os::unix::fs::symlink("/app/main.py", upper.join("app/link")).unwrap();
     fs::write(upper.join("etc-hosts-like"), "excluded").unwrap();
-    nix::sys::stat::mknod(&upper.join("app/deleted"), nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::empty(), 0).unwrap();
-    minidocker::image::unpack::fsetxattr(&fs::File::open(upper.join("app/opaque")).unwrap(), "trusted.overlay.opaque", b"y").unwrap();
+    nix::sys::stat::mknod(
+        &upper.join("app/deleted"),
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::empty(),
+        0,
+    )
+    .unwrap();
+    minidocker::image::unpack::fsetxattr(
+        &fs::File::open(upper.join("app/opaque")).unwrap(),
+        "trusted.overlay.opaque",
+        b"y",
+    )
+    .unwrap();
 
     let mut tarball = Vec::new();
     let packed = pack::pack(&upper, &["etc-hosts-like"], &mut tarball).unwrap();
@@ -40,7 +51,10 @@ fn an_upper_dir_round_trips_through_a_layer_tarball() {
     assert_eq!(fs::metadata(out.join("app/same.py")).unwrap().ino(), main.ino(), "hard link kept");
     assert_eq!(fs::read_link(out.join("app/link")).unwrap().to_str(), Some("/app/main.py"));
     let wh = fs::symlink_metadata(out.join("app/deleted")).unwrap();
-    assert!(wh.file_type().is_char_device() && wh.rdev() == 0, "the whiteout came back as a 0:0 device");
+    assert!(
+        wh.file_type().is_char_device() && wh.rdev() == 0,
+        "the whiteout came back as a 0:0 device"
+    );
     assert!(is_opaque(&out.join("app/opaque")), "the opaque marker came back as the xattr");
     assert!(!out.join("etc-hosts-like").exists());
     // Same tree, same bytes: packing is deterministic, so the build cache can trust diff_ids.

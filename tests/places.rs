@@ -19,11 +19,23 @@ fn every_lesson_explains_itself_and_has_its_lab_sheet() {
     for (name, path) in LESSONS {
         let (code, out, _) = common::run(common::bin(path).arg("--help"));
         assert_eq!(code, 0, "{name}");
-        assert!(out.contains("Mirrors:") && out.contains(&format!("lessons/{name}/README.md")), "{name}: {out}");
-        assert!(out.contains("  --step ") && out.contains("  --check "), "{name}: the common options: {out}");
-        let sheet = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons").join(name).join("README.md");
+        assert!(
+            out.contains("Mirrors:") && out.contains(&format!("lessons/{name}/README.md")),
+            "{name}: {out}"
+        );
+        assert!(
+            out.contains("  --step ") && out.contains("  --check "),
+            "{name}: the common options: {out}"
+        );
+        let sheet = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("lessons")
+            .join(name)
+            .join("README.md");
         let text = std::fs::read_to_string(&sheet).unwrap();
-        assert!(text.contains("## Exercise") && !text.contains("not built yet"), "{name}: the lab sheet is not written");
+        assert!(
+            text.contains("## Exercise") && !text.contains("not built yet"),
+            "{name}: the lab sheet is not written"
+        );
     }
 }
 

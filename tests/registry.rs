@@ -26,7 +26,10 @@ const LESSON03: &str = env!("CARGO_BIN_EXE_03-rootfs-aufs");
 
 /// Run a host tool; its failure fails the test with its stderr.
 fn tool(args: &[&str]) -> Vec<u8> {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{} is needed (scripts/test installs it): {e}", args[0]));
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{} is needed (scripts/test installs it): {e}", args[0]));
     assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
@@ -38,7 +41,10 @@ fn wait_for_port(port: u16, child: &mut Child, log: &Path) -> bool {
             return true;
         }
         if let Ok(Some(_)) = child.try_wait() {
-            eprintln!("docker-registry exited: {}", std::fs::read_to_string(log).unwrap_or_default());
+            eprintln!(
+                "docker-registry exited: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
             return false;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -56,7 +62,8 @@ struct Registry {
 
 impl Registry {
     fn start(test: &str, auth: &str) -> Registry {
-        let dir = std::env::temp_dir().join(format!("minidocker-registry-{test}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("minidocker-registry-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Registry::start_in(dir, auth)
@@ -86,7 +93,10 @@ impl Registry {
             let _ = child.kill();
             let _ = child.wait();
         }
-        panic!("docker-registry did not start: {}", std::fs::read_to_string(dir.join("registry.err")).unwrap_or_default());
+        panic!(
+            "docker-registry did not start: {}",
+            std::fs::read_to_string(dir.join("registry.err")).unwrap_or_default()
+        );
     }
 
     fn host(&self) -> String {
@@ -141,11 +151,16 @@ fn login(root: &TestRoot, host: &str, user: &str, password: &str) -> Ran {
         .unwrap();
     child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    Ran { code: out.status.code().unwrap_or(-1), out: String::from_utf8_lossy(&out.stdout).into(), err: String::from_utf8_lossy(&out.stderr).into() }
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&out.stdout).into(),
+        err: String::from_utf8_lossy(&out.stderr).into(),
+    }
 }
 
 fn runs_in_lesson03(root: &TestRoot, image: &str) {
-    let (code, out, err) = run(root.cmd(LESSON03).args(["--image", image, "--", "/bin/sh", "-c", "echo ok"]));
+    let (code, out, err) =
+        run(root.cmd(LESSON03).args(["--image", image, "--", "/bin/sh", "-c", "echo ok"]));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.lines().any(|l| l.trim() == "ok"), "the container should print ok:\n{out}");
 }
@@ -156,7 +171,10 @@ fn assert_store_empty(root: &TestRoot, what: &str) {
     assert_eq!(count("images/blobs/sha256"), 0, "{what}: a blob was left in the store");
     assert_eq!(count("layers"), 0, "{what}: a layer was left in the store");
     assert!(root.scratch_left().is_empty(), "{what}: tmp/ has {:?}", root.scratch_left());
-    assert!(Store::open(&root.path).unwrap().list().unwrap().is_empty(), "{what}: an image was named");
+    assert!(
+        Store::open(&root.path).unwrap().list().unwrap().is_empty(),
+        "{what}: an image was named"
+    );
 }
 
 // ---- an open registry -------------------------------------------------------------------------
@@ -175,9 +193,18 @@ fn push_then_pull_and_run() {
     let ours = Store::open(&a.path).unwrap().resolve("busybox").unwrap();
     assert!(out.contains(&format!("The push refers to repository [{host}/x/busybox]")), "{out}");
     assert!(out.contains(&format!("{}: Pushed", ours.manifest.layers[0].digest.short())), "{out}");
-    assert!(out.contains(&format!("v1: digest: {} size: {}", ours.manifest_desc.digest, ours.manifest_desc.size)), "{out}");
+    assert!(
+        out.contains(&format!(
+            "v1: digest: {} size: {}",
+            ours.manifest_desc.digest, ours.manifest_desc.size
+        )),
+        "{out}"
+    );
     let out = ok(&a, &["push", &name]);
-    assert!(out.contains(": Layer already exists") && !out.contains("Pushed"), "a second push sends nothing:\n{out}");
+    assert!(
+        out.contains(": Layer already exists") && !out.contains("Pushed"),
+        "a second push sends nothing:\n{out}"
+    );
     // Another repository of the same registry: the layer is mounted, not sent again.
     ok(&a, &["tag", "busybox", &format!("{host}/z/copy:v1")]);
     let out = ok(&a, &["push", &format!("{host}/z/copy:v1")]);
@@ -188,23 +215,40 @@ fn push_then_pull_and_run() {
     let out = ok(&b, &["pull", &name]);
     eprintln!("pull of busybox from the local registry: {:?}", t.elapsed());
     assert!(out.contains("v1: Pulling from x/busybox"), "{out}");
-    assert!(out.contains(&format!("{}: Pull complete", ours.manifest.layers[0].digest.short())), "{out}");
+    assert!(
+        out.contains(&format!("{}: Pull complete", ours.manifest.layers[0].digest.short())),
+        "{out}"
+    );
     assert!(out.contains(&format!("Digest: {}", ours.manifest_desc.digest)), "{out}");
     assert!(out.contains(&format!("Status: Downloaded newer image for {name}")), "{out}");
     assert!(out.trim_end().ends_with(&name), "the full name last:\n{out}");
     let pulled = Store::open(&b.path).unwrap().resolve(&name).unwrap();
-    assert_eq!((&pulled.id, &pulled.manifest_desc.digest), (&ours.id, &ours.manifest_desc.digest), "the same image, byte for byte");
+    assert_eq!(
+        (&pulled.id, &pulled.manifest_desc.digest),
+        (&ours.id, &ours.manifest_desc.digest),
+        "the same image, byte for byte"
+    );
     assert!(b.scratch_left().is_empty());
     runs_in_lesson03(&b, &name);
 
     let out = ok(&b, &["pull", &name]);
-    assert!(out.contains(": Already exists") && out.contains(&format!("Status: Image is up to date for {name}")), "{out}");
+    assert!(
+        out.contains(": Already exists")
+            && out.contains(&format!("Status: Image is up to date for {name}")),
+        "{out}"
+    );
     let out = ok(&b, &["pull", &format!("{host}/z/copy:v1")]);
-    assert!(out.contains(": Already exists") && out.contains("Status: Downloaded newer image"), "{out}");
+    assert!(
+        out.contains(": Already exists") && out.contains("Status: Downloaded newer image"),
+        "{out}"
+    );
     let by_digest = format!("{host}/x/busybox@{}", ours.manifest_desc.digest);
     let c = TestRoot::new("reg-pull-digest");
     let out = ok(&c, &["pull", &by_digest]);
-    assert!(out.contains(&format!("{}: Pulling from x/busybox", ours.manifest_desc.digest)), "{out}");
+    assert!(
+        out.contains(&format!("{}: Pulling from x/busybox", ours.manifest_desc.digest)),
+        "{out}"
+    );
     runs_in_lesson03(&c, &by_digest);
 
     let line = fails(&c, &["pull", &format!("{host}/x/busybox:nope")]);
@@ -233,27 +277,42 @@ fn an_image_index_gives_this_hosts_manifest() {
     // An index: this host's platform → mine, another → theirs, pushed as it is.
     let host_p = oci::host_platform();
     let other_arch = if host_p.architecture == "s390x" { "ppc64le" } else { "s390x" };
-    let entry = |img: &minidocker::image::Image, arch: &str| {
-        serde_json::json!({"mediaType": oci::MANIFEST, "digest": img.manifest_desc.digest, "size": img.manifest_desc.size, "platform": {"architecture": arch, "os": "linux"}})
-    };
+    let entry = |img: &minidocker::image::Image, arch: &str| serde_json::json!({"mediaType": oci::MANIFEST, "digest": img.manifest_desc.digest, "size": img.manifest_desc.size, "platform": {"architecture": arch, "os": "linux"}});
     let index = serde_json::json!({"schemaVersion": 2, "mediaType": oci::INDEX, "manifests": [entry(&theirs, other_arch), entry(&mine, &host_p.architecture)]});
     let bytes = serde_json::to_vec(&index).unwrap();
-    ureq::put(format!("http://{host}/v2/x/busybox/manifests/multi")).header("Content-Type", oci::INDEX).send(&bytes[..]).expect("the registry takes the index");
+    ureq::put(format!("http://{host}/v2/x/busybox/manifests/multi"))
+        .header("Content-Type", oci::INDEX)
+        .send(&bytes[..])
+        .expect("the registry takes the index");
 
     let b = TestRoot::new("reg-index-b");
     let multi = format!("{host}/x/busybox:multi");
     let out = ok(&b, &["pull", &multi]);
-    assert!(out.contains(&format!("Digest: {}", Digest::of(&bytes))), "Docker shows the index's digest:\n{out}");
+    assert!(
+        out.contains(&format!("Digest: {}", Digest::of(&bytes))),
+        "Docker shows the index's digest:\n{out}"
+    );
     let pulled = Store::open(&b.path).unwrap().resolve(&multi).unwrap();
     assert_eq!(pulled.id, mine.id, "this host's manifest was chosen");
     runs_in_lesson03(&b, &multi);
 
     let line = fails(&b, &["pull", "--platform", "linux/mips64le", &multi]);
-    assert!(line.contains("no matching manifest for linux/mips64le") && line.contains(other_arch), "{line}");
+    assert!(
+        line.contains("no matching manifest for linux/mips64le") && line.contains(other_arch),
+        "{line}"
+    );
     let r = md(&b, &["pull", "--platform", &format!("linux/{other_arch}"), &multi]);
     assert_eq!(r.code, 0, "{}", r.err);
-    assert!(r.err.contains("WARNING: The requested image's platform"), "a foreign image is pulled with a warning:\n{}", r.err);
-    assert_eq!(Store::open(&b.path).unwrap().resolve(&multi).unwrap().id, theirs.id, "--platform chooses the other entry");
+    assert!(
+        r.err.contains("WARNING: The requested image's platform"),
+        "a foreign image is pulled with a warning:\n{}",
+        r.err
+    );
+    assert_eq!(
+        Store::open(&b.path).unwrap().resolve(&multi).unwrap().id,
+        theirs.id,
+        "--platform chooses the other entry"
+    );
 }
 
 // ---- htpasswd (Basic) ---------------------------------------------------------------------------
@@ -263,12 +322,16 @@ fn htpasswd_login_then_push() {
     if !have_root("htpasswd_login_then_push") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("minidocker-registry-htpasswd-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("minidocker-registry-htpasswd-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let line = tool(&["htpasswd", "-Bbn", "alice", "s3cret"]);
     std::fs::write(dir.join("htpasswd"), line).unwrap();
-    let auth = format!("auth:\n  htpasswd:\n    realm: minidocker-test\n    path: {}\n", dir.join("htpasswd").display());
+    let auth = format!(
+        "auth:\n  htpasswd:\n    realm: minidocker-test\n    path: {}\n",
+        dir.join("htpasswd").display()
+    );
     let reg = Registry::start_in(dir, &auth);
     let host = reg.host();
     let name = format!("{host}/team/busybox:v1");
@@ -276,7 +339,11 @@ fn htpasswd_login_then_push() {
     ok(&a, &["tag", "busybox", &name]);
 
     let line = fails(&a, &["push", &name]);
-    assert!(line.contains("authentication required") && line.contains(&format!("minidocker login {host}")), "{line}");
+    assert!(
+        line.contains("authentication required")
+            && line.contains(&format!("minidocker login {host}")),
+        "{line}"
+    );
     let r = login(&a, &host, "alice", "wrong");
     assert_eq!(r.code, 1, "{}", r.err);
     assert!(r.err.contains("incorrect username or password"), "{}", r.err);
@@ -286,9 +353,17 @@ fn htpasswd_login_then_push() {
     assert_eq!(r.code, 0, "{}", r.err);
     assert!(r.out.contains("Login Succeeded"), "{}", r.out);
     let file = a.path.join("auth.json");
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600, "the credentials file is 0600");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "the credentials file is 0600"
+    );
     let stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    assert_eq!(stored["auths"][&host]["auth"].as_str(), Some(STANDARD.encode("alice:s3cret").as_str()), "Docker's config.json format");
+    assert_eq!(
+        stored["auths"][&host]["auth"].as_str(),
+        Some(STANDARD.encode("alice:s3cret").as_str()),
+        "Docker's config.json format"
+    );
     let out = ok(&a, &["push", &name]);
     assert!(out.contains(": Pushed"), "{out}");
 
@@ -404,7 +479,8 @@ fn serve_one(conn: TcpStream, handler: &dyn Fn(&Req) -> Resp) -> std::io::Result
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("/").to_string());
+    let (method, target) =
+        (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("/").to_string());
     let mut headers = Vec::new();
     loop {
         let mut h = String::new();
@@ -415,7 +491,11 @@ fn serve_one(conn: TcpStream, handler: &dyn Fn(&Req) -> Resp) -> std::io::Result
             headers.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    let len: usize = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0; len];
     reader.read_exact(&mut body)?;
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
@@ -426,7 +506,11 @@ fn serve_one(conn: TcpStream, handler: &dyn Fn(&Req) -> Resp) -> std::io::Result
     let req = Req { path: path.to_string(), query: query.collect(), headers };
     let resp = handler(&req);
     let mut w = conn;
-    let mut head = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n", resp.status, resp.body.len());
+    let mut head = format!(
+        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+        resp.status,
+        resp.body.len()
+    );
     for (k, v) in &resp.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -456,8 +540,24 @@ const SERVICE: &str = "minidocker-test-registry";
 impl TokenServer {
     fn start(dir: &Path) -> TokenServer {
         let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
-        let (key_s, cert_s) = (key.to_str().unwrap().to_string(), cert.to_str().unwrap().to_string());
-        tool(&["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key_s, "-out", &cert_s, "-days", "2", "-subj", &format!("/CN={ISSUER}")]);
+        let (key_s, cert_s) =
+            (key.to_str().unwrap().to_string(), cert.to_str().unwrap().to_string());
+        tool(&[
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &key_s,
+            "-out",
+            &cert_s,
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={ISSUER}"),
+        ]);
         let der = tool(&["openssl", "x509", "-in", &cert_s, "-outform", "DER"]);
         let x5c = STANDARD.encode(der);
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -465,30 +565,57 @@ impl TokenServer {
         let server = MiniServer::start(move |req| {
             let user = match req.header("authorization").and_then(|a| a.strip_prefix("Basic ")) {
                 None => None,
-                Some(b) if STANDARD.decode(b).ok().as_deref() == Some(b"alice:s3cret".as_slice()) => Some("alice"),
+                Some(b)
+                    if STANDARD.decode(b).ok().as_deref() == Some(b"alice:s3cret".as_slice()) =>
+                {
+                    Some("alice")
+                }
                 Some(_) => {
                     log.lock().unwrap().push("refused".to_string());
                     return Resp::new(401, r#"{"details":"incorrect username or password"}"#);
                 }
             };
-            let get = |k: &str| req.query.iter().filter(|(q, _)| q == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+            let get = |k: &str| {
+                req.query.iter().filter(|(q, _)| q == k).map(|(_, v)| v.clone()).collect::<Vec<_>>()
+            };
             let mut access = Vec::new();
             for scope in get("scope") {
                 let mut parts = scope.splitn(3, ':');
-                let (kind, name, actions) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-                let granted: Vec<&str> = actions.split(',').filter(|a| user.is_some() || *a == "pull").collect();
+                let (kind, name, actions) = (
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or(""),
+                );
+                let granted: Vec<&str> =
+                    actions.split(',').filter(|a| user.is_some() || *a == "pull").collect();
                 access.push(serde_json::json!({"type": kind, "name": name, "actions": granted}));
             }
-            log.lock().unwrap().push(format!("{} service={} scope={} account={}", user.unwrap_or("anonymous"), get("service").join(","), get("scope").join(" "), get("account").join(",")));
+            log.lock().unwrap().push(format!(
+                "{} service={} scope={} account={}",
+                user.unwrap_or("anonymous"),
+                get("service").join(","),
+                get("scope").join(" "),
+                get("account").join(",")
+            ));
             let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
             let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [x5c]});
             let claims = serde_json::json!({"iss": ISSUER, "sub": user.unwrap_or(""), "aud": SERVICE, "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("{now}-{}", access.len()), "access": access});
-            let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
-            let mut sign = Command::new("openssl").args(["dgst", "-sha256", "-sign", &key_s]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+            let input = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(claims.to_string())
+            );
+            let mut sign = Command::new("openssl")
+                .args(["dgst", "-sha256", "-sign", &key_s])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
             sign.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
             let sig = sign.wait_with_output().unwrap().stdout;
             let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig));
-            Resp::new(200, serde_json::json!({"token": token, "expires_in": 300}).to_string()).header("Content-Type", "application/json")
+            Resp::new(200, serde_json::json!({"token": token, "expires_in": 300}).to_string())
+                .header("Content-Type", "application/json")
         });
         TokenServer { server, cert, requests }
     }
@@ -503,7 +630,8 @@ fn bearer_tokens_from_a_token_server() {
     if !have_root("bearer_tokens_from_a_token_server") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("minidocker-registry-token-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("minidocker-registry-token-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let tokens = TokenServer::start(&dir);
@@ -520,15 +648,28 @@ fn bearer_tokens_from_a_token_server() {
 
     // Anonymous: the token grants pull only, so the push is refused.
     let line = fails(&a, &["push", &name]);
-    assert!(line.contains("unauthorized") && line.contains(&format!("minidocker login {host}")), "{line}");
-    assert!(tokens.requests().iter().any(|r| r.starts_with("anonymous") && r.contains(&format!("service={SERVICE}")) && r.contains("scope=repository:t/busybox:pull,push")), "{:?}", tokens.requests());
+    assert!(
+        line.contains("unauthorized") && line.contains(&format!("minidocker login {host}")),
+        "{line}"
+    );
+    assert!(
+        tokens.requests().iter().any(|r| r.starts_with("anonymous")
+            && r.contains(&format!("service={SERVICE}"))
+            && r.contains("scope=repository:t/busybox:pull,push")),
+        "{:?}",
+        tokens.requests()
+    );
 
     let r = login(&a, &host, "alice", "nope");
     assert_eq!(r.code, 1);
     assert!(r.err.contains("incorrect username or password"), "{}", r.err);
     let r = login(&a, &host, "alice", "s3cret");
     assert_eq!(r.code, 0, "{}", r.err);
-    assert!(tokens.requests().iter().any(|q| q.starts_with("alice") && q.contains("account=alice")), "login asks for a token with the credentials: {:?}", tokens.requests());
+    assert!(
+        tokens.requests().iter().any(|q| q.starts_with("alice") && q.contains("account=alice")),
+        "login asks for a token with the credentials: {:?}",
+        tokens.requests()
+    );
     let out = ok(&a, &["push", &name]);
     assert!(out.contains(": Pushed") && out.contains("v1: digest: sha256:"), "{out}");
 
@@ -538,7 +679,11 @@ fn bearer_tokens_from_a_token_server() {
     assert!(out.contains("Pull complete"), "{out}");
     runs_in_lesson03(&b, &name);
     // A wrong stored password: the token server refuses, in one line.
-    std::fs::write(b.path.join("auth.json"), format!(r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#, STANDARD.encode("alice:stale"))).unwrap();
+    std::fs::write(
+        b.path.join("auth.json"),
+        format!(r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#, STANDARD.encode("alice:stale")),
+    )
+    .unwrap();
     let line = fails(&b, &["pull", &name]);
     assert!(line.contains("incorrect username or password"), "{line}");
 }
@@ -555,7 +700,12 @@ fn layered_image(root: &TestRoot, extra: usize) -> minidocker::image::Image {
     for i in 0..extra {
         // Incompressible enough that a layer takes a moment: 256 KiB of a simple LCG.
         let mut x = 0x2545_f491_4f6c_dd1du64 ^ i as u64;
-        let data: Vec<u8> = (0..256 << 10).map(|_| { x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (x >> 56) as u8 }).collect();
+        let data: Vec<u8> = (0..256 << 10)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (x >> 56) as u8
+            })
+            .collect();
         let mut b = tar::Builder::new(Vec::new());
         let mut h = tar::Header::new_gnu();
         h.set_size(data.len() as u64);
@@ -602,9 +752,13 @@ fn many_layers_go_three_at_a_time() {
     assert_eq!(out.matches(": Already exists").count(), 1, "{out}");
     assert_eq!(out.matches(": Pull complete").count(), 5, "{out}");
     let script = "cat /layer0.txt /layer4.txt";
-    let (code, out, err) = run(b.cmd(LESSON03).args(["--image", &name, "--", "/bin/sh", "-c", script]));
+    let (code, out, err) =
+        run(b.cmd(LESSON03).args(["--image", &name, "--", "/bin/sh", "-c", script]));
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("layer 0") && out.contains("layer 4"), "every layer is in the rootfs:\n{out}");
+    assert!(
+        out.contains("layer 0") && out.contains("layer 4"),
+        "every layer is in the rootfs:\n{out}"
+    );
 
     // How many downloads at once: a slow fake registry counts them.
     let fake = fake_registry(&a, &img, Lie::None, Duration::from_millis(400));
@@ -612,7 +766,10 @@ fn many_layers_go_three_at_a_time() {
     ok(&c, &["pull", &format!("127.0.0.1:{}/f/busybox:v1", fake.port)]);
     let most = fake.most_at_once.load(Ordering::SeqCst);
     eprintln!("layers downloading at once: at most {most}");
-    assert!((2..=3).contains(&most), "layers download in parallel, at most three at a time: {most} at once");
+    assert!(
+        (2..=3).contains(&most),
+        "layers download in parallel, at most three at a time: {most} at once"
+    );
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -634,12 +791,22 @@ struct Fake {
 /// A fake registry serving `img` of `root` as `f/busybox:v1`, its layers through a redirect
 /// to `/cdn/…` (as registries backed by object storage do), each taking `delay`; it lies about
 /// the config or the top layer as told.
-fn fake_registry(root: &TestRoot, img: &minidocker::image::Image, lie: Lie, delay: Duration) -> Fake {
+fn fake_registry(
+    root: &TestRoot,
+    img: &minidocker::image::Image,
+    lie: Lie,
+    delay: Duration,
+) -> Fake {
     use std::sync::atomic::AtomicUsize;
     let store = Store::open(&root.path).unwrap();
     let manifest = store.read_blob(&img.manifest_desc.digest).unwrap();
     let config = (img.id.clone(), store.read_blob(&img.id).unwrap());
-    let layers: Vec<(Digest, Vec<u8>)> = img.manifest.layers.iter().map(|l| (l.digest.clone(), store.read_blob(&l.digest).unwrap())).collect();
+    let layers: Vec<(Digest, Vec<u8>)> = img
+        .manifest
+        .layers
+        .iter()
+        .map(|l| (l.digest.clone(), store.read_blob(&l.digest).unwrap()))
+        .collect();
     let liar = layers.last().unwrap().0.clone();
     let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let most_at_once = most.clone();
@@ -658,12 +825,18 @@ fn fake_registry(root: &TestRoot, img: &minidocker::image::Image, lie: Lie, dela
             return Resp::new(200, manifest.clone()).header("Content-Type", oci::MANIFEST);
         }
         if path == format!("/v2/f/busybox/blobs/{}", config.0) {
-            return Resp::new(200, if lie == Lie::TamperedConfig { flip(&config.1) } else { config.1.clone() });
+            return Resp::new(
+                200,
+                if lie == Lie::TamperedConfig { flip(&config.1) } else { config.1.clone() },
+            );
         }
         for (d, bytes) in &layers {
             if path == format!("/v2/f/busybox/blobs/{d}") {
                 return match lie {
-                    Lie::ServerError if *d == liar => Resp::new(500, r#"{"errors":[{"code":"UNKNOWN","message":"the disk is on fire"}]}"#),
+                    Lie::ServerError if *d == liar => Resp::new(
+                        500,
+                        r#"{"errors":[{"code":"UNKNOWN","message":"the disk is on fire"}]}"#,
+                    ),
                     _ => Resp::new(307, "").header("Location", &format!("/cdn/{}", d.hex())),
                 };
             }
@@ -678,7 +851,9 @@ fn fake_registry(root: &TestRoot, img: &minidocker::image::Image, lie: Lie, dela
                 }
                 return match lie {
                     Lie::TamperedLayer => Resp::new(200, flip(bytes)),
-                    Lie::TruncatedLayer => Resp { cut: Some(bytes.len() / 2), ..Resp::new(200, bytes.clone()) },
+                    Lie::TruncatedLayer => {
+                        Resp { cut: Some(bytes.len() / 2), ..Resp::new(200, bytes.clone()) }
+                    }
                     Lie::ShortLayer => Resp::new(200, bytes[..bytes.len() / 2].to_vec()),
                     _ => Resp::new(200, bytes.clone()),
                 };
@@ -736,7 +911,14 @@ fn skopeo_pushes_what_we_pull_and_reads_what_we_push() {
     let host = reg.host();
     let a = TestRoot::with_busybox("reg-skopeo-a");
     let layout = a.path.join("images");
-    tool(&["skopeo", "copy", "-q", "--dest-tls-verify=false", &format!("oci:{}:busybox:latest", layout.display()), &format!("docker://{host}/y/busybox:v1")]);
+    tool(&[
+        "skopeo",
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:busybox:latest", layout.display()),
+        &format!("docker://{host}/y/busybox:v1"),
+    ]);
     let b = TestRoot::new("reg-skopeo-b");
     let name = format!("{host}/y/busybox:v1");
     let out = ok(&b, &["pull", &name]);
@@ -747,9 +929,19 @@ fn skopeo_pushes_what_we_pull_and_reads_what_we_push() {
     ok(&a, &["tag", "busybox", &ours]);
     ok(&a, &["push", &ours]);
     let img = Store::open(&a.path).unwrap().resolve(&ours).unwrap();
-    let inspect = String::from_utf8(tool(&["skopeo", "inspect", "--tls-verify=false", &format!("docker://{ours}")])).unwrap();
+    let inspect = String::from_utf8(tool(&[
+        "skopeo",
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{ours}"),
+    ]))
+    .unwrap();
     let json: serde_json::Value = serde_json::from_str(&inspect).unwrap();
     assert_eq!(json["Digest"].as_str(), Some(img.manifest_desc.digest.as_str()), "{inspect}");
-    assert_eq!(json["Layers"][0].as_str(), Some(img.manifest.layers[0].digest.as_str()), "{inspect}");
+    assert_eq!(
+        json["Layers"][0].as_str(),
+        Some(img.manifest.layers[0].digest.as_str()),
+        "{inspect}"
+    );
     assert_eq!(json["Architecture"].as_str(), Some(img.config.architecture.as_str()));
 }

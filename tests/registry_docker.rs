@@ -45,12 +45,16 @@ fn docker_cli() -> &'static str {
 
 /// `net:[4026531840]`: which namespace of a kind a process is in.
 fn ns_of(pid: &str, kind: &str) -> Option<String> {
-    std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).ok().map(|p| p.to_string_lossy().into_owned())
+    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
 }
 
 /// The same for a namespace file held open.
 fn ns_id(ns: &File) -> Option<String> {
-    std::fs::read_link(format!("/proc/self/fd/{}", ns.as_raw_fd())).ok().map(|p| p.to_string_lossy().into_owned())
+    std::fs::read_link(format!("/proc/self/fd/{}", ns.as_raw_fd()))
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
 }
 
 /// Mount points at or under `dir` in this (the host's) mount table.
@@ -60,7 +64,12 @@ fn mounts_under(dir: &Path) -> Vec<String> {
     table
         .lines()
         .filter_map(|l| l.split(' ').nth(4))
-        .map(|p| p.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\"))
+        .map(|p| {
+            p.replace("\\040", " ")
+                .replace("\\011", "\t")
+                .replace("\\012", "\n")
+                .replace("\\134", "\\")
+        })
         .filter(|p| p == &me || p.starts_with(&format!("{me}/")))
         .collect()
 }
@@ -73,7 +82,8 @@ fn cgroup_mounts() -> Vec<PathBuf> {
         .filter_map(|l| {
             let (left, right) = l.split_once(" - ")?;
             let fstype = right.split(' ').next()?;
-            (fstype == "cgroup" || fstype == "cgroup2").then(|| PathBuf::from(left.split(' ').nth(4).unwrap_or("")))
+            (fstype == "cgroup" || fstype == "cgroup2")
+                .then(|| PathBuf::from(left.split(' ').nth(4).unwrap_or("")))
         })
         .collect()
 }
@@ -139,16 +149,23 @@ fn host_docker0() -> Option<String> {
 impl Dockerd {
     fn start(test: &str) -> Dockerd {
         for tool in ["dockerd", "containerd", "docker-registry", "unshare", "ip"] {
-            let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
+            let found = std::env::var_os("PATH")
+                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
             assert!(found, "{tool} is needed (Debian packages docker.io, docker-registry, iproute2, util-linux)");
         }
-        let dir = std::env::temp_dir().join(format!("minidocker-dockerd-{test}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("minidocker-dockerd-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let cgroup = format!("minidocker-test-dockerd-{test}-{}", std::process::id());
         let log = File::create(dir.join("dockerd.log")).unwrap();
         let mut cmd = Command::new("bash");
-        cmd.arg(TEST_DOCKERD).arg(&dir).arg(format!("/{cgroup}")).stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log);
+        cmd.arg(TEST_DOCKERD)
+            .arg(&dir)
+            .arg(format!("/{cgroup}"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
         // SAFETY: prctl only. Should this test's thread die without unwinding, dockerd is told to stop.
         unsafe {
             cmd.pre_exec(|| {
@@ -159,7 +176,17 @@ impl Dockerd {
         let docker0 = host_docker0();
         let child = cmd.spawn().expect("running scripts/test-dockerd");
         let pid = child.id().to_string();
-        let mut d = Dockerd { dir, cgroup, child: Some(child), pid, netns: None, mntns: None, registry: None, docker0, stopped: false };
+        let mut d = Dockerd {
+            dir,
+            cgroup,
+            child: Some(child),
+            pid,
+            netns: None,
+            mntns: None,
+            registry: None,
+            docker0,
+            stopped: false,
+        };
         d.wait_until_ready();
         d
     }
@@ -189,7 +216,8 @@ impl Dockerd {
                 panic!("the private dockerd exited ({status}):\n{}", self.log_tail());
             }
             // The pid is dockerd's once bash, unshare and bash again have exec'd it.
-            let comm = std::fs::read_to_string(format!("/proc/{}/comm", self.pid)).unwrap_or_default();
+            let comm =
+                std::fs::read_to_string(format!("/proc/{}/comm", self.pid)).unwrap_or_default();
             if comm.trim() == "dockerd" && self.mntns.is_none() {
                 self.mntns = File::open(format!("/proc/{}/ns/mnt", self.pid)).ok();
                 self.netns = File::open(format!("/proc/{}/ns/net", self.pid)).ok();
@@ -197,23 +225,42 @@ impl Dockerd {
             if self.mntns.is_some() && self.pings() {
                 break;
             }
-            assert!(Instant::now() < deadline, "the private dockerd did not answer within 30 s:\n{}", self.log_tail());
+            assert!(
+                Instant::now() < deadline,
+                "the private dockerd did not answer within 30 s:\n{}",
+                self.log_tail()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         // It is isolated as it should be, and runs a containerd of its own (under exec-root),
         // not a system one.
-        assert_ne!(ns_of(&self.pid, "net"), ns_of("self", "net"), "dockerd must have a network namespace of its own");
-        assert_ne!(ns_of(&self.pid, "mnt"), ns_of("self", "mnt"), "dockerd must have a mount namespace of its own");
+        assert_ne!(
+            ns_of(&self.pid, "net"),
+            ns_of("self", "net"),
+            "dockerd must have a network namespace of its own"
+        );
+        assert_ne!(
+            ns_of(&self.pid, "mnt"),
+            ns_of("self", "mnt"),
+            "dockerd must have a mount namespace of its own"
+        );
         let own = self.dir.join("exec/containerd/containerd.toml").to_string_lossy().into_owned();
         let containerd = std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
             let pid = e.file_name().to_string_lossy().into_owned();
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let ppid = stat.rsplit_once(") ").map(|(_, rest)| rest.split(' ').nth(1).unwrap_or("").to_string()).unwrap_or_default();
+            let ppid = stat
+                .rsplit_once(") ")
+                .map(|(_, rest)| rest.split(' ').nth(1).unwrap_or("").to_string())
+                .unwrap_or_default();
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             ppid == self.pid && String::from_utf8_lossy(&cmdline).contains(&own)
         });
         assert!(containerd, "dockerd should have started its own containerd with {own}");
-        assert!(mounts_under(&self.dir).is_empty(), "dockerd's mounts must stay in its namespace: {:?}", mounts_under(&self.dir));
+        assert!(
+            mounts_under(&self.dir).is_empty(),
+            "dockerd's mounts must stay in its namespace: {:?}",
+            mounts_under(&self.dir)
+        );
     }
 
     fn netns(&self) -> &File {
@@ -225,7 +272,13 @@ impl Dockerd {
         let fd = self.netns().as_raw_fd();
         // SAFETY: setns only, on a descriptor open in the parent (closed on exec).
         unsafe {
-            cmd.pre_exec(move || if libc::setns(fd, libc::CLONE_NEWNET) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) });
+            cmd.pre_exec(move || {
+                if libc::setns(fd, libc::CLONE_NEWNET) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
         }
         cmd
     }
@@ -240,14 +293,26 @@ impl Dockerd {
         );
         std::fs::write(dir.join("config.yml"), config).unwrap();
         let mut cmd = Command::new("docker-registry");
-        cmd.arg("serve").arg(dir.join("config.yml")).stdin(Stdio::null()).stdout(Stdio::null()).stderr(File::create(dir.join("registry.err")).unwrap());
-        self.registry = Some(self.in_net(&mut cmd).spawn().expect("docker-registry is needed (Debian package docker-registry)"));
+        cmd.arg("serve")
+            .arg(dir.join("config.yml"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(dir.join("registry.err")).unwrap());
+        self.registry = Some(
+            self.in_net(&mut cmd)
+                .spawn()
+                .expect("docker-registry is needed (Debian package docker-registry)"),
+        );
         let deadline = Instant::now() + Duration::from_secs(15);
         while !in_netns(self.netns(), || TcpStream::connect(REGISTRY).is_ok()) {
             let exited = self.registry.as_mut().unwrap().try_wait().ok().flatten();
             let err = || std::fs::read_to_string(dir.join("registry.err")).unwrap_or_default();
             assert!(exited.is_none(), "docker-registry exited: {}", err());
-            assert!(Instant::now() < deadline, "docker-registry did not listen on {REGISTRY}: {}", err());
+            assert!(
+                Instant::now() < deadline,
+                "docker-registry did not listen on {REGISTRY}: {}",
+                err()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -265,7 +330,12 @@ impl Dockerd {
 
     fn docker_ok(&self, args: &[&str]) -> String {
         let (code, out, err) = self.docker(args);
-        assert_eq!(code, 0, "docker {args:?} failed:\n{out}\n{err}\ndockerd's log:\n{}", self.log_tail());
+        assert_eq!(
+            code,
+            0,
+            "docker {args:?} failed:\n{out}\n{err}\ndockerd's log:\n{}",
+            self.log_tail()
+        );
         out
     }
 
@@ -284,7 +354,8 @@ impl Dockerd {
             let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
             if pid != me && self.is_ours(pid) {
                 let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ").trim().to_string();
+                let cmdline =
+                    String::from_utf8_lossy(&cmdline).replace('\0', " ").trim().to_string();
                 found.push((pid, format!("{pid} {cmdline}")));
             }
         }
@@ -292,12 +363,17 @@ impl Dockerd {
     }
 
     fn is_ours(&self, pid: i32) -> bool {
-        let (mnt_id, net_id) = (self.mntns.as_ref().and_then(ns_id), self.netns.as_ref().and_then(ns_id));
+        let (mnt_id, net_id) =
+            (self.mntns.as_ref().and_then(ns_id), self.netns.as_ref().and_then(ns_id));
         let pid = pid.to_string();
         (mnt_id.is_some() && ns_of(&pid, "mnt") == mnt_id)
             || (net_id.is_some() && ns_of(&pid, "net") == net_id)
-            || std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
-                .is_ok_and(|c| c.lines().any(|l| l.contains(&format!("/{}/", self.cgroup)) || l.ends_with(&format!("/{}", self.cgroup))))
+            || std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|c| {
+                c.lines().any(|l| {
+                    l.contains(&format!("/{}/", self.cgroup))
+                        || l.ends_with(&format!("/{}", self.cgroup))
+                })
+            })
     }
 
     /// SIGKILL a process of this daemon's: through a pidfd, checked again once it is held, so
@@ -310,7 +386,13 @@ impl Dockerd {
                 return;
             }
             if self.is_ours(pid) {
-                libc::syscall(libc::SYS_pidfd_send_signal, fd, libc::SIGKILL, std::ptr::null::<libc::siginfo_t>(), 0);
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    fd,
+                    libc::SIGKILL,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                );
             }
             libc::close(fd);
         }
@@ -372,7 +454,8 @@ impl Dockerd {
         let mut stack = vec![upper.clone()];
         while let Some(d) = stack.pop() {
             for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                run_writes.push(format!("/run/{}", e.path().strip_prefix(&upper).unwrap().display()));
+                run_writes
+                    .push(format!("/run/{}", e.path().strip_prefix(&upper).unwrap().display()));
                 if e.file_type().is_ok_and(|t| t.is_dir()) {
                     stack.push(e.path());
                 }
@@ -386,11 +469,27 @@ impl Dockerd {
         let s = self.stop();
         eprintln!("dockerd stopped in {:?}", s.took);
         if !s.run_writes.is_empty() {
-            eprintln!("what the daemon wrote under /run (kept in its overlay, not the host's): {:?}", s.run_writes);
+            eprintln!(
+                "what the daemon wrote under /run (kept in its overlay, not the host's): {:?}",
+                s.run_writes
+            );
         }
-        assert!(s.killed.is_empty(), "processes of the private dockerd outlived it (killed now): {:?}", s.killed);
-        assert!(s.left.is_empty(), "processes of the private dockerd are still there: {:?}", s.left);
-        assert!(s.host_mounts.is_empty(), "mounts were left under {}: {:?}", self.dir.display(), s.host_mounts);
+        assert!(
+            s.killed.is_empty(),
+            "processes of the private dockerd outlived it (killed now): {:?}",
+            s.killed
+        );
+        assert!(
+            s.left.is_empty(),
+            "processes of the private dockerd are still there: {:?}",
+            s.left
+        );
+        assert!(
+            s.host_mounts.is_empty(),
+            "mounts were left under {}: {:?}",
+            self.dir.display(),
+            s.host_mounts
+        );
         assert!(s.cgroups_left.is_empty(), "cgroups could not be removed: {:?}", s.cgroups_left);
         assert_eq!(host_docker0(), self.docker0, "the host's docker0 must be left as it was");
         assert!(mounts_under(&self.dir).is_empty());
@@ -434,7 +533,10 @@ fn busybox_through_the_registry(d: &Dockerd, test: &str) -> (TestRoot, Image, St
     let t = Instant::now();
     let out = d.docker_ok(&["pull", &name]);
     eprintln!("docker pull of what minidocker pushed: {:?}", t.elapsed());
-    assert!(out.contains(&format!("Digest: {}", ours.manifest_desc.digest)), "Docker pulled the manifest minidocker pushed:\n{out}");
+    assert!(
+        out.contains(&format!("Digest: {}", ours.manifest_desc.digest)),
+        "Docker pulled the manifest minidocker pushed:\n{out}"
+    );
     assert!(out.contains(&format!("Status: Downloaded newer image for {name}")), "{out}");
     (a, ours, name)
 }
@@ -451,20 +553,51 @@ fn docker_pulls_and_runs_what_minidocker_pushed() {
     let (_a, ours, name) = busybox_through_the_registry(&d, "dk-m2d");
 
     let t = Instant::now();
-    let (code, out, err) = d.docker(&["run", "--rm", "--network", "none", &name, "/bin/sh", "-c", "echo ok-from-docker"]);
+    let (code, out, err) = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &name,
+        "/bin/sh",
+        "-c",
+        "echo ok-from-docker",
+    ]);
     eprintln!("docker run --rm --network none: {:?}", t.elapsed());
     assert_eq!(code, 0, "docker run failed:\n{out}\n{err}\n{}", d.log_tail());
-    assert!(out.lines().any(|l| l.trim() == "ok-from-docker"), "the container should print ok-from-docker:\n{out}\n{err}");
-    assert!(mounts_under(&d.dir).is_empty(), "Docker's container mounts stayed in its mount namespace");
+    assert!(
+        out.lines().any(|l| l.trim() == "ok-from-docker"),
+        "the container should print ok-from-docker:\n{out}\n{err}"
+    );
+    assert!(
+        mounts_under(&d.dir).is_empty(),
+        "Docker's container mounts stayed in its mount namespace"
+    );
 
     // The same layers (uncompressed digests), the same config (Docker's image ID is its digest).
     let layers = d.docker_ok(&["inspect", "--format", "{{.RootFS.Layers}}", &name]);
     let diff_ids: Vec<&str> = ours.diff_ids().iter().map(|d| d.as_str()).collect();
-    assert_eq!(layers.trim(), format!("[{}]", diff_ids.join(" ")), "Docker's RootFS.Layers are our diff_ids");
+    assert_eq!(
+        layers.trim(),
+        format!("[{}]", diff_ids.join(" ")),
+        "Docker's RootFS.Layers are our diff_ids"
+    );
     let json = d.inspect(&name);
-    assert_eq!(json["Id"].as_str(), Some(ours.id.as_str()), "Docker's image ID is our config's digest");
+    assert_eq!(
+        json["Id"].as_str(),
+        Some(ours.id.as_str()),
+        "Docker's image ID is our config's digest"
+    );
     let repo_digest = format!("{REGISTRY}/x/busybox@{}", ours.manifest_desc.digest);
-    assert!(json["RepoDigests"].as_array().unwrap().iter().any(|v| v.as_str() == Some(repo_digest.as_str())), "{}", json["RepoDigests"]);
+    assert!(
+        json["RepoDigests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v.as_str() == Some(repo_digest.as_str())),
+        "{}",
+        json["RepoDigests"]
+    );
     assert_eq!(json["Architecture"].as_str(), Some(ours.config.architecture.as_str()));
     d.finish();
 }
@@ -483,7 +616,11 @@ fn minidocker_pulls_and_runs_what_docker_built_and_pushed() {
     // Two layers on top of busybox; the second deletes a file, so its tarball holds a whiteout.
     let ctx = d.dir.join("context");
     std::fs::create_dir_all(&ctx).unwrap();
-    std::fs::write(ctx.join("Dockerfile"), format!("FROM {base}\nRUN echo docker > /made-by-docker\nRUN rm /etc/group\n")).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {base}\nRUN echo docker > /made-by-docker\nRUN rm /etc/group\n"),
+    )
+    .unwrap();
     let name = format!("{REGISTRY}/x/made-by-docker:v1");
     let t = Instant::now();
     // --network none: the daemon has no bridge (--bridge=none), so no default network either.
@@ -492,12 +629,28 @@ fn minidocker_pulls_and_runs_what_docker_built_and_pushed() {
     let t = Instant::now();
     let out = d.docker_ok(&["push", &name]);
     eprintln!("docker push: {:?}", t.elapsed());
-    assert!(out.contains(&format!("{}: Mounted from x/busybox", &ours.diff_ids()[0].hex()[..12])) || out.contains("Layer already exists"), "Docker reuses the base layer minidocker pushed:\n{out}");
+    assert!(
+        out.contains(&format!("{}: Mounted from x/busybox", &ours.diff_ids()[0].hex()[..12]))
+            || out.contains("Layer already exists"),
+        "Docker reuses the base layer minidocker pushed:\n{out}"
+    );
     let json = d.inspect(&name);
-    let docker_layers: Vec<String> = json["RootFS"]["Layers"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let docker_layers: Vec<String> = json["RootFS"]["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     assert_eq!(docker_layers.len(), 3, "busybox and two RUN layers: {docker_layers:?}");
     let prefix = format!("{REGISTRY}/x/made-by-docker@");
-    let pushed = json["RepoDigests"].as_array().unwrap().iter().filter_map(|v| v.as_str()).find_map(|s| s.strip_prefix(prefix.as_str())).expect("a repo digest after the push").to_string();
+    let pushed = json["RepoDigests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .find_map(|s| s.strip_prefix(prefix.as_str()))
+        .expect("a repo digest after the push")
+        .to_string();
 
     let b = TestRoot::new("dk-d2m-b");
     let t = Instant::now();
@@ -507,24 +660,44 @@ fn minidocker_pulls_and_runs_what_docker_built_and_pushed() {
     assert!(out.contains(&format!("Digest: {pushed}")), "{out}");
     let store = Store::open(&b.path).unwrap();
     let pulled = store.resolve(&name).unwrap();
-    assert_eq!(pulled.manifest_desc.digest.as_str(), pushed, "the manifest Docker pushed, byte for byte");
-    assert_eq!(pulled.manifest_desc.media_type, oci::DOCKER_MANIFEST, "Docker pushes Docker v2 schema 2 manifests");
+    assert_eq!(
+        pulled.manifest_desc.digest.as_str(),
+        pushed,
+        "the manifest Docker pushed, byte for byte"
+    );
+    assert_eq!(
+        pulled.manifest_desc.media_type,
+        oci::DOCKER_MANIFEST,
+        "Docker pushes Docker v2 schema 2 manifests"
+    );
     assert_eq!(pulled.manifest.config.media_type, oci::DOCKER_CONFIG);
-    assert!(pulled.manifest.layers.iter().all(|l| l.media_type == oci::DOCKER_LAYER_GZIP), "gzip layers: {:?}", pulled.manifest.layers);
+    assert!(
+        pulled.manifest.layers.iter().all(|l| l.media_type == oci::DOCKER_LAYER_GZIP),
+        "gzip layers: {:?}",
+        pulled.manifest.layers
+    );
     assert_eq!(json["Id"].as_str(), Some(pulled.id.as_str()), "the same image ID in both");
     let diff_ids: Vec<String> = pulled.diff_ids().iter().map(|d| d.to_string()).collect();
     assert_eq!(diff_ids, docker_layers, "the same layers in both");
     let top = store.layer_meta(&pulled.diff_ids()[2]).unwrap();
-    assert_eq!((top.entries, top.whiteouts), (1, 1), "the last layer is just the whiteout of /etc/group");
+    assert_eq!(
+        (top.entries, top.whiteouts),
+        (1, 1),
+        "the last layer is just the whiteout of /etc/group"
+    );
     assert!(b.scratch_left().is_empty());
 
     let t = Instant::now();
     let script = "cat /made-by-docker; test -e /etc/group || echo group-gone";
-    let (code, out, err) = run(b.cmd(LESSON03).args(["--image", &name, "--", "/bin/sh", "-c", script]));
+    let (code, out, err) =
+        run(b.cmd(LESSON03).args(["--image", &name, "--", "/bin/sh", "-c", script]));
     eprintln!("lesson 03 runs it: {:?}", t.elapsed());
     assert_eq!(code, 0, "{out}\n{err}");
     let lines: Vec<&str> = out.lines().map(str::trim).collect();
-    assert!(lines.contains(&"docker") && lines.contains(&"group-gone"), "Docker's file is there and /etc/group is gone:\n{out}");
+    assert!(
+        lines.contains(&"docker") && lines.contains(&"group-gone"),
+        "Docker's file is there and /etc/group is gone:\n{out}"
+    );
     assert!(b.host_mounts().is_empty(), "{:?}", b.host_mounts());
     d.finish();
 }

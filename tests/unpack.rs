@@ -50,7 +50,16 @@ struct Header {
 
 fn header(kind: u8, name: &str) -> Header {
     let mode = if kind == DIR { 0o755 } else { 0o644 };
-    Header { name: name.as_bytes().to_vec(), kind, mode, uid: 0, gid: 0, mtime: 1_600_000_000, link: Vec::new(), dev: (0, 0) }
+    Header {
+        name: name.as_bytes().to_vec(),
+        kind,
+        mode,
+        uid: 0,
+        gid: 0,
+        mtime: 1_600_000_000,
+        link: Vec::new(),
+        dev: (0, 0),
+    }
 }
 
 impl Header {
@@ -230,7 +239,8 @@ struct Jail {
 
 impl Jail {
     fn new(test: &str) -> Jail {
-        let top = std::env::temp_dir().join(format!("minidocker-unpack-{test}-{}", std::process::id()));
+        let top =
+            std::env::temp_dir().join(format!("minidocker-unpack-{test}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&top);
         let layer = top.join("layer");
         fs::create_dir_all(&layer).unwrap();
@@ -319,10 +329,17 @@ fn lgetxattr(p: &Path, name: &str) -> Option<Vec<u8>> {
     let (path, name) = (cstr(p), CString::new(name).unwrap());
     let mut buf = vec![0u8; 64 * 1024];
     // SAFETY: NUL-terminated strings, buffer pointer and length from one Vec.
-    let n = unsafe { libc::lgetxattr(path.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe {
+        libc::lgetxattr(path.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+    };
     if n < 0 {
         let e = std::io::Error::last_os_error();
-        assert_eq!(e.raw_os_error(), Some(libc::ENODATA), "lgetxattr({}, {name:?}): {e}", p.display());
+        assert_eq!(
+            e.raw_os_error(),
+            Some(libc::ENODATA),
+            "lgetxattr({}, {name:?}): {e}",
+            p.display()
+        );
         return None;
     }
     buf.truncate(n as usize);
@@ -337,12 +354,18 @@ fn xattrs(p: &Path) -> Vec<(String, Vec<u8>)> {
     let n = unsafe { libc::llistxattr(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
     assert!(n >= 0, "llistxattr({}): {}", p.display(), std::io::Error::last_os_error());
     buf.truncate(n as usize);
-    let names: Vec<String> = buf.split(|&b| b == 0).filter(|n| !n.is_empty()).map(|n| String::from_utf8_lossy(n).into_owned()).collect();
+    let names: Vec<String> = buf
+        .split(|&b| b == 0)
+        .filter(|n| !n.is_empty())
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect();
     names.into_iter().map(|n| (n.clone(), lgetxattr(p, &n).unwrap_or_default())).collect()
 }
 
 fn is_whiteout(p: &Path) -> bool {
-    fs::symlink_metadata(p).is_ok_and(|m| m.mode() & libc::S_IFMT == libc::S_IFCHR && m.file_type().is_char_device() && m.rdev() == 0)
+    fs::symlink_metadata(p).is_ok_and(|m| {
+        m.mode() & libc::S_IFMT == libc::S_IFCHR && m.file_type().is_char_device() && m.rdev() == 0
+    })
 }
 
 // ---- names ----------------------------------------------------------------------------------
@@ -402,7 +425,10 @@ fn absolute_names_land_inside() {
     }
     let jail = Jail::new("absolute");
     let host = host_path("absolute");
-    let tar = Tar::new().file("/abs/path", "inside").file(&format!("{}/pwned", host.display()), "inside too").finish();
+    let tar = Tar::new()
+        .file("/abs/path", "inside")
+        .file(&format!("{}/pwned", host.display()), "inside too")
+        .finish();
     jail.unpack(&tar).unwrap();
     assert_eq!(fs::read_to_string(jail.at("abs/path")).unwrap(), "inside");
     let rel = host.strip_prefix("/").unwrap().join("pwned");
@@ -427,7 +453,10 @@ fn dot_entries_do_not_touch_the_layer_root() {
         .finish();
     jail.unpack(&tar).unwrap();
     let after = fs::metadata(&jail.layer).unwrap();
-    assert_eq!((after.mode(), after.uid(), after.gid()), (before.mode(), before.uid(), before.gid()));
+    assert_eq!(
+        (after.mode(), after.uid(), after.gid()),
+        (before.mode(), before.uid(), before.gid())
+    );
     assert_eq!(fs::read_to_string(jail.at("etc/hosts")).unwrap(), "127.0.0.1 localhost\n");
     jail.assert_outside_untouched();
 }
@@ -439,7 +468,8 @@ fn pax_path_with_dotdot_is_refused() {
         return;
     }
     let jail = Jail::new("pax-path");
-    let tar = Tar::new().pax(&[("path", b"../outside/sentinel")]).file("innocent", "pwned").finish();
+    let tar =
+        Tar::new().pax(&[("path", b"../outside/sentinel")]).file("innocent", "pwned").finish();
     jail.refused(&tar);
     assert!(!jail.at("innocent").exists(), "the PAX name was ignored");
     jail.assert_outside_untouched();
@@ -453,7 +483,10 @@ fn gnu_longname_with_dotdot_is_refused() {
     }
     let jail = Jail::new("gnu-long");
     let long = format!("{}/{}", "d".repeat(120), "../".repeat(2));
-    let tar = Tar::new().gnu_longname(&format!("{long}outside/sentinel")).file("innocent", "pwned").finish();
+    let tar = Tar::new()
+        .gnu_longname(&format!("{long}outside/sentinel"))
+        .file("innocent", "pwned")
+        .finish();
     let err = jail.refused(&tar);
     assert!(err.contains("climbs out"), "{err}");
     jail.assert_outside_untouched();
@@ -489,7 +522,12 @@ fn file_through_a_symlink_to_outside_lands_inside() {
         return;
     }
     let jail = Jail::new("through-relative");
-    let tar = Tar::new().dir("outside/").symlink("evil", "../outside").file("evil/pwned", "inside").file("evil/sentinel", "inside").finish();
+    let tar = Tar::new()
+        .dir("outside/")
+        .symlink("evil", "../outside")
+        .file("evil/pwned", "inside")
+        .file("evil/sentinel", "inside")
+        .finish();
     jail.unpack(&tar).unwrap();
     assert_eq!(fs::read_to_string(jail.at("outside/pwned")).unwrap(), "inside");
     assert_eq!(fs::read_to_string(jail.at("outside/sentinel")).unwrap(), "inside");
@@ -522,16 +560,41 @@ fn anything_through_an_absolute_symlink_stays_inside() {
     type Add = fn(&mut Tar) -> &mut Tar;
     type Check = fn(&Path) -> bool;
     let kinds: [(&str, Add, Check); 6] = [
-        ("file", |t| t.file("evil/pwned", "pwned"), |twin| fs::read_to_string(twin.join("pwned")).is_ok_and(|s| s == "pwned")),
-        ("dir", |t| t.raw(header(DIR, "evil/sentinel/").mode(0o777), b""), |twin| {
-            fs::symlink_metadata(twin.join("sentinel")).is_ok_and(|m| m.is_dir() && m.mode() & 0o7777 == 0o777)
-        }),
-        ("fifo", |t| t.raw(header(FIFO, "evil/fifo"), b""), |twin| fs::symlink_metadata(twin.join("fifo")).is_ok_and(|m| m.file_type().is_fifo())),
-        ("symlink", |t| t.symlink("evil/sentinel", "/etc/shadow"), |twin| {
-            fs::read_link(twin.join("sentinel")).is_ok_and(|l| l == Path::new("/etc/shadow"))
-        }),
-        ("whiteout", |t| t.file("evil/.wh.sentinel", ""), |twin| is_whiteout(&twin.join("sentinel"))),
-        ("hardlink", |t| t.file("f", "linked").hardlink("evil/h", "f"), |twin| fs::read_to_string(twin.join("h")).is_ok_and(|s| s == "linked")),
+        (
+            "file",
+            |t| t.file("evil/pwned", "pwned"),
+            |twin| fs::read_to_string(twin.join("pwned")).is_ok_and(|s| s == "pwned"),
+        ),
+        (
+            "dir",
+            |t| t.raw(header(DIR, "evil/sentinel/").mode(0o777), b""),
+            |twin| {
+                fs::symlink_metadata(twin.join("sentinel"))
+                    .is_ok_and(|m| m.is_dir() && m.mode() & 0o7777 == 0o777)
+            },
+        ),
+        (
+            "fifo",
+            |t| t.raw(header(FIFO, "evil/fifo"), b""),
+            |twin| fs::symlink_metadata(twin.join("fifo")).is_ok_and(|m| m.file_type().is_fifo()),
+        ),
+        (
+            "symlink",
+            |t| t.symlink("evil/sentinel", "/etc/shadow"),
+            |twin| {
+                fs::read_link(twin.join("sentinel")).is_ok_and(|l| l == Path::new("/etc/shadow"))
+            },
+        ),
+        (
+            "whiteout",
+            |t| t.file("evil/.wh.sentinel", ""),
+            |twin| is_whiteout(&twin.join("sentinel")),
+        ),
+        (
+            "hardlink",
+            |t| t.file("f", "linked").hardlink("evil/h", "f"),
+            |twin| fs::read_to_string(twin.join("h")).is_ok_and(|s| s == "linked"),
+        ),
     ];
     for (what, add, check) in kinds {
         let jail = Jail::new(&format!("through-absolute-{what}"));
@@ -561,7 +624,12 @@ fn file_replaces_a_symlink_instead_of_writing_through_it() {
     }
     let jail = Jail::new("replace-symlink");
     let abs = jail.outside().join("sentinel").to_string_lossy().into_owned();
-    let tar = Tar::new().symlink("link", "../outside/sentinel").file("link", "replaced").symlink("abs", &abs).file("abs", "replaced too").finish();
+    let tar = Tar::new()
+        .symlink("link", "../outside/sentinel")
+        .file("link", "replaced")
+        .symlink("abs", &abs)
+        .file("abs", "replaced too")
+        .finish();
     jail.unpack(&tar).unwrap();
     for name in ["link", "abs"] {
         let m = fs::symlink_metadata(jail.at(name)).unwrap();
@@ -629,7 +697,12 @@ fn symlink_chain_to_outside_lands_inside() {
         return;
     }
     let jail = Jail::new("chain");
-    let tar = Tar::new().dir("outside/").symlink("a", "b").symlink("b", "../outside").file("a/x", "inside").finish();
+    let tar = Tar::new()
+        .dir("outside/")
+        .symlink("a", "b")
+        .symlink("b", "../outside")
+        .file("a/x", "inside")
+        .finish();
     jail.unpack(&tar).unwrap();
     assert_eq!(fs::read_to_string(jail.at("outside/x")).unwrap(), "inside");
     jail.assert_outside_untouched();
@@ -642,7 +715,9 @@ fn symlink_chain_to_a_missing_directory_is_refused() {
         return;
     }
     let jail = Jail::new("chain-missing");
-    jail.refused(&Tar::new().symlink("a", "b").symlink("b", "../outside").file("a/x", "pwned").finish());
+    jail.refused(
+        &Tar::new().symlink("a", "b").symlink("b", "../outside").file("a/x", "pwned").finish(),
+    );
     jail.assert_outside_untouched();
 }
 
@@ -680,8 +755,16 @@ fn hardlink_climbing_out_is_refused() {
     let jail = Jail::new("hardlink-dotdot");
     jail.refused(&Tar::new().hardlink("h", "../outside/sentinel").finish());
     // The same target in a PAX `linkpath`, behind an innocent ustar link name.
-    jail.refused(&Tar::new().file("innocent", "x").pax(&[("linkpath", b"../outside/sentinel")]).hardlink("i", "innocent").finish());
-    assert!(fs::symlink_metadata(jail.at("h")).is_err() && fs::symlink_metadata(jail.at("i")).is_err());
+    jail.refused(
+        &Tar::new()
+            .file("innocent", "x")
+            .pax(&[("linkpath", b"../outside/sentinel")])
+            .hardlink("i", "innocent")
+            .finish(),
+    );
+    assert!(
+        fs::symlink_metadata(jail.at("h")).is_err() && fs::symlink_metadata(jail.at("i")).is_err()
+    );
     jail.assert_outside_untouched();
 }
 
@@ -694,7 +777,9 @@ fn hardlink_to_a_host_path_is_refused() {
     }
     let passwd = seen(Path::new("/etc/passwd"));
     let jail = Jail::new("hardlink-abs");
-    for target in ["/etc/passwd".to_string(), jail.outside().join("sentinel").to_string_lossy().into_owned()] {
+    for target in
+        ["/etc/passwd".to_string(), jail.outside().join("sentinel").to_string_lossy().into_owned()]
+    {
         let err = jail.refused(&Tar::new().hardlink("h", &target).finish());
         assert!(err.contains("not in this layer"), "{target}: {err}");
         assert!(fs::symlink_metadata(jail.at("h")).is_err());
@@ -711,8 +796,12 @@ fn hardlink_to_an_absolute_path_resolves_in_the_layer() {
     }
     let passwd = seen(Path::new("/etc/passwd"));
     let jail = Jail::new("hardlink-abs-layer");
-    jail.unpack(&Tar::new().file("etc/passwd", "layer's own\n").hardlink("h", "/etc/passwd").finish()).unwrap();
-    let (h, own) = (fs::metadata(jail.at("h")).unwrap(), fs::metadata(jail.at("etc/passwd")).unwrap());
+    jail.unpack(
+        &Tar::new().file("etc/passwd", "layer's own\n").hardlink("h", "/etc/passwd").finish(),
+    )
+    .unwrap();
+    let (h, own) =
+        (fs::metadata(jail.at("h")).unwrap(), fs::metadata(jail.at("etc/passwd")).unwrap());
     assert_eq!((h.ino(), h.nlink()), (own.ino(), 2));
     assert_eq!(fs::read_to_string(jail.at("h")).unwrap(), "layer's own\n");
     assert_eq!(seen(Path::new("/etc/passwd")), passwd, "the host's /etc/passwd changed");
@@ -727,10 +816,18 @@ fn hardlink_to_a_symlink_pointing_out_links_the_symlink() {
     }
     let jail = Jail::new("hardlink-symlink");
     let abs = jail.outside().join("sentinel").to_string_lossy().into_owned();
-    let tar = Tar::new().symlink("s", "../outside/sentinel").hardlink("h", "s").symlink("t", &abs).hardlink("i", "t").finish();
+    let tar = Tar::new()
+        .symlink("s", "../outside/sentinel")
+        .hardlink("h", "s")
+        .symlink("t", &abs)
+        .hardlink("i", "t")
+        .finish();
     jail.unpack(&tar).unwrap();
     for (link, of) in [("h", "s"), ("i", "t")] {
-        let (l, o) = (fs::symlink_metadata(jail.at(link)).unwrap(), fs::symlink_metadata(jail.at(of)).unwrap());
+        let (l, o) = (
+            fs::symlink_metadata(jail.at(link)).unwrap(),
+            fs::symlink_metadata(jail.at(of)).unwrap(),
+        );
         assert!(l.file_type().is_symlink(), "{link} is not the symlink");
         assert_eq!(l.ino(), o.ino(), "{link} is not a hard link of {of}");
     }
@@ -771,7 +868,8 @@ fn file_replacing_a_hardlink_does_not_write_through_it() {
         return;
     }
     let jail = Jail::new("hardlink-replace");
-    jail.unpack(&Tar::new().file("f", "original").hardlink("h", "f").file("h", "new").finish()).unwrap();
+    jail.unpack(&Tar::new().file("f", "original").hardlink("h", "f").file("h", "new").finish())
+        .unwrap();
     assert_eq!(fs::read_to_string(jail.at("f")).unwrap(), "original");
     assert_eq!(fs::read_to_string(jail.at("h")).unwrap(), "new");
     assert_eq!(fs::metadata(jail.at("f")).unwrap().nlink(), 1);
@@ -787,7 +885,12 @@ fn devices_under_dev_are_skipped() {
         return;
     }
     let jail = Jail::new("dev-skipped");
-    let tar = Tar::new().dir("dev/").device(CHAR, "dev/null", 1, 3).device(BLOCKDEV, "dev/sda", 8, 0).device(CHAR, "./dev/mem", 1, 1).finish();
+    let tar = Tar::new()
+        .dir("dev/")
+        .device(CHAR, "dev/null", 1, 3)
+        .device(BLOCKDEV, "dev/sda", 8, 0)
+        .device(CHAR, "./dev/mem", 1, 1)
+        .finish();
     let u = jail.unpack(&tar).unwrap();
     assert_eq!(u.skipped_devices, 3, "{u:?}");
     for d in ["dev/null", "dev/sda", "dev/mem"] {
@@ -802,7 +905,11 @@ fn devices_outside_dev_refuse_the_layer() {
     if !have_root("devices_outside_dev_refuse_the_layer") {
         return;
     }
-    for (i, (kind, name)) in [(CHAR, "etc/mem"), (BLOCKDEV, "sda"), (CHAR, "dev/../etc/kmsg"), (CHAR, "devices/null")].into_iter().enumerate() {
+    for (i, (kind, name)) in
+        [(CHAR, "etc/mem"), (BLOCKDEV, "sda"), (CHAR, "dev/../etc/kmsg"), (CHAR, "devices/null")]
+            .into_iter()
+            .enumerate()
+    {
         let jail = Jail::new(&format!("dev-refused-{i}"));
         let err = jail.refused(&Tar::new().file("before", "x").device(kind, name, 1, 1).finish());
         assert!(err.contains("device"), "{name}: {err}");
@@ -823,7 +930,10 @@ fn whiteout_becomes_a_0_0_char_device() {
     let u = jail.unpack(&Tar::new().dir("dir/").file("dir/.wh.file", "").finish()).unwrap();
     assert_eq!(u.whiteouts, 1, "{u:?}");
     assert!(is_whiteout(&jail.at("dir/file")), "{:?}", jail.listing());
-    assert!(fs::symlink_metadata(jail.at("dir/.wh.file")).is_err(), "the .wh. name itself was created");
+    assert!(
+        fs::symlink_metadata(jail.at("dir/.wh.file")).is_err(),
+        "the .wh. name itself was created"
+    );
     jail.assert_outside_untouched();
 }
 
@@ -835,11 +945,20 @@ fn opaque_marker_becomes_the_overlay_xattr() {
         return;
     }
     let jail = Jail::new("opaque");
-    let tar = Tar::new().dir("dir/").file("dir/.wh..wh..opq", "").dir("other/").file("other/.wh..opq", "").finish();
+    let tar = Tar::new()
+        .dir("dir/")
+        .file("dir/.wh..wh..opq", "")
+        .dir("other/")
+        .file("other/.wh..opq", "")
+        .finish();
     let u = jail.unpack(&tar).unwrap();
     assert_eq!(lgetxattr(&jail.at("dir"), "trusted.overlay.opaque").as_deref(), Some(&b"y"[..]));
     assert!(fs::symlink_metadata(jail.at("dir/.wh..wh..opq")).is_err());
-    assert_eq!(lgetxattr(&jail.at("other"), "trusted.overlay.opaque"), None, "other/ was made opaque");
+    assert_eq!(
+        lgetxattr(&jail.at("other"), "trusted.overlay.opaque"),
+        None,
+        "other/ was made opaque"
+    );
     assert!(is_whiteout(&jail.at("other/.opq")));
     assert_eq!(u.whiteouts, 2, "{u:?}");
     jail.assert_outside_untouched();
@@ -851,9 +970,12 @@ fn whiteouts_of_dot_names_are_refused() {
     if !have_root("whiteouts_of_dot_names_are_refused") {
         return;
     }
-    for (i, name) in ["dir/.wh..", "dir/.wh.", "dir/.wh...", ".wh...", ".wh.."].into_iter().enumerate() {
+    for (i, name) in
+        ["dir/.wh..", "dir/.wh.", "dir/.wh...", ".wh...", ".wh.."].into_iter().enumerate()
+    {
         let jail = Jail::new(&format!("whiteout-dots-{i}"));
-        let err = jail.refused(&Tar::new().dir("dir/").file("dir/keep", "x").file(name, "").finish());
+        let err =
+            jail.refused(&Tar::new().dir("dir/").file("dir/keep", "x").file(name, "").finish());
         assert!(err.contains("whiteout"), "{name}: {err}");
         assert!(jail.at("dir").is_dir() && !is_whiteout(&jail.at("dir")), "{name}");
         jail.assert_outside_untouched();
@@ -877,7 +999,10 @@ fn whiteouts_under_a_symlink_pointing_out_stay_inside() {
         .finish();
     jail.unpack(&tar).unwrap();
     assert!(is_whiteout(&jail.at("outside/sentinel")));
-    assert_eq!(lgetxattr(&jail.at("outside"), "trusted.overlay.opaque").as_deref(), Some(&b"y"[..]));
+    assert_eq!(
+        lgetxattr(&jail.at("outside"), "trusted.overlay.opaque").as_deref(),
+        Some(&b"y"[..])
+    );
     jail.assert_outside_untouched();
 
     // Without the layer's own `outside/` there is nowhere inside to put them: refused.
@@ -970,7 +1095,8 @@ fn garbage_is_an_error() {
         return;
     }
     let jail = Jail::new("garbage");
-    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 | 1).collect();
+    let garbage: Vec<u8> =
+        (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 | 1).collect();
     jail.refused(&garbage);
     jail.refused(b"not a tarball, and shorter than one block");
     jail.refused(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]); // gzip magic: the caller decompresses, not us

@@ -33,7 +33,9 @@ fn proc_mounts() -> usize {
 
 pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
-    let out = TempFile(std::env::temp_dir().join(format!("minidocker-check01-{}.out", std::process::id())));
+    let out = TempFile(
+        std::env::temp_dir().join(format!("minidocker-check01-{}.out", std::process::id())),
+    );
     let host_name = sys::hostname();
     let host_proc_mounts = proc_mounts();
 
@@ -47,14 +49,25 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
     let exit = child.wait()?;
     let text = std::fs::read_to_string(&out.0).unwrap_or_default();
     let field = |key: &str| {
-        text.lines().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string())).unwrap_or_default()
+        text.lines()
+            .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
+            .unwrap_or_default()
     };
 
     lab.step("What the host sees")?;
     for ns in ["uts", "pid", "mnt", "ipc", "net", "cgroup"] {
-        let target = |links: &[namespaces::NsLink]| links.iter().find(|l| l.file == ns).map(|l| l.target.clone());
+        let target = |links: &[namespaces::NsLink]| {
+            links.iter().find(|l| l.file == ns).map(|l| l.target.clone())
+        };
         let (h, c) = (target(&host), target(&inside));
-        lab.expect(h.is_some() && h != c, format!("the child has its own {ns} namespace ({} vs {})", h.unwrap_or_default(), c.unwrap_or_default()));
+        lab.expect(
+            h.is_some() && h != c,
+            format!(
+                "the child has its own {ns} namespace ({} vs {})",
+                h.unwrap_or_default(),
+                c.unwrap_or_default()
+            ),
+        );
     }
     // A mount made without private propagation shows up in the host's mount table.
     let leaked = proc_mounts().saturating_sub(host_proc_mounts);
@@ -67,9 +80,21 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
 
     lab.step("What the child saw")?;
     lab.expect(exit.success(), format!("the probe ran ({exit})"));
-    lab.expect(field("hostname") == "check01", format!("hostname inside is check01 (got {:?})", field("hostname")));
-    lab.expect(field("pid") == "1", format!("the command is PID 1 inside (got {:?})", field("pid")));
-    lab.expect(field("procs") == "1", format!("its /proc lists only its own processes (got {:?})", field("procs")));
-    lab.expect(field("ifaces") == "lo", format!("its only network interface is lo (got {:?})", field("ifaces")));
+    lab.expect(
+        field("hostname") == "check01",
+        format!("hostname inside is check01 (got {:?})", field("hostname")),
+    );
+    lab.expect(
+        field("pid") == "1",
+        format!("the command is PID 1 inside (got {:?})", field("pid")),
+    );
+    lab.expect(
+        field("procs") == "1",
+        format!("its /proc lists only its own processes (got {:?})", field("procs")),
+    );
+    lab.expect(
+        field("ifaces") == "lo",
+        format!("its only network interface is lo (got {:?})", field("ifaces")),
+    );
     Ok(lab.check_outcome())
 }

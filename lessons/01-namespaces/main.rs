@@ -3,9 +3,9 @@
 //! The mechanism is in `src/namespaces.rs` (and the `clone(2)` call in `src/process.rs`);
 //! this file only narrates it. The lab sheet is `README.md` next to this file.
 
+mod check;
 #[path = "exercise.rs"]
 mod mine;
-mod check;
 
 use colored::Colorize;
 use minidocker::lesson::{self, Info, Lab};
@@ -21,7 +21,8 @@ pub struct Exercise {
     pub setup_inside: fn(&str) -> minidocker::Result<()>,
 }
 
-const MINE: Exercise = Exercise { child_namespaces: mine::child_namespaces, setup_inside: mine::setup_inside };
+const MINE: Exercise =
+    Exercise { child_namespaces: mine::child_namespaces, setup_inside: mine::setup_inside };
 const SOLUTION: Exercise =
     Exercise { child_namespaces: solution::child_namespaces, setup_inside: solution::setup_inside };
 
@@ -89,9 +90,16 @@ fn demo(lab: &mut Lab, ex: &Exercise, hostname: &str, cmd: &[String]) -> minidoc
     let setup = || (ex.setup_inside)(hostname);
     let (child, gate) = namespaces::spawn(&chosen, &setup, cmd)?;
     // ANCHOR_END: spawn
-    report::evidence("child", &format!("PID {} as seen from the host (it will call itself PID 1)", child.pid()));
+    report::evidence(
+        "child",
+        &format!("PID {} as seen from the host (it will call itself PID 1)", child.pid()),
+    );
 
-    lab.step(&format!("Compare /proc/{}/ns/* (host) with /proc/{}/ns/* (child)", std::process::id(), child.pid()))?;
+    lab.step(&format!(
+        "Compare /proc/{}/ns/* (host) with /proc/{}/ns/* (child)",
+        std::process::id(),
+        child.pid()
+    ))?;
     report::say("Each link names a namespace and its inode: same inode, same namespace.");
     print_table(&namespaces::links("self")?, &namespaces::links(&child.pid().to_string())?);
 
@@ -102,7 +110,10 @@ fn demo(lab: &mut Lab, ex: &Exercise, hostname: &str, cmd: &[String]) -> minidoc
     report::evidence("child", &exit.to_string());
 
     lab.step("Back on the host")?;
-    report::evidence("hostname", &format!("{} (unchanged: the child's UTS namespace had its own)", sys::hostname()));
+    report::evidence(
+        "hostname",
+        &format!("{} (unchanged: the child's UTS namespace had its own)", sys::hostname()),
+    );
     report::cleanup("the child's namespaces ended with their last process; its /proc mount went with its mount namespace");
     Ok(exit.code())
 }

@@ -16,21 +16,32 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
     lab.step(&format!("Limit a fresh cgroup to {LIMIT} processes"))?;
     let layout = Layout::detect()?;
-    let cg = Cgroup::create(&layout, &format!("minidocker/check02-{}", std::process::id()), &[Controller::Pids])?;
+    let cg = Cgroup::create(
+        &layout,
+        &format!("minidocker/check02-{}", std::process::id()),
+        &[Controller::Pids],
+    )?;
     (ex.limit_pids)(&cg, LIMIT)?;
     let max = cg.read(Controller::Pids, "pids.max")?;
     lab.expect(max == LIMIT.to_string(), format!("pids.max is {LIMIT} (found {max:?})"));
 
     lab.step("Run a fork bomb of 50 forks in it")?;
-    let (child, gate) = process::spawn(CloneFlags::empty(), &|| Ok(()), &workload::command("forkbomb", "50"))?;
+    let (child, gate) =
+        process::spawn(CloneFlags::empty(), &|| Ok(()), &workload::command("forkbomb", "50"))?;
     cg.add(child.pid())?;
     gate.open()?;
     let exit = child.wait()?;
     lab.expect(exit.success(), format!("the fork bomb finished ({exit})"));
     let kernel = keyed(&cg.read(Controller::Pids, "pids.events")?, "max").unwrap_or(0);
-    lab.expect(kernel > 0, format!("the kernel refused forks at the limit (pids.events max = {kernel})"));
+    lab.expect(
+        kernel > 0,
+        format!("the kernel refused forks at the limit (pids.events max = {kernel})"),
+    );
     let reported = (ex.forks_refused)(&cg)?;
-    lab.expect(reported == kernel && kernel > 0, format!("forks_refused() reports the kernel's count ({reported} vs {kernel})"));
+    lab.expect(
+        reported == kernel && kernel > 0,
+        format!("forks_refused() reports the kernel's count ({reported} vs {kernel})"),
+    );
     cg.destroy()?;
     Ok(lab.check_outcome())
 }

@@ -3,9 +3,9 @@
 //! The mechanism is in `src/cgroups/` (hierarchies, groups, limits, counters); this file only
 //! narrates it. The lab sheet is `README.md` next to this file.
 
+mod check;
 #[path = "exercise.rs"]
 mod mine;
-mod check;
 
 use minidocker::cgroups::{self, limits, Cgroup, Controller, Layout, Limits};
 use minidocker::lesson::{self, Info, Lab};
@@ -23,13 +23,16 @@ pub struct Exercise {
     pub forks_refused: fn(&Cgroup) -> minidocker::Result<u64>,
 }
 
-const MINE: Exercise = Exercise { limit_pids: mine::limit_pids, forks_refused: mine::forks_refused };
-const SOLUTION: Exercise = Exercise { limit_pids: solution::limit_pids, forks_refused: solution::forks_refused };
+const MINE: Exercise =
+    Exercise { limit_pids: mine::limit_pids, forks_refused: mine::forks_refused };
+const SOLUTION: Exercise =
+    Exercise { limit_pids: solution::limit_pids, forks_refused: solution::forks_refused };
 
 static INFO: Info = Info {
     bin: "02-cgroups",
     title: "a cgroup limits CPU, memory and processes — on cgroup v1 and v2",
-    article: "Cgroups limits, as the article recaps them, and its exercise 3 (CPU and memory limits)",
+    article:
+        "Cgroups limits, as the article recaps them, and its exercise 3 (CPU and memory limits)",
     usage: "02-cgroups [--cpus N] [--memory SIZE] [--pids-limit N] [-- CMD ARGS…]",
     about: "Finds where each controller lives (v1, v2 or hybrid), makes a cgroup, writes the limits
 and runs CMD in it, then reads back what the kernel measured. Without CMD it runs three
@@ -54,8 +57,12 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     while let Some(arg) = p.next()? {
         match arg {
             Long("cpus") => limits.cpus = Some(units::parse_cpus(&p.value()?.string()?)?),
-            Long("memory") | Short('m') => limits.memory = Some(units::parse_size(&p.value()?.string()?)?),
-            Long("pids-limit") => limits.pids = Some(units::parse_count("--pids-limit", &p.value()?.string()?)?),
+            Long("memory") | Short('m') => {
+                limits.memory = Some(units::parse_size(&p.value()?.string()?)?)
+            }
+            Long("pids-limit") => {
+                limits.pids = Some(units::parse_count("--pids-limit", &p.value()?.string()?)?)
+            }
             Value(v) => cmd = lesson::command_rest(v, &mut p)?,
             _ => return Err(arg.unexpected().into()),
         }
@@ -78,13 +85,20 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     let controllers = limits.controllers();
     for &c in &controllers {
         match layout.locate(c) {
-            Some(h) => report::evidence(c.name(), &format!("{} hierarchy at {}", h.version, h.mountpoint.display())),
+            Some(h) => report::evidence(
+                c.name(),
+                &format!("{} hierarchy at {}", h.version, h.mountpoint.display()),
+            ),
             None => report::evidence(c.name(), "not available here"),
         }
     }
 
     lab.step("Create the cgroup: one mkdir per hierarchy")?;
-    let cg = Cgroup::create(&layout, &format!("minidocker/lesson02-{}", std::process::id()), &controllers)?;
+    let cg = Cgroup::create(
+        &layout,
+        &format!("minidocker/lesson02-{}", std::process::id()),
+        &controllers,
+    )?;
     for dir in cg.dirs() {
         report::evidence("created", &dir.display().to_string());
     }
@@ -110,11 +124,22 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     }
 
     lab.step("A CPU burner under --cpus")?;
-    report::say("It spins for 3 seconds of wall time; the CFS quota lets it run only part of each 100 ms.");
+    report::say(
+        "It spins for 3 seconds of wall time; the CFS quota lets it run only part of each 100 ms.",
+    );
     let (exit, wall) = run_in(&cg, &workload::command("burn", "3"))?;
     report::evidence("burner", &exit.to_string());
     let used = limits::cpu_usage(&cg)?;
-    report::evidence("cpu used", &format!("{:.2} s in {:.2} s = {:.1} % of one CPU (quota {:.0} %)", used.as_secs_f64(), wall.as_secs_f64(), percent(used, wall), limits.cpus.unwrap_or(0.0) * 100.0));
+    report::evidence(
+        "cpu used",
+        &format!(
+            "{:.2} s in {:.2} s = {:.1} % of one CPU (quota {:.0} %)",
+            used.as_secs_f64(),
+            wall.as_secs_f64(),
+            percent(used, wall),
+            limits.cpus.unwrap_or(0.0) * 100.0
+        ),
+    );
 
     lab.step("A memory hog under --memory")?;
     report::say("It allocates 200 MiB and touches every page; the group may hold only the limit.");
@@ -123,7 +148,9 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     report_memory(&cg, &limits)?;
 
     lab.step("A fork bomb under --pids-limit")?;
-    report::say("It tries 200 forks; at the limit fork() fails with EAGAIN instead of exhausting the host.");
+    report::say(
+        "It tries 200 forks; at the limit fork() fails with EAGAIN instead of exhausting the host.",
+    );
     let (exit, _) = run_in(&cg, &workload::command("forkbomb", "200"))?;
     report::evidence("fork bomb", &exit.to_string());
     report::evidence("forks refused (pids.events max)", &(ex.forks_refused)(&cg)?.to_string());

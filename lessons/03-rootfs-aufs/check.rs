@@ -17,8 +17,19 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
     lab.step("Three small layers that disagree")?;
     rootfs::private_mount_namespace()?;
     let base = CheckDir::new("check03");
-    let layers = Layers { image: vec!["bottom".into(), "top".into()], init: "init".into(), upper: "upper".into(), work: "work".into() };
-    for (file, content) in [("bottom/a.txt", "bottom"), ("bottom/only-bottom.txt", "deep"), ("bottom/etc/hostname", "image"), ("top/a.txt", "top"), ("init/etc/hostname", "init")] {
+    let layers = Layers {
+        image: vec!["bottom".into(), "top".into()],
+        init: "init".into(),
+        upper: "upper".into(),
+        work: "work".into(),
+    };
+    for (file, content) in [
+        ("bottom/a.txt", "bottom"),
+        ("bottom/only-bottom.txt", "deep"),
+        ("bottom/etc/hostname", "image"),
+        ("top/a.txt", "top"),
+        ("init/etc/hostname", "init"),
+    ] {
         let p = base.0.join(file);
         fs::create_dir_all(p.parent().unwrap())?;
         fs::write(p, content)?;
@@ -33,30 +44,56 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
     report::evidence("overlay_options()", &format!("{options:?}"));
     let merged = base.0.join("merged");
     let mounted = layers.mount(&base.0, &merged, ex.overlay_options);
-    lab.expect(mounted.is_ok(), format!("the kernel accepts the options ({})", mounted.as_ref().err().map_or("mounted".into(), |e| format!("{e:#}"))));
+    lab.expect(
+        mounted.is_ok(),
+        format!(
+            "the kernel accepts the options ({})",
+            mounted.as_ref().err().map_or("mounted".into(), |e| format!("{e:#}"))
+        ),
+    );
     if mounted.is_ok() {
         let _unmount = Unmount(merged.clone());
-        let read = |f: &str| fs::read_to_string(merged.join(f)).unwrap_or_else(|_| "(missing)".into());
-        lab.expect(read("a.txt") == "top", format!("the topmost image layer wins: a.txt = {:?}", read("a.txt")));
+        let read =
+            |f: &str| fs::read_to_string(merged.join(f)).unwrap_or_else(|_| "(missing)".into());
+        lab.expect(
+            read("a.txt") == "top",
+            format!("the topmost image layer wins: a.txt = {:?}", read("a.txt")),
+        );
         lab.expect(read("only-bottom.txt") == "deep", "files of the bottom layer show through");
-        lab.expect(read("etc/hostname") == "init", format!("the init layer is above the image: etc/hostname = {:?}", read("etc/hostname")));
+        lab.expect(
+            read("etc/hostname") == "init",
+            format!("the init layer is above the image: etc/hostname = {:?}", read("etc/hostname")),
+        );
         fs::write(merged.join("new.txt"), "new")?;
         lab.expect(base.0.join("upper/new.txt").exists(), "a new file lands in the upper layer");
 
         lab.step("Delete a file through the merged tree")?;
         fs::remove_file(merged.join("a.txt"))?;
         let left = fs::symlink_metadata(base.0.join("upper/a.txt"));
-        lab.expect(left.as_ref().is_ok_and(|m| (ex.is_whiteout)(m)), "is_whiteout() recognises what the delete left in the upper layer");
-        lab.expect(fs::read_to_string(base.0.join("top/a.txt"))? == "top", "the image layer's a.txt is untouched");
+        lab.expect(
+            left.as_ref().is_ok_and(|m| (ex.is_whiteout)(m)),
+            "is_whiteout() recognises what the delete left in the upper layer",
+        );
+        lab.expect(
+            fs::read_to_string(base.0.join("top/a.txt"))? == "top",
+            "the image layer's a.txt is untouched",
+        );
     }
 
     lab.step("A whiteout made by hand, and things that are not whiteouts")?;
     let made = base.0.join("whiteout");
     sys::mknod_char(&made, 0, 0, 0)?;
-    lab.expect((ex.is_whiteout)(&fs::symlink_metadata(&made)?), "is_whiteout() is true for a character device 0:0 made with mknod");
+    lab.expect(
+        (ex.is_whiteout)(&fs::symlink_metadata(&made)?),
+        "is_whiteout() is true for a character device 0:0 made with mknod",
+    );
     let null = base.0.join("null");
     sys::mknod_char(&null, 0o666, 1, 3)?;
-    for (what, p) in [("a regular file", base.0.join("bottom/a.txt")), ("a directory", base.0.join("bottom")), ("the character device 1:3 (/dev/null)", null)] {
+    for (what, p) in [
+        ("a regular file", base.0.join("bottom/a.txt")),
+        ("a directory", base.0.join("bottom")),
+        ("the character device 1:3 (/dev/null)", null),
+    ] {
         let m = fs::symlink_metadata(&p)?;
         lab.expect(!(ex.is_whiteout)(&m), format!("is_whiteout() is false for {what}"));
     }

@@ -4,15 +4,15 @@
 //! The mechanism is in `src/image/` (the store, unpacked layers) and `src/rootfs/` (overlay,
 //! init layer, pivot_root); this file only narrates it. The lab sheet is `README.md` here.
 
+mod check;
 #[path = "exercise.rs"]
 mod mine;
-mod check;
 
 use minidocker::image::Store;
 use minidocker::lesson::{self, Info, Lab};
+use minidocker::report;
 use minidocker::rootfs::{self, overlay, InitFiles, Layers, Origin, Rootfs, Spec};
 use minidocker::solutions::rootfs03 as solution;
-use minidocker::report;
 use std::ffi::OsString;
 use std::fs::{self, Metadata};
 use std::os::unix::fs::MetadataExt;
@@ -25,8 +25,10 @@ pub struct Exercise {
     pub is_whiteout: fn(&Metadata) -> bool,
 }
 
-const MINE: Exercise = Exercise { overlay_options: mine::overlay_options, is_whiteout: mine::is_whiteout };
-const SOLUTION: Exercise = Exercise { overlay_options: solution::overlay_options, is_whiteout: solution::is_whiteout };
+const MINE: Exercise =
+    Exercise { overlay_options: mine::overlay_options, is_whiteout: mine::is_whiteout };
+const SOLUTION: Exercise =
+    Exercise { overlay_options: solution::overlay_options, is_whiteout: solution::is_whiteout };
 
 static INFO: Info = Info {
     bin: "03-rootfs-aufs",
@@ -72,18 +74,37 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 
     lab.step("The image: read-only layers, each unpacked once")?;
     let store = Store::open_default()?;
-    let image = store.resolve(&image_ref).map_err(|e| e.context("scripts/base-images imports busybox and python:3.11-slim"))?;
-    report::evidence("image", &format!("{image_ref} (ID {}) in {}", image.id.short(), store.root().display()));
+    let image = store
+        .resolve(&image_ref)
+        .map_err(|e| e.context("scripts/base-images imports busybox and python:3.11-slim"))?;
+    report::evidence(
+        "image",
+        &format!("{image_ref} (ID {}) in {}", image.id.short(), store.root().display()),
+    );
     for (i, d) in image.diff_ids().iter().enumerate() {
         let meta = store.layer_meta(d)?;
-        report::evidence(&format!("layer {}", i + 1), &format!("{} — {} entries, {}", store.layer_dir(d).display(), meta.entries, minidocker::units::human(meta.size)));
+        report::evidence(
+            &format!("layer {}", i + 1),
+            &format!(
+                "{} — {} entries, {}",
+                store.layer_dir(d).display(),
+                meta.entries,
+                minidocker::units::human(meta.size)
+            ),
+        );
     }
 
     lab.step("AUFS stacked branches; this kernel has overlayfs")?;
     let filesystems = fs::read_to_string("/proc/filesystems")?;
     let has = |fs: &str| filesystems.lines().any(|l| l.split_whitespace().last() == Some(fs));
-    report::evidence("aufs in /proc/filesystems", if has("aufs") { "yes" } else { "no (AUFS never entered mainline Linux)" });
-    report::evidence("overlay in /proc/filesystems", if has("overlay") { "yes" } else { "not yet (mounting it loads the module)" });
+    report::evidence(
+        "aufs in /proc/filesystems",
+        if has("aufs") { "yes" } else { "no (AUFS never entered mainline Linux)" },
+    );
+    report::evidence(
+        "overlay in /proc/filesystems",
+        if has("overlay") { "yes" } else { "not yet (mounting it loads the module)" },
+    );
     report::say("AUFS: mount -t aufs -o br=RW=rw:INIT=ro+wh:LAYER=ro+wh none MERGED");
     report::say("overlay: lowerdir=INIT:LAYER (read-only, top first), upperdir=RW, workdir=WORK");
 
@@ -105,9 +126,26 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     lab.step("Union-mount the layers")?;
     fs_.mount(ex.overlay_options)?;
     overlay::describe(&fs_.layers);
-    report::evidence("mountinfo", &overlay::mountinfo_line(&fs_.merged()).unwrap_or_else(|| "(not found)".into()));
+    report::evidence(
+        "mountinfo",
+        &overlay::mountinfo_line(&fs_.merged()).unwrap_or_else(|| "(not found)".into()),
+    );
     let env = rootfs::environment(image.config.config.env.as_deref().unwrap_or_default(), hostname);
-    let run_in = |argv: &[String]| rootfs::run(&fs_, &Spec { hostname, argv, env: &env, workdir: None, user: None, host_network: false, dev_scripts: &[], binds: &[] });
+    let run_in = |argv: &[String]| {
+        rootfs::run(
+            &fs_,
+            &Spec {
+                hostname,
+                argv,
+                env: &env,
+                workdir: None,
+                user: None,
+                host_network: false,
+                dev_scripts: &[],
+                binds: &[],
+            },
+        )
+    };
 
     if !cmd.is_empty() {
         lab.step(&format!("Run {:?} in the container (after pivot_root)", cmd.join(" ")))?;
@@ -126,22 +164,47 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     }
     let lower = match fs_.origin(WRITE) {
         Origin::In(l) => fs_.in_layer(&l, WRITE),
-        _ => anyhow::bail!("image {image_ref} has no {WRITE}; this demonstration needs one (try --image busybox)"),
+        _ => anyhow::bail!(
+            "image {image_ref} has no {WRITE}; this demonstration needs one (try --image busybox)"
+        ),
     };
     let lower_before = fs::read(&lower)?;
-    report::evidence(&format!("{WRITE} in the merged tree"), &overlay::identity(&fs_.merged().join(&WRITE[1..])));
+    report::evidence(
+        &format!("{WRITE} in the merged tree"),
+        &overlay::identity(&fs_.merged().join(&WRITE[1..])),
+    );
 
     lab.step("Inside the container: write, delete, create")?;
     report::say(&format!("sh -c \"{SCRIPT}\""));
     let exit = run_in(&["/bin/sh".into(), "-c".into(), SCRIPT.into()])?;
     report::evidence("container", &exit.to_string());
-    anyhow::ensure!(exit.success(), "the commands in the container failed; the image needs /bin/sh, {WRITE} and {DELETE}");
+    anyhow::ensure!(
+        exit.success(),
+        "the commands in the container failed; the image needs /bin/sh, {WRITE} and {DELETE}"
+    );
 
     lab.step(&format!("After the write: {WRITE} was copied up"))?;
     show_origin(&fs_, WRITE, ex);
-    report::evidence("image layer's copy", &format!("{} — {}", overlay::identity(&lower), if fs::read(&lower)? == lower_before { "unchanged" } else { "CHANGED (this must not happen)" }));
-    report::evidence("upper layer's copy", &overlay::identity(&fs_.in_layer(&fs_.layers.upper, WRITE)));
-    report::evidence(&format!("{WRITE} in the merged tree"), &overlay::identity(&fs_.merged().join(&WRITE[1..])));
+    report::evidence(
+        "image layer's copy",
+        &format!(
+            "{} — {}",
+            overlay::identity(&lower),
+            if fs::read(&lower)? == lower_before {
+                "unchanged"
+            } else {
+                "CHANGED (this must not happen)"
+            }
+        ),
+    );
+    report::evidence(
+        "upper layer's copy",
+        &overlay::identity(&fs_.in_layer(&fs_.layers.upper, WRITE)),
+    );
+    report::evidence(
+        &format!("{WRITE} in the merged tree"),
+        &overlay::identity(&fs_.merged().join(&WRITE[1..])),
+    );
     report::say("overlay copied the whole file up before the write: a new inode in the upper layer; the image's file is untouched.");
     report::say("The merged tree still shows the old inode number: with all layers on one filesystem overlay keeps st_ino stable across copy-up.");
 
@@ -165,7 +228,9 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 /// One line of evidence: which layer `path` comes from, and what is there.
 fn show_origin(fs_: &Rootfs, path: &str, ex: &Exercise) {
     let text = match fs_.origin(path) {
-        Origin::In(l) => format!("{} — {}", layer_name(fs_, &l), describe_entry(&fs_.in_layer(&l, path), ex)),
+        Origin::In(l) => {
+            format!("{} — {}", layer_name(fs_, &l), describe_entry(&fs_.in_layer(&l, path), ex))
+        }
         Origin::WhitedOut(l) => format!("deleted: a whiteout in {}", layer_name(fs_, &l)),
         Origin::Nowhere => "in no layer".into(),
     };

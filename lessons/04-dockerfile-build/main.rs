@@ -1,24 +1,25 @@
 //! Lesson 04 — a Dockerfile becomes an image: one image per instruction, a layer where files
 //! change, and a build cache.
 //!
-//! The mechanism is in `src/dockerfile/` (the parser) and `src/build/` (the builder); this
+//! The mechanism is in `src/dockerfile/` (the parser) and `src/builder/` (the builder); this
 //! file only narrates it. The lab sheet is `README.md` next to this file.
 
+mod check;
 #[path = "exercise.rs"]
 mod mine;
-mod check;
 
-use minidocker::build::{self, builder::Rules, Options};
+use minidocker::builder::{self, steps::Rules, Options};
 use minidocker::image::{reference, Store};
 use minidocker::lesson::{self, Info, Lab};
-use minidocker::solutions::build04 as solution;
+use minidocker::solutions::builder04 as solution;
 use minidocker::{dockerfile, report, rootfs, units};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 const MINE: Rules = Rules { makes_layer: mine::makes_layer, cache_key: mine::cache_key };
-const SOLUTION: Rules = Rules { makes_layer: solution::makes_layer, cache_key: solution::cache_key };
+const SOLUTION: Rules =
+    Rules { makes_layer: solution::makes_layer, cache_key: solution::cache_key };
 
 static INFO: Info = Info {
     bin: "04-dockerfile-build",
@@ -48,7 +49,9 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
         match arg {
             Long("parse-only") => parse_only = true,
             Short('f') | Long("file") => file = Some(PathBuf::from(p.value()?)),
-            Short('t') | Long("tag") => keep = Some(reference::parse_tagged(&p.value()?.string()?)?),
+            Short('t') | Long("tag") => {
+                keep = Some(reference::parse_tagged(&p.value()?.string()?)?)
+            }
             Value(v) if context.is_none() => context = Some(PathBuf::from(v)),
             _ => return Err(arg.unexpected().into()),
         }
@@ -57,14 +60,21 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     if lab.check {
         return check::run(lab, rules);
     }
-    let context = context.unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/helloworld")));
+    let context = context.unwrap_or_else(|| {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/helloworld"))
+    });
     let path = file.clone().unwrap_or_else(|| context.join("Dockerfile"));
 
     lab.step(&format!("Parse {}: the syntax tree", path.display()))?;
-    let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let df = dockerfile::parse(&text, &path.file_name().unwrap_or_default().to_string_lossy())?;
     for ins in &df.instructions {
-        let lines = if ins.start_line == ins.end_line { format!("line {}", ins.start_line) } else { format!("lines {}-{}", ins.start_line, ins.end_line) };
+        let lines = if ins.start_line == ins.end_line {
+            format!("line {}", ins.start_line)
+        } else {
+            format!("lines {}-{}", ins.start_line, ins.end_line)
+        };
         report::evidence(&lines, dockerfile::dump_instruction(ins).trim_end());
     }
     report::say("Comments and line continuations are gone; each instruction is a keyword, its flags and its arguments.");
@@ -76,17 +86,37 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     lab.step("The base image")?;
     let store = Store::open_default()?;
     let _lock = store.lock()?;
-    if let Some(from) = df.instructions.iter().find(|i| i.keyword == "from").and_then(|i| i.args.first()).filter(|b| *b != "scratch") {
-        let base = store.resolve(from).map_err(|e| e.context("scripts/base-images imports busybox and python:3.11-slim"))?;
-        report::evidence(from, &format!("ID {}, {} layer(s)", base.id.short(), base.diff_ids().len()));
+    if let Some(from) = df
+        .instructions
+        .iter()
+        .find(|i| i.keyword == "from")
+        .and_then(|i| i.args.first())
+        .filter(|b| *b != "scratch")
+    {
+        let base = store
+            .resolve(from)
+            .map_err(|e| e.context("scripts/base-images imports busybox and python:3.11-slim"))?;
+        report::evidence(
+            from,
+            &format!("ID {}, {} layer(s)", base.id.short(), base.diff_ids().len()),
+        );
     }
     rootfs::private_mount_namespace()?;
-    let tag = keep.clone().unwrap_or(reference::parse_tagged(&format!("lesson04-{}:latest", std::process::id()))?);
+    let tag = keep
+        .clone()
+        .unwrap_or(reference::parse_tagged(&format!("lesson04-{}:latest", std::process::id()))?);
     // ANCHOR: build
-    let opts = Options { context, dockerfile: file, tags: vec![tag.clone()], no_cache: false, build_args: Vec::new(), rules };
+    let opts = Options {
+        context,
+        dockerfile: file,
+        tags: vec![tag.clone()],
+        no_cache: false,
+        build_args: Vec::new(),
+        rules,
+    };
 
     lab.step("Build (--no-cache, so every step really runs): every instruction makes an image")?;
-    let first = build::build(&store, &Options { no_cache: true, ..opts.clone() })?;
+    let first = builder::build(&store, &Options { no_cache: true, ..opts.clone() })?;
     // ANCHOR_END: build
 
     lab.step("What each step added")?;
@@ -94,11 +124,17 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
         let what = match &s.layer {
             None => "configuration only: no layer, an empty_layer entry in the history".to_string(),
             Some(l) => {
-                let mut files: Vec<&str> = l.files.changed.iter().map(String::as_str).take(6).collect();
+                let mut files: Vec<&str> =
+                    l.files.changed.iter().map(String::as_str).take(6).collect();
                 if l.files.changed.len() > 6 {
                     files.push("…");
                 }
-                format!("layer {} of {} — {}", &l.diff_id.hex()[..12], units::human(l.size), files.join(" "))
+                format!(
+                    "layer {} of {} — {}",
+                    &l.diff_id.hex()[..12],
+                    units::human(l.size),
+                    files.join(" ")
+                )
             }
         };
         let ins: String = s.instruction.chars().take(28).collect();
@@ -106,10 +142,22 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     }
 
     lab.step("Build again: nothing changed, so nothing runs")?;
-    let second = build::build(&store, &opts)?;
+    let second = builder::build(&store, &opts)?;
     let hits = second.steps.iter().filter(|s| s.cached).count();
     report::evidence("steps from the cache", &format!("{hits} of {}", second.steps.len()));
-    report::evidence("image", &format!("{} then {} — {}", first.image.id.short(), second.image.id.short(), if first.image.id == second.image.id { "the same image" } else { "DIFFERENT (the cache missed)" }));
+    report::evidence(
+        "image",
+        &format!(
+            "{} then {} — {}",
+            first.image.id.short(),
+            second.image.id.short(),
+            if first.image.id == second.image.id {
+                "the same image"
+            } else {
+                "DIFFERENT (the cache missed)"
+            }
+        ),
+    );
 
     lab.step("The image: a stack of layers and a history")?;
     let img = &second.image;
@@ -117,23 +165,45 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     let mut layers = img.diff_ids().iter();
     for h in &img.config.history {
         let by = h.created_by.clone().unwrap_or_default();
-        let by: String = if by.chars().count() > 60 { by.chars().take(59).collect::<String>() + "…" } else { by };
+        let by: String = if by.chars().count() > 60 {
+            by.chars().take(59).collect::<String>() + "…"
+        } else {
+            by
+        };
         let layer = if h.empty_layer {
             "(no layer)".to_string()
         } else {
-            layers.next().map_or("?".into(), |d| format!("{} {}", &d.hex()[..12], units::human(store.layer_meta(d).map_or(0, |m| m.size))))
+            layers.next().map_or("?".into(), |d| {
+                format!(
+                    "{} {}",
+                    &d.hex()[..12],
+                    units::human(store.layer_meta(d).map_or(0, |m| m.size))
+                )
+            })
         };
         report::evidence(&format!("{layer:>24}"), &by);
     }
     // ANCHOR_END: history
-    report::evidence("config", &format!("Cmd {:?}, Env {:?}, WorkingDir {:?}", img.config.config.cmd.clone().unwrap_or_default(), img.config.config.env.clone().unwrap_or_default(), img.config.config.working_dir.clone().unwrap_or_default()));
+    report::evidence(
+        "config",
+        &format!(
+            "Cmd {:?}, Env {:?}, WorkingDir {:?}",
+            img.config.config.cmd.clone().unwrap_or_default(),
+            img.config.config.env.clone().unwrap_or_default(),
+            img.config.config.working_dir.clone().unwrap_or_default()
+        ),
+    );
 
     lab.step("Clean up")?;
     if keep.is_some() {
         report::note(&format!("kept as {tag}: try `minidocker history {tag}`"));
     } else {
         let removed = store.remove(&tag.to_string(), false)?;
-        report::cleanup(&format!("removed {tag}: {} image(s) and {} layer(s) no other image uses", removed.images.len(), removed.layers.len()));
+        report::cleanup(&format!(
+            "removed {tag}: {} image(s) and {} layer(s) no other image uses",
+            removed.images.len(),
+            removed.layers.len()
+        ));
     }
     Ok(0)
 }

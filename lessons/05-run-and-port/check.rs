@@ -34,13 +34,25 @@ pub fn run(lab: &mut Lab, allocate: Allocate) -> minidocker::Result<i32> {
             .collect();
         handles.into_iter().map(|h| h.join().expect("an allocating thread panicked")).collect()
     });
-    let ok: Vec<_> = got.iter().filter_map(|(id, ip)| ip.as_ref().ok().map(|ip| (id.clone(), *ip))).collect();
-    lab.expect(ok.len() == THREADS, format!("every request got an address ({} of {THREADS})", ok.len()));
+    let ok: Vec<_> =
+        got.iter().filter_map(|(id, ip)| ip.as_ref().ok().map(|ip| (id.clone(), *ip))).collect();
+    lab.expect(
+        ok.len() == THREADS,
+        format!("every request got an address ({} of {THREADS})", ok.len()),
+    );
     let distinct: BTreeSet<_> = ok.iter().map(|(_, ip)| *ip).collect();
-    lab.expect(distinct.len() == ok.len(), format!("no address was handed out twice ({} distinct of {})", distinct.len(), ok.len()));
+    lab.expect(
+        distinct.len() == ok.len(),
+        format!("no address was handed out twice ({} distinct of {})", distinct.len(), ok.len()),
+    );
     let reserved = [subnet.network, subnet.gateway(), subnet.broadcast()];
-    lab.expect(!ok.iter().any(|(_, ip)| reserved.contains(ip)), "never the network, gateway or broadcast address");
-    let recorded = ok.iter().all(|(id, ip)| std::fs::read_to_string(dir.0.join(ip.to_string())).is_ok_and(|owner| &owner == id));
+    lab.expect(
+        !ok.iter().any(|(_, ip)| reserved.contains(ip)),
+        "never the network, gateway or broadcast address",
+    );
+    let recorded = ok.iter().all(|(id, ip)| {
+        std::fs::read_to_string(dir.0.join(ip.to_string())).is_ok_and(|owner| &owner == id)
+    });
     lab.expect(recorded, "each address's file holds the ID of the container that got it");
 
     lab.step("Fill the subnet: the last request must fail, clearly")?;
@@ -51,6 +63,9 @@ pub fn run(lab: &mut Lab, allocate: Allocate) -> minidocker::Result<i32> {
             break;
         }
     }
-    lab.expect(last.is_some(), format!("an exhausted subnet is an error ({})", last.unwrap_or_else(|| "none".into())));
+    lab.expect(
+        last.is_some(),
+        format!("an exhausted subnet is an error ({})", last.unwrap_or_else(|| "none".into())),
+    );
     Ok(lab.check_outcome())
 }

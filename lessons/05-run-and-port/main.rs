@@ -4,9 +4,9 @@
 //! The mechanism is in `src/container/` (create, monitor, state) and `src/network/` (bridge,
 //! veth, addresses, NAT); this file only narrates it. The lab sheet is `README.md` here.
 
+mod check;
 #[path = "exercise.rs"]
 mod mine;
-mod check;
 
 use minidocker::container::{run as lifecycle, Container, ContainerConfig};
 use minidocker::image::{reference, Store};
@@ -44,7 +44,8 @@ fn main() -> std::process::ExitCode {
 
 fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     use lexopt::prelude::*;
-    let (mut image_ref, mut publish, mut keep) = ("helloworld".to_string(), "4000:80".to_string(), false);
+    let (mut image_ref, mut publish, mut keep) =
+        ("helloworld".to_string(), "4000:80".to_string(), false);
     let mut p = lexopt::Parser::from_args(args);
     while let Some(arg) = p.next()? {
         match arg {
@@ -54,7 +55,8 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
             _ => return Err(arg.unexpected().into()),
         }
     }
-    let allocate: Allocate = if lab.uses_mine() { mine::allocate } else { minidocker::solutions::network05::allocate };
+    let allocate: Allocate =
+        if lab.uses_mine() { mine::allocate } else { minidocker::solutions::network05::allocate };
     if lab.check {
         return check::run(lab, allocate);
     }
@@ -68,17 +70,35 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     let image = match store.resolve(&image_ref) {
         Ok(img) => img,
         Err(_) if image_ref == "helloworld" => {
-            report::say("helloworld is not in the store: building it from assets/helloworld (lesson 04).");
+            report::say(
+                "helloworld is not in the store: building it from assets/helloworld (lesson 04).",
+            );
             let _lock = store.lock()?;
             rootfs::private_mount_namespace()?;
             let context = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/helloworld");
-            let opts = minidocker::build::Options { context, tags: vec![reference::parse_tagged("helloworld")?], ..Default::default() };
-            minidocker::build::build(&store, &opts).map_err(|e| e.context("building helloworld (scripts/base-images makes its base image)"))?.image
+            let opts = minidocker::builder::Options {
+                context,
+                tags: vec![reference::parse_tagged("helloworld")?],
+                ..Default::default()
+            };
+            minidocker::builder::build(&store, &opts)
+                .map_err(|e| {
+                    e.context("building helloworld (scripts/base-images makes its base image)")
+                })?
+                .image
         }
         Err(e) => return Err(e),
     };
     let ic = &image.config.config;
-    report::evidence(&image_ref, &format!("ID {}, CMD {:?}, EXPOSE {:?}", image.id.short(), ic.cmd.clone().unwrap_or_default(), ic.exposed_ports.clone().unwrap_or_default().keys().collect::<Vec<_>>()));
+    report::evidence(
+        &image_ref,
+        &format!(
+            "ID {}, CMD {:?}, EXPOSE {:?}",
+            image.id.short(),
+            ic.cmd.clone().unwrap_or_default(),
+            ic.exposed_ports.clone().unwrap_or_default().keys().collect::<Vec<_>>()
+        ),
+    );
 
     lab.step(&format!("Run it detached with -p {publish}"))?;
     // ANCHOR: run
@@ -99,23 +119,59 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
         detach: true,
         ..Default::default()
     };
-    let config = ContainerConfig { env: rootfs::environment(ic.env.as_deref().unwrap_or_default(), &config.hostname), ..config };
+    let config = ContainerConfig {
+        env: rootfs::environment(ic.env.as_deref().unwrap_or_default(), &config.hostname),
+        ..config
+    };
     let created = lifecycle::create(&store, config)?;
     let guard = Remove(created.clone());
     lifecycle::start(&store, &created)?;
     // ANCHOR_END: run
     let c = Container::load(&created.dir)?;
-    report::evidence("container", &format!("{} (name {}), its first process is PID {} on the host", c.config.id, c.config.name, c.state.pid));
-    report::evidence("hostname", &format!("{} — the short ID, as in the article", c.config.hostname));
+    report::evidence(
+        "container",
+        &format!(
+            "{} (name {}), its first process is PID {} on the host",
+            c.config.id, c.config.name, c.state.pid
+        ),
+    );
+    report::evidence(
+        "hostname",
+        &format!("{} — the short ID, as in the article", c.config.hostname),
+    );
 
     lab.step("The bridge, the veth pair, the address")?;
-    let att: network::Attachment = serde_json::from_value(c.state.network.clone().unwrap_or_default())?;
-    report::evidence("bridge", &format!("{} with address {}/{} — every container's gateway", cfg.bridge, att.gateway, att.prefix));
-    report::evidence("veth pair", &format!("{} on the host (a port of {}) ↔ eth0 inside the container", att.host_veth, cfg.bridge));
-    let mtu = std::fs::read_to_string(format!("/sys/class/net/{}/mtu", att.host_veth)).unwrap_or_default();
+    let att: network::Attachment =
+        serde_json::from_value(c.state.network.clone().unwrap_or_default())?;
+    report::evidence(
+        "bridge",
+        &format!(
+            "{} with address {}/{} — every container's gateway",
+            cfg.bridge, att.gateway, att.prefix
+        ),
+    );
+    report::evidence(
+        "veth pair",
+        &format!(
+            "{} on the host (a port of {}) ↔ eth0 inside the container",
+            att.host_veth, cfg.bridge
+        ),
+    );
+    let mtu = std::fs::read_to_string(format!("/sys/class/net/{}/mtu", att.host_veth))
+        .unwrap_or_default();
     report::evidence("MTU", &format!("{} on the bridge and both ends — a wire inside the host, not Ethernet's 1500 (the book says why)", mtu.trim()));
-    report::evidence("bridge ports", &read_dir_names(&format!("/sys/class/net/{}/brif", cfg.bridge)));
-    report::evidence("container address", &format!("{} (a file in {})", att.ip, network::ips_dir(store.root(), &cfg.bridge).display()));
+    report::evidence(
+        "bridge ports",
+        &read_dir_names(&format!("/sys/class/net/{}/brif", cfg.bridge)),
+    );
+    report::evidence(
+        "container address",
+        &format!(
+            "{} (a file in {})",
+            att.ip,
+            network::ips_dir(store.root(), &cfg.bridge).display()
+        ),
+    );
 
     lab.step("The NAT rules that publish the port")?;
     for rule in rules_of(&c.config.id) {
@@ -126,24 +182,51 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 
     lab.step(&format!("curl localhost:{}", mapping.host_port))?;
     let addr = format!("127.0.0.1:{}", mapping.host_port);
-    let body = http_get(&addr, Duration::from_secs(20)).ok_or_else(|| anyhow::anyhow!("nothing answered on {addr}: see `minidocker logs {}`", c.config.name))?;
+    let body = http_get(&addr, Duration::from_secs(20)).ok_or_else(|| {
+        anyhow::anyhow!("nothing answered on {addr}: see `minidocker logs {}`", c.config.name)
+    })?;
     report::evidence("response", body.trim());
     let ok = body.contains(&c.config.hostname);
-    report::evidence("hostname in it", if ok { "the container's short ID: the answer came from inside" } else { "not the container's ID?" });
+    report::evidence(
+        "hostname in it",
+        if ok {
+            "the container's short ID: the answer came from inside"
+        } else {
+            "not the container's ID?"
+        },
+    );
 
     lab.step("ps")?;
     let c = Container::load(&created.dir)?;
-    report::evidence("CONTAINER ID", &format!("{}   IMAGE {}   COMMAND {:?}   STATUS {:?}   PORTS {}   NAMES {}", c.short_id(), c.config.image_name, c.config.argv().join(" "), c.state.status, mapping, c.config.name));
+    report::evidence(
+        "CONTAINER ID",
+        &format!(
+            "{}   IMAGE {}   COMMAND {:?}   STATUS {:?}   PORTS {}   NAMES {}",
+            c.short_id(),
+            c.config.image_name,
+            c.config.argv().join(" "),
+            c.state.status,
+            mapping,
+            c.config.name
+        ),
+    );
 
     lab.step("Clean up")?;
     if keep {
-        report::note(&format!("kept: `minidocker ps`, `curl localhost:{}`, then `minidocker rm -f {}`", mapping.host_port, c.config.name));
+        report::note(&format!(
+            "kept: `minidocker ps`, `curl localhost:{}`, then `minidocker rm -f {}`",
+            mapping.host_port, c.config.name
+        ));
         std::mem::forget(guard);
         return Ok(0);
     }
     drop(guard);
     let veth_gone = !Path::new("/sys/class/net").join(&att.host_veth).exists();
-    report::cleanup(&format!("removed the container; its veth is {}, its NAT rules {}", if veth_gone { "gone" } else { "STILL THERE" }, if rules_of(&c.config.id).is_empty() { "gone" } else { "STILL THERE" }));
+    report::cleanup(&format!(
+        "removed the container; its veth is {}, its NAT rules {}",
+        if veth_gone { "gone" } else { "STILL THERE" },
+        if rules_of(&c.config.id).is_empty() { "gone" } else { "STILL THERE" }
+    ));
     Ok(0)
 }
 
@@ -161,13 +244,18 @@ impl Drop for Remove {
 /// The NAT and filter rules that carry this container's comment (`iptables-save`: the lesson
 /// shows the rules as the tool prints them).
 fn rules_of(id: &str) -> Vec<String> {
-    let out = std::process::Command::new("iptables-save").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    let out = std::process::Command::new("iptables-save")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
     let tag = format!("minidocker:{id}");
     out.lines().filter(|l| l.contains(&tag)).map(str::to_owned).collect()
 }
 
 fn read_dir_names(dir: &str) -> String {
-    let mut names: Vec<String> = std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
     names.sort();
     names.join(" ")
 }

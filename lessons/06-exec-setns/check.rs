@@ -45,42 +45,85 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
 
     lab.step("Enter it through the library's exec, with your join and join_order")?;
     let plan = exec::plan(t, rules)?;
-    report::evidence("join_order", &plan.namespaces.iter().map(|n| n.file()).collect::<Vec<_>>().join(", "));
+    report::evidence(
+        "join_order",
+        &plan.namespaces.iter().map(|n| n.file()).collect::<Vec<_>>().join(", "),
+    );
     let out = base.0.join("probe.out");
-    let argv = ["/bin/sh", "-c", PROBE, "probe"].iter().map(|s| s.to_string()).chain([out.display().to_string(), private.join("marker").display().to_string()]).collect();
+    let argv = ["/bin/sh", "-c", PROBE, "probe"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string(), private.join("marker").display().to_string()])
+        .collect();
     let spec = Spec { argv, env: vec![format!("PATH={DEFAULT_PATH}")], ..Spec::default() };
     match exec::start(t, &spec, rules) {
         Err(e) => lab.expect(false, format!("the command starts in the target ({e:#})")),
         Ok(started) => {
             lab.expect(true, "the command starts in the target");
             let g = started.command_pid().as_raw();
-            for ns in [Namespace::Uts, Namespace::Pid, Namespace::Mount, Namespace::Ipc, Namespace::Net] {
+            for ns in
+                [Namespace::Uts, Namespace::Pid, Namespace::Mount, Namespace::Ipc, Namespace::Net]
+            {
                 let (ours, theirs) = (link(g, ns), link(t, ns));
-                lab.expect(ours == theirs, format!("the command's {} is the target's ({ours} vs {theirs})", ns.file()));
+                lab.expect(
+                    ours == theirs,
+                    format!("the command's {} is the target's ({ours} vs {theirs})", ns.file()),
+                );
             }
             let inside = super::nspid(g).unwrap_or(0);
             let in_pid_ns = link(g, Namespace::Pid) == link(t, Namespace::Pid);
             lab.expect(in_pid_ns && inside > 1, format!("in the target's PID namespace, the command has a PID of its own, more than 1 (host PID {g}, PID {inside} in {})", link(g, Namespace::Pid)));
             let exit = started.run();
-            lab.expect(exit.as_ref().is_ok_and(|e| e.success()), format!("the command ran and exited 0 ({})", exit.as_ref().map_or_else(|e| format!("{e:#}"), |e| e.to_string())));
+            lab.expect(
+                exit.as_ref().is_ok_and(|e| e.success()),
+                format!(
+                    "the command ran and exited 0 ({})",
+                    exit.as_ref().map_or_else(|e| format!("{e:#}"), |e| e.to_string())
+                ),
+            );
             let text = fs::read_to_string(&out).unwrap_or_default();
-            let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string())).unwrap_or_default();
+            let field = |key: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
+                    .unwrap_or_default()
+            };
             let pid = field("pid ");
-            lab.expect(pid == inside.to_string(), format!("inside, the command sees itself as PID {inside} (it says {pid:?})"));
+            lab.expect(
+                pid == inside.to_string(),
+                format!("inside, the command sees itself as PID {inside} (it says {pid:?})"),
+            );
             let procs = field("procs");
-            lab.expect(procs.split(' ').any(|p| p == pid), format!("its PID is in the target's /proc, which ps reads there (/proc has {procs:?})"));
-            lab.expect(field("init ") == "sleep", format!("PID 1 in there is the target's sleep (it is {:?})", field("init ")));
-            lab.expect(field("hostname ") == HOSTNAME, format!("the hostname in there is {HOSTNAME:?} (it is {:?})", field("hostname ")));
-            lab.expect(field("marker ") == MARKER, "the file on the target's private tmpfs is there");
+            lab.expect(
+                procs.split(' ').any(|p| p == pid),
+                format!(
+                    "its PID is in the target's /proc, which ps reads there (/proc has {procs:?})"
+                ),
+            );
+            lab.expect(
+                field("init ") == "sleep",
+                format!("PID 1 in there is the target's sleep (it is {:?})", field("init ")),
+            );
+            lab.expect(
+                field("hostname ") == HOSTNAME,
+                format!("the hostname in there is {HOSTNAME:?} (it is {:?})", field("hostname ")),
+            );
+            lab.expect(
+                field("marker ") == MARKER,
+                "the file on the target's private tmpfs is there",
+            );
         }
     }
 
     lab.step("join names the kind: a net namespace file offered as uts is refused")?;
-    let wrong = in_child(&|| match (rules.join)(&exec::ns_path(t, Namespace::Net), Namespace::Uts) {
-        Ok(()) => Err("join accepted it".to_string()),
-        Err(e) => Ok(format!("{e:#}")),
-    })?;
-    lab.expect(wrong.is_ok(), format!("join(/proc/{t}/ns/net, Uts) fails ({})", wrong.unwrap_or_else(|e| e)));
+    let wrong =
+        in_child(&|| match (rules.join)(&exec::ns_path(t, Namespace::Net), Namespace::Uts) {
+            Ok(()) => Err("join accepted it".to_string()),
+            Err(e) => Ok(format!("{e:#}")),
+        })?;
+    lab.expect(
+        wrong.is_ok(),
+        format!("join(/proc/{t}/ns/net, Uts) fails ({})", wrong.unwrap_or_else(|e| e)),
+    );
     drop(target);
 
     lab.step("A target with a user namespace of its own, made by `nobody`, entered by `nobody`")?;
@@ -89,12 +132,18 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
         Err(why) => {
             report::note(&format!("this host does not let an unprivileged process make a user namespace ({why}); checking the order on paper instead"));
             let order = (rules.join_order)(&Namespace::ALL);
-            lab.expect(order.first() == Some(&Namespace::User), format!("join_order puts the user namespace first ({order:?})"));
+            lab.expect(
+                order.first() == Some(&Namespace::User),
+                format!("join_order puts the user namespace first ({order:?})"),
+            );
         }
         Ok(()) => {
             let u = owner.pid().as_raw();
             let order = (rules.join_order)(&exec::differing(u)?);
-            report::evidence("join_order", &order.iter().map(|n| n.file()).collect::<Vec<_>>().join(", "));
+            report::evidence(
+                "join_order",
+                &order.iter().map(|n| n.file()).collect::<Vec<_>>().join(", "),
+            );
             let joined = in_child(&|| {
                 become_nobody().map_err(|e| format!("{e:#}"))?;
                 for &ns in &order {
@@ -103,9 +152,19 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
                 let link = |f: &str| exec::ns_link("self", f).unwrap_or_default();
                 Ok(format!("{} {} {}", sys::hostname(), link("user"), link("uts")))
             })?;
-            lab.expect(joined.is_ok(), format!("a process that is not root on the host joins them all ({})", joined.as_ref().map_or_else(|e| e.clone(), |_| "joined".into())));
+            lab.expect(
+                joined.is_ok(),
+                format!(
+                    "a process that is not root on the host joins them all ({})",
+                    joined.as_ref().map_or_else(|e| e.clone(), |_| "joined".into())
+                ),
+            );
             if let Ok(seen) = joined {
-                let want = format!("{USERNS_HOSTNAME} {} {}", link(u, Namespace::User), link(u, Namespace::Uts));
+                let want = format!(
+                    "{USERNS_HOSTNAME} {} {}",
+                    link(u, Namespace::User),
+                    link(u, Namespace::Uts)
+                );
                 lab.expect(seen == want, format!("it is in the target's user and uts namespaces and sees its hostname ({seen})"));
             }
         }
@@ -122,17 +181,26 @@ fn link(pid: i32, ns: Namespace) -> String {
 fn spawn_target(private: &Path) -> minidocker::Result<Running> {
     let setup = || -> minidocker::Result<()> {
         sys::mount(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)?;
-        sys::mount(Some("proc"), Path::new("/proc"), Some("proc"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, None)?;
+        sys::mount(
+            Some("proc"),
+            Path::new("/proc"),
+            Some("proc"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            None,
+        )?;
         sys::mount(Some("tmpfs"), private, Some("tmpfs"), MsFlags::empty(), Some("size=64k"))?;
         fs::write(private.join("marker"), MARKER)?;
         sys::sethostname(HOSTNAME)
     };
     let set = [Namespace::Uts, Namespace::Pid, Namespace::Mount, Namespace::Ipc, Namespace::Net];
-    let (child, gate) = namespaces::spawn(&set, &setup, &["sleep".to_string(), "1000".to_string()])?;
+    let (child, gate) =
+        namespaces::spawn(&set, &setup, &["sleep".to_string(), "1000".to_string()])?;
     gate.open()?;
     // Ready once it executes sleep: its setup is done.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while fs::read_to_string(format!("/proc/{}/comm", child.pid())).unwrap_or_default().trim() != "sleep" {
+    while fs::read_to_string(format!("/proc/{}/comm", child.pid())).unwrap_or_default().trim()
+        != "sleep"
+    {
         anyhow::ensure!(Instant::now() < deadline, "the check's target did not start");
         minidocker::interrupt::check()?;
         std::thread::sleep(Duration::from_millis(10));
@@ -163,7 +231,11 @@ fn spawn_userns_target() -> minidocker::Result<(Running, Result<(), String>)> {
                 // Changing uid made it undumpable: then only root could open its /proc/PID/ns.
                 nix::sys::prctl::set_dumpable(true)?;
                 nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
-                let flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS;
+                let flags = CloneFlags::CLONE_NEWUSER
+                    | CloneFlags::CLONE_NEWUTS
+                    | CloneFlags::CLONE_NEWIPC
+                    | CloneFlags::CLONE_NEWNET
+                    | CloneFlags::CLONE_NEWNS;
                 sys::unshare(flags)?;
                 sys::sethostname(USERNS_HOSTNAME)
             })();

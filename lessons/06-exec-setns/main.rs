@@ -6,13 +6,13 @@
 //! command is really in the PID namespace, the container's root, environment, user and
 //! capabilities. The mechanism is in `src/exec.rs`; this file only narrates it.
 
+mod check;
 #[path = "exercise.rs"]
 mod mine;
-mod check;
 
 use minidocker::container::state;
-use minidocker::exec::{self, Rules, Spec};
 use minidocker::exec::solution;
+use minidocker::exec::{self, Rules, Spec};
 use minidocker::image::Store;
 use minidocker::lesson::{self, Info, Lab};
 use minidocker::namespaces::{self, Namespace};
@@ -33,7 +33,8 @@ static INFO: Info = Info {
     title: "entering a container is joining its namespaces with setns()",
     article: "the article's set_ns program, `docker exec`, `--net container:ID`",
     usage: "06-exec-setns NSFILE CMD [ARGS…] | 06-exec-setns --target PID|CONTAINER [-- CMD ARGS…]",
-    about: "With NSFILE (say /proc/PID/ns/net) it is the article's set_ns program: a child opens the
+    about:
+        "With NSFILE (say /proc/PID/ns/net) it is the article's set_ns program: a child opens the
 file, calls setns() and executes CMD; this process's /proc/self/ns links are shown before,
 the child's after — only the joined kind changed (for a PID namespace: only
 pid_for_children). With --target it does what `docker exec` must: a fresh helper joins the
@@ -74,8 +75,15 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     match target {
         Some(t) => enter_target(lab, &rules, &t, rest),
         None => {
-            let (nsfile, cmd) = rest.split_first().ok_or_else(|| anyhow::anyhow!("give a namespace file and a command, or --target (see 06-exec-setns --help)"))?;
-            anyhow::ensure!(!cmd.is_empty(), "give a command to run after {nsfile}: 06-exec-setns NSFILE CMD [ARGS…]");
+            let (nsfile, cmd) = rest.split_first().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "give a namespace file and a command, or --target (see 06-exec-setns --help)"
+                )
+            })?;
+            anyhow::ensure!(
+                !cmd.is_empty(),
+                "give a command to run after {nsfile}: 06-exec-setns NSFILE CMD [ARGS…]"
+            );
             set_ns(lab, &rules, Path::new(nsfile), cmd)
         }
     }
@@ -90,11 +98,20 @@ fn ns_table(pid: &str) -> minidocker::Result<Vec<(String, String)>> {
 /// report and wait.
 fn set_ns(lab: &mut Lab, rules: &Rules, nsfile: &Path, cmd: &[String]) -> minidocker::Result<i32> {
     lab.step(&format!("The namespace file {}", nsfile.display()))?;
-    let file = File::open(nsfile).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", nsfile.display()))?;
+    let file =
+        File::open(nsfile).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", nsfile.display()))?;
     let ns = exec::kind_of(&file)?;
     let inode = file.metadata()?.ino();
     drop(file);
-    report::evidence("it is", &format!("{}:[{inode}] — a {} namespace, which isolates {}", ns.file(), ns.file(), ns.isolates()));
+    report::evidence(
+        "it is",
+        &format!(
+            "{}:[{inode}] — a {} namespace, which isolates {}",
+            ns.file(),
+            ns.file(),
+            ns.isolates()
+        ),
+    );
     report::say("A namespace is a kernel object; this file stands for it, and its inode number is the namespace's identity.");
 
     lab.step("This process's namespaces, before")?;
@@ -103,7 +120,11 @@ fn set_ns(lab: &mut Lab, rules: &Rules, nsfile: &Path, cmd: &[String]) -> minido
         report::evidence(&format!("{name:>17}"), target);
     }
 
-    lab.step(&format!("A child: open, setns({}), then execute {:?}", ns.flag().iter_names().map(|n| n.0).collect::<Vec<_>>().join("|"), cmd.join(" ")))?;
+    lab.step(&format!(
+        "A child: open, setns({}), then execute {:?}",
+        ns.flag().iter_names().map(|n| n.0).collect::<Vec<_>>().join("|"),
+        cmd.join(" ")
+    ))?;
     let join = rules.join;
     let owned = nsfile.to_path_buf();
     let setup = move || -> minidocker::Result<()> {
@@ -113,7 +134,9 @@ fn set_ns(lab: &mut Lab, rules: &Rules, nsfile: &Path, cmd: &[String]) -> minido
         join(&owned, ns)?;
         report::say("after setns, in the child — the links that changed are marked:");
         for (name, old) in &before {
-            let now = nix::fcntl::readlinkat(&me, name.as_str()).map(|t| t.to_string_lossy().into_owned()).unwrap_or_else(|_| "?".into());
+            let now = nix::fcntl::readlinkat(&me, name.as_str())
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "?".into());
             let mark = if &now != old { "  ← joined" } else { "" };
             report::evidence(&format!("{name:>17}"), &format!("{now}{mark}"));
         }
@@ -130,55 +153,118 @@ fn set_ns(lab: &mut Lab, rules: &Rules, nsfile: &Path, cmd: &[String]) -> minido
 }
 
 /// What `docker exec` does, narrated.
-fn enter_target(lab: &mut Lab, rules: &Rules, target: &str, cmd: Vec<String>) -> minidocker::Result<i32> {
-    let cmd = if cmd.is_empty() { vec!["/bin/sh".to_string(), "-c".to_string(), DEFAULT_CMD.to_string()] } else { cmd };
+fn enter_target(
+    lab: &mut Lab,
+    rules: &Rules,
+    target: &str,
+    cmd: Vec<String>,
+) -> minidocker::Result<i32> {
+    let cmd = if cmd.is_empty() {
+        vec!["/bin/sh".to_string(), "-c".to_string(), DEFAULT_CMD.to_string()]
+    } else {
+        cmd
+    };
     lab.step(&format!("The target: {target}"))?;
     let (pid, mut spec, who, whose) = if target.chars().all(|c| c.is_ascii_digit()) {
         let pid: i32 = target.parse()?;
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).map_err(|_| anyhow::anyhow!("no process {pid}"))?;
-        (pid, Spec::for_process(pid, cmd)?, format!("process {pid} ({})", comm.trim()), "the target's")
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map_err(|_| anyhow::anyhow!("no process {pid}"))?;
+        (
+            pid,
+            Spec::for_process(pid, cmd)?,
+            format!("process {pid} ({})", comm.trim()),
+            "the target's",
+        )
     } else {
         let store = Store::open_default()?;
         let c = state::find(&store, target)?;
         let pid = exec::target_of(&c)?;
-        (pid, Spec::for_container(&c, cmd), format!("the container's PID 1 ({} {})", c.config.name, c.short_id()), "PID 1's")
+        (
+            pid,
+            Spec::for_container(&c, cmd),
+            format!("the container's PID 1 ({} {})", c.config.name, c.short_id()),
+            "PID 1's",
+        )
     };
     report::evidence("PID on the host", &format!("{pid} — {who}"));
     let theirs = ns_table(&pid.to_string())?;
     let ours = ns_table("self")?;
     for (name, link) in &theirs {
         let shared = ours.iter().any(|(n, l)| n == name && l == link);
-        report::evidence(&format!("{name:>17}"), &format!("{link} — {}", if shared { "shared with this process" } else { "its own" }));
+        report::evidence(
+            &format!("{name:>17}"),
+            &format!("{link} — {}", if shared { "shared with this process" } else { "its own" }),
+        );
     }
 
     lab.step("The plan: its cgroups, then its namespaces, in join_order's order")?;
     let plan = exec::plan(pid, rules)?;
     for dir in &plan.cgroups {
-        report::evidence("cgroup", &format!("{} ← write the helper's PID into cgroup.procs", dir.display()));
+        report::evidence(
+            "cgroup",
+            &format!("{} ← write the helper's PID into cgroup.procs", dir.display()),
+        );
     }
     if plan.cgroups.is_empty() {
         report::evidence("cgroup", "none under minidocker/ — the command stays in ours");
     }
     for (i, ns) in plan.namespaces.iter().enumerate() {
-        report::evidence(&format!("setns {}", i + 1), &format!("{} ({})", exec::ns_path(pid, *ns).display(), ns.file()));
+        report::evidence(
+            &format!("setns {}", i + 1),
+            &format!("{} ({})", exec::ns_path(pid, *ns).display(), ns.file()),
+        );
     }
-    report::evidence("then", &format!("fork; fchdir+chroot to its root; cd {}; Docker's capabilities; user {}", if spec.workdir.is_empty() { "/" } else { &spec.workdir }, if spec.user.is_empty() { "root" } else { &spec.user }));
+    report::evidence(
+        "then",
+        &format!(
+            "fork; fchdir+chroot to its root; cd {}; Docker's capabilities; user {}",
+            if spec.workdir.is_empty() { "/" } else { &spec.workdir },
+            if spec.user.is_empty() { "root" } else { &spec.user }
+        ),
+    );
     spec.stdin = true;
 
     lab.step("Join, fork, and stop the command at the gate")?;
     let started = exec::start(pid, &spec, rules)?;
     let (helper, command) = (started.helper_pid(), started.command_pid());
     let link = |p: &str, f: &str| exec::ns_link(p, f).unwrap_or_else(|_| "?".into());
-    report::evidence("helper", &format!("PID {helper}: pid {} (still the host's), pid_for_children {}", link(&helper.to_string(), "pid"), link(&helper.to_string(), "pid_for_children")));
+    report::evidence(
+        "helper",
+        &format!(
+            "PID {helper}: pid {} (still the host's), pid_for_children {}",
+            link(&helper.to_string(), "pid"),
+            link(&helper.to_string(), "pid_for_children")
+        ),
+    );
     let inside = nspid(command.as_raw());
-    report::evidence("command", &format!("PID {command} on the host, PID {} inside", inside.map_or("?".into(), |p| p.to_string())));
+    report::evidence(
+        "command",
+        &format!(
+            "PID {command} on the host, PID {} inside",
+            inside.map_or("?".into(), |p| p.to_string())
+        ),
+    );
     for ns in Namespace::ALL {
-        let (theirs, cmd_link) = (link(&pid.to_string(), ns.file()), link(&command.to_string(), ns.file()));
-        let how = if !started.plan.namespaces.contains(&ns) { "shared all along" } else if cmd_link == theirs { "joined" } else { "NOT JOINED" };
+        let (theirs, cmd_link) =
+            (link(&pid.to_string(), ns.file()), link(&command.to_string(), ns.file()));
+        let how = if !started.plan.namespaces.contains(&ns) {
+            "shared all along"
+        } else if cmd_link == theirs {
+            "joined"
+        } else {
+            "NOT JOINED"
+        };
         let same = if cmd_link == theirs { "the same" } else { "DIFFERENT" };
-        report::evidence(&format!("{:>6}", ns.file()), &format!("{cmd_link} — {whose}: {theirs} — {same}, {how}"));
+        report::evidence(
+            &format!("{:>6}", ns.file()),
+            &format!("{cmd_link} — {whose}: {theirs} — {same}, {how}"),
+        );
     }
-    for line in std::fs::read_to_string(format!("/proc/{command}/cgroup")).unwrap_or_default().lines().filter(|l| l.contains("minidocker")) {
+    for line in std::fs::read_to_string(format!("/proc/{command}/cgroup"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("minidocker"))
+    {
         report::evidence("in cgroup", line);
     }
     report::say("Only the command, born after the joins, is in the target's PID namespace: its PID is small in there.");
@@ -189,7 +275,14 @@ fn enter_target(lab: &mut Lab, rules: &Rules, target: &str, cmd: Vec<String>) ->
 
     lab.step("Nothing left behind")?;
     let gone = |p: nix::unistd::Pid| !state::process_alive(p.as_raw(), 0);
-    report::evidence("helper and command", if gone(helper) && gone(command) { "both exited and reaped" } else { "STILL RUNNING (this must not happen)" });
+    report::evidence(
+        "helper and command",
+        if gone(helper) && gone(command) {
+            "both exited and reaped"
+        } else {
+            "STILL RUNNING (this must not happen)"
+        },
+    );
     Ok(exit.code())
 }
 

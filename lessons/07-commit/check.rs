@@ -27,7 +27,12 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
 
     lab.step("An image of a few files, and a container of it")?;
     let files = dir.0.join("image");
-    for (path, content) in [("etc/hosts", IMAGE_HOSTS), ("etc/motd", "base\n"), ("old.txt", "old\n"), ("keep.txt", "keep\n")] {
+    for (path, content) in [
+        ("etc/hosts", IMAGE_HOSTS),
+        ("etc/motd", "base\n"),
+        ("old.txt", "old\n"),
+        ("keep.txt", "keep\n"),
+    ] {
         fs::create_dir_all(files.join(path).parent().unwrap())?;
         fs::write(files.join(path), content)?;
     }
@@ -39,16 +44,27 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
         created: Some(units::rfc3339_now()),
         architecture: platform.architecture,
         os: platform.os,
-        config: RunConfig { env: Some(vec!["PATH=/bin".into()]), cmd: Some(vec!["/bin/app".into()]), ..Default::default() },
+        config: RunConfig {
+            env: Some(vec!["PATH=/bin".into()]),
+            cmd: Some(vec!["/bin/app".into()]),
+            ..Default::default()
+        },
         rootfs: RootFs { kind: "layers".into(), diff_ids: vec![unpacked.diff_id] },
         history: vec![History { created_by: Some("check07 base".into()), ..Default::default() }],
         ..Default::default()
     };
-    let base = store.put_image(&base_config, vec![desc], Some(&reference::parse_tagged("check07-base")?))?;
+    let base = store.put_image(
+        &base_config,
+        vec![desc],
+        Some(&reference::parse_tagged("check07-base")?),
+    )?;
     let id = rootfs::new_id()?;
     let hostname = id[..12].to_string();
     // As `minidocker run -e GREETING=hi -e HOSTNAME=web check07-base /bin/app --serve` makes it.
-    let env = rootfs::environment(&["PATH=/bin".into(), "GREETING=hi".into(), "HOSTNAME=web".into()], &hostname);
+    let env = rootfs::environment(
+        &["PATH=/bin".into(), "GREETING=hi".into(), "HOSTNAME=web".into()],
+        &hostname,
+    );
     let config = ContainerConfig {
         id: id.clone(),
         name: "check07".into(),
@@ -78,7 +94,10 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
     } // unmounted here
     let upper = c.dir.join("rootfs/upper");
     for p in commit::upper_paths(&upper)? {
-        report::evidence(&format!("upper/{}", p.display()), &commit::describe_upper_entry(&upper.join(&p)));
+        report::evidence(
+            &format!("upper/{}", p.display()),
+            &commit::describe_upper_entry(&upper.join(&p)),
+        );
     }
 
     lab.step("Commit it with your rules")?;
@@ -92,19 +111,48 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
     let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
     report::evidence("the layer", &paths.join(" "));
     let has = |p: &str| paths.contains(&p);
-    lab.expect(has("new.txt") && has(".wh.old.txt"), "the new file and the whiteout of the deleted one are in the layer");
-    lab.expect(has("etc/motd") && has("etc/added.conf"), "what the container changed or added in /etc is in the layer (etc/motd, etc/added.conf)");
-    lab.expect(!has("etc/hosts") && !has("etc/hostname"), format!("the init layer's files are not (etc/hosts: {}, etc/hostname: {})", yes(has("etc/hosts")), yes(has("etc/hostname"))));
+    lab.expect(
+        has("new.txt") && has(".wh.old.txt"),
+        "the new file and the whiteout of the deleted one are in the layer",
+    );
+    lab.expect(
+        has("etc/motd") && has("etc/added.conf"),
+        "what the container changed or added in /etc is in the layer (etc/motd, etc/added.conf)",
+    );
+    lab.expect(
+        !has("etc/hosts") && !has("etc/hostname"),
+        format!(
+            "the init layer's files are not (etc/hosts: {}, etc/hostname: {})",
+            yes(has("etc/hosts")),
+            yes(has("etc/hostname"))
+        ),
+    );
     let left: Vec<&str> = done.left_out.iter().map(|l| l.path.as_str()).collect();
-    lab.expect(left == ["etc/hostname", "etc/hosts"], format!("exactly etc/hostname and etc/hosts are reported left out ({left:?})"));
+    lab.expect(
+        left == ["etc/hostname", "etc/hosts"],
+        format!("exactly etc/hostname and etc/hosts are reported left out ({left:?})"),
+    );
 
     lab.step("The committed image's files, through a read-only mount of its layers")?;
     {
         let view = View::mount(&store, done.image.diff_ids(), &store.root().join("view"))?;
-        let read = |p: &str| fs::read_to_string(view.path().join(p)).unwrap_or_else(|_| "(missing)".into());
-        lab.expect(read("new.txt") == "new\n" && !view.path().join("old.txt").exists() && read("keep.txt") == "keep\n", "new.txt is there, old.txt is gone, keep.txt is untouched");
-        lab.expect(read("etc/hosts") == IMAGE_HOSTS, format!("the image's /etc/hosts is still its own ({:?})", read("etc/hosts")));
-        lab.expect(!view.path().join("etc/hostname").exists(), "the image has no /etc/hostname (each container gets its own)");
+        let read = |p: &str| {
+            fs::read_to_string(view.path().join(p)).unwrap_or_else(|_| "(missing)".into())
+        };
+        lab.expect(
+            read("new.txt") == "new\n"
+                && !view.path().join("old.txt").exists()
+                && read("keep.txt") == "keep\n",
+            "new.txt is there, old.txt is gone, keep.txt is untouched",
+        );
+        lab.expect(
+            read("etc/hosts") == IMAGE_HOSTS,
+            format!("the image's /etc/hosts is still its own ({:?})", read("etc/hosts")),
+        );
+        lab.expect(
+            !view.path().join("etc/hostname").exists(),
+            "the image has no /etc/hostname (each container gets its own)",
+        );
     }
 
     lab.step("The committed image's configuration")?;
@@ -112,16 +160,26 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
     let image_env = rc.env.clone().unwrap_or_default();
     report::evidence("Env", &format!("{image_env:?}"));
     let in_env = |e: &str| image_env.iter().any(|x| x == e);
-    lab.expect(in_env("PATH=/bin") && in_env("GREETING=hi"), "the image's variables and the -e ones are kept");
-    lab.expect(!in_env(&format!("HOSTNAME={hostname}")), "HOSTNAME=<the old container's name> is not in the image");
+    lab.expect(
+        in_env("PATH=/bin") && in_env("GREETING=hi"),
+        "the image's variables and the -e ones are kept",
+    );
+    lab.expect(
+        !in_env(&format!("HOSTNAME={hostname}")),
+        "HOSTNAME=<the old container's name> is not in the image",
+    );
     lab.expect(in_env("HOSTNAME=web"), "the HOSTNAME the user set with -e is kept");
     lab.expect(!in_env("HOME=/root"), "the runtime's default HOME=/root is not in the image");
     let history = &done.image.config.history;
     lab.expect(
-        history.len() == base.config.history.len() + 1 && history.last().and_then(|h| h.comment.as_deref()) == Some("checked"),
+        history.len() == base.config.history.len() + 1
+            && history.last().and_then(|h| h.comment.as_deref()) == Some("checked"),
         "the history has one more entry, with the commit message",
     );
-    lab.expect(rc.cmd.as_deref() == Some(&["/bin/app".to_string(), "--serve".to_string()][..]), format!("Cmd is the container's command ({:?})", rc.cmd));
+    lab.expect(
+        rc.cmd.as_deref() == Some(&["/bin/app".to_string(), "--serve".to_string()][..]),
+        format!("Cmd is the container's command ({:?})", rc.cmd),
+    );
     lifecycle::remove(&c, false)?;
     Ok(lab.check_outcome())
 }
@@ -133,5 +191,9 @@ fn append(path: &std::path::Path, text: &str) -> minidocker::Result<()> {
 }
 
 fn yes(b: bool) -> &'static str {
-    if b { "in the layer" } else { "left out" }
+    if b {
+        "in the layer"
+    } else {
+        "left out"
+    }
 }

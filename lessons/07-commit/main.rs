@@ -4,9 +4,9 @@
 //! The mechanism is in `src/commit.rs` (with `src/image/pack.rs`, which turns overlay's
 //! whiteouts into OCI's); this file only narrates it. The lab sheet is `README.md` here.
 
+mod check;
 #[path = "exercise.rs"]
 mod mine;
-mod check;
 
 use minidocker::commit::{self, solution, Options, Rules};
 use minidocker::container::{run as lifecycle, Container, ContainerConfig};
@@ -57,7 +57,9 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     while let Some(arg) = p.next()? {
         match arg {
             Long("image") => image_ref = p.value()?.string()?,
-            Short('t') | Long("tag") => keep = Some(reference::parse_tagged(&p.value()?.string()?)?),
+            Short('t') | Long("tag") => {
+                keep = Some(reference::parse_tagged(&p.value()?.string()?)?)
+            }
             _ => return Err(arg.unexpected().into()),
         }
     }
@@ -69,16 +71,39 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 
     lab.step("The image, and a container of it running in the background")?;
     let store = Store::open_default()?;
-    let image = store.resolve(&image_ref).map_err(|e| e.context("scripts/base-images imports busybox and python:3.11-slim"))?;
-    report::evidence("image", &format!("{image_ref}, ID {}, {} layer(s), {} history entries", image.id.short(), image.diff_ids().len(), image.config.history.len()));
+    let image = store
+        .resolve(&image_ref)
+        .map_err(|e| e.context("scripts/base-images imports busybox and python:3.11-slim"))?;
+    report::evidence(
+        "image",
+        &format!(
+            "{image_ref}, ID {}, {} layer(s), {} history entries",
+            image.id.short(),
+            image.diff_ids().len(),
+            image.config.history.len()
+        ),
+    );
     let mut cleanup = Cleanup { store: &store, containers: Vec::new(), image: None };
     let script = format!("{CHANGES} && echo ready && exec sleep 3600");
     let first = start(&store, &mut cleanup, &image_ref, vec!["sh".into(), "-c".into(), script])?;
     lifecycle::wait_for_log_line(&first, "ready")?;
     let first = Container::load(&first.dir)?;
-    report::evidence("container", &format!("{} ({}), {:?}", first.short_id(), first.config.name, first.state.status));
-    let nspid = fs::read_to_string(format!("/proc/{}/status", first.state.pid))?.lines().find(|l| l.starts_with("NSpid:")).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" → ")).unwrap_or_default();
-    report::evidence("its process", &format!("PID {} on the host (NSpid: {nspid}, the last is its PID inside)", first.state.pid));
+    report::evidence(
+        "container",
+        &format!("{} ({}), {:?}", first.short_id(), first.config.name, first.state.status),
+    );
+    let nspid = fs::read_to_string(format!("/proc/{}/status", first.state.pid))?
+        .lines()
+        .find(|l| l.starts_with("NSpid:"))
+        .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" → "))
+        .unwrap_or_default();
+    report::evidence(
+        "its process",
+        &format!(
+            "PID {} on the host (NSpid: {nspid}, the last is its PID inside)",
+            first.state.pid
+        ),
+    );
     report::evidence("its command", &first.config.argv().join(" "));
     report::say("Its command made three changes before it went to sleep (lesson 06's exec could make them from outside):");
     for c in CHANGES.split(" && ") {
@@ -86,28 +111,54 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     }
 
     lab.step("Its read-write layer, seen from the host")?;
-    let root_line = fs::read_to_string(format!("/proc/{}/mountinfo", first.state.pid))?.lines().find(|l| l.split(' ').nth(4) == Some("/")).map(str::to_owned);
-    report::evidence("its / (in /proc/PID/mountinfo)", &root_line.map_or("?".into(), |l| l.split(" - ").nth(1).unwrap_or_default().to_string()));
+    let root_line = fs::read_to_string(format!("/proc/{}/mountinfo", first.state.pid))?
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some("/"))
+        .map(str::to_owned);
+    report::evidence(
+        "its / (in /proc/PID/mountinfo)",
+        &root_line.map_or("?".into(), |l| l.split(" - ").nth(1).unwrap_or_default().to_string()),
+    );
     report::say("The overlay is mounted only in the container's mount namespace. Its upperdir, though, is a plain");
-    report::say("directory on the host's disk: commit reads it from there, while the container runs.");
+    report::say(
+        "directory on the host's disk: commit reads it from there, while the container runs.",
+    );
     let fs_ = lifecycle::rootfs_of(&store, &first)?;
     let (upper, init) = (fs_.base.join(&fs_.layers.upper), fs_.base.join(&fs_.layers.init));
     report::evidence("upperdir", &upper.display().to_string());
     for p in commit::upper_paths(&upper)? {
-        report::evidence(&format!("  {}", p.display()), &commit::describe_upper_entry(&upper.join(&p)));
+        report::evidence(
+            &format!("  {}", p.display()),
+            &commit::describe_upper_entry(&upper.join(&p)),
+        );
     }
     let copied = fs::read_to_string(upper.join("etc/hosts")).unwrap_or_default();
     let from_init = fs::read_to_string(init.join("etc/hosts")).unwrap_or_default();
     if !from_init.is_empty() && copied.starts_with(&from_init) {
         report::say(&format!("etc/hosts was copied up from the init layer: its {} line(s), then the container's `10.1.2.3 db`.", from_init.lines().count()));
     }
-    report::evidence("init/etc/hostname", &format!("{} — this container's name", fs::read_to_string(init.join("etc/hostname")).unwrap_or_default().trim()));
+    report::evidence(
+        "init/etc/hostname",
+        &format!(
+            "{} — this container's name",
+            fs::read_to_string(init.join("etc/hostname")).unwrap_or_default().trim()
+        ),
+    );
 
-    lab.step("Commit it, while it runs (frozen for the moment its files are read, as Docker does)")?;
-    let tag = keep.clone().unwrap_or(reference::parse_tagged(&format!("lesson07-{}:latest", std::process::id()))?);
+    lab.step(
+        "Commit it, while it runs (frozen for the moment its files are read, as Docker does)",
+    )?;
+    let tag = keep
+        .clone()
+        .unwrap_or(reference::parse_tagged(&format!("lesson07-{}:latest", std::process::id()))?);
     cleanup.image = keep.is_none().then(|| tag.clone());
     // ANCHOR: commit
-    let opts = Options { message: Some("add /test.txt".into()), author: Some("07-commit".into()), rules, ..Options::default() };
+    let opts = Options {
+        message: Some("add /test.txt".into()),
+        author: Some("07-commit".into()),
+        rules,
+        ..Options::default()
+    };
     let started = Instant::now();
     let done = {
         let _lock = store.lock()?;
@@ -119,10 +170,21 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     report::evidence("still running", &format!("{}", Container::load(&first.dir)?.running()));
 
     lab.step("The new layer's tarball — and what stayed behind")?;
-    let layer = done.layer.as_ref().ok_or_else(|| anyhow::anyhow!("the commit made no layer: the container changed nothing"))?;
-    report::evidence("layer", &format!("diff_id {}, {} uncompressed, blob {}", &layer.diff_id.hex()[..12], units::human(layer.size), &layer.desc.digest.hex()[..12]));
+    let layer = done.layer.as_ref().ok_or_else(|| {
+        anyhow::anyhow!("the commit made no layer: the container changed nothing")
+    })?;
+    report::evidence(
+        "layer",
+        &format!(
+            "diff_id {}, {} uncompressed, blob {}",
+            &layer.diff_id.hex()[..12],
+            units::human(layer.size),
+            &layer.desc.digest.hex()[..12]
+        ),
+    );
     for e in commit::layer_entries(&store, &layer.desc)? {
-        let what = if e.is_whiteout() { "  ← a whiteout: the 0:0 device, as OCI writes it" } else { "" };
+        let what =
+            if e.is_whiteout() { "  ← a whiteout: the 0:0 device, as OCI writes it" } else { "" };
         report::evidence("  tar", &format!("{}{what}", e.ls()));
     }
     for l in &done.left_out {
@@ -130,18 +192,34 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
         report::evidence("left out", &format!("{} — {}", l.path, l.why));
         report::evidence("  its content", &content.trim_end().replace('\n', " | "));
     }
-    let shipped: Vec<String> = commit::layer_entries(&store, &layer.desc)?.into_iter().map(|e| e.path).filter(|p| commit::solution::left_out(p, &init)).collect();
+    let shipped: Vec<String> = commit::layer_entries(&store, &layer.desc)?
+        .into_iter()
+        .map(|e| e.path)
+        .filter(|p| commit::solution::left_out(p, &init))
+        .collect();
     if !shipped.is_empty() {
         report::note(&format!("the init layer's {} went into the image: another container's name and addresses, shipped wherever the image is pushed", shipped.join(", ")));
     }
 
-    lab.step("The new image: one more layer, one more history entry, the container's configuration")?;
+    lab.step(
+        "The new image: one more layer, one more history entry, the container's configuration",
+    )?;
     let img = &done.image;
-    report::evidence("layers", &format!("{} → {} (the image's layers are shared, not copied)", image.diff_ids().len(), img.diff_ids().len()));
+    report::evidence(
+        "layers",
+        &format!(
+            "{} → {} (the image's layers are shared, not copied)",
+            image.diff_ids().len(),
+            img.diff_ids().len()
+        ),
+    );
     for h in img.config.history.iter().rev().take(2) {
         let layer = if h.empty_layer { "(no layer)" } else { "(layer)" };
         let comment = h.comment.as_deref().map_or(String::new(), |c| format!(" — comment {c:?}"));
-        report::evidence(&format!("history {layer}"), &format!("{}{comment}", h.created_by.as_deref().unwrap_or_default()));
+        report::evidence(
+            &format!("history {layer}"),
+            &format!("{}{comment}", h.created_by.as_deref().unwrap_or_default()),
+        );
     }
     let rc = &img.config.config;
     report::evidence("Cmd", &format!("{:?}", rc.cmd.clone().unwrap_or_default()));
@@ -149,7 +227,12 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     report::say("Cmd is the command the container ran, as in Docker; `minidocker commit -c 'CMD [\"sh\"]'` sets another.");
 
     lab.step("A container of the new image")?;
-    let second = start(&store, &mut cleanup, tag.to_string().as_str(), vec!["sh".into(), "-c".into(), LOOK.into()])?;
+    let second = start(
+        &store,
+        &mut cleanup,
+        tag.to_string().as_str(),
+        vec!["sh".into(), "-c".into(), LOOK.into()],
+    )?;
     let second = Container::load(&second.dir)?;
     lifecycle::wait_gone(&second, Duration::from_secs(10));
     report::evidence("its hostname", second.short_id());
@@ -157,9 +240,13 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
         report::evidence("  output", line);
     }
     report::say(&format!("/test.txt came with the image; /etc/group stays deleted. The `db` line stayed behind, and /etc/hostname names this container, not {}:", first.short_id()));
-    report::say("its init layer sits above the image's layers, with its own /etc/hosts and /etc/hostname.");
+    report::say(
+        "its init layer sits above the image's layers, with its own /etc/hosts and /etc/hostname.",
+    );
     if !shipped.is_empty() {
-        report::note("so the committed copies are in the image, yet no container of it ever sees them");
+        report::note(
+            "so the committed copies are in the image, yet no container of it ever sees them",
+        );
     }
     if rc.env.iter().flatten().any(|e| *e == format!("HOSTNAME={}", first.config.hostname)) {
         report::note("HOSTNAME came twice: the image's (the old container's name) first, then the runtime's. C's getenv() returns the first.");
@@ -168,13 +255,20 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     lab.step("Clean up")?;
     cleanup.finish()?;
     if let Some(k) = &keep {
-        report::note(&format!("kept {k}: try `minidocker history {k}`, then tag and push it (README)"));
+        report::note(&format!(
+            "kept {k}: try `minidocker history {k}`, then tag and push it (README)"
+        ));
     }
     Ok(0)
 }
 
 /// Create and start a detached container of `image` running `cmd`, with no network.
-fn start(store: &Store, cleanup: &mut Cleanup, image: &str, cmd: Vec<String>) -> minidocker::Result<Container> {
+fn start(
+    store: &Store,
+    cleanup: &mut Cleanup,
+    image: &str,
+    cmd: Vec<String>,
+) -> minidocker::Result<Container> {
     let img = store.resolve(image)?;
     let id = rootfs::new_id()?;
     let hostname = id[..12].to_string();
@@ -212,12 +306,18 @@ impl Cleanup<'_> {
         for dir in self.containers.drain(..) {
             let Ok(c) = Container::load(&dir) else { continue };
             lifecycle::remove(&c, true)?;
-            report::cleanup(&format!("removed container {} (its process killed, its layers and directory deleted)", c.short_id()));
+            report::cleanup(&format!(
+                "removed container {} (its process killed, its layers and directory deleted)",
+                c.short_id()
+            ));
         }
         if let Some(tag) = self.image.take() {
             let _lock = self.store.lock()?;
             let removed = self.store.remove(&tag.to_string(), false)?;
-            report::cleanup(&format!("removed image {tag}: {} layer(s) no other image uses", removed.layers.len()));
+            report::cleanup(&format!(
+                "removed image {tag}: {} layer(s) no other image uses",
+                removed.layers.len()
+            ));
         }
         Ok(())
     }

@@ -7,6 +7,7 @@
 //! what the exercise's `fills_from_image` says, `mount_all` makes the bind mounts — and reads
 //! the kernel's answer: the mount table, what each side sees, inode numbers, EROFS.
 
+use super::listing;
 use minidocker::lesson::{CheckDir, Lab};
 use minidocker::volumes::{self, Mount, Rules, Source, Spec};
 use minidocker::{report, rootfs, sys};
@@ -14,7 +15,6 @@ use nix::mount::MntFlags;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use super::listing;
 
 pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
@@ -24,7 +24,12 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
     fs::create_dir_all(&root)?;
 
     lab.step("Reading -v")?;
-    let spec = |source: Source, destination: &str, read_only: bool, no_copy: bool| Spec { source, destination: destination.into(), read_only, no_copy };
+    let spec = |source: Source, destination: &str, read_only: bool, no_copy: bool| Spec {
+        source,
+        destination: destination.into(),
+        read_only,
+        no_copy,
+    };
     let named = |n: &str| Source::Named(n.into());
     let host = |p: &str| Source::Host(p.into());
     let good = [
@@ -45,7 +50,20 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
         };
         lab.expect(got.as_ref().is_ok_and(|s| *s == want), format!("-v {text} → {shown}"));
     }
-    let bad = ["::", ":/test", "data:test", "data:", "/test:ro", "data:/", "/a:/b:ro:x", "./src:/test", "data:/test:rx", "data:/test:ro,rw", "/home:/test:nocopy", ""];
+    let bad = [
+        "::",
+        ":/test",
+        "data:test",
+        "data:",
+        "/test:ro",
+        "data:/",
+        "/a:/b:ro:x",
+        "./src:/test",
+        "data:/test:rx",
+        "data:/test:ro,rw",
+        "/home:/test:nocopy",
+        "",
+    ];
     for text in bad {
         let got = (rules.parse)(text);
         let shown = match &got {
@@ -75,27 +93,64 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
         report::evidence("its _data", &listing(&data));
         // Field 4 is the mounted directory as its filesystem names it (the path from that
         // filesystem's root, which is the host's / unless the store is on another mount).
-        let of_data = m.line.as_deref().and_then(|l| l.split(' ').nth(3)).is_some_and(|r| data.to_string_lossy().ends_with(r));
-        lab.expect(of_data, format!("the kernel's mount table has the bind mount of _data on merged/test ({})", m.line.as_deref().unwrap_or("no line")));
+        let of_data = m
+            .line
+            .as_deref()
+            .and_then(|l| l.split(' ').nth(3))
+            .is_some_and(|r| data.to_string_lossy().ends_with(r));
+        lab.expect(
+            of_data,
+            format!(
+                "the kernel's mount table has the bind mount of _data on merged/test ({})",
+                m.line.as_deref().unwrap_or("no line")
+            ),
+        );
         let meta = |p: &str| fs::symlink_metadata(data.join(p)).ok();
-        lab.expect(meta("image.txt").is_some_and(|m| m.uid() == 1000 && m.mode() & 0o7777 == 0o640), "the image's image.txt is in the volume, owner 1000, mode 0640");
-        lab.expect(meta("sub/deep.txt").is_some() && meta("sub").is_some_and(|m| m.mode() & 0o7777 == 0o700), "with sub/ (mode 0700) and sub/deep.txt");
-        lab.expect(meta("link").is_some_and(|m| m.file_type().is_symlink()), "the symlink is copied as a symlink");
-        lab.expect(meta("").is_some_and(|m| m.uid() == 1000 && m.mode() & 0o7777 == 0o750), "_data itself took /test's owner and mode (1000, 0750)");
+        lab.expect(
+            meta("image.txt").is_some_and(|m| m.uid() == 1000 && m.mode() & 0o7777 == 0o640),
+            "the image's image.txt is in the volume, owner 1000, mode 0640",
+        );
+        lab.expect(
+            meta("sub/deep.txt").is_some()
+                && meta("sub").is_some_and(|m| m.mode() & 0o7777 == 0o700),
+            "with sub/ (mode 0700) and sub/deep.txt",
+        );
+        lab.expect(
+            meta("link").is_some_and(|m| m.file_type().is_symlink()),
+            "the symlink is copied as a symlink",
+        );
+        lab.expect(
+            meta("").is_some_and(|m| m.uid() == 1000 && m.mode() & 0o7777 == 0o750),
+            "_data itself took /test's owner and mode (1000, 0750)",
+        );
         let written = fs::write(image_test.join("new.txt"), "written in the container\n");
         let (a, b) = (ino(&image_test.join("new.txt")), ino(&data.join("new.txt")));
-        let show = |i: Option<(u64, u64)>| i.map_or("missing".to_string(), |(dev, ino)| format!("device {}:{} inode {ino}", libc::major(dev), libc::minor(dev)));
+        let show = |i: Option<(u64, u64)>| {
+            i.map_or("missing".to_string(), |(dev, ino)| {
+                format!("device {}:{} inode {ino}", libc::major(dev), libc::minor(dev))
+            })
+        };
         lab.expect(written.is_ok() && a.is_some() && a == b, format!("a file written at merged/test/new.txt is _data/new.txt: one inode, two paths ({} and {})", show(a), show(b)));
     }
 
     lab.step("-v data:/test:ro — a named volume, read-only")?;
     if let Some(m) = mounted(lab, &root, &merged, rules, "data:/test:ro") {
         let data = volumes::data_dir(&root, &m.mount.volume);
-        lab.expect(data.join("image.txt").exists(), format!("new and empty, it was filled from the image too ({})", listing(&data)));
-        let options = m.line.as_deref().and_then(|l| l.split(' ').nth(5)).unwrap_or("?").to_string();
-        lab.expect(options.split(',').any(|o| o == "ro"), format!("its mount is read-only in the mount table ({options})"));
+        lab.expect(
+            data.join("image.txt").exists(),
+            format!("new and empty, it was filled from the image too ({})", listing(&data)),
+        );
+        let options =
+            m.line.as_deref().and_then(|l| l.split(' ').nth(5)).unwrap_or("?").to_string();
+        lab.expect(
+            options.split(',').any(|o| o == "ro"),
+            format!("its mount is read-only in the mount table ({options})"),
+        );
         let refused = fs::write(image_test.join("x.txt"), "x").err().and_then(|e| e.raw_os_error());
-        lab.expect(refused == Some(libc::EROFS), format!("a write through it fails with EROFS ({refused:?})"));
+        lab.expect(
+            refused == Some(libc::EROFS),
+            format!("a write through it fails with EROFS ({refused:?})"),
+        );
     }
     // Meanwhile the volume was used: the image's file deleted, another one made.
     let data = volumes::data_dir(&root, "data");
@@ -116,20 +171,38 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
     fs::write(full.join("host.txt"), "from the host\n")?;
     if let Some(_m) = mounted(lab, &root, &merged, rules, &format!("{}:/test", full.display())) {
         report::evidence("merged/test", &listing(&image_test));
-        lab.expect(image_test.join("host.txt").exists() && !image_test.join("image.txt").exists(), "the container sees the host's host.txt, and the image's files are hidden");
-        lab.expect(!full.join("image.txt").exists(), format!("nothing of the image was copied into the host directory ({})", listing(&full)));
+        lab.expect(
+            image_test.join("host.txt").exists() && !image_test.join("image.txt").exists(),
+            "the container sees the host's host.txt, and the image's files are hidden",
+        );
+        lab.expect(
+            !full.join("image.txt").exists(),
+            format!("nothing of the image was copied into the host directory ({})", listing(&full)),
+        );
     }
-    lab.expect(image_test.join("image.txt").exists(), "unmounted, merged/test shows the image's files again: they were never touched");
+    lab.expect(
+        image_test.join("image.txt").exists(),
+        "unmounted, merged/test shows the image's files again: they were never touched",
+    );
     let empty = dir.0.join("host-empty");
     fs::create_dir_all(&empty)?;
     if let Some(_m) = mounted(lab, &root, &merged, rules, &format!("{}:/test", empty.display())) {
-        lab.expect(volumes::is_empty(&empty), format!("an EMPTY host directory gets nothing either — the article's question 2 ({})", listing(&empty)));
+        lab.expect(
+            volumes::is_empty(&empty),
+            format!(
+                "an EMPTY host directory gets nothing either — the article's question 2 ({})",
+                listing(&empty)
+            ),
+        );
     }
 
     lab.step("-v fresh:/test:nocopy")?;
     if let Some(m) = mounted(lab, &root, &merged, rules, "fresh:/test:nocopy") {
         let data = volumes::data_dir(&root, &m.mount.volume);
-        lab.expect(volumes::is_empty(&data), format!("nocopy: the new volume stays empty ({})", listing(&data)));
+        lab.expect(
+            volumes::is_empty(&data),
+            format!("nocopy: the new volume stays empty ({})", listing(&data)),
+        );
     }
     Ok(lab.check_outcome())
 }
@@ -161,12 +234,16 @@ fn mounted(lab: &mut Lab, root: &Path, merged: &Path, rules: Rules, text: &str) 
         let targets = volumes::mount_all(merged, &binds)?;
         let table = fs::read_to_string("/proc/self/mountinfo")?;
         let target = targets.first().map(|t| t.to_string_lossy().into_owned()).unwrap_or_default();
-        let line = table.lines().rev().find(|l| l.split(' ').nth(4) == Some(&target)).map(str::to_owned);
+        let line =
+            table.lines().rev().find(|l| l.split(' ').nth(4) == Some(&target)).map(str::to_owned);
         Ok(Mounted { mount: mounts.remove(0), line, targets })
     })();
     match result {
         Ok(m) => {
-            report::evidence(&format!("-v {text}"), m.line.as_deref().unwrap_or("(no line in the mount table)"));
+            report::evidence(
+                &format!("-v {text}"),
+                m.line.as_deref().unwrap_or("(no line in the mount table)"),
+            );
             Some(m)
         }
         Err(e) => {

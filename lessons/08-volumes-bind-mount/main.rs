@@ -5,9 +5,9 @@
 //! monitor in `src/container/run.rs`); this file only narrates it. The lab sheet is
 //! `README.md` here.
 
+mod check;
 #[path = "exercise.rs"]
 mod mine;
-mod check;
 
 use anyhow::Context;
 use minidocker::commit::{self, Options};
@@ -24,7 +24,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const MINE: Rules = Rules { parse: mine::parse, fills_from_image: mine::fills_from_image };
-const SOLUTION: Rules = Rules { parse: solution::parse, fills_from_image: solution::fills_from_image };
+const SOLUTION: Rules =
+    Rules { parse: solution::parse, fills_from_image: solution::fills_from_image };
 
 static INFO: Info = Info {
     bin: "08-volumes-bind-mount",
@@ -46,7 +47,8 @@ nothing. Containers, volumes, images and directories it made are removed at the 
 /// What the first container does: the article's `touch text.txt` in the volume.
 const WRITE: &str = "echo 'written inside the container' > /test/text.txt";
 /// What the copyData containers show of their /test: numeric owners, modes, names.
-const LOOK: &str = "ls -lnA /test | grep -v '^total' || true; echo \"entries in /test: $(ls -A /test | wc -l)\"";
+const LOOK: &str =
+    "ls -lnA /test | grep -v '^total' || true; echo \"entries in /test: $(ls -A /test | wc -l)\"";
 
 fn main() -> ExitCode {
     lesson::main(&INFO, run)
@@ -72,11 +74,21 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 
     lab.step("A container with -v /test, whose command writes into /test")?;
     let store = Store::open_default()?;
-    let image = store.resolve(&image_ref).map_err(|e| e.context("the lesson needs an image in the store: scripts/base-images busybox imports busybox"))?;
+    let image = store.resolve(&image_ref).map_err(|e| {
+        e.context(
+            "the lesson needs an image in the store: scripts/base-images busybox imports busybox",
+        )
+    })?;
     report::evidence("image", &format!("{image_ref}, ID {}", image.id.short()));
     let tag = std::process::id();
     let host_dir = std::env::temp_dir().join(format!("minidocker-lesson08-{tag}"));
-    let mut cleanup = Cleanup { store: &store, containers: Vec::new(), images: Vec::new(), volumes: Vec::new(), dirs: vec![host_dir.clone()] };
+    let mut cleanup = Cleanup {
+        store: &store,
+        containers: Vec::new(),
+        images: Vec::new(),
+        volumes: Vec::new(),
+        dirs: vec![host_dir.clone()],
+    };
     let spec = volumes::parse_with(rules, "/test")?;
     report::evidence("-v /test reads as", &format!("{spec:?}"));
     let script = format!("{WRITE} && echo ready && exec sleep 3600");
@@ -84,13 +96,24 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     lifecycle::wait_for_log_line(&first, "ready")?;
     let first = Container::load(&first.dir)?;
     let anon = first.config.volumes.first().map(|m| m.volume.clone()).unwrap_or_default();
-    report::evidence("container", &format!("{} ({}), PID {} on the host", first.short_id(), first.config.name, first.state.pid));
+    report::evidence(
+        "container",
+        &format!(
+            "{} ({}), PID {} on the host",
+            first.short_id(),
+            first.config.name,
+            first.state.pid
+        ),
+    );
     report::evidence("its command", WRITE);
 
     lab.step("The volume on the host: `volume ls`, and the file in its _data")?;
     println!("  {:<10}VOLUME NAME", "DRIVER");
     for v in volumes::list(store.root())?.into_iter().filter(|v| v.name == anon) {
-        println!("  {:<10}{}  ← anonymous: 64 hex digits, made for this container", "local", v.name);
+        println!(
+            "  {:<10}{}  ← anonymous: 64 hex digits, made for this container",
+            "local", v.name
+        );
     }
     let data = volumes::data_dir(store.root(), &anon);
     report::evidence("its directory", &data.display().to_string());
@@ -105,8 +128,16 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     let pid = first.state.pid;
     // ANCHOR: tables
     let host_table = fs::read_to_string("/proc/self/mountinfo")?;
-    let on_host: Vec<&str> = host_table.lines().filter(|l| l.contains(&*data.to_string_lossy()) || l.contains(&*first.dir.to_string_lossy())).collect();
-    report::evidence("host: grep the volume and the container in /proc/self/mountinfo", &format!("{} line(s)", on_host.len()));
+    let on_host: Vec<&str> = host_table
+        .lines()
+        .filter(|l| {
+            l.contains(&*data.to_string_lossy()) || l.contains(&*first.dir.to_string_lossy())
+        })
+        .collect();
+    report::evidence(
+        "host: grep the volume and the container in /proc/self/mountinfo",
+        &format!("{} line(s)", on_host.len()),
+    );
     let inside = fs::read_to_string(format!("/proc/{pid}/mountinfo"))?;
     for l in inside.lines().filter(|l| l.split(' ').nth(4) == Some("/test")) {
         report::evidence(&format!("container: /proc/{pid}/mountinfo"), l);
@@ -114,10 +145,15 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     // ANCHOR_END: tables
     report::say("Field 4 is the directory that was bind-mounted (as its filesystem knows it), field 5 the mount");
     report::say("point. The child made this mount in its own mount namespace, after /proc, /dev and /sys and");
-    report::say("before pivot_root — when it could still see both the host's _data and the merged tree:");
+    report::say(
+        "before pivot_root — when it could still see both the host's _data and the merged tree:",
+    );
     // The child's --explain lines went where its output goes: the container's log.
     let log = fs::read_to_string(first.log_path()).unwrap_or_default();
-    let calls: Vec<&str> = log.lines().filter(|l| l.contains("pivot_root(") || (l.contains("MS_BIND") && l.contains("_data"))).collect();
+    let calls: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("pivot_root(") || (l.contains("MS_BIND") && l.contains("_data")))
+        .collect();
     if calls.is_empty() {
         report::say("run the lesson with --explain to see its mount(…/_data, /proc/self/fd/N, MS_BIND|MS_REC) — /test,");
         report::say("resolved inside the rootfs and held open, so no symlink swapped in can move it — and pivot_root.");
@@ -141,12 +177,19 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     }
     report::say("The path /test leads to the volume's directory inode: the same device and inode number as _data.");
     report::say("The mount point the runtime made in the read-write layer is another inode, and empty: the dentry");
-    report::say("of /test was redirected over it. Unmount, and /test is that empty directory again.");
+    report::say(
+        "of /test was redirected over it. Unmount, and /test is that empty directory again.",
+    );
 
     lab.step("Commit it: the volume's file is not in the image, its empty mount point is")?;
     let done = {
         let _lock = store.lock()?;
-        commit::commit(&store, &first, None, &Options { message: Some("lesson 08".into()), ..Default::default() })?
+        commit::commit(
+            &store,
+            &first,
+            None,
+            &Options { message: Some("lesson 08".into()), ..Default::default() },
+        )?
     };
     cleanup.images.push(done.image.id.to_string());
     if let Some(layer) = &done.layer {
@@ -165,13 +208,22 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     let with_test = format!("lesson08-{tag}-image:latest");
     let made = run_to_end(&mut cleanup, &image_ref, &[], "mkdir -p /test && echo 'from the image' > /test/from-image.txt && chown -R 1000:1000 /test && chmod 640 /test/from-image.txt && echo made")?;
     anyhow::ensure!(made.contains("made"), "could not make the image's /test: {made}");
-    let maker = Container::load(cleanup.containers.last().context("the container just made is gone")?)?;
+    let maker =
+        Container::load(cleanup.containers.last().context("the container just made is gone")?)?;
     {
         let _lock = store.lock()?;
-        commit::commit(&store, &maker, Some(&reference::parse_tagged(&with_test)?), &Options::default())?;
+        commit::commit(
+            &store,
+            &maker,
+            Some(&reference::parse_tagged(&with_test)?),
+            &Options::default(),
+        )?;
     }
     cleanup.images.push(with_test.clone());
-    report::evidence("image", &format!("{with_test}: busybox + /test/from-image.txt (owner 1000:1000, mode 0640)"));
+    report::evidence(
+        "image",
+        &format!("{with_test}: busybox + /test/from-image.txt (owner 1000:1000, mode 0640)"),
+    );
     let named = format!("lesson08-{tag}-data");
     cleanup.volumes.push(named.clone());
     let full = host_dir.join("full");
@@ -179,10 +231,16 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     fs::create_dir_all(&full)?;
     fs::create_dir_all(&empty)?;
     fs::write(full.join("host.txt"), "from the host\n")?;
-    let reuse = format!("rm /test/from-image.txt && echo 'a container was here' > /test/mine.txt && {LOOK}");
+    let reuse = format!(
+        "rm /test/from-image.txt && echo 'a container was here' > /test/mine.txt && {LOOK}"
+    );
     let cases = [
         (format!("{named}:/test"), "a named volume, new and empty", LOOK.to_string()),
-        (format!("{named}:/test"), "the same volume again: this container deletes from-image.txt, adds mine.txt", reuse),
+        (
+            format!("{named}:/test"),
+            "the same volume again: this container deletes from-image.txt, adds mine.txt",
+            reuse,
+        ),
         (format!("{named}:/test"), "and again: is from-image.txt copied back?", LOOK.to_string()),
         ("/test".to_string(), "an anonymous volume", LOOK.to_string()),
         (format!("{}:/test", full.display()), "a host directory with host.txt", LOOK.to_string()),
@@ -197,7 +255,10 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
         }
         let c = Container::load(cleanup.containers.last().unwrap())?;
         let host_side = c.config.volumes[0].host_path(store.root());
-        report::evidence("  on the host", &format!("{}: {}", host_side.display(), listing(&host_side)));
+        report::evidence(
+            "  on the host",
+            &format!("{}: {}", host_side.display(), listing(&host_side)),
+        );
     }
     report::say("");
     report::say("The volumes start with copies of the image's files — same owner, same mode: Docker's copyData,");
@@ -215,8 +276,20 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 fn inode(p: &Path) -> String {
     match fs::symlink_metadata(p) {
         Ok(m) => {
-            let entries = if m.is_dir() { format!(", a directory of {} entries", fs::read_dir(p).map(|d| d.count()).unwrap_or(0)) } else { String::new() };
-            format!("device {}:{}, inode {}{entries}", libc::major(m.dev()), libc::minor(m.dev()), m.ino())
+            let entries = if m.is_dir() {
+                format!(
+                    ", a directory of {} entries",
+                    fs::read_dir(p).map(|d| d.count()).unwrap_or(0)
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "device {}:{}, inode {}{entries}",
+                libc::major(m.dev()),
+                libc::minor(m.dev()),
+                m.ino()
+            )
         }
         Err(e) => format!("({e})"),
     }
@@ -224,20 +297,33 @@ fn inode(p: &Path) -> String {
 
 /// `name (owner uid:gid, mode) …` of a directory's entries.
 fn listing(dir: &Path) -> String {
-    let mut names: Vec<String> = fs::read_dir(dir).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
     names.sort();
     if names.is_empty() {
         return "empty".into();
     }
-    names.iter().map(|n| {
-        let m = fs::symlink_metadata(dir.join(n));
-        m.map_or(n.clone(), |m| format!("{n} ({}:{}, {:04o})", m.uid(), m.gid(), m.mode() & 0o7777))
-    }).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| {
+            let m = fs::symlink_metadata(dir.join(n));
+            m.map_or(n.clone(), |m| {
+                format!("{n} ({}:{}, {:04o})", m.uid(), m.gid(), m.mode() & 0o7777)
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Create and start a detached container of `image` with these `-v`, running `sh -c script`,
 /// with no network.
-fn start(cleanup: &mut Cleanup, image: &str, vols: &[&str], script: &str) -> minidocker::Result<Container> {
+fn start(
+    cleanup: &mut Cleanup,
+    image: &str,
+    vols: &[&str],
+    script: &str,
+) -> minidocker::Result<Container> {
     let store = cleanup.store;
     let img = store.resolve(image)?;
     let id = rootfs::new_id()?;
@@ -266,11 +352,20 @@ fn start(cleanup: &mut Cleanup, image: &str, vols: &[&str], script: &str) -> min
 
 /// [`start`], wait for the container to end, and return what its command printed (without
 /// the child's `--explain` lines, which go to the same log).
-fn run_to_end(cleanup: &mut Cleanup, image: &str, vols: &[&str], script: &str) -> minidocker::Result<String> {
+fn run_to_end(
+    cleanup: &mut Cleanup,
+    image: &str,
+    vols: &[&str],
+    script: &str,
+) -> minidocker::Result<String> {
     let c = start(cleanup, image, vols, script)?;
     lifecycle::wait_gone(&c, Duration::from_secs(20));
     let log = fs::read_to_string(c.log_path()).unwrap_or_default();
-    Ok(log.lines().filter(|l| !l.trim_start().starts_with("syscall ")).map(|l| format!("{l}\n")).collect())
+    Ok(log
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("syscall "))
+        .map(|l| format!("{l}\n"))
+        .collect())
 }
 
 /// What the lesson made, removed at the end — or when it fails or is interrupted.
@@ -288,7 +383,11 @@ impl Cleanup<'_> {
             let Ok(c) = Container::load(&dir) else { continue };
             lifecycle::remove(&c, true)?;
             let anon = volumes::remove_anonymous(self.store, &c.config)?;
-            let with = if anon.is_empty() { String::new() } else { format!(" and its anonymous volume {}…", &anon[0][..12]) };
+            let with = if anon.is_empty() {
+                String::new()
+            } else {
+                format!(" and its anonymous volume {}…", &anon[0][..12])
+            };
             report::cleanup(&format!("removed container {}{with}", c.short_id()));
         }
         for name in self.volumes.drain(..) {
@@ -301,7 +400,8 @@ impl Cleanup<'_> {
             let _lock = self.store.lock()?;
             if self.store.resolve(&image).is_ok() {
                 self.store.remove(&image, true)?;
-                let shown = image.strip_prefix("sha256:").map_or(image.clone(), |h| h[..12].to_string());
+                let shown =
+                    image.strip_prefix("sha256:").map_or(image.clone(), |h| h[..12].to_string());
                 report::cleanup(&format!("removed image {shown}"));
             }
         }

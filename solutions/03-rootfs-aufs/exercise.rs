@@ -16,9 +16,16 @@ pub fn overlay_options(layers: &Layers) -> String {
     // ANCHOR: overlay_options
     // overlay reads lowerdir from the top down: the init layer first, then the image's
     // layers from the last (topmost) to the first.
-    let lower: Vec<String> =
-        std::iter::once(&layers.init).chain(layers.image.iter().rev()).map(|p| p.display().to_string()).collect();
-    format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), layers.upper.display(), layers.work.display())
+    let lower: Vec<String> = std::iter::once(&layers.init)
+        .chain(layers.image.iter().rev())
+        .map(|p| p.display().to_string())
+        .collect();
+    format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.join(":"),
+        layers.upper.display(),
+        layers.work.display()
+    )
     // ANCHOR_END: overlay_options
 }
 

@@ -29,20 +29,28 @@ pub fn parse(text: &str) -> minidocker::Result<Spec> {
         [src, dest, modes] => (Some(*src), *dest, Some(*modes)),
         _ => anyhow::bail!("too many ':' — the forms are /test, NAME:/test and /host/dir:/test, each with an optional :ro"),
     };
-    let is_mode = |m: &str| !m.is_empty() && m.split(',').all(|w| ["ro", "rw", "nocopy"].contains(&w));
+    let is_mode =
+        |m: &str| !m.is_empty() && m.split(',').all(|w| ["ro", "rw", "nocopy"].contains(&w));
     if source.is_some() && modes.is_none() && is_mode(destination) {
         anyhow::bail!("a mode needs a source before the path: NAME:/test:{destination} or /host/dir:/test:{destination}");
     }
     anyhow::ensure!(!destination.is_empty(), "the path in the container is missing");
-    anyhow::ensure!(destination.starts_with('/'), "the path in the container, {destination:?}, must be absolute");
+    anyhow::ensure!(
+        destination.starts_with('/'),
+        "the path in the container, {destination:?}, must be absolute"
+    );
     let destination = clean(destination);
     anyhow::ensure!(destination != "/", "a volume cannot be mounted on / itself");
     let source = match source {
         None => Source::Anonymous,
-        Some("") => anyhow::bail!("the source before ':' is empty: give a volume name or an absolute host path"),
+        Some("") => anyhow::bail!(
+            "the source before ':' is empty: give a volume name or an absolute host path"
+        ),
         Some(s) if s.starts_with('/') => Source::Host(PathBuf::from(clean(s))),
         Some(s) if valid_name(s) => Source::Named(s.to_string()),
-        Some(s) => anyhow::bail!("{s:?} is neither a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+) nor an absolute host path"),
+        Some(s) => anyhow::bail!(
+            "{s:?} is neither a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+) nor an absolute host path"
+        ),
     };
     let (mut read_only, mut no_copy, mut rw) = (false, false, false);
     for m in modes.map(|m| m.split(',').collect::<Vec<_>>()).unwrap_or_default() {
@@ -55,7 +63,10 @@ pub fn parse(text: &str) -> minidocker::Result<Spec> {
         }
     }
     anyhow::ensure!(!(read_only && rw), "ro and rw at once");
-    anyhow::ensure!(!(no_copy && matches!(source, Source::Host(_))), "nocopy is for volumes: a host directory is never filled from the image");
+    anyhow::ensure!(
+        !(no_copy && matches!(source, Source::Host(_))),
+        "nocopy is for volumes: a host directory is never filled from the image"
+    );
     Ok(Spec { source, destination, read_only, no_copy })
     // ANCHOR_END: parse
 }

@@ -49,13 +49,21 @@ fn main() -> ExitCode {
         }
         Some("check") => {
             let Some(which) = args.get(1) else { return usage() };
-            let picked: Vec<_> = LESSONS.iter().filter(|(n, b)| which == "all" || which == n || which == b).collect();
+            let picked: Vec<_> = LESSONS
+                .iter()
+                .filter(|(n, b)| which == "all" || which == n || which == b)
+                .collect();
             if picked.is_empty() {
-                eprintln!("workshop: no lesson with an exercise is called {which:?}; try `workshop list`");
+                eprintln!(
+                    "workshop: no lesson with an exercise is called {which:?}; try `workshop list`"
+                );
                 return ExitCode::from(2);
             }
-            let failed: Vec<_> = picked.iter().filter(|(_, bin)| !check(bin, &args[2..])).map(|(n, _)| *n).collect();
-            if failed.is_empty() { ExitCode::SUCCESS } else {
+            let failed: Vec<_> =
+                picked.iter().filter(|(_, bin)| !check(bin, &args[2..])).map(|(n, _)| *n).collect();
+            if failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
                 eprintln!("workshop: exercises not passing yet: {}", failed.join(", "));
                 ExitCode::from(1)
             }

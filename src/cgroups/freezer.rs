@@ -31,7 +31,11 @@ pub fn pause(layout: &Layout, name: &str) -> crate::Result<()> {
 }
 
 fn freeze_group(group: &Group) -> crate::Result<()> {
-    anyhow::ensure!(group.dir.is_dir(), "no cgroup {} to freeze (a container started without one; commit it with --pause=false)", group.dir.display());
+    anyhow::ensure!(
+        group.dir.is_dir(),
+        "no cgroup {} to freeze (a container started without one; commit it with --pause=false)",
+        group.dir.display()
+    );
     group.set(true).with_context(|| format!("freezing {}", group.dir.display()))?;
     // Freezing takes effect as each process reaches a safe point: wait for all of them.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -74,7 +78,9 @@ pub fn thaw(layout: &Layout, name: &str) -> crate::Result<()> {
 }
 
 fn locate(layout: &Layout, name: &str) -> crate::Result<Group> {
-    let h = layout.locate(Controller::Freezer).context("this host has no cgroup freezer (v1 freezer controller or v2 cgroup.freeze)")?;
+    let h = layout
+        .locate(Controller::Freezer)
+        .context("this host has no cgroup freezer (v1 freezer controller or v2 cgroup.freeze)")?;
     Ok(Group { dir: h.mountpoint.join(name), version: h.version })
 }
 

@@ -83,11 +83,15 @@ pub struct Layout {
 impl Layout {
     /// Read this host's layout from `/proc/self/mountinfo`.
     pub fn detect() -> crate::Result<Layout> {
-        let text = std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
+        let text = std::fs::read_to_string("/proc/self/mountinfo")
+            .context("reading /proc/self/mountinfo")?;
         let layout = Layout::from_mountinfo(&text, &|mnt| {
             std::fs::read_to_string(mnt.join("cgroup.controllers")).unwrap_or_default()
         });
-        anyhow::ensure!(!layout.hierarchies.is_empty(), "no cgroup filesystem is mounted on this host (see /proc/self/mountinfo)");
+        anyhow::ensure!(
+            !layout.hierarchies.is_empty(),
+            "no cgroup filesystem is mounted on this host (see /proc/self/mountinfo)"
+        );
         Ok(layout)
     }
 
@@ -99,22 +103,33 @@ impl Layout {
             let Some((left, right)) = line.split_once(" - ") else { continue };
             let Some(mountpoint) = left.split(' ').nth(4) else { continue };
             let mut right = right.split(' ');
-            let (fstype, _source, options) = (right.next(), right.next(), right.next().unwrap_or(""));
+            let (fstype, _source, options) =
+                (right.next(), right.next(), right.next().unwrap_or(""));
             let mountpoint = PathBuf::from(unescape_octal(mountpoint));
             match fstype {
                 Some("cgroup") => hierarchies.push(Hierarchy {
                     version: Version::V1,
                     controllers: options
                         .split(',')
-                        .filter(|o| !matches!(*o, "rw" | "ro") && !o.contains('=') && !o.starts_with("no"))
-                        .filter(|o| !matches!(*o, "relatime" | "clone_children" | "xattr" | "cpuset_v2_mode"))
+                        .filter(|o| {
+                            !matches!(*o, "rw" | "ro") && !o.contains('=') && !o.starts_with("no")
+                        })
+                        .filter(|o| {
+                            !matches!(
+                                *o,
+                                "relatime" | "clone_children" | "xattr" | "cpuset_v2_mode"
+                            )
+                        })
                         .map(str::to_owned)
                         .collect(),
                     mountpoint,
                 }),
                 Some("cgroup2") => hierarchies.push(Hierarchy {
                     version: Version::V2,
-                    controllers: v2_controllers(&mountpoint).split_whitespace().map(str::to_owned).collect(),
+                    controllers: v2_controllers(&mountpoint)
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect(),
                     mountpoint,
                 }),
                 _ => {}
@@ -144,7 +159,8 @@ impl Layout {
             .find(|h| h.version == Version::V1 && h.controllers.iter().any(|n| n == c.name()));
         v1.or_else(|| {
             self.hierarchies.iter().find(|h| {
-                h.version == Version::V2 && c.v2_name().is_none_or(|n| h.controllers.iter().any(|x| x == n))
+                h.version == Version::V2
+                    && c.v2_name().is_none_or(|n| h.controllers.iter().any(|x| x == n))
             })
         })
     }
@@ -202,11 +218,20 @@ mod tests {
         let l = Layout::from_mountinfo(HYBRID, &|_| String::new());
         assert_eq!(l.mode(), "hybrid (v1 and v2 hierarchies side by side)");
         let cpu = l.locate(Controller::Cpu).unwrap();
-        assert_eq!((cpu.version, cpu.mountpoint.as_path()), (Version::V1, Path::new("/sys/fs/cgroup/cpu,cpuacct")));
+        assert_eq!(
+            (cpu.version, cpu.mountpoint.as_path()),
+            (Version::V1, Path::new("/sys/fs/cgroup/cpu,cpuacct"))
+        );
         assert_eq!(l.locate(Controller::Cpuacct), Some(cpu));
-        assert_eq!(l.locate(Controller::Pids).unwrap().mountpoint, Path::new("/sys/fs/cgroup/pids"));
+        assert_eq!(
+            l.locate(Controller::Pids).unwrap().mountpoint,
+            Path::new("/sys/fs/cgroup/pids")
+        );
         // name=systemd is a named hierarchy without controllers.
-        assert!(l.hierarchies.iter().any(|h| h.mountpoint.ends_with("systemd") && h.controllers.is_empty()));
+        assert!(l
+            .hierarchies
+            .iter()
+            .any(|h| h.mountpoint.ends_with("systemd") && h.controllers.is_empty()));
     }
 
     #[test]

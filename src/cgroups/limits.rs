@@ -114,7 +114,8 @@ pub fn oom_kills(cg: &Cgroup) -> crate::Result<u64> {
         Version::V2 => ("memory.events", cg.read(Controller::Memory, "memory.events")?),
         Version::V1 => ("memory.oom_control", cg.read(Controller::Memory, "memory.oom_control")?),
     };
-    keyed(&text, "oom_kill").with_context(|| format!("{file} has no oom_kill counter (kernel older than 4.13?)"))
+    keyed(&text, "oom_kill")
+        .with_context(|| format!("{file} has no oom_kill counter (kernel older than 4.13?)"))
 }
 
 /// The most memory the group ever used, where the kernel records it.

@@ -40,8 +40,13 @@ impl Cgroup {
     /// Create the group `name` (a relative path such as `minidocker/lesson02-4242`) for the
     /// given controllers. On v2, the controllers are switched on in every ancestor's
     /// `cgroup.subtree_control` first, as the kernel requires.
-    pub fn create(layout: &Layout, name: &str, controllers: &[Controller]) -> crate::Result<Cgroup> {
-        let mut cg = Cgroup { placements: Vec::new(), dirs: Vec::new(), written: RefCell::new(Vec::new()) };
+    pub fn create(
+        layout: &Layout,
+        name: &str,
+        controllers: &[Controller],
+    ) -> crate::Result<Cgroup> {
+        let mut cg =
+            Cgroup { placements: Vec::new(), dirs: Vec::new(), written: RefCell::new(Vec::new()) };
         for &c in controllers {
             let Some(h) = layout.locate(c) else {
                 bail!(
@@ -140,7 +145,8 @@ impl Cgroup {
     /// Read controller `c`'s `file`, trimmed.
     pub fn read(&self, c: Controller, file: &str) -> crate::Result<String> {
         let path = self.dir(c)?.join(file);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         Ok(text.trim().to_owned())
     }
 
@@ -231,7 +237,11 @@ impl Drop for Cgroup {
 pub fn keyed(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|l| {
         let (k, v) = l.split_once(' ')?;
-        if k == key { v.trim().parse().ok() } else { None }
+        if k == key {
+            v.trim().parse().ok()
+        } else {
+            None
+        }
     })
 }
 

@@ -83,7 +83,9 @@ pub fn start(store: &Store, c: &Container) -> crate::Result<i32> {
             let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
             match msg.strip_prefix("started") {
                 Some(_) => Ok(0),
-                None if msg.is_empty() => bail!("the container's monitor died before the container started"),
+                None if msg.is_empty() => {
+                    bail!("the container's monitor died before the container started")
+                }
                 None => bail!("{}", msg.trim_end()),
             }
         }
@@ -128,7 +130,12 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     fs_.mount(crate::solutions::rootfs03::overlay_options)?;
     // Volumes: the empty ones filled from the image (copyData) here, where the overlay is
     // mounted; the bind mounts themselves are the child's, in the container's namespace.
-    let binds = crate::volumes::prepare(store.root(), &c.config.volumes, &fs_.merged(), crate::volumes::rules())?;
+    let binds = crate::volumes::prepare(
+        store.root(),
+        &c.config.volumes,
+        &fs_.merged(),
+        crate::volumes::rules(),
+    )?;
 
     let limits = Limits { cpus: c.config.cpus, memory: c.config.memory, pids: c.config.pids_limit };
     let layout = Layout::detect()?;
@@ -152,31 +159,52 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     let shared_net = match c.config.network.strip_prefix("container:") {
         Some(name) => {
             let target = state::find(store, name)?;
-            anyhow::ensure!(target.running(), "cannot join the network of container {name}: it is not running");
-            Some(fs::File::open(format!("/proc/{}/ns/net", target.state.pid)).with_context(|| format!("opening the network namespace of {name}"))?)
+            anyhow::ensure!(
+                target.running(),
+                "cannot join the network of container {name}: it is not running"
+            );
+            Some(
+                fs::File::open(format!("/proc/{}/ns/net", target.state.pid))
+                    .with_context(|| format!("opening the network namespace of {name}"))?,
+            )
         }
         None => None,
     };
     let flags = match c.config.network.as_str() {
         "host" => rootfs::CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
-        _ if shared_net.is_some() => rootfs::CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
+        _ if shared_net.is_some() => {
+            rootfs::CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET)
+        }
         "none" | "bridge" => rootfs::CONTAINER_NAMESPACES,
-        other => bail!("network {other:?} is not supported: use bridge, host, none or container:NAME"),
+        other => {
+            bail!("network {other:?} is not supported: use bridge, host, none or container:NAME")
+        }
     };
     let shared_net_fd = shared_net.as_ref().map(|f| f.as_raw_fd());
     // Bridge networking: the veth can only be moved into the child's namespace once the child
     // exists; the child gets the result through this pipe and configures its side itself.
     let bridge = match c.config.network.as_str() {
-        "bridge" => Some((network::Config::from_env()?, c.config.publish.iter().map(|p| network::parse_publish(p)).collect::<crate::Result<Vec<_>>>()?)),
+        "bridge" => Some((
+            network::Config::from_env()?,
+            c.config
+                .publish
+                .iter()
+                .map(|p| network::parse_publish(p))
+                .collect::<crate::Result<Vec<_>>>()?,
+        )),
         _ => None,
     };
     let handoff = bridge.as_ref().map(|_| network::Handoff::new()).transpose()?;
     let hosts_name = c.config.hostname.clone();
     let merged = fs_.merged();
     let argv = c.config.argv();
-    anyhow::ensure!(!argv.is_empty(), "no command specified: the image has no CMD or ENTRYPOINT; give one after the image name");
+    anyhow::ensure!(
+        !argv.is_empty(),
+        "no command specified: the image has no CMD or ENTRYPOINT; give one after the image name"
+    );
     let env = c.config.env.clone();
-    let (hostname, workdir, user) = (c.config.hostname.clone(), c.config.working_dir.clone(), c.config.user.clone());
+    let (hostname, workdir, user) =
+        (c.config.hostname.clone(), c.config.working_dir.clone(), c.config.user.clone());
     let new_net = !flags.is_empty() && flags.contains(CloneFlags::CLONE_NEWNET);
     // The command's standard output and error: detached, the log itself (nobody copies); in
     // the foreground, the pipes' write ends; with -t, the terminal (made in `setup`).
@@ -197,8 +225,12 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         if let Some(fd) = shared_net_fd {
             // SAFETY: a descriptor the monitor opened for us, still open in this copy of it.
             let ns = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-            nix::sched::setns(ns, CloneFlags::CLONE_NEWNET).map_err(|e| sys::failure("setns(net of the other container, CLONE_NEWNET)", e))?;
-            crate::report::syscall("setns(<the other container's /proc/PID/ns/net>, CLONE_NEWNET)", "0");
+            nix::sched::setns(ns, CloneFlags::CLONE_NEWNET)
+                .map_err(|e| sys::failure("setns(net of the other container, CLONE_NEWNET)", e))?;
+            crate::report::syscall(
+                "setns(<the other container's /proc/PID/ns/net>, CLONE_NEWNET)",
+                "0",
+            );
         }
         if no_stdin {
             sys::stdin_from_null()?;
@@ -214,7 +246,8 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
             crate::network::loopback_up()?;
         }
         if !workdir.is_empty() {
-            fs::create_dir_all(&workdir).with_context(|| format!("creating the working directory {workdir}"))?;
+            fs::create_dir_all(&workdir)
+                .with_context(|| format!("creating the working directory {workdir}"))?;
             sys::chdir(Path::new(&workdir))?;
         }
         Ok(())
@@ -230,7 +263,10 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
             // /etc/hosts learns the container's address (a copy-up into the read-write
             // layer; commit leaves /etc/hosts out).
             let mut hosts = fs::OpenOptions::new().append(true).open("/etc/hosts")?;
-            std::io::Write::write_all(&mut hosts, format!("{}\t{hosts_name}\n", att.ip).as_bytes())?;
+            std::io::Write::write_all(
+                &mut hosts,
+                format!("{}\t{hosts_name}\n", att.ip).as_bytes(),
+            )?;
         }
         // -t: a terminal from the container's own /dev/ptmx, now that it is our root.
         if let Some(sock) = console_fd {
@@ -252,7 +288,9 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     let console = console.map(tty::ConsoleSocket::into_receiver);
     cg.add(child.pid())?;
     let attachment = match &bridge {
-        Some((cfg, ports)) => Some(network::attach(cfg, store.root(), &c.config.id, child.pid(), ports)?),
+        Some((cfg, ports)) => {
+            Some(network::attach(cfg, store.root(), &c.config.id, child.pid(), ports)?)
+        }
         None => None,
     };
     let _detach = Detach(store.root().to_path_buf(), attachment.clone());
@@ -292,8 +330,14 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     match (&master, &pipes) {
         // Detached with a terminal: into its log (a terminal nobody reads would block the
         // container once its buffer is full).
-        (Some(master), _) if c.config.detach => tty::relay(vec![tty::Stream::output(master.as_fd(), vec![log.as_fd()])], None, &forward)?,
-        (Some(master), _) => tty::attach(master, c.config.open_stdin, Some(log.as_fd()), None, &forward)?,
+        (Some(master), _) if c.config.detach => tty::relay(
+            vec![tty::Stream::output(master.as_fd(), vec![log.as_fd()])],
+            None,
+            &forward,
+        )?,
+        (Some(master), _) => {
+            tty::attach(master, c.config.open_stdin, Some(log.as_fd()), None, &forward)?
+        }
         // Foreground without: each pipe to the caller's own stream, and both into the log.
         (None, Some((out, err))) => {
             let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
@@ -383,7 +427,9 @@ pub fn unpause(c: &Container) -> crate::Result<()> {
 
 /// Whether the container is running but frozen.
 pub fn paused(c: &Container) -> bool {
-    c.running() && Layout::detect().is_ok_and(|l| crate::cgroups::freezer::is_paused(&l, &cgroup_name(&c.config.id)))
+    c.running()
+        && Layout::detect()
+            .is_ok_and(|l| crate::cgroups::freezer::is_paused(&l, &cgroup_name(&c.config.id)))
 }
 
 /// Thaw the container if it is frozen: a frozen process acts on no signal, SIGKILL included
@@ -399,7 +445,12 @@ pub fn stop(c: &Container, timeout: u64) -> crate::Result<()> {
     if !c.running() {
         return Ok(());
     }
-    let sig = c.config.stop_signal.as_deref().and_then(|s| s.parse::<nix::sys::signal::Signal>().ok()).unwrap_or(nix::sys::signal::Signal::SIGTERM);
+    let sig = c
+        .config
+        .stop_signal
+        .as_deref()
+        .and_then(|s| s.parse::<nix::sys::signal::Signal>().ok())
+        .unwrap_or(nix::sys::signal::Signal::SIGTERM);
     signal(c, sig)?;
     if !wait_gone(c, std::time::Duration::from_secs(timeout)) {
         let _ = signal(c, nix::sys::signal::Signal::SIGKILL);
@@ -425,22 +476,35 @@ pub fn wait_gone(c: &Container, timeout: std::time::Duration) -> bool {
 /// `rm`: the container's directory, and whatever a dead monitor left (its cgroup).
 pub fn remove(c: &Container, force: bool) -> crate::Result<()> {
     if c.running() {
-        anyhow::ensure!(force, "you cannot remove a running container {}: stop it first, or use rm -f", c.short_id());
+        anyhow::ensure!(
+            force,
+            "you cannot remove a running container {}: stop it first, or use rm -f",
+            c.short_id()
+        );
         let _ = signal(c, nix::sys::signal::Signal::SIGKILL);
         wait_gone(c, std::time::Duration::from_secs(10));
     }
     // A program that started the container with `start` (a lesson) is the monitor's parent:
     // collect it, or it stays a zombie. For anyone else this is a harmless ECHILD.
     if c.state.monitor > 0 {
-        let _ = nix::sys::wait::waitpid(Pid::from_raw(c.state.monitor), Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+        let _ = nix::sys::wait::waitpid(
+            Pid::from_raw(c.state.monitor),
+            Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+        );
     }
     remove_dir(c)
 }
 
 fn remove_dir(c: &Container) -> crate::Result<()> {
     // A monitor killed with -9 leaves the veth, the NAT rules and the address behind.
-    if let Some(att) = c.state.network.clone().and_then(|v| serde_json::from_value::<network::Attachment>(v).ok()) {
-        let root = c.dir.parent().and_then(Path::parent).context("a container directory outside a store")?;
+    if let Some(att) =
+        c.state.network.clone().and_then(|v| serde_json::from_value::<network::Attachment>(v).ok())
+    {
+        let root = c
+            .dir
+            .parent()
+            .and_then(Path::parent)
+            .context("a container directory outside a store")?;
         network::detach(root, &att)?;
     }
     // A monitor killed with -9 leaves the cgroup behind: nothing runs in it any more.
@@ -459,7 +523,8 @@ pub fn cgroup_name(id: &str) -> String {
 
 /// A pipe whose both ends are closed on exec: (read end, write end).
 fn pipe() -> crate::Result<(OwnedFd, OwnedFd)> {
-    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| sys::failure("pipe2(O_CLOEXEC)", e))
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| sys::failure("pipe2(O_CLOEXEC)", e))
 }
 
 /// Wait until a detached container's log has the line `line` — how a lesson knows the

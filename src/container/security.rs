@@ -27,7 +27,10 @@ pub const DEFAULT_CAPS: [(u32, &str); 14] = [
 ];
 
 fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(40)
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
 }
 
 /// Drop every capability outside the default set from the bounding set, then keep only the

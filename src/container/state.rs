@@ -95,7 +95,8 @@ pub fn dir(store: &Store, id: &str) -> PathBuf {
 /// Write `value` as JSON to `path` atomically (a temporary file renamed over it).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> crate::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&tmp, serde_json::to_vec_pretty(value)?).with_context(|| format!("writing {}", tmp.display()))?;
+    fs::write(&tmp, serde_json::to_vec_pretty(value)?)
+        .with_context(|| format!("writing {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
     Ok(())
 }
@@ -123,7 +124,9 @@ impl Container {
             state.status = Status::Exited;
             if state.finished_at.is_empty() {
                 state.exit_code = 255;
-                state.error = "the container's process is gone and its monitor did not record how it ended".into();
+                state.error =
+                    "the container's process is gone and its monitor did not record how it ended"
+                        .into();
             }
         }
         Ok(Container { dir: dir.to_path_buf(), config, state })
@@ -170,7 +173,8 @@ pub fn find(store: &Store, what: &str) -> crate::Result<Container> {
     if let Some(c) = all.iter().find(|c| c.config.name == what || c.config.id == what) {
         return Ok(c.clone());
     }
-    let hits: Vec<&Container> = all.iter().filter(|c| !what.is_empty() && c.config.id.starts_with(what)).collect();
+    let hits: Vec<&Container> =
+        all.iter().filter(|c| !what.is_empty() && c.config.id.starts_with(what)).collect();
     match hits.as_slice() {
         [one] => Ok((*one).clone()),
         [] => bail!("no such container: {what} (see `minidocker ps -a`)"),
@@ -197,8 +201,14 @@ pub fn start_time(pid: i32) -> Option<u64> {
 
 /// A Docker-style name for a container nobody named: `brave_lovelace`.
 pub fn random_name(id: &str) -> String {
-    const ADJ: [&str; 16] = ["brave", "calm", "eager", "fervent", "gifted", "happy", "jolly", "keen", "loving", "nifty", "quirky", "serene", "sharp", "trusting", "vibrant", "zealous"];
-    const WHO: [&str; 16] = ["babbage", "curie", "dijkstra", "hopper", "kilby", "lamport", "liskov", "lovelace", "noether", "pike", "ritchie", "shannon", "thompson", "torvalds", "turing", "wozniak"];
+    const ADJ: [&str; 16] = [
+        "brave", "calm", "eager", "fervent", "gifted", "happy", "jolly", "keen", "loving", "nifty",
+        "quirky", "serene", "sharp", "trusting", "vibrant", "zealous",
+    ];
+    const WHO: [&str; 16] = [
+        "babbage", "curie", "dijkstra", "hopper", "kilby", "lamport", "liskov", "lovelace",
+        "noether", "pike", "ritchie", "shannon", "thompson", "torvalds", "turing", "wozniak",
+    ];
     let n = u64::from_str_radix(&id[..8], 16).unwrap_or(0) as usize;
     format!("{}_{}", ADJ[n % 16], WHO[(n / 16) % 16])
 }

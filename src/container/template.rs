@@ -10,7 +10,9 @@ pub fn render(template: &str, doc: &Value) -> crate::Result<String> {
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
-        let end = rest[start..].find("}}").with_context(|| format!("template {template:?}: an action is not closed with }}}}"))?;
+        let end = rest[start..]
+            .find("}}")
+            .with_context(|| format!("template {template:?}: an action is not closed with }}}}"))?;
         let action = rest[start + 2..start + end].trim();
         out.push_str(&action_value(action, doc).with_context(|| format!("template {template:?}"))?);
         rest = &rest[start + end + 2..];
@@ -33,7 +35,9 @@ fn action_value(action: &str, doc: &Value) -> crate::Result<String> {
 }
 
 fn lookup<'a>(path: &str, doc: &'a Value) -> crate::Result<&'a Value> {
-    let path = path.strip_prefix('.').with_context(|| format!("{path:?} is not a field path like .State.Pid"))?;
+    let path = path
+        .strip_prefix('.')
+        .with_context(|| format!("{path:?} is not a field path like .State.Pid"))?;
     let mut v = doc;
     for field in path.split('.').filter(|f| !f.is_empty()) {
         v = match v {
@@ -50,7 +54,10 @@ fn go_format(v: &Value) -> String {
         Value::Null => "<nil>".into(),
         Value::String(s) => s.clone(),
         Value::Array(a) => format!("[{}]", a.iter().map(go_format).collect::<Vec<_>>().join(" ")),
-        Value::Object(m) => format!("map[{}]", m.iter().map(|(k, v)| format!("{k}:{}", go_format(v))).collect::<Vec<_>>().join(" ")),
+        Value::Object(m) => format!(
+            "map[{}]",
+            m.iter().map(|(k, v)| format!("{k}:{}", go_format(v))).collect::<Vec<_>>().join(" ")
+        ),
         other => other.to_string(),
     }
 }
@@ -64,7 +71,10 @@ mod tests {
     fn docker_style_templates() {
         let d = json!({"State": {"Pid": 42, "Running": true}, "Config": {"Env": ["A=1", "B=2"]}, "Name": "/web"});
         assert_eq!(render("{{.State.Pid}}", &d).unwrap(), "42");
-        assert_eq!(render("pid={{ .State.Pid }} up={{.State.Running}}", &d).unwrap(), "pid=42 up=true");
+        assert_eq!(
+            render("pid={{ .State.Pid }} up={{.State.Running}}", &d).unwrap(),
+            "pid=42 up=true"
+        );
         assert_eq!(render("{{.Config.Env}}", &d).unwrap(), "[A=1 B=2]");
         assert_eq!(render("{{json .Config.Env}}", &d).unwrap(), r#"["A=1","B=2"]"#);
         assert!(render("{{.Nope}}", &d).is_err());

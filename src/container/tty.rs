@@ -23,7 +23,9 @@ use nix::fcntl::{FcntlArg, OFlag};
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::pty::Winsize;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
-use nix::sys::socket::{self, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+    self, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
+};
 use nix::sys::termios::{self, SetArg, Termios};
 use std::io::{IoSlice, IoSliceMut, IsTerminal};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -39,8 +41,9 @@ pub struct ConsoleSocket {
 impl ConsoleSocket {
     pub fn new() -> crate::Result<ConsoleSocket> {
         // CLOEXEC: neither end leaks into the command.
-        let (receiver, sender) = socket::socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
-            .map_err(|e| sys::failure("socketpair(AF_UNIX) for the console", e))?;
+        let (receiver, sender) =
+            socket::socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
+                .map_err(|e| sys::failure("socketpair(AF_UNIX) for the console", e))?;
         Ok(ConsoleSocket { receiver, sender })
     }
 
@@ -61,12 +64,17 @@ impl ConsoleSocket {
 /// terminal and standard streams, and send the master over `sock`. `console`: also bind the
 /// slave onto `/dev/console`, as runc does for a container's first process.
 pub fn open_in_child(sock: RawFd, size: Option<Winsize>, console: bool) -> crate::Result<()> {
-    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).map_err(|e| sys::failure("open(/dev/ptmx)", e))?;
+    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .map_err(|e| sys::failure("open(/dev/ptmx)", e))?;
     nix::pty::grantpt(&master).map_err(|e| sys::failure("grantpt", e))?;
     nix::pty::unlockpt(&master).map_err(|e| sys::failure("unlockpt", e))?;
     let name = nix::pty::ptsname_r(&master).map_err(|e| sys::failure("ioctl(TIOCGPTN)", e))?;
-    let slave = nix::fcntl::open(name.as_str(), OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
-        .map_err(|e| sys::failure(&format!("open({name})"), e))?;
+    let slave = nix::fcntl::open(
+        name.as_str(),
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| sys::failure(&format!("open({name})"), e))?;
     if let Some(size) = size {
         // Before the command starts, so its first `stty size` is already right.
         set_size(master.as_fd(), &size)?;
@@ -75,17 +83,29 @@ pub fn open_in_child(sock: RawFd, size: Option<Winsize>, console: bool) -> crate
     // process group Ctrl-C and a hang-up are for.
     nix::unistd::setsid().map_err(|e| sys::failure("setsid", e))?;
     // SAFETY: an ioctl with an integer argument on a descriptor we own.
-    Errno::result(unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) }).map_err(|e| sys::failure("ioctl(TIOCSCTTY)", e))?;
+    Errno::result(unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) })
+        .map_err(|e| sys::failure("ioctl(TIOCSCTTY)", e))?;
     if console {
         let path = Path::new("/dev/console");
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).context("creating /dev/console")?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .context("creating /dev/console")?;
         sys::mount(Some(&name), path, None, nix::mount::MsFlags::MS_BIND, None)?;
     }
     for fd in 0..3 {
         sys::dup2(slave.as_raw_fd(), fd)?;
     }
-    socket::sendmsg::<()>(sock, &[IoSlice::new(b"m")], &[ControlMessage::ScmRights(&[master.as_raw_fd()])], MsgFlags::empty(), None)
-        .map_err(|e| sys::failure("sendmsg(SCM_RIGHTS, <the pty's master>)", e))?;
+    socket::sendmsg::<()>(
+        sock,
+        &[IoSlice::new(b"m")],
+        &[ControlMessage::ScmRights(&[master.as_raw_fd()])],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(|e| sys::failure("sendmsg(SCM_RIGHTS, <the pty's master>)", e))?;
     Ok(())
 }
 // ANCHOR_END: open_in_child
@@ -97,7 +117,12 @@ pub fn receive(sock: &OwnedFd) -> crate::Result<Option<OwnedFd>> {
     let mut space = nix::cmsg_space!([RawFd; 1]);
     loop {
         // A signal meanwhile stays recorded: whoever waits for the container next passes it on.
-        match socket::recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
+        match socket::recvmsg::<()>(
+            sock.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(sys::failure("recvmsg(<the pty's master>)", e)),
             Ok(msg) => {
@@ -105,7 +130,8 @@ pub fn receive(sock: &OwnedFd) -> crate::Result<Option<OwnedFd>> {
                     if let ControlMessageOwned::ScmRights(fds) = cmsg {
                         // SAFETY: the kernel just installed these descriptors for us. All of
                         // them are wrapped, so that any beyond the one expected are closed.
-                        let fds: Vec<OwnedFd> = fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }).collect();
+                        let fds: Vec<OwnedFd> =
+                            fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }).collect();
                         return Ok(fds.into_iter().next());
                     }
                 }
@@ -119,13 +145,18 @@ pub fn receive(sock: &OwnedFd) -> crate::Result<Option<OwnedFd>> {
 pub fn caller_size() -> Option<Winsize> {
     let mut size = Winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: TIOCGWINSZ fills a winsize we own.
-    [0, 1].into_iter().find(|&fd| unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) } == 0).map(|_| size)
+    [0, 1]
+        .into_iter()
+        .find(|&fd| unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) } == 0)
+        .map(|_| size)
 }
 
 fn set_size(master: BorrowedFd, size: &Winsize) -> crate::Result<()> {
     // SAFETY: TIOCSWINSZ reads a winsize we own; the kernel then sends SIGWINCH to the
     // terminal's foreground process group.
-    Errno::result(unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, size) }).map(drop).map_err(|e| sys::failure("ioctl(TIOCSWINSZ)", e))
+    Errno::result(unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, size) })
+        .map(drop)
+        .map_err(|e| sys::failure("ioctl(TIOCSWINSZ)", e))
 }
 
 /// The caller's terminal in raw mode — no echo, no line editing, no signals from keys: every
@@ -135,10 +166,12 @@ pub struct RawMode(Termios);
 
 impl RawMode {
     pub fn enable() -> crate::Result<RawMode> {
-        let saved = termios::tcgetattr(std::io::stdin()).map_err(|e| sys::failure("tcgetattr(0)", e))?;
+        let saved =
+            termios::tcgetattr(std::io::stdin()).map_err(|e| sys::failure("tcgetattr(0)", e))?;
         let mut raw = saved.clone();
         termios::cfmakeraw(&mut raw);
-        termios::tcsetattr(std::io::stdin(), SetArg::TCSANOW, &raw).map_err(|e| sys::failure("tcsetattr(0, raw)", e))?;
+        termios::tcsetattr(std::io::stdin(), SetArg::TCSANOW, &raw)
+            .map_err(|e| sys::failure("tcsetattr(0, raw)", e))?;
         Ok(RawMode(saved))
     }
 }
@@ -162,7 +195,8 @@ impl Replaced {
     fn install(sig: Signal, handler: SigHandler) -> crate::Result<Replaced> {
         let action = SigAction::new(handler, SaFlags::empty(), SigSet::empty());
         // SAFETY: the handlers installed here only store into an atomic, or ignore the signal.
-        let before = unsafe { nix::sys::signal::sigaction(sig, &action) }.map_err(|e| sys::failure(&format!("sigaction({sig})"), e))?;
+        let before = unsafe { nix::sys::signal::sigaction(sig, &action) }
+            .map_err(|e| sys::failure(&format!("sigaction({sig})"), e))?;
         Ok(Replaced(sig, before))
     }
 }
@@ -180,17 +214,33 @@ impl Drop for Replaced {
 /// input is not read, as in Docker. `forward` gets the signals this process catches
 /// (SIGTERM, and Ctrl-C when the terminal is not raw). Returns once the container's side of
 /// the terminal is closed — everything it printed has been copied.
-pub fn attach(master: &OwnedFd, interactive: bool, log: Option<BorrowedFd>, until: Option<BorrowedFd>, forward: &dyn Fn(Signal)) -> crate::Result<()> {
+pub fn attach(
+    master: &OwnedFd,
+    interactive: bool,
+    log: Option<BorrowedFd>,
+    until: Option<BorrowedFd>,
+    forward: &dyn Fn(Signal),
+) -> crate::Result<()> {
     // The master is ours alone (the child's copy closed when it executed the command), so it
     // can be non-blocking: input the container does not read yet waits in [`relay`].
-    let flags = nix::fcntl::fcntl(master, FcntlArg::F_GETFL).map_err(|e| sys::failure("fcntl(<the pty's master>, F_GETFL)", e))?;
-    nix::fcntl::fcntl(master, FcntlArg::F_SETFL(OFlag::from_bits_retain(flags) | OFlag::O_NONBLOCK))
-        .map_err(|e| sys::failure("fcntl(<the pty's master>, F_SETFL, O_NONBLOCK)", e))?;
-    let _raw = if interactive && std::io::stdin().is_terminal() { Some(RawMode::enable()?) } else { None };
+    let flags = nix::fcntl::fcntl(master, FcntlArg::F_GETFL)
+        .map_err(|e| sys::failure("fcntl(<the pty's master>, F_GETFL)", e))?;
+    nix::fcntl::fcntl(
+        master,
+        FcntlArg::F_SETFL(OFlag::from_bits_retain(flags) | OFlag::O_NONBLOCK),
+    )
+    .map_err(|e| sys::failure("fcntl(<the pty's master>, F_SETFL, O_NONBLOCK)", e))?;
+    let _raw =
+        if interactive && std::io::stdin().is_terminal() { Some(RawMode::enable()?) } else { None };
     let resize = caller_size().is_some();
-    let _winch = if resize { Some(Replaced::install(Signal::SIGWINCH, SigHandler::Handler(on_winch))?) } else { None };
+    let _winch = if resize {
+        Some(Replaced::install(Signal::SIGWINCH, SigHandler::Handler(on_winch))?)
+    } else {
+        None
+    };
     let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
-    let mut streams = vec![Stream::output(master.as_fd(), [stdout.as_fd()].into_iter().chain(log).collect())];
+    let mut streams =
+        vec![Stream::output(master.as_fd(), [stdout.as_fd()].into_iter().chain(log).collect())];
     if interactive {
         streams.push(Stream::input(stdin.as_fd(), master.as_fd()));
     }
@@ -235,12 +285,18 @@ impl<'a> Stream<'a> {
 /// the master: what the container does not read yet stays in `pending`, and poll says when
 /// the master takes more — its output is copied meanwhile, so a container that prints before
 /// it reads a long paste does not wait for a monitor that waits for it.
-pub fn relay(mut streams: Vec<Stream>, resize: Option<BorrowedFd>, forward: &dyn Fn(Signal)) -> crate::Result<()> {
+pub fn relay(
+    mut streams: Vec<Stream>,
+    resize: Option<BorrowedFd>,
+    forward: &dyn Fn(Signal),
+) -> crate::Result<()> {
     let mut caught = SigSet::empty();
     for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGWINCH] {
         caught.add(s);
     }
-    let before = caught.thread_swap_mask(SigmaskHow::SIG_BLOCK).map_err(|e| sys::failure("sigprocmask", e))?;
+    let before = caught
+        .thread_swap_mask(SigmaskHow::SIG_BLOCK)
+        .map_err(|e| sys::failure("sigprocmask", e))?;
     // What the signal handlers recorded: passed on before anything else is copied (a resize
     // before the keys typed after it).
     let settle = || -> crate::Result<()> {
@@ -275,8 +331,12 @@ pub fn relay(mut streams: Vec<Stream>, resize: Option<BorrowedFd>, forward: &dyn
             let mut fds: Vec<PollFd> = streams
                 .iter()
                 .map(|s| match s {
-                    Stream::Input { master, pending, .. } if !pending.is_empty() => PollFd::new(*master, PollFlags::POLLOUT),
-                    Stream::Input { from, .. } | Stream::Output { from, .. } | Stream::Until(from) => PollFd::new(*from, PollFlags::POLLIN),
+                    Stream::Input { master, pending, .. } if !pending.is_empty() => {
+                        PollFd::new(*master, PollFlags::POLLOUT)
+                    }
+                    Stream::Input { from, .. }
+                    | Stream::Output { from, .. }
+                    | Stream::Until(from) => PollFd::new(*from, PollFlags::POLLIN),
                 })
                 .collect();
             let polled = nix::poll::ppoll(&mut fds, draining, Some(before));
@@ -287,7 +347,8 @@ pub fn relay(mut streams: Vec<Stream>, resize: Option<BorrowedFd>, forward: &dyn
                 Ok(0) if draining.is_some() => return Ok(()),
                 Ok(_) => {}
             }
-            let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+            let ready: Vec<bool> =
+                fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
             drop(fds);
             let mut ended = vec![false; streams.len()];
             for (i, s) in streams.iter_mut().enumerate().filter(|(i, _)| ready[*i]) {
@@ -305,11 +366,17 @@ pub fn relay(mut streams: Vec<Stream>, resize: Option<BorrowedFd>, forward: &dyn
                         // The end: EIO on a master means no slave is open any more, and what
                         // the container printed before has all been read.
                         Ok(_) | Err(Errno::EIO) => true,
-                        Err(e) => return Err(sys::failure(&format!("read({})", from.as_raw_fd()), e)),
+                        Err(e) => {
+                            return Err(sys::failure(&format!("read({})", from.as_raw_fd()), e))
+                        }
                     },
-                    Stream::Input { from, master, pending } => pass_input(*from, *master, pending, &mut buf),
+                    Stream::Input { from, master, pending } => {
+                        pass_input(*from, *master, pending, &mut buf)
+                    }
                     Stream::Until(_) => {
-                        draining = Some(nix::sys::time::TimeSpec::from(std::time::Duration::from_millis(50)));
+                        draining = Some(nix::sys::time::TimeSpec::from(
+                            std::time::Duration::from_millis(50),
+                        ));
                         true
                     }
                 };
@@ -355,7 +422,11 @@ fn pass_input(from: BorrowedFd, master: BorrowedFd, pending: &mut Vec<u8>, buf: 
 ///
 /// (A signal that comes in the instant between `settle` and the write is only passed on once
 /// the write returns: a window of a few instructions, where ppoll has none.)
-fn deliver(to: &mut Vec<BorrowedFd>, bytes: &[u8], settle: &dyn Fn() -> crate::Result<()>) -> crate::Result<()> {
+fn deliver(
+    to: &mut Vec<BorrowedFd>,
+    bytes: &[u8],
+    settle: &dyn Fn() -> crate::Result<()>,
+) -> crate::Result<()> {
     let mut i = 0;
     while i < to.len() {
         let mut rest = bytes;
@@ -366,7 +437,10 @@ fn deliver(to: &mut Vec<BorrowedFd>, bytes: &[u8], settle: &dyn Fn() -> crate::R
                 Ok(n) => rest = &rest[n..],
                 Err(Errno::EINTR) => {}
                 Err(Errno::EAGAIN) => {
-                    let _ = nix::poll::poll(&mut [PollFd::new(to[i], PollFlags::POLLOUT)], PollTimeout::NONE);
+                    let _ = nix::poll::poll(
+                        &mut [PollFd::new(to[i], PollFlags::POLLOUT)],
+                        PollTimeout::NONE,
+                    );
                 }
                 Err(Errno::EPIPE) => break,
                 Err(e) => return Err(sys::failure(&format!("write({})", to[i].as_raw_fd()), e)),

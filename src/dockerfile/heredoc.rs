@@ -53,7 +53,8 @@ pub fn opener(word: &str) -> Option<(Heredoc, bool)> {
     // itself is the word with its quotes and backslashes removed.
     let quoted = delimiter.contains(['"', '\'']);
     let name: String = delimiter.chars().filter(|c| !matches!(c, '"' | '\'' | '\\')).collect();
-    (!name.is_empty()).then(|| (Heredoc { name, content: String::new(), expand: !quoted }, strip_tabs))
+    (!name.is_empty())
+        .then(|| (Heredoc { name, content: String::new(), expand: !quoted }, strip_tabs))
 }
 // ANCHOR_END: opener
 
@@ -66,7 +67,9 @@ pub fn openers(text: &str) -> Vec<(Heredoc, bool)> {
     // ONBUILD RUN <<EOF: the trigger's keyword decides.
     words.next_if(|w| w.eq_ignore_ascii_case("onbuild"));
     match words.next() {
-        Some(keyword) if allowed(&keyword.to_lowercase()) => words.filter_map(|w| opener(&w)).collect(),
+        Some(keyword) if allowed(&keyword.to_lowercase()) => {
+            words.filter_map(|w| opener(&w)).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -108,11 +111,27 @@ mod tests {
     fn words_that_open_here_documents() {
         assert_eq!(names("RUN <<EOF"), [("EOF".into(), true, false)]);
         assert_eq!(names("run python3 <<-'PY' > /out"), [("PY".into(), false, true)]);
-        assert_eq!(names(r#"COPY <<"a.txt" 3<<b.txt /dst/"#), [("a.txt".into(), false, false), ("b.txt".into(), true, false)]);
+        assert_eq!(
+            names(r#"COPY <<"a.txt" 3<<b.txt /dst/"#),
+            [("a.txt".into(), false, false), ("b.txt".into(), true, false)]
+        );
         assert_eq!(names(r"onbuild RUN <<\EOF cat"), [("EOF".into(), true, false)]);
-        assert!(is_alone(" <<EOF ") && !is_alone("<<EOF bash") && !is_alone("<<EOF > /out") && !is_alone("cat"));
+        assert!(
+            is_alone(" <<EOF ")
+                && !is_alone("<<EOF bash")
+                && !is_alone("<<EOF > /out")
+                && !is_alone("cat")
+        );
         // Not openers: a here-string, a glued word, a quoted word, other instructions.
-        for text in ["RUN cat <<<word", "RUN cat<<EOF", "RUN echo '<<EOF'", "RUN echo \"<<EOF\"", "RUN <<", "CMD <<EOF", "ENV A=<<EOF"] {
+        for text in [
+            "RUN cat <<<word",
+            "RUN cat<<EOF",
+            "RUN echo '<<EOF'",
+            "RUN echo \"<<EOF\"",
+            "RUN <<",
+            "CMD <<EOF",
+            "ENV A=<<EOF",
+        ] {
             assert_eq!(names(text), [], "{text}");
         }
     }
@@ -124,6 +143,10 @@ mod tests {
         assert_eq!(read_body(&mut doc, tabs, &lines), Some(4));
         assert_eq!(doc.content, "one\n  two\n# not a comment\n");
         let (mut doc, tabs) = opener("<<END").unwrap();
-        assert_eq!(read_body(&mut doc, tabs, &[" END", "END "]), None, "only the exact line ends it");
+        assert_eq!(
+            read_body(&mut doc, tabs, &[" END", "END "]),
+            None,
+            "only the exact line ends it"
+        );
     }
 }

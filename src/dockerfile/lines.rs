@@ -98,7 +98,9 @@ fn escape_token(value: &str) -> Result<char, String> {
     match value {
         "\\" => Ok('\\'),
         "`" => Ok('`'),
-        _ => Err(format!("invalid escape token '{value}': use \\ (the default) or ` (for Windows paths)")),
+        _ => Err(format!(
+            "invalid escape token '{value}': use \\ (the default) or ` (for Windows paths)"
+        )),
     }
 }
 
@@ -143,7 +145,10 @@ fn join_lines(lines: &[&str], first: usize, escape: char) -> Result<Vec<LogicalL
         }
         for (mut doc, strip_tabs) in heredoc::openers(&current.text) {
             let Some(taken) = heredoc::read_body(&mut doc, strip_tabs, &lines[index..]) else {
-                let message = format!("here-document <<{0} is never ended: add a line `{0}` after its last line", doc.name);
+                let message = format!(
+                    "here-document <<{0} is never ended: add a line `{0}` after its last line",
+                    doc.name
+                );
                 return Err(LineError { line: current.start_line, message });
             };
             index += taken;

@@ -125,7 +125,11 @@ impl Dockerfile {
         let triggers = self.instructions.iter().filter_map(|i| i.onbuild.as_deref());
         for ins in self.instructions.iter().chain(triggers) {
             if ins.keyword == "healthcheck" {
-                check_healthcheck(&ins.args).map_err(|message| ParseError { file: self.file_name.clone(), line: Some(ins.start_line), message })?;
+                check_healthcheck(&ins.args).map_err(|message| ParseError {
+                    file: self.file_name.clone(),
+                    line: Some(ins.start_line),
+                    message,
+                })?;
             }
         }
         Ok(())
@@ -142,8 +146,8 @@ pub fn parse(text: &str, file_name: &str) -> anyhow::Result<Dockerfile> {
         warnings.extend(line.empty_continuations.iter().map(|n| {
             format!("{file_name}:{n}: empty continuation line (a future Docker will reject it: delete it)")
         }));
-        let instruction =
-            parse_line(line, escape, instructions.last()).map_err(|m| error(Some(line.start_line), m))?;
+        let instruction = parse_line(line, escape, instructions.last())
+            .map_err(|m| error(Some(line.start_line), m))?;
         instructions.push(instruction);
     }
     if instructions.is_empty() {
@@ -164,8 +168,12 @@ fn parse_line(
         // A shell command right under an instruction is usually a forgotten continuation.
         let above = previous.filter(|p| p.end_line + 1 == line.start_line);
         // …or the body of a here-document after an instruction that takes none.
-        let keyword_of = |p: &Instruction| p.onbuild.as_ref().map_or(p.keyword.clone(), |trigger| trigger.keyword.clone());
-        if let Some(p) = above.filter(|p| !heredoc::allowed(&keyword_of(p)) && p.original.contains("<<")) {
+        let keyword_of = |p: &Instruction| {
+            p.onbuild.as_ref().map_or(p.keyword.clone(), |trigger| trigger.keyword.clone())
+        };
+        if let Some(p) =
+            above.filter(|p| !heredoc::allowed(&keyword_of(p)) && p.original.contains("<<"))
+        {
             let (shown, keyword) = (word.to_uppercase(), keyword_of(p).to_uppercase());
             return Err(format!("unknown instruction: {shown} (only RUN, COPY and ADD take a here-document, not {keyword})"));
         }
@@ -174,7 +182,8 @@ fn parse_line(
     let mut instruction = parse_instruction(text, escape)?;
     instruction.set_lines(line.start_line, line.end_line);
     instruction.heredocs = line.heredocs.clone();
-    let destination = instruction.args.last().filter(|_| matches!(instruction.keyword.as_str(), "copy" | "add"));
+    let destination =
+        instruction.args.last().filter(|_| matches!(instruction.keyword.as_str(), "copy" | "add"));
     if let Some(name) = destination.and_then(|d| heredoc::opener(d)).map(|(doc, _)| doc.name) {
         let keyword = instruction.keyword.to_uppercase();
         return Err(format!("{keyword} <<{name} as the destination: a here-document can only be a source; name the destination path last"));
@@ -259,19 +268,27 @@ impl Problem {
 /// What an instruction requires and how it is written, for error messages.
 fn syntax(keyword: &str) -> (&'static str, &'static str) {
     match keyword {
-        "add" => ("at least two arguments", "ADD [--chown=<user>] [--chmod=<mode>] <src>... <dest>"),
+        "add" => {
+            ("at least two arguments", "ADD [--chown=<user>] [--chmod=<mode>] <src>... <dest>")
+        }
         "arg" => ("at least one argument", "ARG <name>[=<default value>]..."),
         "cmd" => ("a command", "CMD [\"executable\", \"param\"...] or CMD command param..."),
-        "copy" => ("at least two arguments", "COPY [--from=<stage>] [--chown=<user>] <src>... <dest>"),
-        "entrypoint" => {
-            ("a command", "ENTRYPOINT [\"executable\", \"param\"...] or ENTRYPOINT command param...")
+        "copy" => {
+            ("at least two arguments", "COPY [--from=<stage>] [--chown=<user>] <src>... <dest>")
         }
+        "entrypoint" => (
+            "a command",
+            "ENTRYPOINT [\"executable\", \"param\"...] or ENTRYPOINT command param...",
+        ),
         "env" => ("a name and a value", "ENV <name>=<value>... or ENV <name> <value>"),
         "expose" => ("at least one argument", "EXPOSE <port>[/<protocol>]..."),
-        "from" => ("either one or three arguments", "FROM [--platform=<platform>] <image> [AS <name>]"),
-        "healthcheck" => {
-            ("CMD or NONE", "HEALTHCHECK [--interval=<duration>...] CMD <command>, or HEALTHCHECK NONE")
+        "from" => {
+            ("either one or three arguments", "FROM [--platform=<platform>] <image> [AS <name>]")
         }
+        "healthcheck" => (
+            "CMD or NONE",
+            "HEALTHCHECK [--interval=<duration>...] CMD <command>, or HEALTHCHECK NONE",
+        ),
         "label" => ("a name and a value", "LABEL <name>=<value>... or LABEL <name> <value>"),
         "maintainer" => ("exactly one argument", "MAINTAINER <name>"),
         "onbuild" => ("an instruction", "ONBUILD <instruction>, e.g. ONBUILD COPY . /app"),
@@ -356,8 +373,9 @@ fn from(rest: &str) -> Result<Parsed, Problem> {
         [_] => {}
         [_, as_word, name] => {
             if !as_word.eq_ignore_ascii_case("as") {
-                let message =
-                    format!("FROM expects AS between the image and the stage name, found {as_word:?}");
+                let message = format!(
+                    "FROM expects AS between the image and the stage name, found {as_word:?}"
+                );
                 return Err(Problem::Message(message));
             }
             if !is_stage_name(name) {
@@ -404,7 +422,11 @@ fn key_values(keyword: &str, rest: &str, escape: char) -> Result<Parsed, Problem
     };
     if !first.contains('=') {
         let (key, value) = rest.split_once(char::is_whitespace).ok_or(Problem::Usage)?;
-        return Ok(Parsed::words(vec![key.to_string(), value.trim_start().to_string(), String::new()]));
+        return Ok(Parsed::words(vec![
+            key.to_string(),
+            value.trim_start().to_string(),
+            String::new(),
+        ]));
     }
     let mut args = Vec::with_capacity(words.len() * 3);
     for word in &words {
@@ -535,10 +557,17 @@ mod tests {
         let text = "FROM a\nRUN <<EOF bash\n# kept\n\nset -e\nEOF\nCOPY <<-one.txt <<'two' /dst/\n\t$X\none.txt\n$Y\ntwo\nCMD x\n";
         let df = parse(text, "Dockerfile").unwrap();
         let [_, run, copy, cmd] = &df.instructions[..] else { panic!("{:?}", df.instructions) };
-        assert_eq!((run.start_line, run.end_line, run.args.as_slice()), (2, 6, ["<<EOF bash".to_string()].as_slice()));
-        assert_eq!(run.heredocs, [Heredoc { name: "EOF".into(), content: "# kept\n\nset -e\n".into(), expand: true }]);
+        assert_eq!(
+            (run.start_line, run.end_line, run.args.as_slice()),
+            (2, 6, ["<<EOF bash".to_string()].as_slice())
+        );
+        assert_eq!(
+            run.heredocs,
+            [Heredoc { name: "EOF".into(), content: "# kept\n\nset -e\n".into(), expand: true }]
+        );
         assert_eq!((copy.start_line, copy.end_line), (7, 11));
-        let docs: Vec<_> = copy.heredocs.iter().map(|d| (d.name.as_str(), d.content.as_str(), d.expand)).collect();
+        let docs: Vec<_> =
+            copy.heredocs.iter().map(|d| (d.name.as_str(), d.content.as_str(), d.expand)).collect();
         assert_eq!(docs, [("one.txt", "$X\n", true), ("two", "$Y\n", false)]);
         assert_eq!((cmd.start_line, cmd.heredocs.len()), (12, 0));
 
@@ -554,7 +583,10 @@ mod tests {
             error("FROM a\n\nFOO bar\n"),
             "Dockerfile:3: unknown instruction: FOO (did you mean FROM?)"
         );
-        assert_eq!(error("FROM a\nRUN x\n\n\nENV =v\n"), "Dockerfile:5: ENV names can not be blank");
+        assert_eq!(
+            error("FROM a\nRUN x\n\n\nENV =v\n"),
+            "Dockerfile:5: ENV names can not be blank"
+        );
         assert_eq!(
             error("FROM a\nRUN apt-get update &&\n  apt-get install -y curl\n"),
             "Dockerfile:3: unknown instruction: APT-GET (if it continues the instruction above, end that line with \\)"
@@ -563,13 +595,18 @@ mod tests {
             error("FROM a\nCOPY \\\n  onlyone\n"),
             "Dockerfile:2: COPY requires at least two arguments (usage: COPY [--from=<stage>] [--chown=<user>] <src>... <dest>)"
         );
-        assert_eq!(error("# escape=x\nFROM a\n").split(':').take(2).collect::<Vec<_>>(), ["Dockerfile", "1"]);
+        assert_eq!(
+            error("# escape=x\nFROM a\n").split(':').take(2).collect::<Vec<_>>(),
+            ["Dockerfile", "1"]
+        );
     }
 
     #[test]
     fn a_file_without_instructions_fails() {
         assert!(error("").starts_with("Dockerfile: file with no instructions"));
-        assert!(error("# only\n\n   # comments\n").starts_with("Dockerfile: file with no instructions"));
+        assert!(
+            error("# only\n\n   # comments\n").starts_with("Dockerfile: file with no instructions")
+        );
         let e = parse("", "x").unwrap_err();
         assert_eq!(e.downcast_ref::<ParseError>().map(|e| e.line), Some(None));
     }
@@ -579,34 +616,50 @@ mod tests {
         assert!(error("FROM a b\n").contains("FROM requires either one or three arguments"));
         assert!(error("FROM a TO b\n").contains("FROM expects AS"));
         assert!(error("FROM a AS 1st\n").contains("invalid stage name \"1st\""));
-        assert!(error("FROM a\nSHELL /bin/sh -c\n").contains("SHELL requires arguments in JSON form"));
+        assert!(
+            error("FROM a\nSHELL /bin/sh -c\n").contains("SHELL requires arguments in JSON form")
+        );
         assert!(error("FROM a\nENV A\n").contains("ENV requires a name and a value"));
         assert!(error("FROM a\nENV A=1 B\n").contains("\"B\" has no '='"));
         assert!(error("FROM a\nHEALTHCHECK NONE x\n").contains("takes no arguments"));
         assert!(error("FROM a\nHEALTHCHECK TEST x\n").contains("unknown HEALTHCHECK type \"TEST\""));
         assert!(error("FROM a\nHEALTHCHECK\n").contains("HEALTHCHECK requires CMD or NONE"));
-        assert!(error("FROM a\nRUN x\nHEALTHCHECK CMD\n").starts_with("Dockerfile:3: HEALTHCHECK CMD requires a command"));
-        assert!(error("FROM a\nONBUILD HEALTHCHECK CONNECT x\n").contains("unknown HEALTHCHECK type \"CONNECT\""));
-        assert!(error("FROM a\nONBUILD FROM b\n").contains("FROM isn't allowed as an ONBUILD trigger"));
+        assert!(error("FROM a\nRUN x\nHEALTHCHECK CMD\n")
+            .starts_with("Dockerfile:3: HEALTHCHECK CMD requires a command"));
+        assert!(error("FROM a\nONBUILD HEALTHCHECK CONNECT x\n")
+            .contains("unknown HEALTHCHECK type \"CONNECT\""));
+        assert!(
+            error("FROM a\nONBUILD FROM b\n").contains("FROM isn't allowed as an ONBUILD trigger")
+        );
         assert!(error("FROM a\nONBUILD ONBUILD RUN x\n").contains("ONBUILD ONBUILD is not allowed"));
         assert!(error("FROM a\nVOLUME [\"\"]\n").contains("VOLUME paths can not be empty"));
         assert!(error("FROM a\nWORKDIR\n").contains("WORKDIR requires exactly one argument"));
-        assert!(error("FROM a\nRUN --mount=type=cache,target=/c\n").contains("RUN requires a command"));
+        assert!(
+            error("FROM a\nRUN --mount=type=cache,target=/c\n").contains("RUN requires a command")
+        );
     }
 
     #[test]
     fn healthcheck_parses_as_docker_reads_it_and_is_checked_after() {
         let text = "FROM a\nHEALTHCHECK\nHEALTHCHECK cmd\nHEALTHCHECK --retries=2 CMD [\"x\", \"y\"]\nHEALTHCHECK PING  host now\n";
         let df = parse(text, "Dockerfile").unwrap();
-        let dumped: Vec<String> = df.instructions.iter().map(crate::dockerfile::dump_instruction).collect();
-        assert_eq!(dumped, [
-            "(from \"a\")",
-            "(healthcheck)",
-            "(healthcheck \"cmd\")",
-            "(healthcheck [\"--retries=2\"] \"CMD\" \"x\" \"y\")",
-            "(healthcheck \"PING\" \"host now\")",
-        ]);
-        assert!(df.check().unwrap_err().to_string().starts_with("Dockerfile:2: HEALTHCHECK requires CMD or NONE"));
+        let dumped: Vec<String> =
+            df.instructions.iter().map(crate::dockerfile::dump_instruction).collect();
+        assert_eq!(
+            dumped,
+            [
+                "(from \"a\")",
+                "(healthcheck)",
+                "(healthcheck \"cmd\")",
+                "(healthcheck [\"--retries=2\"] \"CMD\" \"x\" \"y\")",
+                "(healthcheck \"PING\" \"host now\")",
+            ]
+        );
+        assert!(df
+            .check()
+            .unwrap_err()
+            .to_string()
+            .starts_with("Dockerfile:2: HEALTHCHECK requires CMD or NONE"));
     }
 
     #[test]
@@ -617,21 +670,27 @@ mod tests {
                     ONBUILD COPY --link . /src\n";
         let parsed = parse(text, "Dockerfile").unwrap();
         assert_eq!(parsed.directives.syntax.as_deref(), Some("docker/dockerfile:1"));
-        let [from, run, env, health, onbuild] = &parsed.instructions[..] else { panic!("{parsed:#?}") };
+        let [from, run, env, health, onbuild] = &parsed.instructions[..] else {
+            panic!("{parsed:#?}")
+        };
         assert_eq!(from.args, ["golang", "AS", "build"]);
         assert_eq!(from.flag("platform"), Some("$BUILDPLATFORM"));
         assert_eq!((run.start_line, run.end_line), (3, 4));
         assert_eq!(run.original, "RUN --mount=type=cache,target=/root/.cache     go build -o /app");
         assert_eq!(run.args, ["go build -o /app"]);
         assert!(!run.json);
-        let pairs: Vec<(&str, &str)> = env.key_values().iter().map(|kv| (kv.key, kv.value)).collect();
+        let pairs: Vec<(&str, &str)> =
+            env.key_values().iter().map(|kv| (kv.key, kv.value)).collect();
         assert_eq!(pairs, [("A", "1"), ("B", "\"x y\"")]);
         assert_eq!(health.args, ["CMD", "curl", "-f", "localhost"]);
         assert!(health.json);
         let trigger = onbuild.onbuild.as_deref().unwrap();
         assert_eq!((trigger.keyword.as_str(), trigger.start_line), ("copy", 7));
         assert_eq!(trigger.flag("link"), Some(""));
-        assert_eq!(crate::dockerfile::dump_instruction(onbuild), r#"(onbuild (copy ["--link"] "." "/src"))"#);
+        assert_eq!(
+            crate::dockerfile::dump_instruction(onbuild),
+            r#"(onbuild (copy ["--link"] "." "/src"))"#
+        );
     }
 
     #[test]

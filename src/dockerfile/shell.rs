@@ -69,7 +69,13 @@ struct Output {
 
 impl Output {
     fn new(split: bool) -> Self {
-        Output { split, words: Vec::new(), current: String::new(), quoted: false, keep_quotes: false }
+        Output {
+            split,
+            words: Vec::new(),
+            current: String::new(),
+            quoted: false,
+            keep_quotes: false,
+        }
     }
 
     /// A character that never splits: quoted, escaped, or ordinary.
@@ -80,7 +86,9 @@ impl Output {
     fn quoted_text(&mut self, quote: char, text: &str) {
         self.quoted = true;
         match self.keep_quotes {
-            true => self.current.extend([quote.to_string().as_str(), text, quote.to_string().as_str()]),
+            true => {
+                self.current.extend([quote.to_string().as_str(), text, quote.to_string().as_str()])
+            }
             false => self.current.push_str(text),
         }
     }
@@ -179,7 +187,9 @@ impl<'a> Lexer<'a> {
         let mut text = String::new();
         loop {
             match self.next() {
-                None => bail!("unexpected end of statement while looking for matching single-quote"),
+                None => {
+                    bail!("unexpected end of statement while looking for matching single-quote")
+                }
                 Some('\'') => break,
                 Some(c) => text.push(c),
             }
@@ -194,7 +204,9 @@ impl<'a> Lexer<'a> {
         let mut text = String::new();
         loop {
             match self.next() {
-                None => bail!("unexpected end of statement while looking for matching double-quote"),
+                None => {
+                    bail!("unexpected end of statement while looking for matching double-quote")
+                }
                 Some('"') => break,
                 Some('$') => text.push_str(&self.dollar()?),
                 Some(c) if c == self.escape => match self.peek() {
@@ -302,8 +314,11 @@ impl<'a> Lexer<'a> {
             }
             Modifier::Replace { all } => {
                 let pattern = self.word(&['/', '}'], true)?;
-                let replacement =
-                    if self.chars[self.pos - 1] == '/' { self.word(&['}'], true)? } else { String::new() };
+                let replacement = if self.chars[self.pos - 1] == '/' {
+                    self.word(&['}'], true)?
+                } else {
+                    String::new()
+                };
                 Ok(replace(&value.unwrap_or_default(), &pattern, &replacement, all))
             }
         }
@@ -333,7 +348,9 @@ impl<'a> Lexer<'a> {
             Some('#') if !colon => Modifier::RemovePrefix { longest: doubled(self, '#') },
             Some('%') if !colon => Modifier::RemoveSuffix { longest: doubled(self, '%') },
             Some('/') if !colon => Modifier::Replace { all: doubled(self, '/') },
-            _ => bail!("bad substitution in ${{{name}...}}: use one of :- :+ :? - + ? # ## % %% / //"),
+            _ => bail!(
+                "bad substitution in ${{{name}...}}: use one of :- :+ :? - + ? # ## % %% / //"
+            ),
         }))
     }
 

@@ -12,7 +12,9 @@ pub struct Digest(String);
 impl Digest {
     pub fn parse(s: &str) -> crate::Result<Digest> {
         let hex = s.strip_prefix("sha256:");
-        let ok = hex.is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        let ok = hex.is_some_and(|h| {
+            h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
         ensure!(ok, "{s:?} is not a sha256 digest (sha256:<64 lowercase hex digits>)");
         Ok(Digest(s.to_string()))
     }
@@ -106,7 +108,10 @@ mod tests {
     #[test]
     fn known_digest() {
         // sha256 of the empty string, as every registry knows it.
-        assert_eq!(Digest::of(b"").hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            Digest::of(b"").hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
         let mut h = Hashing::new(io::sink());
         h.write_all(b"abc").unwrap();
         let (d, n, _) = h.finish();

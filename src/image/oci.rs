@@ -62,7 +62,12 @@ pub struct Index {
 
 impl Default for Index {
     fn default() -> Index {
-        Index { schema_version: 2, media_type: Some(INDEX.into()), manifests: Vec::new(), extra: Extra::new() }
+        Index {
+            schema_version: 2,
+            media_type: Some(INDEX.into()),
+            manifests: Vec::new(),
+            extra: Extra::new(),
+        }
     }
 }
 
@@ -159,6 +164,8 @@ pub fn layer_compression(media_type: &str) -> crate::Result<bool> {
     match media_type {
         LAYER_GZIP | DOCKER_LAYER_GZIP => Ok(true),
         LAYER_TAR | "application/vnd.docker.image.rootfs.diff.tar" => Ok(false),
-        other => anyhow::bail!("layer media type {other:?} is not supported (gzip or plain tar layers only)"),
+        other => anyhow::bail!(
+            "layer media type {other:?} is not supported (gzip or plain tar layers only)"
+        ),
     }
 }

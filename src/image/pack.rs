@@ -39,8 +39,15 @@ struct Packer<'a> {
 }
 
 impl Packer<'_> {
-    fn dir<W: Write>(&mut self, b: &mut tar::Builder<W>, root: &Path, rel: &Path) -> crate::Result<()> {
-        let mut names: Vec<_> = fs::read_dir(root.join(rel))?.map(|e| e.map(|e| e.file_name())).collect::<Result<_, _>>()?;
+    fn dir<W: Write>(
+        &mut self,
+        b: &mut tar::Builder<W>,
+        root: &Path,
+        rel: &Path,
+    ) -> crate::Result<()> {
+        let mut names: Vec<_> = fs::read_dir(root.join(rel))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()?;
         // Sorted: the same tree always gives the same bytes, so the same diff_id.
         names.sort();
         for name in names {
@@ -54,7 +61,12 @@ impl Packer<'_> {
         Ok(())
     }
 
-    fn entry<W: Write>(&mut self, b: &mut tar::Builder<W>, root: &Path, rel: &Path) -> crate::Result<()> {
+    fn entry<W: Write>(
+        &mut self,
+        b: &mut tar::Builder<W>,
+        root: &Path,
+        rel: &Path,
+    ) -> crate::Result<()> {
         let full = root.join(rel);
         let meta = fs::symlink_metadata(&full)?;
         let ft = meta.file_type();
@@ -135,7 +147,10 @@ impl std::io::Read for Exactly<'_> {
         let n = self.file.read(buf)?;
         if n == 0 && !buf.is_empty() && self.file.limit() > 0 {
             let got = self.size - self.file.limit();
-            return Err(std::io::Error::other(format!("/{} shrank from {} to {got} bytes while it was read: something was writing it", self.name, self.size)));
+            return Err(std::io::Error::other(format!(
+                "/{} shrank from {} to {got} bytes while it was read: something was writing it",
+                self.name, self.size
+            )));
         }
         Ok(n)
     }
@@ -157,7 +172,14 @@ fn capability(path: &Path) -> Option<Vec<u8>> {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
     let mut buf = [0u8; 64];
     // SAFETY: NUL-terminated path, a buffer we own and its length.
-    let n = unsafe { libc::lgetxattr(c.as_ptr(), c"security.capability".as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe {
+        libc::lgetxattr(
+            c.as_ptr(),
+            c"security.capability".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     (n > 0).then(|| buf[..n as usize].to_vec())
 }
 

@@ -24,7 +24,8 @@ impl Reference {
         let bad = |why: &str| anyhow::anyhow!("invalid reference {s:?}: {why}");
         let (rest, digest) = match s.split_once('@') {
             Some((r, d)) => {
-                crate::image::Digest::parse(d).map_err(|_| bad("a digest looks like sha256:<64 hex digits>"))?;
+                crate::image::Digest::parse(d)
+                    .map_err(|_| bad("a digest looks like sha256:<64 hex digits>"))?;
                 (r, Some(d.to_string()))
             }
             None => (s, None),
@@ -53,12 +54,18 @@ impl Reference {
         for comp in path.split('/') {
             ensure!(
                 path_component_ok(comp),
-                bad("names are lowercase letters and digits, separated by '.', '_', '__' or dashes")
+                bad(
+                    "names are lowercase letters and digits, separated by '.', '_', '__' or dashes"
+                )
             );
         }
-        let repository =
-            if registry == DEFAULT_REGISTRY && !path.contains('/') { format!("library/{path}") } else { path };
-        let tag = if tag.is_none() && digest.is_none() { Some(DEFAULT_TAG.to_string()) } else { tag };
+        let repository = if registry == DEFAULT_REGISTRY && !path.contains('/') {
+            format!("library/{path}")
+        } else {
+            path
+        };
+        let tag =
+            if tag.is_none() && digest.is_none() { Some(DEFAULT_TAG.to_string()) } else { tag };
         Ok(Reference { registry, repository, tag, digest })
     }
 
@@ -81,7 +88,10 @@ impl Reference {
 /// `[a-z0-9]+` runs joined by `.`, `_`, `__` or any number of `-` (distribution's grammar).
 fn path_component_ok(c: &str) -> bool {
     let bytes = c.as_bytes();
-    if bytes.is_empty() || !bytes[0].is_ascii_alphanumeric() || !bytes[bytes.len() - 1].is_ascii_alphanumeric() {
+    if bytes.is_empty()
+        || !bytes[0].is_ascii_alphanumeric()
+        || !bytes[bytes.len() - 1].is_ascii_alphanumeric()
+    {
         return false;
     }
     let mut i = 0;
@@ -122,7 +132,9 @@ impl fmt::Display for Reference {
 pub fn parse_tagged(s: &str) -> crate::Result<Reference> {
     let r = Reference::parse(s)?;
     if r.tag.is_none() {
-        bail!("invalid reference {s:?}: give a tag (NAME:TAG), not a digest, to name an image here");
+        bail!(
+            "invalid reference {s:?}: give a tag (NAME:TAG), not a digest, to name an image here"
+        );
     }
     Ok(r)
 }
@@ -139,7 +151,10 @@ mod tests {
         let r = Reference::parse("busybox").unwrap();
         assert_eq!((r.tag.as_deref(), r.to_string().as_str()), (Some("latest"), "busybox:latest"));
         let r = Reference::parse("127.0.0.1:5000/geektime/helloworld:v1").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str()), ("127.0.0.1:5000", "geektime/helloworld"));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str()),
+            ("127.0.0.1:5000", "geektime/helloworld")
+        );
         assert_eq!(r.to_string(), "127.0.0.1:5000/geektime/helloworld:v1");
         let r = Reference::parse("localhost/x").unwrap();
         assert_eq!(r.registry, "localhost");
@@ -152,7 +167,19 @@ mod tests {
 
     #[test]
     fn bad_references() {
-        for bad in ["", "Busybox", "a:", "a:-x", "a//b", "-a", "a-", "a@sha256:12", "a:b:c", "a..b", "a___b"] {
+        for bad in [
+            "",
+            "Busybox",
+            "a:",
+            "a:-x",
+            "a//b",
+            "-a",
+            "a-",
+            "a@sha256:12",
+            "a:b:c",
+            "a..b",
+            "a___b",
+        ] {
             assert!(Reference::parse(bad).is_err(), "{bad:?} should be refused");
         }
         for good in ["a-b", "a--b", "a__b", "a.b_c", "x/y/z:1.0-rc_1"] {

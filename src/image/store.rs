@@ -33,7 +33,9 @@ pub const DEFAULT_ROOT: &str = "/var/lib/minidocker";
 
 /// `$MINIDOCKER_ROOT`, or `/var/lib/minidocker`.
 pub fn default_root() -> PathBuf {
-    std::env::var_os("MINIDOCKER_ROOT").filter(|v| !v.is_empty()).map_or_else(|| PathBuf::from(DEFAULT_ROOT), PathBuf::from)
+    std::env::var_os("MINIDOCKER_ROOT")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from(DEFAULT_ROOT), PathBuf::from)
 }
 
 pub struct Store {
@@ -63,7 +65,10 @@ impl Image {
         let (p, c) = (&self.config, &child.config);
         p.history.len() < c.history.len()
             && c.rootfs.diff_ids.starts_with(&p.rootfs.diff_ids)
-            && p.history.iter().zip(&c.history).all(|(a, b)| a.created_by == b.created_by && a.created == b.created)
+            && p.history
+                .iter()
+                .zip(&c.history)
+                .all(|(a, b)| a.created_by == b.created_by && a.created == b.created)
     }
 }
 
@@ -108,7 +113,9 @@ impl Store {
     pub fn open(root: &Path) -> crate::Result<Store> {
         let s = Store { root: root.to_path_buf() };
         for d in [s.images().join("blobs/sha256"), s.root.join("layers"), s.root.join("tmp")] {
-            fs::create_dir_all(&d).with_context(|| format!("creating {} (is MINIDOCKER_ROOT writable?)", d.display()))?;
+            fs::create_dir_all(&d).with_context(|| {
+                format!("creating {} (is MINIDOCKER_ROOT writable?)", d.display())
+            })?;
         }
         if !s.images().join("oci-layout").exists() {
             s.write_atomic(&s.images().join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
@@ -143,16 +150,27 @@ impl Store {
 
     pub fn layer_meta(&self, diff_id: &Digest) -> crate::Result<LayerMeta> {
         let p = self.root.join("layers").join(diff_id.hex()).join("meta.json");
-        let text = fs::read(&p).with_context(|| format!("layer {diff_id} is not unpacked in this store"))?;
+        let text = fs::read(&p)
+            .with_context(|| format!("layer {diff_id} is not unpacked in this store"))?;
         serde_json::from_slice(&text).with_context(|| format!("reading {}", p.display()))
     }
 
     /// Take the store for writing. Also removes scratch dirs whose writer has died.
     pub fn lock(&self) -> crate::Result<Lock> {
-        let f = File::options().create(true).truncate(false).write(true).open(self.root.join("lock"))?;
-        let lock = Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| crate::sys::failure("flock(lock)", e))?;
+        let f = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.root.join("lock"))?;
+        let lock = Flock::lock(f, FlockArg::LockExclusive)
+            .map_err(|(_, e)| crate::sys::failure("flock(lock)", e))?;
         for e in fs::read_dir(self.root.join("tmp"))?.flatten() {
-            let pid = e.file_name().to_string_lossy().split('-').next().and_then(|p| p.parse::<i32>().ok());
+            let pid = e
+                .file_name()
+                .to_string_lossy()
+                .split('-')
+                .next()
+                .and_then(|p| p.parse::<i32>().ok());
             let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
             if !alive {
                 let _ = fs::remove_dir_all(e.path());
@@ -164,13 +182,21 @@ impl Store {
     /// A fresh scratch dir on the store's filesystem, so finished work is `rename`d into place.
     pub fn scratch(&self) -> crate::Result<Scratch> {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let p = self.root.join("tmp").join(format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let p = self.root.join("tmp").join(format!(
+            "{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         fs::create_dir(&p).with_context(|| format!("creating {}", p.display()))?;
         Ok(Scratch(p))
     }
 
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> crate::Result<()> {
-        let tmp = self.root.join("tmp").join(format!("{}-file-{}", std::process::id(), path.file_name().unwrap().to_string_lossy()));
+        let tmp = self.root.join("tmp").join(format!(
+            "{}-file-{}",
+            std::process::id(),
+            path.file_name().unwrap().to_string_lossy()
+        ));
         fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
         fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
         Ok(())
@@ -180,8 +206,12 @@ impl Store {
 
     /// Read a blob and check that it is what its digest says.
     pub fn read_blob(&self, d: &Digest) -> crate::Result<Vec<u8>> {
-        let bytes = fs::read(self.blob_path(d)).with_context(|| format!("blob {d} is missing from the store"))?;
-        ensure!(Digest::of(&bytes) == *d, "blob {d} is corrupt: its content does not match its digest");
+        let bytes = fs::read(self.blob_path(d))
+            .with_context(|| format!("blob {d} is missing from the store"))?;
+        ensure!(
+            Digest::of(&bytes) == *d,
+            "blob {d} is corrupt: its content does not match its digest"
+        );
         Ok(bytes)
     }
 
@@ -197,7 +227,13 @@ impl Store {
     pub fn put_json<T: Serialize>(&self, media_type: &str, doc: &T) -> crate::Result<Descriptor> {
         let bytes = serde_json::to_vec(doc)?;
         let digest = self.put_blob(&bytes)?;
-        Ok(Descriptor { media_type: media_type.into(), digest, size: bytes.len() as u64, annotations: Default::default(), platform: None })
+        Ok(Descriptor {
+            media_type: media_type.into(),
+            digest,
+            size: bytes.len() as u64,
+            annotations: Default::default(),
+            platform: None,
+        })
     }
 
     /// Copy a blob in from `src`, checking its digest and size on the way; nothing is kept
@@ -209,10 +245,20 @@ impl Store {
         let scratch = self.scratch()?;
         let tmp = scratch.path().join("blob");
         let mut w = Hashing::new(File::create(&tmp)?);
-        io::copy(&mut src.take(desc.size + 1), &mut w).with_context(|| format!("copying blob {}", desc.digest))?;
+        io::copy(&mut src.take(desc.size + 1), &mut w)
+            .with_context(|| format!("copying blob {}", desc.digest))?;
         let (digest, len, _) = w.finish();
-        ensure!(len == desc.size, "blob {} has {len} bytes where its descriptor says {} — truncated or wrong, refused", desc.digest, desc.size);
-        ensure!(digest == desc.digest, "blob {} does not match its digest (got {digest}) — refused", desc.digest);
+        ensure!(
+            len == desc.size,
+            "blob {} has {len} bytes where its descriptor says {} — truncated or wrong, refused",
+            desc.digest,
+            desc.size
+        );
+        ensure!(
+            digest == desc.digest,
+            "blob {} does not match its digest (got {digest}) — refused",
+            desc.digest
+        );
         fs::rename(&tmp, self.blob_path(&desc.digest))?;
         Ok(())
     }
@@ -224,19 +270,27 @@ impl Store {
     pub fn add_layer(&self, input: impl Read) -> crate::Result<(Descriptor, Unpacked)> {
         let mut input = BufReader::with_capacity(1 << 16, input);
         let gzipped = input.fill_buf().context("reading the tarball")?.starts_with(&[0x1f, 0x8b]);
-        let raw: Box<dyn Read> = if gzipped { Box::new(MultiGzDecoder::new(input)) } else { Box::new(input) };
+        let raw: Box<dyn Read> =
+            if gzipped { Box::new(MultiGzDecoder::new(input)) } else { Box::new(input) };
         let scratch = self.scratch()?;
         let blob = scratch.path().join("blob");
         let diff = scratch.path().join("layer/diff");
         fs::create_dir_all(&diff)?;
         // Level 1: five times faster than the default and only slightly bigger.
-        let encoder = GzEncoder::new(Hashing::new(File::create(&blob)?), flate2::Compression::fast());
+        let encoder =
+            GzEncoder::new(Hashing::new(File::create(&blob)?), flate2::Compression::fast());
         let mut tee = Tee { inner: raw, copy: encoder };
         let unpacked = unpack::unpack(&mut tee, &diff)?;
         let (digest, size, _) = tee.copy.finish().context("compressing the layer")?.finish();
         fs::rename(&blob, self.blob_path(&digest))?;
         self.keep_layer(&scratch.path().join("layer"), &unpacked)?;
-        let desc = Descriptor { media_type: oci::LAYER_GZIP.into(), digest, size, annotations: Default::default(), platform: None };
+        let desc = Descriptor {
+            media_type: oci::LAYER_GZIP.into(),
+            digest,
+            size,
+            annotations: Default::default(),
+            platform: None,
+        };
         Ok((desc, unpacked))
     }
 
@@ -247,7 +301,8 @@ impl Store {
             return Ok(());
         }
         let gzipped = oci::layer_compression(&desc.media_type)?;
-        let file = File::open(self.blob_path(&desc.digest)).with_context(|| format!("layer blob {} is missing", desc.digest))?;
+        let file = File::open(self.blob_path(&desc.digest))
+            .with_context(|| format!("layer blob {} is missing", desc.digest))?;
         let mut blob = Hashing::new(BufReader::with_capacity(1 << 16, file));
         let scratch = self.scratch()?;
         let diff = scratch.path().join("layer/diff");
@@ -261,18 +316,33 @@ impl Store {
             unpack::unpack(&mut blob, &diff)?
         };
         let (digest, _, _) = blob.finish();
-        ensure!(digest == desc.digest, "layer blob {} does not match its digest — refused", desc.digest);
-        ensure!(unpacked.diff_id == *diff_id, "layer {} unpacks to {} but the image config says {diff_id} — refused", desc.digest, unpacked.diff_id);
+        ensure!(
+            digest == desc.digest,
+            "layer blob {} does not match its digest — refused",
+            desc.digest
+        );
+        ensure!(
+            unpacked.diff_id == *diff_id,
+            "layer {} unpacks to {} but the image config says {diff_id} — refused",
+            desc.digest,
+            unpacked.diff_id
+        );
         self.keep_layer(&scratch.path().join("layer"), &unpacked)
     }
 
     /// Move a finished layer into `layers/`; when another writer got there first, keep theirs.
     fn keep_layer(&self, dir: &Path, u: &Unpacked) -> crate::Result<()> {
-        let meta = LayerMeta { diff_id: u.diff_id.clone(), size: u.tar_size, entries: u.entries, whiteouts: u.whiteouts };
+        let meta = LayerMeta {
+            diff_id: u.diff_id.clone(),
+            size: u.tar_size,
+            entries: u.entries,
+            whiteouts: u.whiteouts,
+        };
         fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
         let dest = self.root.join("layers").join(u.diff_id.hex());
         if !dest.exists() {
-            fs::rename(dir, &dest).with_context(|| format!("moving the layer into {}", dest.display()))?;
+            fs::rename(dir, &dest)
+                .with_context(|| format!("moving the layer into {}", dest.display()))?;
         }
         Ok(())
     }
@@ -282,7 +352,8 @@ impl Store {
     pub fn index(&self) -> crate::Result<Index> {
         let p = self.images().join("index.json");
         let text = fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
-        serde_json::from_slice(&text).with_context(|| format!("{} is not an OCI index", p.display()))
+        serde_json::from_slice(&text)
+            .with_context(|| format!("{} is not an OCI index", p.display()))
     }
 
     fn write_index(&self, index: &Index) -> crate::Result<()> {
@@ -304,11 +375,22 @@ impl Store {
             }
             let manifest: Manifest = serde_json::from_slice(&self.read_blob(&desc.digest)?)
                 .with_context(|| format!("manifest {} is not an image manifest", desc.digest))?;
-            let config: ImageConfig = serde_json::from_slice(&self.read_blob(&manifest.config.digest)?)
-                .with_context(|| format!("config {} is not an image config", manifest.config.digest))?;
+            let config: ImageConfig = serde_json::from_slice(
+                &self.read_blob(&manifest.config.digest)?,
+            )
+            .with_context(|| format!("config {} is not an image config", manifest.config.digest))?;
             let names = desc.ref_name().map(str::to_owned).into_iter().collect();
             let id = manifest.config.digest.clone();
-            by_manifest.insert(desc.digest.clone(), Image { id, manifest_desc: Descriptor { annotations: Default::default(), ..desc }, manifest, config, names });
+            by_manifest.insert(
+                desc.digest.clone(),
+                Image {
+                    id,
+                    manifest_desc: Descriptor { annotations: Default::default(), ..desc },
+                    manifest,
+                    config,
+                    names,
+                },
+            );
         }
         let mut images: Vec<Image> = by_manifest.into_values().collect();
         for i in &mut images {
@@ -324,9 +406,14 @@ impl Store {
         // By name: only that image's manifest and config are read.
         if let Ok(r) = Reference::parse(what) {
             let name = r.to_string();
-            if let Some(desc) = self.index()?.manifests.into_iter().find(|d| d.ref_name() == Some(name.as_str())) {
+            if let Some(desc) =
+                self.index()?.manifests.into_iter().find(|d| d.ref_name() == Some(name.as_str()))
+            {
                 let digest = desc.digest.clone();
-                return self.list_only(|d| d.digest == digest)?.pop().context("the index changed while reading it");
+                return self
+                    .list_only(|d| d.digest == digest)?
+                    .pop()
+                    .context("the index changed while reading it");
             }
         }
         let images = self.list()?;
@@ -349,10 +436,24 @@ impl Store {
     }
 
     /// Write a new image from its config and layers (already in the store) and name it.
-    pub fn put_image(&self, config: &ImageConfig, layers: Vec<Descriptor>, name: Option<&Reference>) -> crate::Result<Image> {
-        ensure!(config.rootfs.diff_ids.len() == layers.len(), "an image needs one diff_id per layer");
+    pub fn put_image(
+        &self,
+        config: &ImageConfig,
+        layers: Vec<Descriptor>,
+        name: Option<&Reference>,
+    ) -> crate::Result<Image> {
+        ensure!(
+            config.rootfs.diff_ids.len() == layers.len(),
+            "an image needs one diff_id per layer"
+        );
         let config_desc = self.put_json(oci::CONFIG, config)?;
-        let manifest = Manifest { schema_version: 2, media_type: Some(oci::MANIFEST.into()), config: config_desc, layers, annotations: Default::default() };
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: Some(oci::MANIFEST.into()),
+            config: config_desc,
+            layers,
+            annotations: Default::default(),
+        };
         let mut manifest_desc = self.put_json(oci::MANIFEST, &manifest)?;
         manifest_desc.platform = Some(oci::host_platform());
         match name {
@@ -360,7 +461,13 @@ impl Store {
             None => self.add_to_index(&manifest_desc)?,
         }
         let names = name.map(|r| vec![r.to_string()]).unwrap_or_default();
-        Ok(Image { id: manifest.config.digest.clone(), manifest_desc, manifest, config: config.clone(), names })
+        Ok(Image {
+            id: manifest.config.digest.clone(),
+            manifest_desc,
+            manifest,
+            config: config.clone(),
+            names,
+        })
     }
 
     fn add_to_index(&self, desc: &Descriptor) -> crate::Result<()> {
@@ -425,10 +532,13 @@ impl Store {
             // As Docker does: the untagged parents (a build's intermediate images) go too,
             // unless another image still builds on them.
             let all = self.list()?;
-            let mut parents: Vec<&Image> = all.iter().filter(|p| p.names.is_empty() && p.is_parent_of(&img)).collect();
+            let mut parents: Vec<&Image> =
+                all.iter().filter(|p| p.names.is_empty() && p.is_parent_of(&img)).collect();
             parents.sort_by_key(|p| std::cmp::Reverse(p.config.history.len()));
             for p in parents {
-                let others = all.iter().any(|c| c.id != img.id && !removed.images.contains(&c.id) && p.is_parent_of(c));
+                let others = all.iter().any(|c| {
+                    c.id != img.id && !removed.images.contains(&c.id) && p.is_parent_of(c)
+                });
                 if others {
                     break;
                 }
@@ -472,7 +582,14 @@ impl Store {
     /// `minidocker import`: a root filesystem tarball becomes a one-layer image, with the
     /// run configuration `run` (empty unless `import -c` gave one) and the history comment
     /// `message` (`-m`; by default where it came from).
-    pub fn import(&self, input: impl Read, source: &str, name: Option<&Reference>, run: oci::RunConfig, message: Option<String>) -> crate::Result<Image> {
+    pub fn import(
+        &self,
+        input: impl Read,
+        source: &str,
+        name: Option<&Reference>,
+        run: oci::RunConfig,
+        message: Option<String>,
+    ) -> crate::Result<Image> {
         let (layer, unpacked) = self.add_layer(input)?;
         let now = crate::units::rfc3339_now();
         let platform = oci::host_platform();
@@ -508,34 +625,56 @@ impl Store {
     }
 
     fn load_layout_images(&self, dir: &Path) -> crate::Result<Vec<String>> {
-        ensure!(dir.join("oci-layout").exists(), "{} is not an OCI image layout (no oci-layout file)", dir.display());
+        ensure!(
+            dir.join("oci-layout").exists(),
+            "{} is not an OCI image layout (no oci-layout file)",
+            dir.display()
+        );
         let read = |rel: &str| -> crate::Result<Vec<u8>> {
             let mut bytes = Vec::new();
-            open_in_layout(dir, rel)?.read_to_end(&mut bytes).with_context(|| format!("reading {rel} in {}", dir.display()))?;
+            open_in_layout(dir, rel)?
+                .read_to_end(&mut bytes)
+                .with_context(|| format!("reading {rel} in {}", dir.display()))?;
             Ok(bytes)
         };
         let blob = |d: &Digest| -> crate::Result<Vec<u8>> {
-            let bytes = read(&format!("blobs/sha256/{}", d.hex())).with_context(|| format!("blob {d}"))?;
-            ensure!(Digest::of(&bytes) == *d, "blob {d} in {} does not match its digest — refused", dir.display());
+            let bytes =
+                read(&format!("blobs/sha256/{}", d.hex())).with_context(|| format!("blob {d}"))?;
+            ensure!(
+                Digest::of(&bytes) == *d,
+                "blob {d} in {} does not match its digest — refused",
+                dir.display()
+            );
             Ok(bytes)
         };
-        let index: Index = serde_json::from_slice(&read("index.json")?).context("reading the layout's index.json")?;
+        let index: Index = serde_json::from_slice(&read("index.json")?)
+            .context("reading the layout's index.json")?;
         let mut loaded = Vec::new();
         for desc in index.manifests {
             let Some(name) = desc.ref_name().map(str::to_owned) else { continue };
             let r = reference::parse_tagged(&name).with_context(|| format!("the layout names an image {name:?}, which is not a reference like busybox:latest"))?;
             let desc = match desc.media_type.as_str() {
-                oci::INDEX | oci::DOCKER_LIST => pick_platform(&serde_json::from_slice(&blob(&desc.digest)?)?)?,
+                oci::INDEX | oci::DOCKER_LIST => {
+                    pick_platform(&serde_json::from_slice(&blob(&desc.digest)?)?)?
+                }
                 _ => desc,
             };
             let manifest_bytes = blob(&desc.digest)?;
-            let manifest: Manifest = serde_json::from_slice(&manifest_bytes).with_context(|| format!("manifest {} of {name}", desc.digest))?;
+            let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
+                .with_context(|| format!("manifest {} of {name}", desc.digest))?;
             let config_bytes = blob(&manifest.config.digest)?;
-            let config: ImageConfig = serde_json::from_slice(&config_bytes).with_context(|| format!("config of {name}"))?;
-            ensure!(config.rootfs.diff_ids.len() == manifest.layers.len(), "{name}: the manifest has {} layers, the config {} diff_ids", manifest.layers.len(), config.rootfs.diff_ids.len());
+            let config: ImageConfig = serde_json::from_slice(&config_bytes)
+                .with_context(|| format!("config of {name}"))?;
+            ensure!(
+                config.rootfs.diff_ids.len() == manifest.layers.len(),
+                "{name}: the manifest has {} layers, the config {} diff_ids",
+                manifest.layers.len(),
+                config.rootfs.diff_ids.len()
+            );
             for (layer, diff_id) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
                 oci::layer_compression(&layer.media_type)?;
-                let f = open_in_layout(dir, &format!("blobs/sha256/{}", layer.digest.hex())).with_context(|| format!("layer blob {}", layer.digest))?;
+                let f = open_in_layout(dir, &format!("blobs/sha256/{}", layer.digest.hex()))
+                    .with_context(|| format!("layer blob {}", layer.digest))?;
                 self.copy_blob_in(f, layer)?;
                 self.ensure_unpacked(layer, diff_id)?;
             }
@@ -546,7 +685,11 @@ impl Store {
             self.tag_manifest(&ours, &r)?;
             loaded.push(r.to_string());
         }
-        ensure!(!loaded.is_empty(), "{} names no image (index.json has no org.opencontainers.image.ref.name)", dir.display());
+        ensure!(
+            !loaded.is_empty(),
+            "{} names no image (index.json has no org.opencontainers.image.ref.name)",
+            dir.display()
+        );
         Ok(loaded)
     }
 }
@@ -559,7 +702,10 @@ impl Store {
 /// opens at once and is then refused.
 fn open_in_layout(dir: &Path, rel: &str) -> crate::Result<File> {
     let top = crate::rooted::Root::new(dir)?;
-    let f = File::from(top.open(rel, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).with_context(|| format!("{rel} is missing from {}", dir.display()))?);
+    let f = File::from(
+        top.open(rel, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
+            .with_context(|| format!("{rel} is missing from {}", dir.display()))?,
+    );
     ensure!(f.metadata()?.is_file(), "{rel} in {} is not a regular file — refused", dir.display());
     Ok(f)
 }
@@ -570,9 +716,15 @@ fn pick_platform(index: &Index) -> crate::Result<Descriptor> {
     index
         .manifests
         .iter()
-        .find(|d| d.platform.as_ref().is_some_and(|p| p.os == want.os && p.architecture == want.architecture))
+        .find(|d| {
+            d.platform
+                .as_ref()
+                .is_some_and(|p| p.os == want.os && p.architecture == want.architecture)
+        })
         .cloned()
-        .with_context(|| format!("the image index has no manifest for {}/{}", want.os, want.architecture))
+        .with_context(|| {
+            format!("the image index has no manifest for {}/{}", want.os, want.architecture)
+        })
 }
 
 /// A reader that copies everything read through it into a writer.

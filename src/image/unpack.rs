@@ -27,7 +27,10 @@ use crate::rooted::{self, Root};
 use anyhow::{bail, Context};
 use nix::errno::Errno;
 use nix::fcntl::{openat, AtFlags, OFlag, ResolveFlag};
-use nix::sys::stat::{fchmod, fchmodat, fstatat, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag, UtimensatFlags};
+use nix::sys::stat::{
+    fchmod, fchmodat, fstatat, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag,
+    UtimensatFlags,
+};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 use std::io::{self, Read};
@@ -137,16 +140,27 @@ impl Unpacker {
             T::Directory => {
                 let exists_as_dir = self.clear(&dir, &name, true)?;
                 if !exists_as_dir {
-                    mkdirat(&dir, name.as_str(), Mode::from_bits_truncate(0o700)).context("mkdirat")?;
+                    mkdirat(&dir, name.as_str(), Mode::from_bits_truncate(0o700))
+                        .context("mkdirat")?;
                 }
                 own(&dir, &name, uid, gid)?;
-                fchmodat(&dir, name.as_str(), mode, FchmodatFlags::NoFollowSymlink).context("fchmodat")?;
+                fchmodat(&dir, name.as_str(), mode, FchmodatFlags::NoFollowSymlink)
+                    .context("fchmodat")?;
                 self.dir_times.push((path.clone(), mtime));
             }
             T::Regular | T::Continuous | T::GNUSparse => {
                 self.clear(&dir, &name, false)?;
-                let fd = openat(&dir, name.as_str(), OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::from_bits_truncate(0o600))
-                    .context("creating the file")?;
+                let fd = openat(
+                    &dir,
+                    name.as_str(),
+                    OFlag::O_CREAT
+                        | OFlag::O_EXCL
+                        | OFlag::O_WRONLY
+                        | OFlag::O_NOFOLLOW
+                        | OFlag::O_CLOEXEC,
+                    Mode::from_bits_truncate(0o600),
+                )
+                .context("creating the file")?;
                 let mut file = std::fs::File::from(fd);
                 let want = entry.size();
                 let got = io::copy(entry, &mut file).context("writing the file")?;
@@ -170,8 +184,9 @@ impl Unpacker {
             }
             T::Link => {
                 let target = clean(&entry.link_name()?.context("a hard link without a target")?)?;
-                let src = self.root.open(&target, OFlag::O_PATH | OFlag::O_NOFOLLOW)
-                    .with_context(|| format!("hard link target {} is not in this layer", target.display()))?;
+                let src = self.root.open(&target, OFlag::O_PATH | OFlag::O_NOFOLLOW).with_context(
+                    || format!("hard link target {} is not in this layer", target.display()),
+                )?;
                 let st = nix::sys::stat::fstat(&src)?;
                 if SFlag::from_bits_truncate(st.st_mode) == SFlag::S_IFDIR {
                     bail!("hard link to the directory {} — refused", target.display());
@@ -184,7 +199,8 @@ impl Unpacker {
                 mknodat(&dir, name.as_str(), SFlag::S_IFIFO, mode, 0).context("mknodat")?;
                 own(&dir, &name, uid, gid)?;
                 // FIX: mknodat's mode is cut by the umask (0666 became 0644); set it exactly.
-                fchmodat(&dir, name.as_str(), mode, FchmodatFlags::NoFollowSymlink).context("fchmodat")?;
+                fchmodat(&dir, name.as_str(), mode, FchmodatFlags::NoFollowSymlink)
+                    .context("fchmodat")?;
                 set_time(&dir, &name, mtime)?;
             }
             T::Char | T::Block => {
@@ -200,11 +216,22 @@ impl Unpacker {
     }
 
     /// `.wh.NAME` hides NAME of the layers below; `.wh..wh..opq` hides all of its directory.
-    fn whiteout(&mut self, parent: &Path, hidden: &str, uid: u32, gid: u32) -> crate::Result<Outcome> {
+    fn whiteout(
+        &mut self,
+        parent: &Path,
+        hidden: &str,
+        uid: u32,
+        gid: u32,
+    ) -> crate::Result<Outcome> {
         // ANCHOR: whiteout
         let dir = self.parent(parent)?;
         if Some(hidden) == OPAQUE_MARKER.strip_prefix(WHITEOUT_PREFIX) {
-            let fd = openat(&dir, ".", OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+            let fd = openat(
+                &dir,
+                ".",
+                OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )?;
             fsetxattr(&fd, OPAQUE_XATTR, b"y").context("marking the directory opaque")?;
             return Ok(Outcome::Whiteout);
         }
@@ -215,7 +242,8 @@ impl Unpacker {
             bail!("a whiteout must name one file, not {hidden:?} — refused");
         }
         self.clear(&dir, hidden, false)?;
-        mknodat(&dir, hidden, SFlag::S_IFCHR, Mode::empty(), 0).context("mknodat (overlay whiteout)")?;
+        mknodat(&dir, hidden, SFlag::S_IFCHR, Mode::empty(), 0)
+            .context("mknodat (overlay whiteout)")?;
         own(&dir, hidden, uid, gid)?;
         Ok(Outcome::Whiteout)
         // ANCHOR_END: whiteout
@@ -249,7 +277,8 @@ impl Unpacker {
         }
         if is_dir {
             // std's remove_dir_all never follows symlinks inside the tree it removes.
-            std::fs::remove_dir_all(rooted::fd_path(dir).join(name)).context("replacing a directory")?;
+            std::fs::remove_dir_all(rooted::fd_path(dir).join(name))
+                .context("replacing a directory")?;
         } else {
             unlinkat(dir, name, UnlinkatFlags::NoRemoveDir).context("unlinkat")?;
         }
@@ -266,13 +295,26 @@ impl Unpacker {
             // utimensat would follow to set the times of a file on the host.
             let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { continue };
             let Ok(dir) = self.root.open_dir(parent) else { continue };
-            let _ = utimensat(&dir, name, &TimeSpec::new(mtime, 0), &TimeSpec::new(mtime, 0), UtimensatFlags::NoFollowSymlink);
+            let _ = utimensat(
+                &dir,
+                name,
+                &TimeSpec::new(mtime, 0),
+                &TimeSpec::new(mtime, 0),
+                UtimensatFlags::NoFollowSymlink,
+            );
         }
     }
 }
 
 fn own(dir: &OwnedFd, name: &str, uid: u32, gid: u32) -> crate::Result<()> {
-    fchownat(dir, name, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::AT_SYMLINK_NOFOLLOW).context("fchownat")?;
+    fchownat(
+        dir,
+        name,
+        Some(Uid::from_raw(uid)),
+        Some(Gid::from_raw(gid)),
+        AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .context("fchownat")?;
     Ok(())
 }
 
@@ -287,9 +329,12 @@ fn set_xattrs<R: Read>(file: &std::fs::File, entry: &mut tar::Entry<R>) -> crate
     let Some(exts) = entry.pax_extensions()? else { return Ok(()) };
     for ext in exts {
         let ext = ext?;
-        let Some(name) = ext.key().ok().and_then(|k| k.strip_prefix("SCHILY.xattr.")) else { continue };
+        let Some(name) = ext.key().ok().and_then(|k| k.strip_prefix("SCHILY.xattr.")) else {
+            continue;
+        };
         if name == "security.capability" || name.starts_with("user.") {
-            fsetxattr(file, name, ext.value_bytes()).with_context(|| format!("setting xattr {name}"))?;
+            fsetxattr(file, name, ext.value_bytes())
+                .with_context(|| format!("setting xattr {name}"))?;
         }
     }
     Ok(())
@@ -298,7 +343,15 @@ fn set_xattrs<R: Read>(file: &std::fs::File, entry: &mut tar::Entry<R>) -> crate
 pub fn fsetxattr(fd: &impl AsFd, name: &str, value: &[u8]) -> crate::Result<()> {
     let cname = std::ffi::CString::new(name)?;
     // SAFETY: valid descriptor, NUL-terminated name, value pointer and length from one slice.
-    let r = unsafe { libc::fsetxattr(fd.as_fd().as_raw_fd(), cname.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    let r = unsafe {
+        libc::fsetxattr(
+            fd.as_fd().as_raw_fd(),
+            cname.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
     Errno::result(r).map(drop).map_err(|e| crate::sys::failure(&format!("fsetxattr({name:?})"), e))
 }
 

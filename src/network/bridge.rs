@@ -41,9 +41,12 @@ pub fn ensure(nl: &mut Netlink, cfg: &Config) -> crate::Result<Link> {
             match nl.create_bridge(name, cfg.mtu) {
                 Ok(()) => {}
                 Err(e) if e.errno == Errno::EEXIST => {} // created meanwhile by someone else
-                Err(e) => return Err(e).context("creating the bridge (does this kernel have bridge support, CONFIG_BRIDGE?)"),
+                Err(e) => return Err(e).context(
+                    "creating the bridge (does this kernel have bridge support, CONFIG_BRIDGE?)",
+                ),
             }
-            existing(nl, cfg)?.with_context(|| format!("the bridge {name} vanished right after it was created"))?
+            existing(nl, cfg)?
+                .with_context(|| format!("the bridge {name} vanished right after it was created"))?
         }
     };
     match nl.add_address(&link, cfg.subnet.gateway(), cfg.subnet.prefix) {
@@ -80,5 +83,6 @@ fn sysctl(key: &str, value: &str) -> crate::Result<()> {
     if std::fs::read_to_string(&path).is_ok_and(|v| v.trim() == value) {
         return Ok(());
     }
-    sys::write_file(&path, value).with_context(|| format!("setting {} = {value}", key.replace('/', ".")))
+    sys::write_file(&path, value)
+        .with_context(|| format!("setting {} = {value}", key.replace('/', ".")))
 }

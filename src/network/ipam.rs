@@ -23,15 +23,24 @@ impl Subnet {
     /// Parse `a.b.c.d/N`: a network address (host bits zero), 8 ≤ N ≤ 30 — a /31 or /32 has no
     /// room for a gateway and a container besides the network and broadcast addresses.
     pub fn parse(s: &str) -> crate::Result<Subnet> {
-        let (addr, prefix) = s.split_once('/').with_context(|| format!("invalid subnet {s:?}: expected a.b.c.d/N, like 10.88.0.0/16"))?;
-        let network: Ipv4Addr = addr.parse().map_err(|_| anyhow::anyhow!("invalid subnet {s:?}: {addr:?} is not an IPv4 address"))?;
-        let prefix: u8 = prefix.parse().map_err(|_| anyhow::anyhow!("invalid subnet {s:?}: {prefix:?} is not a prefix length"))?;
+        let (addr, prefix) = s.split_once('/').with_context(|| {
+            format!("invalid subnet {s:?}: expected a.b.c.d/N, like 10.88.0.0/16")
+        })?;
+        let network: Ipv4Addr = addr.parse().map_err(|_| {
+            anyhow::anyhow!("invalid subnet {s:?}: {addr:?} is not an IPv4 address")
+        })?;
+        let prefix: u8 = prefix.parse().map_err(|_| {
+            anyhow::anyhow!("invalid subnet {s:?}: {prefix:?} is not a prefix length")
+        })?;
         if !(8..=30).contains(&prefix) {
             bail!("invalid subnet {s:?}: the prefix length must be between 8 and 30");
         }
         let subnet = Subnet { network, prefix };
         if subnet.network_u32() != u32::from(network) {
-            bail!("invalid subnet {s:?}: host bits are set; the network is {}/{prefix}", Ipv4Addr::from(subnet.network_u32()));
+            bail!(
+                "invalid subnet {s:?}: host bits are set; the network is {}/{prefix}",
+                Ipv4Addr::from(subnet.network_u32())
+            );
         }
         Ok(subnet)
     }
@@ -73,7 +82,10 @@ impl fmt::Display for Subnet {
 /// Exercise 05's answer is this code: see `solutions/05-run-and-port/exercise.rs`.
 pub fn allocate(dir: &Path, subnet: &Subnet, id: &str) -> crate::Result<Ipv4Addr> {
     let ip = crate::solutions::network05::allocate(dir, subnet, id)?;
-    report::syscall(&format!("open({:?}, O_WRONLY|O_CREAT|O_EXCL)", dir.join(ip.to_string())), "a new file");
+    report::syscall(
+        &format!("open({:?}, O_WRONLY|O_CREAT|O_EXCL)", dir.join(ip.to_string())),
+        "a new file",
+    );
     Ok(ip)
 }
 
@@ -104,7 +116,9 @@ pub fn release(dir: &Path, ip: Ipv4Addr, id: &str) -> crate::Result<()> {
             let r = std::fs::remove_file(&path);
             report::syscall(&format!("unlink({path:?})"), if r.is_ok() { "0" } else { "-1" });
             match r {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).with_context(|| format!("removing {}", path.display())),
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(e).with_context(|| format!("removing {}", path.display()))
+                }
                 _ => Ok(()),
             }
         }

@@ -45,7 +45,8 @@ use std::path::{Path, PathBuf};
 pub fn loopback_up() -> crate::Result<()> {
     // SAFETY: a plain datagram socket, closed by OwnedFd.
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    let fd = Errno::result(fd).map_err(|e| crate::sys::failure("socket(AF_INET, SOCK_DGRAM)", e))?;
+    let fd =
+        Errno::result(fd).map_err(|e| crate::sys::failure("socket(AF_INET, SOCK_DGRAM)", e))?;
     let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
     let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
     // SAFETY: ifreq is plain data; the name fits (with its NUL) in IFNAMSIZ.
@@ -54,9 +55,11 @@ pub fn loopback_up() -> crate::Result<()> {
         *dst = *src as libc::c_char;
     }
     // SAFETY: the ioctls read and write the ifreq we own.
-    Errno::result(unsafe { libc::ioctl(raw, libc::SIOCGIFFLAGS, &mut req) }).map_err(|e| crate::sys::failure("ioctl(SIOCGIFFLAGS, \"lo\")", e))?;
+    Errno::result(unsafe { libc::ioctl(raw, libc::SIOCGIFFLAGS, &mut req) })
+        .map_err(|e| crate::sys::failure("ioctl(SIOCGIFFLAGS, \"lo\")", e))?;
     unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
-    Errno::result(unsafe { libc::ioctl(raw, libc::SIOCSIFFLAGS, &req) }).map_err(|e| crate::sys::failure("ioctl(SIOCSIFFLAGS, \"lo\", IFF_UP)", e))?;
+    Errno::result(unsafe { libc::ioctl(raw, libc::SIOCSIFFLAGS, &req) })
+        .map_err(|e| crate::sys::failure("ioctl(SIOCSIFFLAGS, \"lo\", IFF_UP)", e))?;
     report::syscall("ioctl(SIOCSIFFLAGS, \"lo\", IFF_UP)", "0");
     Ok(())
 }
@@ -93,13 +96,19 @@ impl Config {
 
     pub fn new(bridge: &str, subnet: &str) -> crate::Result<Config> {
         check_bridge_name(bridge)?;
-        Ok(Config { bridge: bridge.to_string(), subnet: Subnet::parse(subnet)?, mtu: Self::DEFAULT_MTU })
+        Ok(Config {
+            bridge: bridge.to_string(),
+            subnet: Subnet::parse(subnet)?,
+            mtu: Self::DEFAULT_MTU,
+        })
     }
 
     /// `MINIDOCKER_BRIDGE` (default `minidocker0`), `MINIDOCKER_SUBNET` (default
     /// `10.88.0.0/16`) and `MINIDOCKER_MTU` (default 65535).
     pub fn from_env() -> crate::Result<Config> {
-        let var = |k: &str, default: &str| std::env::var(k).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());
+        let var = |k: &str, default: &str| {
+            std::env::var(k).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+        };
         let bridge = var("MINIDOCKER_BRIDGE", Self::DEFAULT_BRIDGE);
         let subnet = var("MINIDOCKER_SUBNET", Self::DEFAULT_SUBNET);
         check_bridge_name(&bridge).context("MINIDOCKER_BRIDGE")?;
@@ -118,7 +127,11 @@ impl Config {
 
 fn check_bridge_name(name: &str) -> crate::Result<()> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
-    if name.is_empty() || name.len() > 15 || !name.chars().all(ok_char) || name.starts_with(['-', '.']) {
+    if name.is_empty()
+        || name.len() > 15
+        || !name.chars().all(ok_char)
+        || name.starts_with(['-', '.'])
+    {
         bail!("invalid bridge name {name:?}: 1 to 15 letters, digits, '-', '_' or '.' (a Linux interface name)");
     }
     if name == "docker0" {
@@ -157,7 +170,14 @@ pub struct PortMapping {
 /// As `docker ps` shows it: `127.0.0.1:8080->80/tcp`.
 impl fmt::Display for PortMapping {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}->{}/{}", self.host_ip, self.host_port, self.container_port, self.proto.as_str())
+        write!(
+            f,
+            "{}:{}->{}/{}",
+            self.host_ip,
+            self.host_port,
+            self.container_port,
+            self.proto.as_str()
+        )
     }
 }
 
@@ -184,11 +204,16 @@ pub fn parse_publish(spec: &str) -> crate::Result<PortMapping> {
         if s.contains('-') {
             return Err(bad("port ranges are not supported".into()));
         }
-        s.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| bad(format!("{what} {s:?} is not a port number (1-65535)")))
+        s.parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| bad(format!("{what} {s:?} is not a port number (1-65535)")))
     };
     let container_port = port(container, "container port")?;
     if host.is_empty() {
-        return Err(bad(format!("give the host port too, as in -p 8080:{container_port} (minidocker does not pick one)")));
+        return Err(bad(format!(
+            "give the host port too, as in -p 8080:{container_port} (minidocker does not pick one)"
+        )));
     }
     let host_port = port(host, "host port")?;
     let host_ip = if ip.is_empty() {
@@ -215,10 +240,18 @@ pub fn check_free(p: &PortMapping) -> crate::Result<()> {
     match r {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            bail!("cannot publish {p}: port {}/{} is already in use on {} by another program", p.host_port, p.proto.as_str(), p.host_ip)
+            bail!(
+                "cannot publish {p}: port {}/{} is already in use on {} by another program",
+                p.host_port,
+                p.proto.as_str(),
+                p.host_ip
+            )
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => bail!("cannot publish {p}: {} is not an address of this host", p.host_ip),
-        Err(e) => Err(e).with_context(|| format!("cannot publish {p}: binding {}:{}", p.host_ip, p.host_port)),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+            bail!("cannot publish {p}: {} is not an address of this host", p.host_ip)
+        }
+        Err(e) => Err(e)
+            .with_context(|| format!("cannot publish {p}: binding {}:{}", p.host_ip, p.host_port)),
     }
 }
 
@@ -249,8 +282,13 @@ fn peer_veth_name(id: &str) -> String {
 }
 
 fn check_id(id: &str) -> crate::Result<()> {
-    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    anyhow::ensure!(ok, "invalid container ID {id:?} for the network: 1 to 64 letters, digits, '-' or '_'");
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    anyhow::ensure!(
+        ok,
+        "invalid container ID {id:?} for the network: 1 to 64 letters, digits, '-' or '_'"
+    );
     Ok(())
 }
 
@@ -287,7 +325,13 @@ impl Lock {
         let dir = network_dir(root);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join("lock");
-        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
         // SAFETY: struct flock is plain data; zero length means "the whole file".
         let mut fl: libc::flock = unsafe { std::mem::zeroed() };
         fl.l_type = libc::F_WRLCK as libc::c_short;
@@ -298,7 +342,9 @@ impl Lock {
             match Errno::result(r) {
                 Ok(_) => break,
                 Err(Errno::EINTR) => crate::interrupt::check()?,
-                Err(e) => return Err(crate::sys::failure(&format!("fcntl({path:?}, F_SETLKW)"), e)),
+                Err(e) => {
+                    return Err(crate::sys::failure(&format!("fcntl({path:?}, F_SETLKW)"), e))
+                }
             }
         }
         Ok(Lock { _file: file, _guard: guard })
@@ -318,7 +364,12 @@ fn reserve_ports(root: &Path, id: &str, ports: &[PortMapping]) -> crate::Result<
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let owner = std::fs::read_to_string(&path).unwrap_or_default();
                 if owner != id {
-                    bail!("cannot publish {p}: port {}/{} is already published by container {}", p.host_port, p.proto.as_str(), &owner[..owner.len().min(12)]);
+                    bail!(
+                        "cannot publish {p}: port {}/{} is already published by container {}",
+                        p.host_port,
+                        p.proto.as_str(),
+                        &owner[..owner.len().min(12)]
+                    );
                 }
             }
             Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
@@ -343,12 +394,22 @@ fn release_ports(root: &Path, id: &str) {
 ///
 /// The inside is not configured here: that is [`configure_inside`], in the child. On an error
 /// everything done so far is undone.
-pub fn attach(cfg: &Config, root: &Path, container_id: &str, child: Pid, ports: &[PortMapping]) -> crate::Result<Attachment> {
+pub fn attach(
+    cfg: &Config,
+    root: &Path,
+    container_id: &str,
+    child: Pid,
+    ports: &[PortMapping],
+) -> crate::Result<Attachment> {
     check_id(container_id)?;
     for (i, p) in ports.iter().enumerate() {
         let clash = ports[..i].iter().find(|q| q.proto == p.proto && q.host_port == p.host_port);
         if let Some(q) = clash {
-            bail!("cannot publish {p}: host port {}/{} is already in {q}", p.host_port, p.proto.as_str());
+            bail!(
+                "cannot publish {p}: host port {}/{} is already in {q}",
+                p.host_port,
+                p.proto.as_str()
+            );
         }
         check_free(p)?;
     }
@@ -363,22 +424,39 @@ pub fn attach(cfg: &Config, root: &Path, container_id: &str, child: Pid, ports: 
         let veth = if made_veth { host_veth_name(container_id) } else { String::new() };
         let _ = teardown_locked(&mut nl, &cfg.bridge, root, container_id, &veth);
     }
-    r.with_context(|| format!("attaching container {} to {}", &container_id[..container_id.len().min(12)], cfg.bridge))
+    r.with_context(|| {
+        format!(
+            "attaching container {} to {}",
+            &container_id[..container_id.len().min(12)],
+            cfg.bridge
+        )
+    })
 }
 
 /// The child must have a network namespace of its own: in ours, "moving" the peer would
 /// leave it here, and configuring it as `eth0` would reconfigure the host.
 fn check_own_netns(child: Pid) -> crate::Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let ns = |p: &str| std::fs::metadata(p).map(|m| (m.dev(), m.ino())).with_context(|| format!("reading {p}"));
-    let theirs = ns(&format!("/proc/{child}/ns/net")).with_context(|| format!("process {child} is not running"))?;
+    let ns = |p: &str| {
+        std::fs::metadata(p).map(|m| (m.dev(), m.ino())).with_context(|| format!("reading {p}"))
+    };
+    let theirs = ns(&format!("/proc/{child}/ns/net"))
+        .with_context(|| format!("process {child} is not running"))?;
     if theirs == ns("/proc/self/ns/net")? {
         bail!("process {child} shares the host's network namespace: start it with CLONE_NEWNET to give it a network of its own");
     }
     Ok(())
 }
 
-fn attach_locked(nl: &mut Netlink, cfg: &Config, root: &Path, id: &str, child: Pid, ports: &[PortMapping], made_veth: &mut bool) -> crate::Result<Attachment> {
+fn attach_locked(
+    nl: &mut Netlink,
+    cfg: &Config,
+    root: &Path,
+    id: &str,
+    child: Pid,
+    ports: &[PortMapping],
+    made_veth: &mut bool,
+) -> crate::Result<Attachment> {
     // ANCHOR: attach
     reserve_ports(root, id, ports)?;
     let bridge = bridge::ensure(nl, cfg)?;
@@ -396,7 +474,9 @@ fn attach_locked(nl: &mut Netlink, cfg: &Config, root: &Path, id: &str, child: P
     };
     nl.create_veth(&att.host_veth, &att.peer_veth, cfg.mtu)?;
     *made_veth = true;
-    let lookup = |nl: &mut Netlink, name: &str| -> crate::Result<Link> { nl.link(name)?.with_context(|| format!("{name} vanished right after it was created")) };
+    let lookup = |nl: &mut Netlink, name: &str| -> crate::Result<Link> {
+        nl.link(name)?.with_context(|| format!("{name} vanished right after it was created"))
+    };
     let host = lookup(nl, &att.host_veth)?;
     let peer = lookup(nl, &att.peer_veth)?;
     nl.set_master(&host, &bridge)?;
@@ -452,7 +532,9 @@ pub fn destroy_bridge(cfg: &Config, root: &Path) -> crate::Result<()> {
     let mut first_err = None;
     for (_, id) in ipam::allocated(&ips_dir(root, &cfg.bridge)) {
         if check_id(&id).is_ok() {
-            if let Err(e) = remove_container_locked(&mut nl, &cfg.bridge, root, &id, &host_veth_name(&id)) {
+            if let Err(e) =
+                remove_container_locked(&mut nl, &cfg.bridge, root, &id, &host_veth_name(&id))
+            {
                 first_err.get_or_insert(e);
             }
         }
@@ -465,7 +547,13 @@ pub fn destroy_bridge(cfg: &Config, root: &Path) -> crate::Result<()> {
 
 /// Everything of container `id` goes (each step tried even when an earlier one failed); then
 /// the bridge, if no container is left on it.
-fn teardown_locked(nl: &mut Netlink, bridge: &str, root: &Path, id: &str, host_veth: &str) -> crate::Result<()> {
+fn teardown_locked(
+    nl: &mut Netlink,
+    bridge: &str,
+    root: &Path,
+    id: &str,
+    host_veth: &str,
+) -> crate::Result<()> {
     let mut first_err = remove_container_locked(nl, bridge, root, id, host_veth).err();
     if ipam::allocated(&ips_dir(root, bridge)).is_empty() {
         if let Err(e) = remove_bridge_locked(nl, bridge, root) {
@@ -475,7 +563,13 @@ fn teardown_locked(nl: &mut Netlink, bridge: &str, root: &Path, id: &str, host_v
     first_err.map_or(Ok(()), Err)
 }
 
-fn remove_container_locked(nl: &mut Netlink, bridge: &str, root: &Path, id: &str, host_veth: &str) -> crate::Result<()> {
+fn remove_container_locked(
+    nl: &mut Netlink,
+    bridge: &str,
+    root: &Path,
+    id: &str,
+    host_veth: &str,
+) -> crate::Result<()> {
     let mut first_err: Option<anyhow::Error> = None;
     let veth = if host_veth.is_empty() { Ok(None) } else { nl.link(host_veth) };
     match veth {
@@ -504,7 +598,9 @@ fn remove_bridge_locked(nl: &mut Netlink, bridge: &str, root: &Path) -> crate::R
     bridge::remove(nl, bridge)?;
     let dir = network_dir(root).join(bridge);
     match std::fs::remove_dir_all(&dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).with_context(|| format!("removing {}", dir.display())),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", dir.display()))
+        }
         _ => Ok(()),
     }
 }
@@ -523,7 +619,8 @@ pub struct Handoff {
 impl Handoff {
     pub fn new() -> crate::Result<Handoff> {
         // O_CLOEXEC: neither end leaks into the container's command.
-        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe2 for the network handoff")?;
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .context("pipe2 for the network handoff")?;
         Ok(Handoff { read, write })
     }
 
@@ -531,7 +628,11 @@ impl Handoff {
     /// since the child reads only after the gate opens.
     pub fn send(&self, att: &Attachment) -> crate::Result<()> {
         let json = serde_json::to_vec(att)?;
-        anyhow::ensure!(json.len() < 60_000, "the network attachment is too large to hand over ({} bytes)", json.len());
+        anyhow::ensure!(
+            json.len() < 60_000,
+            "the network attachment is too large to hand over ({} bytes)",
+            json.len()
+        );
         let mut f = std::fs::File::from(self.write.try_clone()?);
         f.write_all(&(json.len() as u32).to_ne_bytes())?;
         f.write_all(&json).context("handing the network attachment to the container")?;

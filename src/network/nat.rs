@@ -51,7 +51,8 @@ pub fn post_chain(bridge: &str) -> String {
 /// `iptables`, found in PATH or the usual sbin directories (sudo's PATH may lack them).
 fn binary() -> crate::Result<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
-    let dirs = path.split(':').filter(|d| !d.is_empty()).chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
+    let dirs =
+        path.split(':').filter(|d| !d.is_empty()).chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
     for d in dirs {
         let p = PathBuf::from(d).join("iptables");
         if p.is_file() {
@@ -65,7 +66,8 @@ fn binary() -> crate::Result<PathBuf> {
 /// holds it); its stdout, or its complaint as one line.
 fn iptables(args: &[String]) -> crate::Result<String> {
     let call = format!("exec iptables -w {}", args.join(" "));
-    let (status, stdout, stderr) = run_captured(Command::new(binary()?).arg("-w").args(args)).with_context(|| format!("running {call}"))?;
+    let (status, stdout, stderr) = run_captured(Command::new(binary()?).arg("-w").args(args))
+        .with_context(|| format!("running {call}"))?;
     let code = status.code().unwrap_or(-1);
     report::syscall(&call, &code.to_string());
     if !status.success() {
@@ -92,7 +94,8 @@ fn run_captured(cmd: &mut Command) -> std::io::Result<(std::process::ExitStatus,
         Ok(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) })
     }
     let (mut out, mut err) = (memfd(c"stdout")?, memfd(c"stderr")?);
-    let status = cmd.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(err.try_clone()?).status()?;
+    let status =
+        cmd.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(err.try_clone()?).status()?;
     let read = |f: &mut std::fs::File| -> std::io::Result<String> {
         let mut s = String::new();
         f.seek(SeekFrom::Start(0))?;
@@ -120,7 +123,13 @@ fn ensure_chain(table: &str, chain: &str) -> crate::Result<()> {
     if chain_exists(table, chain) {
         return Ok(());
     }
-    iptables(&strings(&["-t", table, "-N", chain])).or_else(|e| if chain_exists(table, chain) { Ok(String::new()) } else { Err(e) })?;
+    iptables(&strings(&["-t", table, "-N", chain])).or_else(|e| {
+        if chain_exists(table, chain) {
+            Ok(String::new())
+        } else {
+            Err(e)
+        }
+    })?;
     Ok(())
 }
 
@@ -143,7 +152,20 @@ fn ensure_rule(table: &str, chain: &str, spec: &[String], first: bool) -> crate:
 fn jumps(bridge: &str) -> Vec<(&'static str, &'static str, Vec<String>, bool)> {
     let (c, post) = (chain(bridge), post_chain(bridge));
     let tag = format!("minidocker-bridge:{bridge}");
-    let local = |to: &str| strings(&["-m", "addrtype", "--dst-type", "LOCAL", "-m", "comment", "--comment", &tag, "-j", to]);
+    let local = |to: &str| {
+        strings(&[
+            "-m",
+            "addrtype",
+            "--dst-type",
+            "LOCAL",
+            "-m",
+            "comment",
+            "--comment",
+            &tag,
+            "-j",
+            to,
+        ])
+    };
     vec![
         ("nat", "PREROUTING", local(&c), false),
         ("nat", "OUTPUT", local(&c), false),
@@ -153,7 +175,23 @@ fn jumps(bridge: &str) -> Vec<(&'static str, &'static str, Vec<String>, bool)> {
         // a container (which has CAP_NET_RAW) could also send packets *to* services bound to the
         // host's 127.0.0.1 (Kubernetes' CVE-2020-8558). Nothing legitimate comes from a
         // container with a loopback destination.
-        ("raw", "PREROUTING", strings(&["-i", bridge, "-d", "127.0.0.0/8", "-m", "comment", "--comment", &tag, "-j", "DROP"]), true),
+        (
+            "raw",
+            "PREROUTING",
+            strings(&[
+                "-i",
+                bridge,
+                "-d",
+                "127.0.0.0/8",
+                "-m",
+                "comment",
+                "--comment",
+                &tag,
+                "-j",
+                "DROP",
+            ]),
+            true,
+        ),
     ]
 }
 
@@ -165,9 +203,19 @@ pub fn ensure_bridge(cfg: &Config) -> crate::Result<()> {
     ensure_chain("nat", &post)?;
     ensure_chain("filter", &c)?;
     ensure_rule("nat", &post, &strings(&["-s", &subnet, "!", "-o", b, "-j", "MASQUERADE"]), false)?;
-    ensure_rule("nat", &post, &strings(&["-s", "127.0.0.0/8", "-o", b, "-j", "MASQUERADE"]), false)?;
+    ensure_rule(
+        "nat",
+        &post,
+        &strings(&["-s", "127.0.0.0/8", "-o", b, "-j", "MASQUERADE"]),
+        false,
+    )?;
     ensure_rule("filter", &c, &strings(&["-i", b, "-j", "ACCEPT"]), false)?;
-    ensure_rule("filter", &c, &strings(&["-o", b, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]), false)?;
+    ensure_rule(
+        "filter",
+        &c,
+        &strings(&["-o", b, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]),
+        false,
+    )?;
     for (table, builtin, spec, first) in jumps(b) {
         ensure_rule(table, builtin, &spec, first)?;
     }
@@ -189,7 +237,22 @@ pub fn add_container(att: &Attachment) -> crate::Result<()> {
         dnat.extend(strings(&["-p", proto, "--dport", &hp, "-m", "comment", "--comment", &tag]));
         dnat.extend(strings(&["-j", "DNAT", "--to-destination", &format!("{}:{cp}", att.ip)]));
         iptables(&with("nat", "-A", &c, &dnat))?;
-        let accept = strings(&["-d", &format!("{}/32", att.ip), "-o", b, "-p", proto, "--dport", &cp, "-m", "comment", "--comment", &tag, "-j", "ACCEPT"]);
+        let accept = strings(&[
+            "-d",
+            &format!("{}/32", att.ip),
+            "-o",
+            b,
+            "-p",
+            proto,
+            "--dport",
+            &cp,
+            "-m",
+            "comment",
+            "--comment",
+            &tag,
+            "-j",
+            "ACCEPT",
+        ]);
         iptables(&with("filter", "-A", &c, &accept))?;
     }
     // ANCHOR_END: add_container
@@ -230,7 +293,10 @@ fn rules_tagged(table: &str, chain: &str, tag: &str) -> Vec<Vec<String>> {
     listing
         .lines()
         .map(split_rule)
-        .filter(|a| a.first().is_some_and(|x| x == "-A") && a.windows(2).any(|w| w[0] == "--comment" && w[1] == tag))
+        .filter(|a| {
+            a.first().is_some_and(|x| x == "-A")
+                && a.windows(2).any(|w| w[0] == "--comment" && w[1] == tag)
+        })
         .collect()
 }
 
@@ -238,7 +304,9 @@ fn rules_tagged(table: &str, chain: &str, tag: &str) -> Vec<Vec<String>> {
 pub fn container_rules(bridge: &str, id: &str) -> Vec<(&'static str, Vec<String>)> {
     let tag = comment(id);
     let mut out = Vec::new();
-    for (table, c) in [("nat", chain(bridge)), ("nat", post_chain(bridge)), ("filter", chain(bridge))] {
+    for (table, c) in
+        [("nat", chain(bridge)), ("nat", post_chain(bridge)), ("filter", chain(bridge))]
+    {
         out.extend(rules_tagged(table, &c, &tag).into_iter().map(|r| (table, r)));
     }
     out
@@ -263,7 +331,9 @@ pub fn remove_bridge(bridge: &str) -> crate::Result<()> {
             iptables(&with(table, "-D", builtin, &spec))?;
         }
     }
-    for (table, c) in [("nat", chain(bridge)), ("nat", post_chain(bridge)), ("filter", chain(bridge))] {
+    for (table, c) in
+        [("nat", chain(bridge)), ("nat", post_chain(bridge)), ("filter", chain(bridge))]
+    {
         if chain_exists(table, &c) {
             iptables(&strings(&["-t", table, "-F", &c]))?;
             iptables(&strings(&["-t", table, "-X", &c]))?;
@@ -276,7 +346,23 @@ pub fn remove_bridge(bridge: &str) -> crate::Result<()> {
 mod tests {
     #[test]
     fn rules_are_split_like_a_shell_would() {
-        let a = super::split_rule(r#"-A MD-x -p tcp -m comment --comment "minidocker:ab cd" -j ACCEPT"#);
-        assert_eq!(a, ["-A", "MD-x", "-p", "tcp", "-m", "comment", "--comment", "minidocker:ab cd", "-j", "ACCEPT"]);
+        let a = super::split_rule(
+            r#"-A MD-x -p tcp -m comment --comment "minidocker:ab cd" -j ACCEPT"#,
+        );
+        assert_eq!(
+            a,
+            [
+                "-A",
+                "MD-x",
+                "-p",
+                "tcp",
+                "-m",
+                "comment",
+                "--comment",
+                "minidocker:ab cd",
+                "-j",
+                "ACCEPT"
+            ]
+        );
     }
 }

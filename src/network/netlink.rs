@@ -127,7 +127,20 @@ fn ifaddrmsg(prefix: u8, index: u32) -> [u8; 8] {
 
 /// `struct rtmsg` for a unicast IPv4 route of `dst_len` bits in the main table.
 fn rtmsg(dst_len: u8) -> [u8; 12] {
-    [libc::AF_INET as u8, dst_len, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0, 0, 0, 0]
+    [
+        libc::AF_INET as u8,
+        dst_len,
+        0,
+        0,
+        RT_TABLE_MAIN,
+        RTPROT_BOOT,
+        RT_SCOPE_UNIVERSE,
+        RTN_UNICAST,
+        0,
+        0,
+        0,
+        0,
+    ]
 }
 
 /// A request being built: the header, the family header, then attributes.
@@ -235,8 +248,11 @@ pub struct Netlink {
 impl Netlink {
     pub fn open() -> crate::Result<Netlink> {
         // SAFETY: socket(2) with constant arguments; the descriptor is owned below.
-        let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
-        let fd = Errno::result(fd).map_err(|e| crate::sys::failure("socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)", e))?;
+        let fd = unsafe {
+            libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE)
+        };
+        let fd = Errno::result(fd)
+            .map_err(|e| crate::sys::failure("socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)", e))?;
         // SAFETY: a descriptor we just created and nobody else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         // Short errors (no echo of our request), with the kernel's explanation when it has one.
@@ -245,7 +261,13 @@ impl Netlink {
             let one: libc::c_int = 1;
             // SAFETY: setsockopt reads one int we own.
             unsafe {
-                libc::setsockopt(fd.as_raw_fd(), SOL_NETLINK, opt, (&one as *const libc::c_int).cast(), std::mem::size_of::<libc::c_int>() as u32)
+                libc::setsockopt(
+                    fd.as_raw_fd(),
+                    SOL_NETLINK,
+                    opt,
+                    (&one as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as u32,
+                )
             };
         }
         Ok(Netlink { fd, seq: 0 })
@@ -262,7 +284,10 @@ impl Netlink {
         r.map_err(|(errno, detail)| Error { call: call.to_string(), errno, detail })
     }
 
-    fn exchange(&mut self, msg: Message) -> std::result::Result<Vec<Vec<u8>>, (Errno, Option<String>)> {
+    fn exchange(
+        &mut self,
+        msg: Message,
+    ) -> std::result::Result<Vec<Vec<u8>>, (Errno, Option<String>)> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let bytes = msg.finish(seq);
@@ -286,7 +311,8 @@ impl Netlink {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             // SAFETY: recv writes at most buf.len() bytes into the buffer we own.
-            let n = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             let n = match Errno::result(n) {
                 Ok(n) => n as usize,
                 Err(Errno::EINTR) => continue,
@@ -308,7 +334,8 @@ impl Netlink {
                 }
                 match kind {
                     NLMSG_ERROR => {
-                        let code = i32::from_ne_bytes([payload[0], payload[1], payload[2], payload[3]]);
+                        let code =
+                            i32::from_ne_bytes([payload[0], payload[1], payload[2], payload[3]]);
                         if code == 0 {
                             return Ok(replies);
                         }
@@ -323,7 +350,8 @@ impl Netlink {
 
     /// The link called `name`, or None when there is none.
     pub fn link(&mut self, name: &str) -> Result<Option<Link>> {
-        let msg = Message::new(RTM_GETLINK, 0).header(&ifinfomsg(0, 0, 0)).attr_str(IFLA_IFNAME, name);
+        let msg =
+            Message::new(RTM_GETLINK, 0).header(&ifinfomsg(0, 0, 0)).attr_str(IFLA_IFNAME, name);
         match self.request(&format!("netlink RTM_GETLINK {name}"), msg) {
             Ok(replies) => Ok(replies.first().map(|r| parse_link(r))),
             Err(e) if e.errno == Errno::ENODEV => Ok(None),
@@ -367,8 +395,11 @@ impl Netlink {
 
     /// `ip link set NAME master BRIDGE`: plug a link into a bridge.
     pub fn set_master(&mut self, link: &Link, bridge: &Link) -> Result<()> {
-        let msg = Message::new(RTM_NEWLINK, 0).header(&ifinfomsg(link.index, 0, 0)).attr_u32(IFLA_MASTER, bridge.index);
-        self.request(&format!("netlink RTM_NEWLINK {} master {}", link.name, bridge.name), msg).map(drop)
+        let msg = Message::new(RTM_NEWLINK, 0)
+            .header(&ifinfomsg(link.index, 0, 0))
+            .attr_u32(IFLA_MASTER, bridge.index);
+        self.request(&format!("netlink RTM_NEWLINK {} master {}", link.name, bridge.name), msg)
+            .map(drop)
     }
 
     /// `ip link set NAME up`: IFF_UP in the flags, and in `change` to say only that bit changes.
@@ -380,14 +411,18 @@ impl Netlink {
     // ANCHOR: move_to_netns
     /// `ip link set NAME netns PID`: move a link into the network namespace of process `pid`.
     pub fn move_to_netns(&mut self, link: &Link, pid: i32) -> Result<()> {
-        let msg = Message::new(RTM_NEWLINK, 0).header(&ifinfomsg(link.index, 0, 0)).attr_u32(IFLA_NET_NS_PID, pid as u32);
+        let msg = Message::new(RTM_NEWLINK, 0)
+            .header(&ifinfomsg(link.index, 0, 0))
+            .attr_u32(IFLA_NET_NS_PID, pid as u32);
         self.request(&format!("netlink RTM_NEWLINK {} netns pid {pid}", link.name), msg).map(drop)
     }
     // ANCHOR_END: move_to_netns
 
     /// `ip link set NAME name NEW` (the link must be down).
     pub fn rename(&mut self, link: &Link, new: &str) -> Result<()> {
-        let msg = Message::new(RTM_NEWLINK, 0).header(&ifinfomsg(link.index, 0, 0)).attr_str(IFLA_IFNAME, new);
+        let msg = Message::new(RTM_NEWLINK, 0)
+            .header(&ifinfomsg(link.index, 0, 0))
+            .attr_str(IFLA_IFNAME, new);
         self.request(&format!("netlink RTM_NEWLINK {} name {new}", link.name), msg).map(drop)
     }
 
@@ -410,7 +445,8 @@ impl Netlink {
             .header(&rtmsg(0))
             .attr(RTA_GATEWAY, &gateway.octets())
             .attr_u32(RTA_OIF, link.index);
-        self.request(&format!("netlink RTM_NEWROUTE default via {gateway} dev {}", link.name), msg).map(drop)
+        self.request(&format!("netlink RTM_NEWROUTE default via {gateway} dev {}", link.name), msg)
+            .map(drop)
     }
 
     /// `ip link del NAME`. Deleting one end of a veth pair deletes the other.
@@ -422,7 +458,8 @@ impl Netlink {
 
 /// An RTM_NEWLINK answer: ifinfomsg, then IFLA_* attributes.
 fn parse_link(payload: &[u8]) -> Link {
-    let mut link = Link { index: 0, name: String::new(), kind: None, up: false, master: None, mtu: 0 };
+    let mut link =
+        Link { index: 0, name: String::new(), kind: None, up: false, master: None, mtu: 0 };
     if payload.len() < 16 {
         return link;
     }
@@ -434,7 +471,10 @@ fn parse_link(payload: &[u8]) -> Link {
             IFLA_MASTER if value.len() >= 4 => link.master = Some(u32_at(value, 0)),
             IFLA_MTU if value.len() >= 4 => link.mtu = u32_at(value, 0),
             IFLA_LINKINFO => {
-                link.kind = attrs(value).into_iter().find(|(k, _)| *k == IFLA_INFO_KIND).map(|(_, v)| c_string(v));
+                link.kind = attrs(value)
+                    .into_iter()
+                    .find(|(k, _)| *k == IFLA_INFO_KIND)
+                    .map(|(_, v)| c_string(v));
             }
             _ => {}
         }
@@ -451,7 +491,11 @@ fn ext_ack_message(payload: &[u8], flags: u16) -> Option<String> {
     let echoed = if flags & NLM_F_CAPPED != 0 { NLMSG_HDRLEN } else { u32_at(payload, 4) as usize };
     let start = (4 + echoed + 3) & !3;
     let tlvs = payload.get(start..)?;
-    attrs(tlvs).into_iter().find(|(k, _)| *k == NLMSGERR_ATTR_MSG).map(|(_, v)| c_string(v)).filter(|s| !s.is_empty())
+    attrs(tlvs)
+        .into_iter()
+        .find(|(k, _)| *k == NLMSGERR_ATTR_MSG)
+        .map(|(_, v)| c_string(v))
+        .filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

@@ -171,9 +171,11 @@ pub fn registry_key(server: &str) -> String {
     let s = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).unwrap_or(s);
     let host = s.split('/').next().unwrap_or(s).to_ascii_lowercase();
     match host.as_str() {
-        "" | "docker.io" | "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
-            super::DOCKER_HUB.to_string()
-        }
+        ""
+        | "docker.io"
+        | "index.docker.io"
+        | "registry-1.docker.io"
+        | "registry.hub.docker.com" => super::DOCKER_HUB.to_string(),
         _ => host,
     }
 }
@@ -181,7 +183,9 @@ pub fn registry_key(server: &str) -> String {
 fn read_file(path: &Path) -> crate::Result<AuthFile> {
     match fs::read(path) {
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(AuthFile::default()),
-        Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| format!("{} is not a credentials file (JSON with \"auths\")", path.display())),
+        Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
+            format!("{} is not a credentials file (JSON with \"auths\")", path.display())
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AuthFile::default()),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
@@ -191,9 +195,18 @@ fn read_file(path: &Path) -> crate::Result<AuthFile> {
 fn write_file(path: &Path, file: &AuthFile) -> crate::Result<()> {
     let dir = path.parent().context("the credentials file has no directory")?;
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().unwrap().to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().unwrap().to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
-        let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         // The mode above is masked by the umask; this makes it exactly 0600 even for a file
         // a crash left behind.
         f.set_permissions(fs::Permissions::from_mode(0o600))?;
@@ -217,7 +230,8 @@ pub fn load(registry: &str) -> crate::Result<Option<Credentials>> {
 pub fn load_from(path: &Path, registry: &str) -> crate::Result<Option<Credentials>> {
     let key = registry_key(registry);
     let file = read_file(path)?;
-    let Some(entry) = file.auths.iter().find(|(k, _)| registry_key(k) == key).map(|(_, v)| v) else {
+    let Some(entry) = file.auths.iter().find(|(k, _)| registry_key(k) == key).map(|(_, v)| v)
+    else {
         return Ok(None);
     };
     if entry.auth.is_empty() {
@@ -225,7 +239,10 @@ pub fn load_from(path: &Path, registry: &str) -> crate::Result<Option<Credential
     }
     let decoded = STANDARD.decode(entry.auth.trim()).ok().and_then(|b| String::from_utf8(b).ok());
     let Some((username, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
-        bail!("the credentials for {key} in {} are not base64(user:password); log in again", path.display());
+        bail!(
+            "the credentials for {key} in {} are not base64(user:password); log in again",
+            path.display()
+        );
     };
     Ok(Some(Credentials { username: username.into(), password: password.into() }))
 }
@@ -281,7 +298,9 @@ mod tests {
         let c = parse_challenges(r#"Basic realm="basic-realm""#);
         assert_eq!((c[0].scheme.as_str(), c[0].param("realm")), ("basic", Some("basic-realm")));
 
-        let c = parse_challenges(r#"Basic realm="a \"quoted\" realm", Bearer realm=http://x/token, error=insufficient_scope"#);
+        let c = parse_challenges(
+            r#"Basic realm="a \"quoted\" realm", Bearer realm=http://x/token, error=insufficient_scope"#,
+        );
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].param("realm"), Some(r#"a "quoted" realm"#));
         assert_eq!(c[1].param("realm"), Some("http://x/token"));
@@ -291,7 +310,13 @@ mod tests {
 
     #[test]
     fn keys() {
-        for hub in ["docker.io", "https://index.docker.io/v1/", "registry-1.docker.io", "", "INDEX.docker.io"] {
+        for hub in [
+            "docker.io",
+            "https://index.docker.io/v1/",
+            "registry-1.docker.io",
+            "",
+            "INDEX.docker.io",
+        ] {
             assert_eq!(registry_key(hub), "docker.io", "{hub:?}");
         }
         assert_eq!(registry_key("http://127.0.0.1:5000/v2/"), "127.0.0.1:5000");
@@ -303,7 +328,12 @@ mod tests {
         let path = dir.join("auth.json");
         let alice = Credentials { username: "alice".into(), password: "p:a:ss".into() };
         store_in(&path, "127.0.0.1:5000", &alice).unwrap();
-        store_in(&path, "https://index.docker.io/v1/", &Credentials { username: "bob".into(), password: "x".into() }).unwrap();
+        store_in(
+            &path,
+            "https://index.docker.io/v1/",
+            &Credentials { username: "bob".into(), password: "x".into() },
+        )
+        .unwrap();
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(load_from(&path, "127.0.0.1:5000").unwrap(), Some(alice));
         assert_eq!(load_from(&path, "docker.io").unwrap().unwrap().username, "bob");

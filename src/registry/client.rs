@@ -102,15 +102,31 @@ impl Client {
     /// A client for `registry`/`repository`, with the credentials `login` stored, if any.
     /// `actions` is `pull` or `pull,push`; `extra_scopes` are other repositories' scopes a
     /// token should cover too (the sources of cross-repository mounts). Pings the registry.
-    pub fn new(registry: &str, repository: &str, actions: &str, extra_scopes: &[String]) -> crate::Result<Client> {
+    pub fn new(
+        registry: &str,
+        repository: &str,
+        actions: &str,
+        extra_scopes: &[String],
+    ) -> crate::Result<Client> {
         let creds = auth::load(registry)?;
         let mut scopes = vec![scope(repository, actions)];
         scopes.extend(extra_scopes.iter().cloned());
         Client::with_credentials(registry, repository, scopes, creds)
     }
 
-    pub fn with_credentials(registry: &str, repository: &str, scopes: Vec<String>, creds: Option<Credentials>) -> crate::Result<Client> {
-        let name = Reference { registry: registry.into(), repository: repository.into(), tag: None, digest: None }.familiar_name();
+    pub fn with_credentials(
+        registry: &str,
+        repository: &str,
+        scopes: Vec<String>,
+        creds: Option<Credentials>,
+    ) -> crate::Result<Client> {
+        let name = Reference {
+            registry: registry.into(),
+            repository: repository.into(),
+            tag: None,
+            digest: None,
+        }
+        .familiar_name();
         let client = Client {
             agent: agent(),
             registry: registry.into(),
@@ -145,7 +161,9 @@ impl Client {
         match resp.status().as_u16() {
             200..=299 => Ok(()),
             401 => self.authenticate(&challenges(&resp)),
-            404 => bail!("{} does not serve the registry API: GET {url} answered 404", self.registry),
+            404 => {
+                bail!("{} does not serve the registry API: GET {url} answered 404", self.registry)
+            }
             _ => Err(self.status_error(&format!("reaching the registry {}", self.registry), resp)),
         }
     }
@@ -160,14 +178,24 @@ impl Client {
                     state.more_scopes.push(s.to_string());
                 }
             }
-            let scopes: Vec<String> = self.scopes.iter().chain(&state.more_scopes).cloned().collect();
-            let token = fetch_token(&self.agent, &self.registry, bearer, &scopes, self.creds.as_ref())?;
+            let scopes: Vec<String> =
+                self.scopes.iter().chain(&state.more_scopes).cloned().collect();
+            let token =
+                fetch_token(&self.agent, &self.registry, bearer, &scopes, self.creds.as_ref())?;
             let bearer_token = token.bearer().context("the token server's answer has no token")?;
             // Tokens live 60 s unless the server says otherwise; renew a little early.
             let life = Duration::from_secs(token.expires_in.unwrap_or(60).max(10));
             state.header = Some(format!("Bearer {bearer_token}"));
             state.expires = Some(Instant::now() + life - Duration::from_secs(5));
-            state.bearer = Some(Challenge { params: bearer.params.iter().filter(|(k, _)| *k != "scope" && *k != "error").map(|(k, v)| (k.clone(), v.clone())).collect(), ..bearer.clone() });
+            state.bearer = Some(Challenge {
+                params: bearer
+                    .params
+                    .iter()
+                    .filter(|(k, _)| *k != "scope" && *k != "error")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                ..bearer.clone()
+            });
             Ok(())
         } else if challenges.iter().any(|c| c.scheme == "basic") {
             let creds = self.creds.as_ref().ok_or_else(|| {
@@ -177,7 +205,15 @@ impl Client {
             Ok(())
         } else {
             let schemes: Vec<&str> = challenges.iter().map(|c| c.scheme.as_str()).collect();
-            bail!("{}: authentication required with a scheme minidocker does not speak ({})", self.registry, if schemes.is_empty() { "no WWW-Authenticate challenge".into() } else { schemes.join(", ") })
+            bail!(
+                "{}: authentication required with a scheme minidocker does not speak ({})",
+                self.registry,
+                if schemes.is_empty() {
+                    "no WWW-Authenticate challenge".into()
+                } else {
+                    schemes.join(", ")
+                }
+            )
         }
     }
 
@@ -197,7 +233,14 @@ impl Client {
     }
 
     /// One request, without the retry.
-    fn send(&self, method: &Method, url: &str, headers: &[(&str, &str)], payload: &mut Payload, auth: Option<&str>) -> crate::Result<Response<Body>> {
+    fn send(
+        &self,
+        method: &Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        payload: &mut Payload,
+        auth: Option<&str>,
+    ) -> crate::Result<Response<Body>> {
         let mut b = Request::builder().method(method.clone()).uri(url);
         for (k, v) in headers {
             b = b.header(*k, *v);
@@ -207,15 +250,25 @@ impl Client {
         }
         let result = match payload {
             Payload::Empty => self.agent.run(b.body(())?),
-            Payload::Bytes(bytes) => self.agent.run(b.header(header::CONTENT_LENGTH, bytes.len()).body(*bytes)?),
-            Payload::Stream(r, len) => self.agent.run(b.header(header::CONTENT_LENGTH, *len).body(SendBody::from_reader(*r))?),
+            Payload::Bytes(bytes) => {
+                self.agent.run(b.header(header::CONTENT_LENGTH, bytes.len()).body(*bytes)?)
+            }
+            Payload::Stream(r, len) => self
+                .agent
+                .run(b.header(header::CONTENT_LENGTH, *len).body(SendBody::from_reader(*r))?),
         };
         result.map_err(|e| transport_error(e, &self.registry, url))
     }
 
     /// A request, authenticated; a `401` is answered by authenticating again and repeating
     /// it, when its body can be sent again.
-    pub fn request(&self, method: Method, url: &str, headers: &[(&str, &str)], mut payload: Payload) -> crate::Result<Response<Body>> {
+    pub fn request(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        mut payload: Payload,
+    ) -> crate::Result<Response<Body>> {
         let auth = self.authorization()?;
         let resp = self.send(&method, url, headers, &mut payload, auth.as_deref())?;
         if resp.status() != StatusCode::UNAUTHORIZED || matches!(payload, Payload::Stream(..)) {
@@ -234,7 +287,8 @@ impl Client {
     /// message}]}`), the status, and what to do about a refusal.
     pub fn status_error(&self, what: &str, resp: Response<Body>) -> anyhow::Error {
         let status = resp.status();
-        let text = resp.into_body().with_config().limit(64 << 10).read_to_string().unwrap_or_default();
+        let text =
+            resp.into_body().with_config().limit(64 << 10).read_to_string().unwrap_or_default();
         let detail = registry_errors(&text).unwrap_or_else(|| {
             let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
             if first.is_empty() || first.starts_with('<') {
@@ -245,7 +299,10 @@ impl Client {
         });
         let hint = match (status.as_u16(), &self.creds) {
             (401 | 403, None) => format!("; log in with `minidocker login {}`", self.registry),
-            (401, Some(c)) => format!("; the credentials of {} stored by `minidocker login` were not accepted", c.username),
+            (401, Some(c)) => format!(
+                "; the credentials of {} stored by `minidocker login` were not accepted",
+                c.username
+            ),
             _ => String::new(),
         };
         anyhow!("{what}: {detail} (HTTP {}{hint})", status.as_u16())
@@ -256,14 +313,20 @@ impl Client {
     /// `GET` a manifest or index by tag or digest; a digest fetched is checked.
     pub fn get_manifest(&self, reference: &str) -> crate::Result<Fetched> {
         let url = self.url(&format!("manifests/{reference}"));
-        let resp = self.request(Method::GET, &url, &[("Accept", MANIFEST_ACCEPT)], Payload::Empty)?;
-        let at = if reference.starts_with("sha256:") { format!("{}@{reference}", self.name) } else { format!("{}:{reference}", self.name) };
+        let resp =
+            self.request(Method::GET, &url, &[("Accept", MANIFEST_ACCEPT)], Payload::Empty)?;
+        let at = if reference.starts_with("sha256:") {
+            format!("{}@{reference}", self.name)
+        } else {
+            format!("{}:{reference}", self.name)
+        };
         match resp.status().as_u16() {
             200 => {}
             404 => return Err(self.status_error(&format!("manifest for {at} not found"), resp)),
             _ => return Err(self.status_error(&format!("fetching the manifest of {at}"), resp)),
         }
-        let content_type = header_str(&resp, "content-type").map(|c| c.split(';').next().unwrap_or("").trim().to_string());
+        let content_type = header_str(&resp, "content-type")
+            .map(|c| c.split(';').next().unwrap_or("").trim().to_string());
         let claimed = header_str(&resp, DOCKER_CONTENT_DIGEST);
         let bytes = resp
             .into_body()
@@ -273,7 +336,10 @@ impl Client {
             .map_err(|e| anyhow!("reading the manifest of {at}: {e}"))?;
         let digest = Digest::of(&bytes);
         if reference.starts_with("sha256:") {
-            ensure!(digest.as_str() == reference, "the manifest of {at} does not match its digest (got {digest}) — refused");
+            ensure!(
+                digest.as_str() == reference,
+                "the manifest of {at} does not match its digest (got {digest}) — refused"
+            );
         }
         if let Some(c) = claimed.filter(|c| c.starts_with("sha256:")) {
             ensure!(c == digest.as_str(), "the registry says the manifest of {at} is {c} but its content is {digest} — refused");
@@ -285,20 +351,38 @@ impl Client {
     /// `HEAD` a manifest: its digest, or `None` when the registry has no such tag.
     pub fn head_manifest(&self, reference: &str) -> crate::Result<Option<Digest>> {
         let url = self.url(&format!("manifests/{reference}"));
-        let resp = self.request(Method::HEAD, &url, &[("Accept", MANIFEST_ACCEPT)], Payload::Empty)?;
+        let resp =
+            self.request(Method::HEAD, &url, &[("Accept", MANIFEST_ACCEPT)], Payload::Empty)?;
         match resp.status().as_u16() {
-            200 => Ok(header_str(&resp, DOCKER_CONTENT_DIGEST).and_then(|d| Digest::parse(&d).ok())),
+            200 => {
+                Ok(header_str(&resp, DOCKER_CONTENT_DIGEST).and_then(|d| Digest::parse(&d).ok()))
+            }
             404 => Ok(None),
-            _ => Err(self.status_error(&format!("checking the manifest of {}:{reference}", self.name), resp)),
+            _ => Err(self.status_error(
+                &format!("checking the manifest of {}:{reference}", self.name),
+                resp,
+            )),
         }
     }
 
     /// `PUT` a manifest under a tag; returns the digest the registry says it stored, if said.
-    pub fn put_manifest(&self, tag: &str, media_type: &str, bytes: &[u8]) -> crate::Result<Option<Digest>> {
+    pub fn put_manifest(
+        &self,
+        tag: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> crate::Result<Option<Digest>> {
         let url = self.url(&format!("manifests/{tag}"));
-        let resp = self.request(Method::PUT, &url, &[("Content-Type", media_type)], Payload::Bytes(bytes))?;
+        let resp = self.request(
+            Method::PUT,
+            &url,
+            &[("Content-Type", media_type)],
+            Payload::Bytes(bytes),
+        )?;
         if !resp.status().is_success() {
-            return Err(self.status_error(&format!("pushing the manifest of {}:{tag}", self.name), resp));
+            return Err(
+                self.status_error(&format!("pushing the manifest of {}:{tag}", self.name), resp)
+            );
         }
         Ok(header_str(&resp, DOCKER_CONTENT_DIGEST).and_then(|d| Digest::parse(&d).ok()))
     }
@@ -307,27 +391,38 @@ impl Client {
 
     /// `HEAD` a blob: does the repository have it?
     pub fn blob_exists(&self, digest: &Digest) -> crate::Result<bool> {
-        let resp = self.request(Method::HEAD, &self.url(&format!("blobs/{digest}")), &[], Payload::Empty)?;
+        let resp =
+            self.request(Method::HEAD, &self.url(&format!("blobs/{digest}")), &[], Payload::Empty)?;
         match resp.status().as_u16() {
             200..=299 => Ok(true),
             404 => Ok(false),
-            _ => Err(self.status_error(&format!("checking blob {} in {}", digest.short(), self.name), resp)),
+            _ => Err(self
+                .status_error(&format!("checking blob {} in {}", digest.short(), self.name), resp)),
         }
     }
 
     /// `GET` a blob, following redirects (without our `Authorization`, which is for the
     /// registry only). The body is to be read — and verified — by the caller.
     pub fn get_blob(&self, digest: &Digest) -> crate::Result<Response<Body>> {
-        let resp = self.request(Method::GET, &self.url(&format!("blobs/{digest}")), &[], Payload::Empty)?;
+        let resp =
+            self.request(Method::GET, &self.url(&format!("blobs/{digest}")), &[], Payload::Empty)?;
         if resp.status() != StatusCode::OK {
-            return Err(self.status_error(&format!("downloading blob {} of {}", digest.short(), self.name), resp));
+            return Err(self.status_error(
+                &format!("downloading blob {} of {}", digest.short(), self.name),
+                resp,
+            ));
         }
         Ok(resp)
     }
 
     /// A small blob (an image config) into memory, checked against its descriptor.
     pub fn fetch_blob(&self, desc: &Descriptor, limit: u64) -> crate::Result<Vec<u8>> {
-        ensure!(desc.size <= limit, "blob {} is {} bytes, more than the {limit} expected of it — refused", desc.digest, desc.size);
+        ensure!(
+            desc.size <= limit,
+            "blob {} is {} bytes, more than the {limit} expected of it — refused",
+            desc.digest,
+            desc.size
+        );
         let resp = self.get_blob(&desc.digest)?;
         let bytes = resp
             .into_body()
@@ -335,9 +430,19 @@ impl Client {
             .limit(desc.size + 1)
             .read_to_vec()
             .map_err(|e| anyhow!("downloading blob {}: {e}", desc.digest.short()))?;
-        ensure!(bytes.len() as u64 == desc.size, "blob {} has {} bytes where its descriptor says {} — truncated or wrong, refused", desc.digest, bytes.len(), desc.size);
+        ensure!(
+            bytes.len() as u64 == desc.size,
+            "blob {} has {} bytes where its descriptor says {} — truncated or wrong, refused",
+            desc.digest,
+            bytes.len(),
+            desc.size
+        );
         let got = Digest::of(&bytes);
-        ensure!(got == desc.digest, "blob {} does not match its digest (got {got}) — refused", desc.digest);
+        ensure!(
+            got == desc.digest,
+            "blob {} does not match its digest (got {got}) — refused",
+            desc.digest
+        );
         Ok(bytes)
     }
 
@@ -351,7 +456,8 @@ impl Client {
         match resp.status().as_u16() {
             201 if mount.is_some() => Ok(Upload::Mounted),
             202 => {
-                let loc = header_str(&resp, "location").context("the registry started an upload without saying where (no Location)")?;
+                let loc = header_str(&resp, "location")
+                    .context("the registry started an upload without saying where (no Location)")?;
                 Ok(Upload::Session(self.absolute(&loc)))
             }
             _ => Err(self.status_error(&format!("starting an upload to {}", self.name), resp)),
@@ -360,13 +466,26 @@ impl Client {
 
     /// Send a whole blob to an upload session, `PUT LOCATION?digest=…`; the registry checks
     /// the digest and refuses a blob that does not match.
-    pub fn finish_upload(&self, session: &str, desc: &Descriptor, src: &mut dyn Read) -> crate::Result<()> {
+    pub fn finish_upload(
+        &self,
+        session: &str,
+        desc: &Descriptor,
+        src: &mut dyn Read,
+    ) -> crate::Result<()> {
         let sep = if session.contains('?') { '&' } else { '?' };
         let url = format!("{session}{sep}digest={}", encode(desc.digest.as_str()));
         let payload = Payload::Stream(src, desc.size);
-        let resp = self.request(Method::PUT, &url, &[("Content-Type", "application/octet-stream")], payload)?;
+        let resp = self.request(
+            Method::PUT,
+            &url,
+            &[("Content-Type", "application/octet-stream")],
+            payload,
+        )?;
         if resp.status() != StatusCode::CREATED {
-            return Err(self.status_error(&format!("uploading blob {} to {}", desc.digest.short(), self.name), resp));
+            return Err(self.status_error(
+                &format!("uploading blob {} to {}", desc.digest.short(), self.name),
+                resp,
+            ));
         }
         Ok(())
     }
@@ -385,9 +504,20 @@ impl Client {
 
 /// Ask a token server for a Bearer token, as Docker does: `GET realm?service=…&scope=…`,
 /// with `account=USER` and Basic credentials when logged in.
-pub fn fetch_token(agent: &Agent, registry: &str, challenge: &Challenge, scopes: &[String], creds: Option<&Credentials>) -> crate::Result<TokenResponse> {
-    let realm = challenge.param("realm").filter(|r| !r.is_empty()).with_context(|| format!("{registry} asked for a Bearer token without saying where to get one (no realm)"))?;
-    ensure!(realm.starts_with("https://") || realm.starts_with("http://"), "{registry} names a token server that is not an http(s) URL: {realm:?}");
+pub fn fetch_token(
+    agent: &Agent,
+    registry: &str,
+    challenge: &Challenge,
+    scopes: &[String],
+    creds: Option<&Credentials>,
+) -> crate::Result<TokenResponse> {
+    let realm = challenge.param("realm").filter(|r| !r.is_empty()).with_context(|| {
+        format!("{registry} asked for a Bearer token without saying where to get one (no realm)")
+    })?;
+    ensure!(
+        realm.starts_with("https://") || realm.starts_with("http://"),
+        "{registry} names a token server that is not an http(s) URL: {realm:?}"
+    );
     let mut req = agent.get(realm);
     if let Some(s) = challenge.param("service") {
         req = req.query("service", s);
@@ -441,7 +571,10 @@ pub fn check_login(registry: &str, creds: &Credentials) -> crate::Result<()> {
         fetch_token(&agent, registry, bearer, &[], Some(creds))?;
         return Ok(());
     }
-    ensure!(ch.iter().any(|c| c.scheme == "basic"), "{registry}: asks for an authentication scheme minidocker does not speak");
+    ensure!(
+        ch.iter().any(|c| c.scheme == "basic"),
+        "{registry}: asks for an authentication scheme minidocker does not speak"
+    );
     match get(Some(creds.basic()))?.status().as_u16() {
         200..=299 => Ok(()),
         401 | 403 => bail!("{registry}: unauthorized: incorrect username or password"),
@@ -450,7 +583,12 @@ pub fn check_login(registry: &str, creds: &Credentials) -> crate::Result<()> {
 }
 
 fn challenges(resp: &Response<Body>) -> Vec<Challenge> {
-    resp.headers().get_all(header::WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).flat_map(auth::parse_challenges).collect()
+    resp.headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(auth::parse_challenges)
+        .collect()
 }
 
 fn header_str(resp: &Response<Body>, name: &str) -> Option<String> {
@@ -470,7 +608,12 @@ fn registry_errors(text: &str) -> Option<String> {
     let parts: Vec<String> = errs
         .iter()
         .map(|e| {
-            let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("error").to_lowercase().replace('_', " ");
+            let code = e
+                .get("code")
+                .and_then(|c| c.as_str())
+                .unwrap_or("error")
+                .to_lowercase()
+                .replace('_', " ");
             match e.get("message").and_then(|m| m.as_str()).filter(|m| !m.is_empty()) {
                 Some(m) => format!("{code}: {m}"),
                 None => code,
@@ -484,7 +627,9 @@ fn registry_errors(text: &str) -> Option<String> {
 /// document's `mediaType`, else guessed from its fields.
 pub fn media_type_of(bytes: &[u8], content_type: Option<&str>) -> String {
     let known = [oci::MANIFEST, oci::INDEX, oci::DOCKER_MANIFEST, oci::DOCKER_LIST];
-    if let Some(ct) = content_type.filter(|c| known.contains(c) || c.starts_with("application/vnd.docker.distribution.manifest.v1")) {
+    if let Some(ct) = content_type.filter(|c| {
+        known.contains(c) || c.starts_with("application/vnd.docker.distribution.manifest.v1")
+    }) {
         return ct.to_string();
     }
     let v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
@@ -503,7 +648,13 @@ pub fn media_type_of(bytes: &[u8], content_type: Option<&str>) -> String {
 /// Percent-encode a query value.
 fn encode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -516,16 +667,28 @@ mod tests {
         let t = r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"nope"}}]}"#;
         assert_eq!(registry_errors(t).as_deref(), Some("manifest unknown: manifest unknown"));
         let t = r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"},{"code":"DENIED"}]}"#;
-        assert_eq!(registry_errors(t).as_deref(), Some("unauthorized: authentication required; denied"));
+        assert_eq!(
+            registry_errors(t).as_deref(),
+            Some("unauthorized: authentication required; denied")
+        );
         assert_eq!(registry_errors("<html>"), None);
     }
 
     #[test]
     fn media_types() {
         assert_eq!(media_type_of(b"{}", Some(oci::DOCKER_MANIFEST)), oci::DOCKER_MANIFEST);
-        assert_eq!(media_type_of(br#"{"mediaType":"application/vnd.oci.image.index.v1+json"}"#, Some("application/json")), oci::INDEX);
+        assert_eq!(
+            media_type_of(
+                br#"{"mediaType":"application/vnd.oci.image.index.v1+json"}"#,
+                Some("application/json")
+            ),
+            oci::INDEX
+        );
         assert_eq!(media_type_of(br#"{"schemaVersion":2,"manifests":[]}"#, None), oci::INDEX);
-        assert_eq!(media_type_of(br#"{"schemaVersion":2,"config":{},"layers":[]}"#, None), oci::MANIFEST);
+        assert_eq!(
+            media_type_of(br#"{"schemaVersion":2,"config":{},"layers":[]}"#, None),
+            oci::MANIFEST
+        );
         assert!(media_type_of(br#"{"schemaVersion":1}"#, None).contains("manifest.v1"));
         assert_eq!(encode("sha256:ab"), "sha256%3Aab");
         assert_eq!(encode("library/busybox"), "library/busybox");

@@ -66,8 +66,9 @@ pub fn base_url(registry: &str) -> String {
 /// `insecure`, a list of `host:port` or `host` (any port).
 pub fn plain_http(host: &str, insecure: &str) -> bool {
     let name = host_name(host);
-    let loopback =
-        name == "localhost" || name == "[::1]" || name.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback = name == "localhost"
+        || name == "[::1]"
+        || name.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
     loopback || insecure.split([',', ' ']).filter(|e| !e.is_empty()).any(|e| e == host || e == name)
 }
 
@@ -81,14 +82,22 @@ fn host_name(host: &str) -> &str {
 
 /// Items with distinct digests, the first of each kept, in order: a blob listed twice in a
 /// manifest is fetched or sent once.
-fn unique<'a, T>(items: impl IntoIterator<Item = &'a T>, key: impl Fn(&T) -> &crate::image::Digest) -> Vec<&'a T> {
+fn unique<'a, T>(
+    items: impl IntoIterator<Item = &'a T>,
+    key: impl Fn(&T) -> &crate::image::Digest,
+) -> Vec<&'a T> {
     let mut seen = std::collections::HashSet::new();
     items.into_iter().filter(|i| seen.insert(key(i).clone())).collect()
 }
 
 /// Run `work` on every job, `max` at a time on threads. The first failure stops the others
 /// (`stop` is set; their transfers, read through [`Stoppable`], end) and is returned.
-fn parallel<T: Sync>(jobs: &[T], max: usize, stop: &AtomicBool, work: impl Fn(&T) -> crate::Result<()> + Sync) -> crate::Result<()> {
+fn parallel<T: Sync>(
+    jobs: &[T],
+    max: usize,
+    stop: &AtomicBool,
+    work: impl Fn(&T) -> crate::Result<()> + Sync,
+) -> crate::Result<()> {
     let next = AtomicUsize::new(0);
     let failure = Mutex::new(None);
     std::thread::scope(|s| {
@@ -139,10 +148,18 @@ mod tests {
     fn where_registries_are() {
         assert_eq!(api_host("docker.io"), "registry-1.docker.io");
         assert_eq!(api_host("127.0.0.1:5000"), "127.0.0.1:5000");
-        for local in ["localhost", "localhost:5000", "127.0.0.1:5000", "127.1.2.3", "[::1]:5000", "[::1]"] {
+        for local in
+            ["localhost", "localhost:5000", "127.0.0.1:5000", "127.1.2.3", "[::1]:5000", "[::1]"]
+        {
             assert!(plain_http(local, ""), "{local} is loopback");
         }
-        for remote in ["registry-1.docker.io", "ghcr.io", "10.0.0.1:5000", "localhost.example.com", "[::2]:5000"] {
+        for remote in [
+            "registry-1.docker.io",
+            "ghcr.io",
+            "10.0.0.1:5000",
+            "localhost.example.com",
+            "[::2]:5000",
+        ] {
             assert!(!plain_http(remote, ""), "{remote} is not loopback");
         }
         assert!(plain_http("10.0.0.1:5000", "ghcr.io, 10.0.0.1:5000"));

@@ -54,7 +54,11 @@ struct Job<'a> {
 /// Pull `reference` into `store` and name it; prints Docker's lines unless `quiet`.
 pub fn pull(store: &Store, reference: &Reference, opts: &PullOptions) -> crate::Result<Pulled> {
     let mut board = Board::new(opts.quiet);
-    let at = reference.digest.clone().or_else(|| reference.tag.clone()).unwrap_or_else(|| "latest".into());
+    let at = reference
+        .digest
+        .clone()
+        .or_else(|| reference.tag.clone())
+        .unwrap_or_else(|| "latest".into());
     let client = Client::new(&reference.registry, &reference.repository, "pull", &[])?;
     let _lock = store.lock()?;
     board.line(&format!("{at}: Pulling from {}", reference.repository));
@@ -71,26 +75,36 @@ pub fn pull(store: &Store, reference: &Reference, opts: &PullOptions) -> crate::
             board.settle();
             board.line(&format!("Digest: {}", img.manifest_desc.digest));
             board.line(&format!("Status: Image is up to date for {name}"));
-            return Ok(Pulled { image: img.clone(), digest: img.manifest_desc.digest.clone(), changed: false, downloaded: 0 });
+            return Ok(Pulled {
+                image: img.clone(),
+                digest: img.manifest_desc.digest.clone(),
+                changed: false,
+                downloaded: 0,
+            });
         }
     }
 
     let top = client.get_manifest(&at)?;
     let want = opts.platform.clone().unwrap_or_else(oci::host_platform);
-    let (fetched, index_platform) = if top.media_type == oci::INDEX || top.media_type == oci::DOCKER_LIST {
-        let index: Index = serde_json::from_slice(&top.bytes).with_context(|| format!("the image index of {name} is not valid JSON of one"))?;
-        let desc = choose(&index, &want)?;
-        (client.get_manifest(desc.digest.as_str())?, desc.platform)
-    } else {
-        (top.clone(), None)
-    };
+    let (fetched, index_platform) =
+        if top.media_type == oci::INDEX || top.media_type == oci::DOCKER_LIST {
+            let index: Index = serde_json::from_slice(&top.bytes)
+                .with_context(|| format!("the image index of {name} is not valid JSON of one"))?;
+            let desc = choose(&index, &want)?;
+            (client.get_manifest(desc.digest.as_str())?, desc.platform)
+        } else {
+            (top.clone(), None)
+        };
     let manifest = read_manifest(&fetched, &name)?;
 
     let config_bytes = match store.read_blob(&manifest.config.digest) {
         Ok(bytes) => bytes,
-        Err(_) => client.fetch_blob(&manifest.config, CONFIG_LIMIT).context("fetching the image config")?,
+        Err(_) => client
+            .fetch_blob(&manifest.config, CONFIG_LIMIT)
+            .context("fetching the image config")?,
     };
-    let config: ImageConfig = serde_json::from_slice(&config_bytes).with_context(|| format!("the config of {name} is not an image config"))?;
+    let config: ImageConfig = serde_json::from_slice(&config_bytes)
+        .with_context(|| format!("the config of {name} is not an image config"))?;
     ensure!(
         config.rootfs.diff_ids.len() == manifest.layers.len(),
         "{name}: the manifest has {} layers but the config {} diff_ids — refused",
@@ -109,29 +123,44 @@ pub fn pull(store: &Store, reference: &Reference, opts: &PullOptions) -> crate::
     }
 
     // Layers: what the store has is not fetched again.
-    let pairs: Vec<(&Descriptor, &Digest)> = manifest.layers.iter().zip(&config.rootfs.diff_ids).collect();
+    let pairs: Vec<(&Descriptor, &Digest)> =
+        manifest.layers.iter().zip(&config.rootfs.diff_ids).collect();
     let mut jobs = Vec::new();
     for &(desc, diff_id) in unique(&pairs, |(d, _)| &d.digest) {
         let have_blob = store.blob_path(&desc.digest).exists();
         if have_blob && store.layer_dir(diff_id).exists() {
             board.layer(desc.digest.short(), "Already exists").done("Already exists");
         } else {
-            let line = board.layer(desc.digest.short(), if have_blob { "Waiting" } else { "Pulling fs layer" });
+            let line = board
+                .layer(desc.digest.short(), if have_blob { "Waiting" } else { "Pulling fs layer" });
             jobs.push(Job { desc, diff_id, download: !have_blob, line });
         }
     }
     let added: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     let stop = AtomicBool::new(false);
-    let result = parallel(&jobs, PARALLEL, &stop, |job| fetch_layer(&client, store, job, &stop, &added));
+    let result =
+        parallel(&jobs, PARALLEL, &stop, |job| fetch_layer(&client, store, job, &stop, &added));
     let result = result.and_then(|()| {
-        for (bytes, digest) in [(&config_bytes, &manifest.config.digest), (&fetched.bytes, &fetched.digest)] {
+        for (bytes, digest) in
+            [(&config_bytes, &manifest.config.digest), (&fetched.bytes, &fetched.digest)]
+        {
             if !store.blob_path(digest).exists() {
                 store.put_blob(bytes)?;
                 added.lock().unwrap().push(store.blob_path(digest));
             }
         }
-        let platform = index_platform.unwrap_or(Platform { architecture: config.architecture.clone(), os: config.os.clone(), variant: config.extra.get("variant").and_then(|v| v.as_str()).map(str::to_owned) });
-        let desc = Descriptor { media_type: fetched.media_type.clone(), digest: fetched.digest.clone(), size: fetched.bytes.len() as u64, annotations: Default::default(), platform: Some(platform) };
+        let platform = index_platform.unwrap_or(Platform {
+            architecture: config.architecture.clone(),
+            os: config.os.clone(),
+            variant: config.extra.get("variant").and_then(|v| v.as_str()).map(str::to_owned),
+        });
+        let desc = Descriptor {
+            media_type: fetched.media_type.clone(),
+            digest: fetched.digest.clone(),
+            size: fetched.bytes.len() as u64,
+            annotations: Default::default(),
+            platform: Some(platform),
+        };
         store.tag_manifest(&desc, reference)
     });
     if let Err(e) = result {
@@ -153,12 +182,27 @@ pub fn pull(store: &Store, reference: &Reference, opts: &PullOptions) -> crate::
     } else {
         board.line(&format!("Status: Image is up to date for {name}"));
     }
-    let image = store.list()?.into_iter().find(|i| i.names.contains(&name)).context("the pulled image is not in the store's index")?;
-    Ok(Pulled { image, digest: top.digest, changed, downloaded: jobs.iter().filter(|j| j.download).count() })
+    let image = store
+        .list()?
+        .into_iter()
+        .find(|i| i.names.contains(&name))
+        .context("the pulled image is not in the store's index")?;
+    Ok(Pulled {
+        image,
+        digest: top.digest,
+        changed,
+        downloaded: jobs.iter().filter(|j| j.download).count(),
+    })
 }
 
 /// Download (unless the blob is there) and unpack one layer, recording what it added.
-fn fetch_layer(client: &Client, store: &Store, job: &Job, stop: &AtomicBool, added: &Mutex<Vec<PathBuf>>) -> crate::Result<()> {
+fn fetch_layer(
+    client: &Client,
+    store: &Store,
+    job: &Job,
+    stop: &AtomicBool,
+    added: &Mutex<Vec<PathBuf>>,
+) -> crate::Result<()> {
     let (desc, short) = (job.desc, job.desc.digest.short());
     if job.download {
         let resp = client.get_blob(&desc.digest)?;
@@ -167,11 +211,14 @@ fn fetch_layer(client: &Client, store: &Store, job: &Job, stop: &AtomicBool, add
         }
         job.line.transfer("Downloading", desc.size);
         let body = Stoppable::new(resp.into_body().into_reader(), stop);
-        store.copy_blob_in(job.line.wrap(body), desc).with_context(|| format!("downloading layer {short}"))?;
+        store
+            .copy_blob_in(job.line.wrap(body), desc)
+            .with_context(|| format!("downloading layer {short}"))?;
         added.lock().unwrap().push(store.blob_path(&desc.digest));
     }
     job.line.status("Extracting");
-    let layer = store.layer_dir(job.diff_id).parent().expect("a layer dir has a parent").to_path_buf();
+    let layer =
+        store.layer_dir(job.diff_id).parent().expect("a layer dir has a parent").to_path_buf();
     let existed = layer.exists();
     store.ensure_unpacked(desc, job.diff_id).with_context(|| format!("unpacking layer {short}"))?;
     if !existed {
@@ -185,20 +232,24 @@ fn fetch_layer(client: &Client, store: &Store, job: &Job, stop: &AtomicBool, add
 fn read_manifest(fetched: &Fetched, name: &str) -> crate::Result<Manifest> {
     match fetched.media_type.as_str() {
         oci::MANIFEST | oci::DOCKER_MANIFEST => {}
-        oci::INDEX | oci::DOCKER_LIST => bail!("{name}: the image index names another index — nested indexes are not supported"),
+        oci::INDEX | oci::DOCKER_LIST => {
+            bail!("{name}: the image index names another index — nested indexes are not supported")
+        }
         mt if mt.starts_with("application/vnd.docker.distribution.manifest.v1") => {
             bail!("{name} has a Docker schema 1 manifest, which minidocker does not read (push it again with a recent tool)")
         }
         mt => bail!("{name}: manifest media type {mt:?} is not an image manifest"),
     }
-    let manifest: Manifest = serde_json::from_slice(&fetched.bytes).with_context(|| format!("the manifest of {name} is not an image manifest"))?;
+    let manifest: Manifest = serde_json::from_slice(&fetched.bytes)
+        .with_context(|| format!("the manifest of {name} is not an image manifest"))?;
     ensure!(
         [oci::CONFIG, oci::DOCKER_CONFIG].contains(&manifest.config.media_type.as_str()),
         "{name} is not a container image: its config is {:?}",
         manifest.config.media_type
     );
     for l in &manifest.layers {
-        oci::layer_compression(&l.media_type).with_context(|| format!("{name}: layer {}", l.digest.short()))?;
+        oci::layer_compression(&l.media_type)
+            .with_context(|| format!("{name}: layer {}", l.digest.short()))?;
     }
     Ok(manifest)
 }
@@ -208,10 +259,19 @@ pub fn choose(index: &Index, want: &Platform) -> crate::Result<Descriptor> {
     let fits: Vec<&Descriptor> = index
         .manifests
         .iter()
-        .filter(|d| d.platform.as_ref().is_some_and(|p| p.os == want.os && p.architecture == want.architecture))
-        .filter(|d| want.variant.is_none() || d.platform.as_ref().unwrap().variant == want.variant || d.platform.as_ref().unwrap().variant.is_none())
+        .filter(|d| {
+            d.platform
+                .as_ref()
+                .is_some_and(|p| p.os == want.os && p.architecture == want.architecture)
+        })
+        .filter(|d| {
+            want.variant.is_none()
+                || d.platform.as_ref().unwrap().variant == want.variant
+                || d.platform.as_ref().unwrap().variant.is_none()
+        })
         .collect();
-    let pick = fits.iter().find(|d| d.platform.as_ref().unwrap().variant == want.variant).or(fits.first());
+    let pick =
+        fits.iter().find(|d| d.platform.as_ref().unwrap().variant == want.variant).or(fits.first());
     match pick {
         Some(d) => Ok((*d).clone()),
         None => {
@@ -220,10 +280,25 @@ pub fn choose(index: &Index, want: &Platform) -> crate::Result<Descriptor> {
                 .iter()
                 .filter_map(|d| d.platform.as_ref())
                 .filter(|p| p.os != "unknown")
-                .map(|p| format!("{}/{}{}", p.os, p.architecture, p.variant.as_deref().map(|v| format!("/{v}")).unwrap_or_default()))
+                .map(|p| {
+                    format!(
+                        "{}/{}{}",
+                        p.os,
+                        p.architecture,
+                        p.variant.as_deref().map(|v| format!("/{v}")).unwrap_or_default()
+                    )
+                })
                 .collect();
-            let want_s = format!("{}/{}{}", want.os, want.architecture, want.variant.as_deref().map(|v| format!("/{v}")).unwrap_or_default());
-            bail!("no matching manifest for {want_s} in the manifest list entries (it has {})", if have.is_empty() { "none with a platform".into() } else { have.join(", ") })
+            let want_s = format!(
+                "{}/{}{}",
+                want.os,
+                want.architecture,
+                want.variant.as_deref().map(|v| format!("/{v}")).unwrap_or_default()
+            );
+            bail!(
+                "no matching manifest for {want_s} in the manifest list entries (it has {})",
+                if have.is_empty() { "none with a platform".into() } else { have.join(", ") }
+            )
         }
     }
 }
@@ -238,14 +313,29 @@ mod tests {
             digest: Digest::parse(&format!("sha256:{}", n.to_string().repeat(64))).unwrap(),
             size: 1,
             annotations: Default::default(),
-            platform: Some(Platform { architecture: arch.into(), os: "linux".into(), variant: variant.map(Into::into) }),
+            platform: Some(Platform {
+                architecture: arch.into(),
+                os: "linux".into(),
+                variant: variant.map(Into::into),
+            }),
         }
     }
 
     #[test]
     fn platform_choice() {
-        let index = Index { manifests: vec![entry("arm", Some("v7"), 'a'), entry("amd64", None, 'b'), entry("arm64", Some("v8"), 'c')], ..Default::default() };
-        let p = |arch: &str, v: Option<&str>| Platform { architecture: arch.into(), os: "linux".into(), variant: v.map(Into::into) };
+        let index = Index {
+            manifests: vec![
+                entry("arm", Some("v7"), 'a'),
+                entry("amd64", None, 'b'),
+                entry("arm64", Some("v8"), 'c'),
+            ],
+            ..Default::default()
+        };
+        let p = |arch: &str, v: Option<&str>| Platform {
+            architecture: arch.into(),
+            os: "linux".into(),
+            variant: v.map(Into::into),
+        };
         assert_eq!(choose(&index, &p("amd64", None)).unwrap().digest.hex().as_bytes()[0], b'b');
         assert_eq!(choose(&index, &p("arm64", None)).unwrap().digest.hex().as_bytes()[0], b'c');
         assert_eq!(choose(&index, &p("arm", Some("v7"))).unwrap().digest.hex().as_bytes()[0], b'a');

@@ -40,7 +40,10 @@ struct Job<'a> {
 
 /// Push the image named `reference` to its registry; prints Docker's lines unless `quiet`.
 pub fn push(store: &Store, reference: &Reference, opts: &PushOptions) -> crate::Result<Pushed> {
-    ensure!(reference.digest.is_none(), "push takes a tag, not a digest: minidocker push NAME[:TAG]");
+    ensure!(
+        reference.digest.is_none(),
+        "push takes a tag, not a digest: minidocker push NAME[:TAG]"
+    );
     let tag = reference.tag.clone().unwrap_or_else(|| "latest".into());
     let mut board = Board::new(opts.quiet);
     let _lock = store.lock()?;
@@ -60,16 +63,26 @@ pub fn push(store: &Store, reference: &Reference, opts: &PushOptions) -> crate::
             if r.registry != reference.registry || r.repository == reference.repository {
                 continue;
             }
-            for d in img.manifest.layers.iter().map(|l| &l.digest).chain([&img.manifest.config.digest]) {
+            for d in
+                img.manifest.layers.iter().map(|l| &l.digest).chain([&img.manifest.config.digest])
+            {
                 sources.entry(d).or_insert_with(|| r.repository.clone());
             }
         }
     }
-    let wanted: Vec<&Digest> = image.manifest.layers.iter().map(|l| &l.digest).chain([&image.manifest.config.digest]).collect();
-    let mut from_scopes: Vec<String> = wanted.iter().filter_map(|d| sources.get(d)).map(|repo| scope(repo, "pull")).collect();
+    let wanted: Vec<&Digest> = image
+        .manifest
+        .layers
+        .iter()
+        .map(|l| &l.digest)
+        .chain([&image.manifest.config.digest])
+        .collect();
+    let mut from_scopes: Vec<String> =
+        wanted.iter().filter_map(|d| sources.get(d)).map(|repo| scope(repo, "pull")).collect();
     from_scopes.sort();
     from_scopes.dedup();
-    let client = Client::new(&reference.registry, &reference.repository, "pull,push", &from_scopes)?;
+    let client =
+        Client::new(&reference.registry, &reference.repository, "pull,push", &from_scopes)?;
 
     // Docker lists the top layer first.
     let jobs: Vec<Job> = unique(image.manifest.layers.iter().rev(), |d| &d.digest)
@@ -79,7 +92,14 @@ pub fn push(store: &Store, reference: &Reference, opts: &PushOptions) -> crate::
     let stop = AtomicBool::new(false);
     let uploaded = std::sync::atomic::AtomicUsize::new(0);
     let send = |desc: &Descriptor, line: &Line| -> crate::Result<()> {
-        if push_blob(&client, store, desc, sources.get(&desc.digest).map(String::as_str), line, &stop)? {
+        if push_blob(
+            &client,
+            store,
+            desc,
+            sources.get(&desc.digest).map(String::as_str),
+            line,
+            &stop,
+        )? {
             uploaded.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
         Ok(())
@@ -92,7 +112,10 @@ pub fn push(store: &Store, reference: &Reference, opts: &PushOptions) -> crate::
         crate::interrupt::check()?;
         return Err(e);
     }
-    send(&image.manifest.config, &Board::new(true).layer(image.manifest.config.digest.short(), ""))?;
+    send(
+        &image.manifest.config,
+        &Board::new(true).layer(image.manifest.config.digest.short(), ""),
+    )?;
     board.settle();
 
     let bytes = store.read_blob(&image.manifest_desc.digest)?;
@@ -102,22 +125,38 @@ pub fn push(store: &Store, reference: &Reference, opts: &PushOptions) -> crate::
         .unwrap_or_else(|| image.manifest_desc.media_type.clone());
     let digest = image.manifest_desc.digest.clone();
     if let Some(stored) = client.put_manifest(&tag, &media_type, &bytes)? {
-        ensure!(stored == digest, "the registry stored the manifest of {name} as {stored}, not {digest}");
+        ensure!(
+            stored == digest,
+            "the registry stored the manifest of {name} as {stored}, not {digest}"
+        );
     }
     board.line(&format!("{tag}: digest: {digest} size: {}", bytes.len()));
     Ok(Pushed { digest, size: bytes.len() as u64, uploaded: uploaded.into_inner() })
 }
 
 /// One blob to the registry unless it has it; true when it was sent.
-fn push_blob(client: &Client, store: &Store, desc: &Descriptor, from: Option<&str>, line: &Line, stop: &AtomicBool) -> crate::Result<bool> {
+fn push_blob(
+    client: &Client,
+    store: &Store,
+    desc: &Descriptor,
+    from: Option<&str>,
+    line: &Line,
+    stop: &AtomicBool,
+) -> crate::Result<bool> {
     if client.blob_exists(&desc.digest)? {
         line.done("Layer already exists");
         return Ok(false);
     }
     let path = store.blob_path(&desc.digest);
-    let file = File::open(&path).with_context(|| format!("blob {} is missing from the store", desc.digest))?;
+    let file = File::open(&path)
+        .with_context(|| format!("blob {} is missing from the store", desc.digest))?;
     let len = file.metadata()?.len();
-    ensure!(len == desc.size, "blob {} in the store has {len} bytes where its descriptor says {} — refused", desc.digest, desc.size);
+    ensure!(
+        len == desc.size,
+        "blob {} in the store has {len} bytes where its descriptor says {} — refused",
+        desc.digest,
+        desc.size
+    );
     let session = match client.start_upload(from.map(|repo| (&desc.digest, repo)))? {
         Upload::Mounted => {
             line.done(&format!("Mounted from {}", from.unwrap_or_default()));

@@ -54,7 +54,12 @@ impl Board {
     /// A layer's line, in its first state.
     pub fn layer(&self, short: &str, status: &str) -> Line {
         let bar = self.multi.as_ref().map(|m| {
-            m.add(ProgressBar::new(0).with_style(text_style()).with_prefix(short.to_string()).with_message(status.to_string()))
+            m.add(
+                ProgressBar::new(0)
+                    .with_style(text_style())
+                    .with_prefix(short.to_string())
+                    .with_message(status.to_string()),
+            )
         });
         Line { bar, short: short.to_string(), quiet: self.quiet }
     }

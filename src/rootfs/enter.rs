@@ -12,8 +12,14 @@ use nix::mount::{MntFlags, MsFlags};
 use std::path::Path;
 
 /// The device files a container gets, as Docker's default: (name, major, minor).
-pub const DEVICES: [(&str, u64, u64); 6] =
-    [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
+pub const DEVICES: [(&str, u64, u64); 6] = [
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
 
 /// Run in the child, in its new mount (and PID) namespace, before exec.
 pub fn enter(merged: &Path) -> crate::Result<()> {
@@ -32,7 +38,13 @@ pub fn enter_with(merged: &Path, mounts: &dyn Fn(&Path) -> crate::Result<()>) ->
     let nosuid = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     sys::mount(Some("proc"), &merged.join("proc"), Some("proc"), nosuid, None)?;
     minimal_dev(&merged.join("dev"))?;
-    sys::mount(Some("sysfs"), &merged.join("sys"), Some("sysfs"), nosuid | MsFlags::MS_RDONLY, None)?;
+    sys::mount(
+        Some("sysfs"),
+        &merged.join("sys"),
+        Some("sysfs"),
+        nosuid | MsFlags::MS_RDONLY,
+        None,
+    )?;
     mounts(merged)?;
     protect_kernel_files(merged)?;
     // ANCHOR: pivot
@@ -51,16 +63,27 @@ pub fn enter_with(merged: &Path, mounts: &dyn Fn(&Path) -> crate::Result<()>) ->
 /// directories) and read-only paths (bind-mounted onto themselves, then remounted read-only):
 /// kernel interfaces a container has no business reading or writing.
 pub const MASKED: [&str; 10] = [
-    "proc/acpi", "proc/asound", "proc/kcore", "proc/keys", "proc/latency_stats", "proc/sched_debug",
-    "proc/scsi", "proc/timer_list", "sys/firmware", "sys/devices/virtual/powercap",
+    "proc/acpi",
+    "proc/asound",
+    "proc/kcore",
+    "proc/keys",
+    "proc/latency_stats",
+    "proc/sched_debug",
+    "proc/scsi",
+    "proc/timer_list",
+    "sys/firmware",
+    "sys/devices/virtual/powercap",
 ];
-pub const READ_ONLY: [&str; 5] = ["proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"];
+pub const READ_ONLY: [&str; 5] =
+    ["proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"];
 
 fn protect_kernel_files(merged: &Path) -> crate::Result<()> {
     for p in MASKED {
         let path = merged.join(p);
         match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.is_dir() => sys::mount(Some("tmpfs"), &path, Some("tmpfs"), MsFlags::MS_RDONLY, Some("size=0"))?,
+            Ok(m) if m.is_dir() => {
+                sys::mount(Some("tmpfs"), &path, Some("tmpfs"), MsFlags::MS_RDONLY, Some("size=0"))?
+            }
             Ok(_) => sys::mount(Some("/dev/null"), &path, None, MsFlags::MS_BIND, None)?,
             Err(_) => {} // not on this kernel
         }
@@ -68,8 +91,19 @@ fn protect_kernel_files(merged: &Path) -> crate::Result<()> {
     for p in READ_ONLY {
         let path = merged.join(p);
         if path.exists() {
-            sys::mount(Some(&path.to_string_lossy()), &path, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
-            let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+            sys::mount(
+                Some(&path.to_string_lossy()),
+                &path,
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None,
+            )?;
+            let ro = MsFlags::MS_BIND
+                | MsFlags::MS_REMOUNT
+                | MsFlags::MS_RDONLY
+                | MsFlags::MS_NOSUID
+                | MsFlags::MS_NODEV
+                | MsFlags::MS_NOEXEC;
             sys::mount(None, &path, None, ro, None)?;
         }
     }
@@ -78,21 +112,48 @@ fn protect_kernel_files(merged: &Path) -> crate::Result<()> {
 
 /// A tmpfs with the six standard devices, the usual links, a private devpts and /dev/shm.
 fn minimal_dev(dev: &Path) -> crate::Result<()> {
-    sys::mount(Some("tmpfs"), dev, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME, Some("mode=755,size=65536k"))?;
+    sys::mount(
+        Some("tmpfs"),
+        dev,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+        Some("mode=755,size=65536k"),
+    )?;
     for (name, major, minor) in DEVICES {
         sys::mknod_char(&dev.join(name), 0o666, major, minor)?;
         // mknod's mode passes through the umask; these must be usable by every user.
-        std::fs::set_permissions(dev.join(name), std::os::unix::fs::PermissionsExt::from_mode(0o666))?;
+        std::fs::set_permissions(
+            dev.join(name),
+            std::os::unix::fs::PermissionsExt::from_mode(0o666),
+        )?;
     }
-    for (link, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx")] {
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+    ] {
         sys::symlink(target, &dev.join(link))?;
     }
     sys::mkdir(&dev.join("pts"))?;
     // newinstance: the container's ptys are its own, not the host's. gid=5 is the `tty` group
     // of Debian's and most images' /etc/group, as in Docker.
-    sys::mount(Some("devpts"), &dev.join("pts"), Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("newinstance,ptmxmode=0666,mode=0620,gid=5"))?;
+    sys::mount(
+        Some("devpts"),
+        &dev.join("pts"),
+        Some("devpts"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
+    )?;
     sys::mkdir(&dev.join("shm"))?;
-    sys::mount(Some("shm"), &dev.join("shm"), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, Some("mode=1777,size=65536k"))?;
+    sys::mount(
+        Some("shm"),
+        &dev.join("shm"),
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("mode=1777,size=65536k"),
+    )?;
     Ok(())
 }
 
@@ -105,7 +166,8 @@ fn give_terminal(uid: u32) -> crate::Result<()> {
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
     for fd in [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()] {
         if nix::unistd::isatty(fd).unwrap_or(false) {
-            nix::unistd::fchown(fd, Some(nix::unistd::Uid::from_raw(uid)), None).map_err(|e| sys::failure("fchown(<the terminal>)", e))?;
+            nix::unistd::fchown(fd, Some(nix::unistd::Uid::from_raw(uid)), None)
+                .map_err(|e| sys::failure("fchown(<the terminal>)", e))?;
         }
     }
     Ok(())
@@ -117,11 +179,16 @@ fn give_terminal(uid: u32) -> crate::Result<()> {
 pub fn switch_user(user: &str, terminal: bool) -> crate::Result<()> {
     let (u, g) = user.split_once(':').map_or((user, None), |(u, g)| (u, Some(g)));
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let entry = passwd.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.len() > 3 && (f[0] == u || f[2] == u));
+    let entry = passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 3 && (f[0] == u || f[2] == u));
     let uid: u32 = match (&entry, u.parse()) {
         (_, Ok(n)) => n,
         (Some(f), _) => f[2].parse()?,
-        (None, _) => anyhow::bail!("unable to find user {u}: no matching entries in the container's /etc/passwd"),
+        (None, _) => anyhow::bail!(
+            "unable to find user {u}: no matching entries in the container's /etc/passwd"
+        ),
     };
     let gid: u32 = match g {
         None => entry.as_ref().and_then(|f| f[3].parse().ok()).unwrap_or(uid),
@@ -129,8 +196,13 @@ pub fn switch_user(user: &str, terminal: bool) -> crate::Result<()> {
             Ok(n) => n,
             Err(_) => {
                 let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
-                let found = groups.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.len() > 2 && f[0] == g);
-                found.and_then(|f| f[2].parse().ok()).with_context(|| format!("unable to find group {g} in the container's /etc/group"))?
+                let found = groups
+                    .lines()
+                    .map(|l| l.split(':').collect::<Vec<_>>())
+                    .find(|f| f.len() > 2 && f[0] == g);
+                found.and_then(|f| f[2].parse().ok()).with_context(|| {
+                    format!("unable to find group {g} in the container's /etc/group")
+                })?
             }
         },
     };

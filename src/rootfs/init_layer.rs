@@ -20,11 +20,16 @@ impl InitFiles {
     /// The files for a container called `hostname`, with the host's DNS servers.
     pub fn for_host(hostname: &str, address: Option<String>) -> InitFiles {
         let host = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-        InitFiles { hostname: hostname.to_string(), address, resolv_conf: container_resolv_conf(&host) }
+        InitFiles {
+            hostname: hostname.to_string(),
+            address,
+            resolv_conf: container_resolv_conf(&host),
+        }
     }
 
     pub fn hosts(&self) -> String {
-        let mut s = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        let mut s =
+            String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         if let Some(a) = &self.address {
             s += &format!("{a}\t{}\n", self.hostname);
         }
@@ -62,7 +67,8 @@ impl InitFiles {
 pub fn container_resolv_conf(host: &str) -> String {
     let loopback = |l: &str| {
         let mut w = l.split_whitespace();
-        w.next() == Some("nameserver") && w.next().is_some_and(|a| a.starts_with("127.") || a == "::1")
+        w.next() == Some("nameserver")
+            && w.next().is_some_and(|a| a.starts_with("127.") || a == "::1")
     };
     let mut out: String = host.lines().filter(|l| !loopback(l)).map(|l| format!("{l}\n")).collect();
     if !out.lines().any(|l| l.trim_start().starts_with("nameserver")) {
@@ -77,9 +83,19 @@ mod tests {
 
     #[test]
     fn loopback_resolvers_are_replaced() {
-        assert_eq!(container_resolv_conf("nameserver 127.0.0.53\noptions edns0\n"), "options edns0\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n");
-        assert_eq!(container_resolv_conf("search lan\nnameserver 10.0.0.1\n"), "search lan\nnameserver 10.0.0.1\n");
-        let f = InitFiles { hostname: "4f1a2b3c4d5e".into(), address: Some("10.88.0.2".into()), resolv_conf: String::new() };
+        assert_eq!(
+            container_resolv_conf("nameserver 127.0.0.53\noptions edns0\n"),
+            "options edns0\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+        );
+        assert_eq!(
+            container_resolv_conf("search lan\nnameserver 10.0.0.1\n"),
+            "search lan\nnameserver 10.0.0.1\n"
+        );
+        let f = InitFiles {
+            hostname: "4f1a2b3c4d5e".into(),
+            address: Some("10.88.0.2".into()),
+            resolv_conf: String::new(),
+        };
         assert!(f.hosts().ends_with("10.88.0.2\t4f1a2b3c4d5e\n"));
     }
 }

@@ -33,9 +33,18 @@ pub struct Rootfs {
 impl Rootfs {
     /// Lay out the layers `diff_ids` (an image's, bottom first) in `dir` (inside the store
     /// root) and write the init layer.
-    pub fn create(store: &Store, diff_ids: &[crate::image::Digest], dir: &Path, init: &InitFiles) -> crate::Result<Rootfs> {
+    pub fn create(
+        store: &Store,
+        diff_ids: &[crate::image::Digest],
+        dir: &Path,
+        init: &InitFiles,
+    ) -> crate::Result<Rootfs> {
         let base = store.root().to_path_buf();
-        let rel = |p: &Path| p.strip_prefix(&base).map(Path::to_path_buf).with_context(|| format!("{} is not inside the store", p.display()));
+        let rel = |p: &Path| {
+            p.strip_prefix(&base)
+                .map(Path::to_path_buf)
+                .with_context(|| format!("{} is not inside the store", p.display()))
+        };
         let mut image_layers = Vec::new();
         for d in stacked(diff_ids) {
             let l = store.layer_dir(d);
@@ -46,17 +55,42 @@ impl Rootfs {
             fs::create_dir_all(dir.join(sub))?;
         }
         init.write(&dir.join("init"))?;
-        let layers = Layers { image: image_layers, init: rel(&dir.join("init"))?, upper: rel(&dir.join("upper"))?, work: rel(&dir.join("work"))? };
+        let layers = Layers {
+            image: image_layers,
+            init: rel(&dir.join("init"))?,
+            upper: rel(&dir.join("upper"))?,
+            work: rel(&dir.join("work"))?,
+        };
         Ok(Rootfs { base, dir: dir.to_path_buf(), layers, mounted: false })
     }
 
     /// The layers already laid out in `dir` by [`Rootfs::create`] (a container's, on disk).
-    pub fn open(store: &Store, diff_ids: &[crate::image::Digest], dir: &Path) -> crate::Result<Rootfs> {
+    pub fn open(
+        store: &Store,
+        diff_ids: &[crate::image::Digest],
+        dir: &Path,
+    ) -> crate::Result<Rootfs> {
         let base = store.root().to_path_buf();
-        let rel = |p: &Path| p.strip_prefix(&base).map(Path::to_path_buf).with_context(|| format!("{} is not inside the store", p.display()));
-        let image = stacked(diff_ids).into_iter().map(|d| rel(&store.layer_dir(d))).collect::<crate::Result<_>>()?;
-        let layers = Layers { image, init: rel(&dir.join("init"))?, upper: rel(&dir.join("upper"))?, work: rel(&dir.join("work"))? };
-        anyhow::ensure!(dir.join("upper").is_dir(), "{} has no read-write layer: the container's files are damaged", dir.display());
+        let rel = |p: &Path| {
+            p.strip_prefix(&base)
+                .map(Path::to_path_buf)
+                .with_context(|| format!("{} is not inside the store", p.display()))
+        };
+        let image = stacked(diff_ids)
+            .into_iter()
+            .map(|d| rel(&store.layer_dir(d)))
+            .collect::<crate::Result<_>>()?;
+        let layers = Layers {
+            image,
+            init: rel(&dir.join("init"))?,
+            upper: rel(&dir.join("upper"))?,
+            work: rel(&dir.join("work"))?,
+        };
+        anyhow::ensure!(
+            dir.join("upper").is_dir(),
+            "{} has no read-write layer: the container's files are damaged",
+            dir.display()
+        );
         Ok(Rootfs { base, dir: dir.to_path_buf(), layers, mounted: false })
     }
 
@@ -104,7 +138,8 @@ pub fn private_mount_namespace() -> crate::Result<()> {
 /// short ID Docker shows and uses as the hostname.
 pub fn new_id() -> crate::Result<String> {
     let mut b = [0u8; 32];
-    std::io::Read::read_exact(&mut fs::File::open("/dev/urandom")?, &mut b).context("reading /dev/urandom")?;
+    std::io::Read::read_exact(&mut fs::File::open("/dev/urandom")?, &mut b)
+        .context("reading /dev/urandom")?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
@@ -156,7 +191,8 @@ pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<crate::process::Exit> 
             crate::network::loopback_up()?;
         }
         if let Some(dir) = spec.workdir.filter(|d| !d.is_empty()) {
-            fs::create_dir_all(dir).with_context(|| format!("creating the working directory {dir}"))?;
+            fs::create_dir_all(dir)
+                .with_context(|| format!("creating the working directory {dir}"))?;
             sys::chdir(Path::new(dir))?;
         }
         if let Some(user) = spec.user.filter(|u| !u.is_empty()) {
@@ -164,7 +200,11 @@ pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<crate::process::Exit> 
         }
         Ok(())
     };
-    let flags = if spec.host_network { CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET) } else { CONTAINER_NAMESPACES };
+    let flags = if spec.host_network {
+        CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET)
+    } else {
+        CONTAINER_NAMESPACES
+    };
     let (child, gate) = crate::process::spawn_with_env(flags, &setup, spec.argv, Some(spec.env))?;
     gate.open()?;
     child.wait()
@@ -199,13 +239,22 @@ pub struct View {
 /// Dropping the lower copies changes nothing: above them, the topmost copy holds every path
 /// they hold (whiteouts and opaque directories included), with the same content.
 fn stacked(diff_ids: &[crate::image::Digest]) -> Vec<&crate::image::Digest> {
-    diff_ids.iter().enumerate().filter(|(i, d)| !diff_ids[i + 1..].contains(d)).map(|(_, d)| d).collect()
+    diff_ids
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| !diff_ids[i + 1..].contains(d))
+        .map(|(_, d)| d)
+        .collect()
 }
 // ANCHOR_END: stacked
 
 impl View {
     /// Mount the layers `diff_ids` (bottom first) at `dir/merged`; `dir` is inside the store.
-    pub fn mount(store: &Store, diff_ids: &[crate::image::Digest], dir: &Path) -> crate::Result<View> {
+    pub fn mount(
+        store: &Store,
+        diff_ids: &[crate::image::Digest],
+        dir: &Path,
+    ) -> crate::Result<View> {
         let merged = dir.join("merged");
         fs::create_dir_all(&merged)?;
         if diff_ids.is_empty() {
@@ -214,12 +263,24 @@ impl View {
         // overlay needs two lower layers when it has no upper one: an empty one at the bottom.
         let empty = dir.join("empty");
         fs::create_dir_all(&empty)?;
-        let rel = |p: &Path| p.strip_prefix(store.root()).map(Path::to_path_buf).unwrap_or_else(|_| p.to_path_buf());
-        let mut lower: Vec<String> = stacked(diff_ids).into_iter().rev().map(|d| rel(&store.layer_dir(d)).display().to_string()).collect();
+        let rel = |p: &Path| {
+            p.strip_prefix(store.root()).map(Path::to_path_buf).unwrap_or_else(|_| p.to_path_buf())
+        };
+        let mut lower: Vec<String> = stacked(diff_ids)
+            .into_iter()
+            .rev()
+            .map(|d| rel(&store.layer_dir(d)).display().to_string())
+            .collect();
         lower.push(rel(&empty).display().to_string());
         let back = fs::File::open(".")?;
         sys::chdir(store.root())?;
-        let r = sys::mount(Some("overlay"), &merged, Some("overlay"), MsFlags::MS_RDONLY, Some(&format!("lowerdir={}", lower.join(":"))));
+        let r = sys::mount(
+            Some("overlay"),
+            &merged,
+            Some("overlay"),
+            MsFlags::MS_RDONLY,
+            Some(&format!("lowerdir={}", lower.join(":"))),
+        );
         nix::unistd::fchdir(&back)?;
         r.context("mounting the image read-only")?;
         Ok(View { merged, mounted: true })

@@ -46,11 +46,17 @@ impl Layers {
 
     // ANCHOR: mount
     /// Mount the union at `merged`, with the kernel resolving our relative paths from `base`.
-    pub fn mount(&self, base: &Path, merged: &Path, options: fn(&Layers) -> String) -> crate::Result<()> {
+    pub fn mount(
+        &self,
+        base: &Path,
+        merged: &Path,
+        options: fn(&Layers) -> String,
+    ) -> crate::Result<()> {
         let data = options(self);
         let back = fs::File::open(".").context("opening the current directory")?;
         sys::chdir(base)?;
-        let mounted = sys::mount(Some("overlay"), merged, Some("overlay"), MsFlags::empty(), Some(&data));
+        let mounted =
+            sys::mount(Some("overlay"), merged, Some("overlay"), MsFlags::empty(), Some(&data));
         nix::unistd::fchdir(&back).context("returning to the previous directory")?;
         mounted.context("mounting the overlay")
     }
@@ -64,11 +70,17 @@ impl Layers {
         for layer in self.top_down() {
             let full = base.join(layer).join(rel);
             if let Ok(meta) = fs::symlink_metadata(&full) {
-                return if rootfs03::is_whiteout(&meta) { Origin::WhitedOut(layer.into()) } else { Origin::In(layer.into()) };
+                return if rootfs03::is_whiteout(&meta) {
+                    Origin::WhitedOut(layer.into())
+                } else {
+                    Origin::In(layer.into())
+                };
             }
             let hidden_below = rel.ancestors().skip(1).any(|a| {
                 let dir = base.join(layer).join(a);
-                !a.as_os_str().is_empty() && (is_opaque(&dir) || fs::symlink_metadata(&dir).is_ok_and(|m| rootfs03::is_whiteout(&m)))
+                !a.as_os_str().is_empty()
+                    && (is_opaque(&dir)
+                        || fs::symlink_metadata(&dir).is_ok_and(|m| rootfs03::is_whiteout(&m)))
             });
             if hidden_below {
                 return Origin::Nowhere;
@@ -84,14 +96,21 @@ pub fn is_opaque(dir: &Path) -> bool {
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else { return false };
     let mut v = [0u8; 1];
     // SAFETY: a NUL-terminated path and a buffer we own, of the length we pass.
-    let n = unsafe { libc::lgetxattr(c.as_ptr(), c"trusted.overlay.opaque".as_ptr(), v.as_mut_ptr().cast(), 1) };
+    let n = unsafe {
+        libc::lgetxattr(c.as_ptr(), c"trusted.overlay.opaque".as_ptr(), v.as_mut_ptr().cast(), 1)
+    };
     n == 1 && v[0] == b'y'
 }
 
 /// `inode 1234 on dev 0:45`: the identity of a file, the evidence copy-up changes.
 pub fn identity(path: &Path) -> String {
     match fs::symlink_metadata(path) {
-        Ok(m) => format!("inode {} on device {}:{}", m.ino(), nix::sys::stat::major(m.dev()), nix::sys::stat::minor(m.dev())),
+        Ok(m) => format!(
+            "inode {} on device {}:{}",
+            m.ino(),
+            nix::sys::stat::major(m.dev()),
+            nix::sys::stat::minor(m.dev())
+        ),
         Err(_) => "absent".into(),
     }
 }
@@ -105,10 +124,16 @@ pub fn mountinfo_line(mountpoint: &Path) -> Option<String> {
 
 /// Print what the union looks like: one line per layer, topmost first.
 pub fn describe(layers: &Layers) {
-    report::evidence("upperdir ", &format!("{} (read-write: every change lands here)", layers.upper.display()));
+    report::evidence(
+        "upperdir ",
+        &format!("{} (read-write: every change lands here)", layers.upper.display()),
+    );
     report::evidence("lowerdir1", &format!("{} (the init layer)", layers.init.display()));
     for (i, l) in layers.image.iter().rev().enumerate() {
-        report::evidence(&format!("lowerdir{}", i + 2), &format!("{} (image layer, read-only)", l.display()));
+        report::evidence(
+            &format!("lowerdir{}", i + 2),
+            &format!("{} (image layer, read-only)", l.display()),
+        );
     }
     report::evidence("workdir  ", &format!("{} (overlay's scratch space)", layers.work.display()));
 }

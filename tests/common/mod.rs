@@ -76,7 +76,8 @@ pub struct TestRoot {
 
 impl TestRoot {
     pub fn new(test: &str) -> TestRoot {
-        let path = std::env::temp_dir().join(format!("minidocker-test-{test}-{}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("minidocker-test-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
         TestRoot { path, net: None }
@@ -104,7 +105,8 @@ impl TestRoot {
 
     /// Import a base image built by scripts/base-rootfs (`busybox` or `python`) as `name`.
     pub fn import(&self, which: &str, name: &str) {
-        let (code, _, err) = run(self.minidocker().arg("import").arg(base_tarball(which)).arg(name));
+        let (code, _, err) =
+            run(self.minidocker().arg("import").arg(base_tarball(which)).arg(name));
         assert_eq!(code, 0, "importing {which}: {err}");
     }
 
@@ -167,8 +169,13 @@ pub fn busybox_tarball() -> std::path::PathBuf {
 /// time), built once and cached by scripts/base-rootfs.
 pub fn base_tarball(which: &str) -> std::path::PathBuf {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/base-rootfs");
-    let out = Command::new("bash").arg(script).arg(which).output().expect("running scripts/base-rootfs");
-    assert!(out.status.success(), "scripts/base-rootfs {which} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out =
+        Command::new("bash").arg(script).arg(which).output().expect("running scripts/base-rootfs");
+    assert!(
+        out.status.success(),
+        "scripts/base-rootfs {which} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     std::path::PathBuf::from(stdout.lines().last().expect("the tarball's path").trim())
 }
@@ -190,7 +197,9 @@ pub fn free_port() -> u16 {
     let start = (std::process::id() % u32::from(SPAN)) as u16;
     for _ in 0..SPAN {
         let port = FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
-        let free = ["127.0.0.1", "0.0.0.0"].iter().all(|ip| std::net::TcpListener::bind((*ip, port)).is_ok());
+        let free = ["127.0.0.1", "0.0.0.0"]
+            .iter()
+            .all(|ip| std::net::TcpListener::bind((*ip, port)).is_ok());
         if free {
             return port;
         }

@@ -1,7 +1,7 @@
 //! `minidocker build`: a Dockerfile into an image, with Docker's classic builder output.
 
 use lexopt::prelude::*;
-use minidocker::build::{self, Options};
+use minidocker::builder::{self, Options};
 use minidocker::image::{reference, Store};
 use minidocker::rootfs;
 use std::ffi::OsString;
@@ -21,7 +21,9 @@ pub fn build(args: Vec<OsString>) -> minidocker::Result<i32> {
     let mut p = lexopt::Parser::from_args(args);
     while let Some(arg) = p.next()? {
         match arg {
-            Short('t') | Long("tag") => opts.tags.push(reference::parse_tagged(&p.value()?.string()?)?),
+            Short('t') | Long("tag") => {
+                opts.tags.push(reference::parse_tagged(&p.value()?.string()?)?)
+            }
             Short('f') | Long("file") => opts.dockerfile = Some(p.value()?.into()),
             Long("no-cache") => opts.no_cache = true,
             Long("build-arg") => {
@@ -43,12 +45,16 @@ pub fn build(args: Vec<OsString>) -> minidocker::Result<i32> {
             _ => return Err(arg.unexpected().into()),
         }
     }
-    opts.context = context.ok_or_else(|| anyhow::anyhow!("build needs a context directory: minidocker build [OPTIONS] CONTEXT (e.g. .)"))?;
+    opts.context = context.ok_or_else(|| {
+        anyhow::anyhow!(
+            "build needs a context directory: minidocker build [OPTIONS] CONTEXT (e.g. .)"
+        )
+    })?;
     let store = Store::open_default()?;
     let _lock = store.lock()?;
     // RUN steps mount overlays: in a mount namespace of our own they never show on the host
     // and vanish with this process, whatever happens to it.
     rootfs::private_mount_namespace()?;
-    build::build(&store, &opts)?;
+    builder::build(&store, &opts)?;
     Ok(0)
 }

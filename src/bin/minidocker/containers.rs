@@ -37,7 +37,8 @@ Run a command in a new container.
 /// `minidocker run`.
 pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
     let mut c = ContainerConfig { network: "bridge".into(), ..Default::default() };
-    let (mut image_name, mut cmd, mut env_flags, mut volume_flags) = (None, Vec::new(), Vec::new(), Vec::new());
+    let (mut image_name, mut cmd, mut env_flags, mut volume_flags) =
+        (None, Vec::new(), Vec::new(), Vec::new());
     let (mut entrypoint, mut workdir, mut user, mut hostname) = (None, None, None, None);
     let mut p = lexopt::Parser::from_args(args);
     while let Some(arg) = p.next()? {
@@ -56,31 +57,48 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
             Short('v') | Long("volume") => volume_flags.push(p.value()?.string()?),
             Long("network") | Long("net") => c.network = p.value()?.string()?,
             Long("cpus") => c.cpus = Some(units::parse_cpus(&p.value()?.string()?)?),
-            Short('m') | Long("memory") => c.memory = Some(units::parse_size(&p.value()?.string()?)?),
-            Long("pids-limit") => c.pids_limit = Some(units::parse_count("--pids-limit", &p.value()?.string()?)?),
+            Short('m') | Long("memory") => {
+                c.memory = Some(units::parse_size(&p.value()?.string()?)?)
+            }
+            Long("pids-limit") => {
+                c.pids_limit = Some(units::parse_count("--pids-limit", &p.value()?.string()?)?)
+            }
             Short('h') | Long("help") => return usage(RUN_USAGE),
             Value(v) => {
                 image_name = Some(v.string()?);
-                cmd = p.raw_args()?.map(|a| a.into_string().map_err(|a| anyhow::anyhow!("argument {a:?} is not UTF-8"))).collect::<minidocker::Result<_>>()?;
+                cmd = p
+                    .raw_args()?
+                    .map(|a| {
+                        a.into_string().map_err(|a| anyhow::anyhow!("argument {a:?} is not UTF-8"))
+                    })
+                    .collect::<minidocker::Result<_>>()?;
                 break;
             }
             _ => return Err(arg.unexpected().into()),
         }
     }
-    let image_name = image_name.ok_or_else(|| anyhow::anyhow!("run needs an image: minidocker run [OPTIONS] IMAGE [COMMAND]"))?;
+    let image_name = image_name.ok_or_else(|| {
+        anyhow::anyhow!("run needs an image: minidocker run [OPTIONS] IMAGE [COMMAND]")
+    })?;
     // -it reads a terminal and puts it in raw mode: a pipe or a file will not do (Docker's check).
     anyhow::ensure!(
-        !(c.tty && c.open_stdin && !c.detach) || std::io::IsTerminal::is_terminal(&std::io::stdin()),
+        !(c.tty && c.open_stdin && !c.detach)
+            || std::io::IsTerminal::is_terminal(&std::io::stdin()),
         "the input device is not a TTY; drop -t or run from a terminal"
     );
     anyhow::ensure!(
-        ["bridge", "host", "none"].contains(&c.network.as_str()) || c.network.strip_prefix("container:").is_some_and(|n| !n.is_empty()),
+        ["bridge", "host", "none"].contains(&c.network.as_str())
+            || c.network.strip_prefix("container:").is_some_and(|n| !n.is_empty()),
         "invalid --network {:?}: bridge, host, none or container:NAME",
         c.network
     );
     // Bad ports are refused before anything is made.
     for p in &c.publish {
-        anyhow::ensure!(c.network == "bridge", "-p needs the bridge network (it was --network {})", c.network);
+        anyhow::ensure!(
+            c.network == "bridge",
+            "-p needs the bridge network (it was --network {})",
+            c.network
+        );
         minidocker::network::check_free(&minidocker::network::parse_publish(p)?)?;
     }
     // So are bad volumes: nothing is created for them.
@@ -91,7 +109,10 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
     // not fit the bridge already there.
     if c.network == "bridge" {
         let cfg = minidocker::network::Config::from_env()?;
-        minidocker::network::bridge::existing(&mut minidocker::network::netlink::Netlink::open()?, &cfg)?;
+        minidocker::network::bridge::existing(
+            &mut minidocker::network::netlink::Netlink::open()?,
+            &cfg,
+        )?;
     }
     let ic = &image.config.config;
     c.id = rootfs::new_id()?;
@@ -106,10 +127,23 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
         Some(e) => vec![e.clone()],
         None => ic.entrypoint.clone().unwrap_or_default(),
     };
-    c.cmd = if !cmd.is_empty() { cmd } else if entrypoint.is_some() { Vec::new() } else { ic.cmd.clone().unwrap_or_default() };
+    c.cmd = if !cmd.is_empty() {
+        cmd
+    } else if entrypoint.is_some() {
+        Vec::new()
+    } else {
+        ic.cmd.clone().unwrap_or_default()
+    };
     let mut env = ic.env.clone().unwrap_or_default();
     for e in env_flags {
-        let kv = if e.contains('=') { e } else { match std::env::var(&e) { Ok(v) => format!("{e}={v}"), Err(_) => continue } };
+        let kv = if e.contains('=') {
+            e
+        } else {
+            match std::env::var(&e) {
+                Ok(v) => format!("{e}={v}"),
+                Err(_) => continue,
+            }
+        };
         let key = kv.split('=').next().unwrap_or_default().to_string();
         env.retain(|x| x.split('=').next() != Some(key.as_str()));
         env.push(kv);
@@ -127,11 +161,20 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
     // The image's VOLUMEs that no -v covers get an anonymous volume each, as in Docker.
     for path in ic.volumes.iter().flatten().map(|(p, _)| minidocker::volumes::clean(p)) {
         if path != "/" && !c.volumes.iter().any(|m| m.spec.destination == path) {
-            let spec = minidocker::volumes::Spec { source: minidocker::volumes::Source::Anonymous, destination: path, read_only: false, no_copy: false };
+            let spec = minidocker::volumes::Spec {
+                source: minidocker::volumes::Source::Anonymous,
+                destination: path,
+                read_only: false,
+                no_copy: false,
+            };
             c.volumes.push(minidocker::volumes::Mount { spec, volume: String::new() });
         }
     }
-    anyhow::ensure!(!c.argv().is_empty(), "no command specified: image {} has no CMD or ENTRYPOINT; give one after the image name", c.image_name);
+    anyhow::ensure!(
+        !c.argv().is_empty(),
+        "no command specified: image {} has no CMD or ENTRYPOINT; give one after the image name",
+        c.image_name
+    );
 
     let container = lifecycle::create(&store, c)?;
     let detach = container.config.detach;
@@ -152,7 +195,10 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
 fn valid_name(name: String) -> minidocker::Result<String> {
     let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-    anyhow::ensure!(ok, "invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+    anyhow::ensure!(
+        ok,
+        "invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+    );
     Ok(name)
 }
 
@@ -183,22 +229,37 @@ pub fn ps(args: Vec<OsString>) -> minidocker::Result<i32> {
         let created = ago(&c.config.created, now);
         let status = match c.state.status {
             Status::Created => "Created".to_string(),
-            Status::Running if lifecycle::paused(&c) => format!("Up {} (Paused)", since(&c.state.started_at, now)),
+            Status::Running if lifecycle::paused(&c) => {
+                format!("Up {} (Paused)", since(&c.state.started_at, now))
+            }
             Status::Running => format!("Up {}", since(&c.state.started_at, now)),
-            Status::Exited => format!("Exited ({}) {}", c.state.exit_code, ago(&c.state.finished_at, now)),
+            Status::Exited => {
+                format!("Exited ({}) {}", c.state.exit_code, ago(&c.state.finished_at, now))
+            }
         };
         let ports = if c.running() { ports_column(&c) } else { String::new() };
-        rows.push([c.short_id().to_string(), c.config.image_name.clone(), command, created, status, ports, c.config.name.clone()]);
+        rows.push([
+            c.short_id().to_string(),
+            c.config.image_name.clone(),
+            command,
+            created,
+            status,
+            ports,
+            c.config.name.clone(),
+        ]);
     }
     if !quiet {
-        let head = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"].map(String::from);
+        let head = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+            .map(String::from);
         print_table(&head, &rows);
     }
     Ok(0)
 }
 
 fn now_secs() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn ago(t: &str, now: i64) -> String {
@@ -212,7 +273,13 @@ fn since(t: &str, now: i64) -> String {
 
 /// `0.0.0.0:4000->80/tcp`
 fn ports_column(c: &Container) -> String {
-    c.config.publish.iter().filter_map(|p| minidocker::network::parse_publish(p).ok()).map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+    c.config
+        .publish
+        .iter()
+        .filter_map(|p| minidocker::network::parse_publish(p).ok())
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `minidocker logs [-f] CONTAINER`
@@ -233,7 +300,9 @@ pub fn logs(args: Vec<OsString>) -> minidocker::Result<i32> {
         Ok(f) => f,
         // A container that never started has no log: nothing to print.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", c.log_path().display()))),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("reading {}", c.log_path().display())))
+        }
     };
     let mut out = std::io::stdout();
     loop {
@@ -249,7 +318,10 @@ pub fn logs(args: Vec<OsString>) -> minidocker::Result<i32> {
 }
 
 /// `stop`, `kill`, `rm`: the same loop over names, each printed back as Docker does.
-fn each(names: &[String], action: impl Fn(&Store, &Container) -> minidocker::Result<()>) -> minidocker::Result<i32> {
+fn each(
+    names: &[String],
+    action: impl Fn(&Store, &Container) -> minidocker::Result<()>,
+) -> minidocker::Result<i32> {
     anyhow::ensure!(!names.is_empty(), "name at least one container");
     let store = Store::open_default()?;
     let mut status = 0;
@@ -365,7 +437,10 @@ pub fn inspect(args: Vec<OsString>) -> minidocker::Result<i32> {
     }
     anyhow::ensure!(!names.is_empty(), "inspect needs a container");
     let store = Store::open_default()?;
-    let docs: Vec<serde_json::Value> = names.iter().map(|n| state::find(&store, n).map(|c| docker_json(&c))).collect::<minidocker::Result<_>>()?;
+    let docs: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| state::find(&store, n).map(|c| docker_json(&c)))
+        .collect::<minidocker::Result<_>>()?;
     print_inspect(&docs, format.as_deref())
 }
 
@@ -394,16 +469,20 @@ fn docker_json(c: &Container) -> serde_json::Value {
         Status::Exited => "exited",
     };
     let argv = cfg.argv();
-    let ports: serde_json::Map<String, serde_json::Value> = cfg.publish.iter().filter_map(|p| {
-        let parts: Vec<&str> = p.split(':').collect();
-        let (ip, host, cont) = match parts.as_slice() {
-            [ip, h, cp] => (*ip, *h, *cp),
-            [h, cp] => ("0.0.0.0", *h, *cp),
-            _ => return None,
-        };
-        let cont = if cont.contains('/') { cont.to_string() } else { format!("{cont}/tcp") };
-        Some((cont, json!([{ "HostIp": ip, "HostPort": host }])))
-    }).collect();
+    let ports: serde_json::Map<String, serde_json::Value> = cfg
+        .publish
+        .iter()
+        .filter_map(|p| {
+            let parts: Vec<&str> = p.split(':').collect();
+            let (ip, host, cont) = match parts.as_slice() {
+                [ip, h, cp] => (*ip, *h, *cp),
+                [h, cp] => ("0.0.0.0", *h, *cp),
+                _ => return None,
+            };
+            let cont = if cont.contains('/') { cont.to_string() } else { format!("{cont}/tcp") };
+            Some((cont, json!([{ "HostIp": ip, "HostPort": host }])))
+        })
+        .collect();
     let net = s.network.clone().unwrap_or(json!({}));
     json!({
         "Id": cfg.id,
@@ -459,28 +538,34 @@ fn docker_json(c: &Container) -> serde_json::Value {
 fn mounts_json(c: &Container) -> serde_json::Value {
     use serde_json::json;
     // containers/<id> → the store's root.
-    let root = c.dir.parent().and_then(std::path::Path::parent).unwrap_or(std::path::Path::new("/"));
-    let mounts: Vec<serde_json::Value> = c.config.volumes.iter().map(|m| {
-        let mut mode: Vec<&str> = Vec::new();
-        if m.spec.read_only {
-            mode.push("ro");
-        }
-        if m.spec.no_copy {
-            mode.push("nocopy");
-        }
-        let mut doc = json!({
-            "Type": m.kind(),
-            "Source": m.host_path(root),
-            "Destination": m.spec.destination,
-            "Mode": mode.join(","),
-            "RW": !m.spec.read_only,
-            "Propagation": if m.spec.is_volume() { "" } else { "rprivate" },
-        });
-        if m.spec.is_volume() {
-            doc["Name"] = json!(m.volume);
-            doc["Driver"] = json!("local");
-        }
-        doc
-    }).collect();
+    let root =
+        c.dir.parent().and_then(std::path::Path::parent).unwrap_or(std::path::Path::new("/"));
+    let mounts: Vec<serde_json::Value> = c
+        .config
+        .volumes
+        .iter()
+        .map(|m| {
+            let mut mode: Vec<&str> = Vec::new();
+            if m.spec.read_only {
+                mode.push("ro");
+            }
+            if m.spec.no_copy {
+                mode.push("nocopy");
+            }
+            let mut doc = json!({
+                "Type": m.kind(),
+                "Source": m.host_path(root),
+                "Destination": m.spec.destination,
+                "Mode": mode.join(","),
+                "RW": !m.spec.read_only,
+                "Propagation": if m.spec.is_volume() { "" } else { "rprivate" },
+            });
+            if m.spec.is_volume() {
+                doc["Name"] = json!(m.volume);
+                doc["Driver"] = json!("local");
+            }
+            doc
+        })
+        .collect();
     json!(mounts)
 }

@@ -20,7 +20,8 @@ environment, working directory, user and capabilities. Exits with the command's 
 
 /// `minidocker exec`.
 pub fn exec(args: Vec<OsString>) -> minidocker::Result<i32> {
-    let (mut interactive, mut tty, mut env_flags, mut workdir, mut user) = (false, false, Vec::new(), None, None);
+    let (mut interactive, mut tty, mut env_flags, mut workdir, mut user) =
+        (false, false, Vec::new(), None, None);
     let (mut name, mut cmd) = (None, Vec::new());
     let mut p = lexopt::Parser::from_args(args);
     while let Some(arg) = p.next()? {
@@ -36,7 +37,12 @@ pub fn exec(args: Vec<OsString>) -> minidocker::Result<i32> {
             }
             Value(v) => {
                 name = Some(v.string()?);
-                cmd = p.raw_args()?.map(|a| a.into_string().map_err(|a| anyhow::anyhow!("argument {a:?} is not UTF-8"))).collect::<minidocker::Result<_>>()?;
+                cmd = p
+                    .raw_args()?
+                    .map(|a| {
+                        a.into_string().map_err(|a| anyhow::anyhow!("argument {a:?} is not UTF-8"))
+                    })
+                    .collect::<minidocker::Result<_>>()?;
                 break;
             }
             _ => return Err(arg.unexpected().into()),
@@ -44,11 +50,18 @@ pub fn exec(args: Vec<OsString>) -> minidocker::Result<i32> {
     }
     let name = name.ok_or_else(|| anyhow::anyhow!("exec needs a container and a command: minidocker exec [OPTIONS] CONTAINER COMMAND [ARG...]"))?;
     anyhow::ensure!(!cmd.is_empty(), "exec needs a command to run in {name}: minidocker exec [OPTIONS] CONTAINER COMMAND [ARG...]");
-    anyhow::ensure!(!(tty && interactive) || std::io::IsTerminal::is_terminal(&std::io::stdin()), "the input device is not a TTY; drop -t or run from a terminal");
+    anyhow::ensure!(
+        !(tty && interactive) || std::io::IsTerminal::is_terminal(&std::io::stdin()),
+        "the input device is not a TTY; drop -t or run from a terminal"
+    );
     let store = Store::open_default()?;
     let c = state::find(&store, &name)?;
     // A frozen container would freeze the command too, the moment it joins its cgroups.
-    anyhow::ensure!(!minidocker::container::run::paused(&c), "container {} is paused: unpause it before exec", c.config.name);
+    anyhow::ensure!(
+        !minidocker::container::run::paused(&c),
+        "container {} is paused: unpause it before exec",
+        c.config.name
+    );
     let target = exec::target_of(&c)?;
     let mut spec = Spec::for_container(&c, cmd);
     spec.stdin = interactive;

@@ -36,23 +36,34 @@ pub fn images(args: Vec<OsString>) -> minidocker::Result<i32> {
         if !all && img.names.is_empty() && images.iter().any(|c| img.is_parent_of(c)) {
             continue;
         }
-        let size: u64 = img.diff_ids().iter().map(|d| store.layer_meta(d).map_or(0, |m| m.size)).sum();
-        let created = img.config.created.as_deref().and_then(units::parse_rfc3339).map_or("N/A".into(), |t| units::ago(now - t));
+        let size: u64 =
+            img.diff_ids().iter().map(|d| store.layer_meta(d).map_or(0, |m| m.size)).sum();
+        let created = img
+            .config
+            .created
+            .as_deref()
+            .and_then(units::parse_rfc3339)
+            .map_or("N/A".into(), |t| units::ago(now - t));
         let names: Vec<(String, String)> = if img.names.is_empty() {
             vec![("<none>".into(), "<none>".into())]
         } else {
-            img.names.iter().map(|n| match n.split_once('@') {
-                // Pulled by digest: no tag, as `docker images` shows it.
-                Some((repo, _)) => (repo.to_string(), "<none>".to_string()),
-                None => {
-                    let (repo, tag) = n.rsplit_once(':').filter(|(_, t)| !t.contains('/')).unwrap_or((n, ""));
-                    (repo.to_string(), tag.to_string())
-                }
-            }).collect()
+            img.names
+                .iter()
+                .map(|n| match n.split_once('@') {
+                    // Pulled by digest: no tag, as `docker images` shows it.
+                    Some((repo, _)) => (repo.to_string(), "<none>".to_string()),
+                    None => {
+                        let (repo, tag) =
+                            n.rsplit_once(':').filter(|(_, t)| !t.contains('/')).unwrap_or((n, ""));
+                        (repo.to_string(), tag.to_string())
+                    }
+                })
+                .collect()
         };
         for (repo, tag) in names {
             if let Some(f) = &filter {
-                let (frepo, ftag) = f.rsplit_once(':').filter(|(_, t)| !t.contains('/')).unwrap_or((f, ""));
+                let (frepo, ftag) =
+                    f.rsplit_once(':').filter(|(_, t)| !t.contains('/')).unwrap_or((f, ""));
                 if frepo != repo || (!ftag.is_empty() && ftag != tag) {
                     continue;
                 }
@@ -60,7 +71,13 @@ pub fn images(args: Vec<OsString>) -> minidocker::Result<i32> {
             if !ids.contains(&img.id) {
                 ids.push(img.id.clone());
             }
-            rows.push([repo, tag, img.id.short().to_string(), created.clone(), units::docker_size(size)]);
+            rows.push([
+                repo,
+                tag,
+                img.id.short().to_string(),
+                created.clone(),
+                units::docker_size(size),
+            ]);
         }
     }
     if quiet {
@@ -136,7 +153,9 @@ pub fn load(args: Vec<OsString>) -> minidocker::Result<i32> {
             _ => return Err(arg.unexpected().into()),
         }
     }
-    let path = input.ok_or_else(|| anyhow::anyhow!("load needs -i PATH (an OCI layout directory or a tar of one)"))?;
+    let path = input.ok_or_else(|| {
+        anyhow::anyhow!("load needs -i PATH (an OCI layout directory or a tar of one)")
+    })?;
     let store = Store::open_default()?;
     let _lock = store.lock()?;
     let scratch;
@@ -144,7 +163,8 @@ pub fn load(args: Vec<OsString>) -> minidocker::Result<i32> {
         path
     } else {
         // A tar of a layout is unpacked like a layer: nothing in it may land outside.
-        let f = File::open(&path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+        let f = File::open(&path)
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
         scratch = store.scratch()?;
         minidocker::image::unpack::unpack(f, scratch.path())?;
         scratch.path().to_path_buf()
@@ -188,7 +208,10 @@ pub fn rmi(args: Vec<OsString>) -> minidocker::Result<i32> {
             _ => return Err(arg.unexpected().into()),
         }
     }
-    anyhow::ensure!(!names.is_empty(), "rmi needs at least one image: minidocker rmi [-f] IMAGE...");
+    anyhow::ensure!(
+        !names.is_empty(),
+        "rmi needs at least one image: minidocker rmi [-f] IMAGE..."
+    );
     let store = Store::open_default()?;
     let _lock = store.lock()?;
     let mut status = 0;
@@ -207,7 +230,6 @@ pub fn rmi(args: Vec<OsString>) -> minidocker::Result<i32> {
     Ok(status)
 }
 
-
 /// `minidocker history [--no-trunc] IMAGE`
 pub fn history(args: Vec<OsString>) -> minidocker::Result<i32> {
     let (mut no_trunc, mut name) = (false, None);
@@ -220,7 +242,8 @@ pub fn history(args: Vec<OsString>) -> minidocker::Result<i32> {
             _ => return Err(arg.unexpected().into()),
         }
     }
-    let name = name.ok_or_else(|| anyhow::anyhow!("history needs an image: minidocker history IMAGE"))?;
+    let name =
+        name.ok_or_else(|| anyhow::anyhow!("history needs an image: minidocker history IMAGE"))?;
     let store = Store::open_default()?;
     let img = store.resolve(&name)?;
     let all = store.list()?;
@@ -228,7 +251,11 @@ pub fn history(args: Vec<OsString>) -> minidocker::Result<i32> {
     let mut layers = img.diff_ids().iter();
     let mut rows = Vec::new();
     for (i, h) in img.config.history.iter().enumerate() {
-        let size = if h.empty_layer { 0 } else { layers.next().map_or(0, |d| store.layer_meta(d).map_or(0, |m| m.size)) };
+        let size = if h.empty_layer {
+            0
+        } else {
+            layers.next().map_or(0, |d| store.layer_meta(d).map_or(0, |m| m.size))
+        };
         // The image this step produced, if it is still in the store.
         let id = if i + 1 == img.config.history.len() {
             img.id.short().to_string()
@@ -237,14 +264,25 @@ pub fn history(args: Vec<OsString>) -> minidocker::Result<i32> {
                 .find(|a| a.config.history.len() == i + 1 && a.is_parent_of(&img))
                 .map_or("<missing>".to_string(), |a| a.id.short().to_string())
         };
-        let created = h.created.as_deref().and_then(units::parse_rfc3339).map_or("N/A".into(), |t| units::ago(now - t));
+        let created = h
+            .created
+            .as_deref()
+            .and_then(units::parse_rfc3339)
+            .map_or("N/A".into(), |t| units::ago(now - t));
         // One row per step: a here-document's script shows its newlines as \n (and tabs
         // as spaces, as Docker shows them).
-        let mut by = h.created_by.clone().unwrap_or_default().replace('\t', " ").replace('\n', "\\n");
+        let mut by =
+            h.created_by.clone().unwrap_or_default().replace('\t', " ").replace('\n', "\\n");
         if !no_trunc && by.chars().count() > 45 {
             by = by.chars().take(44).collect::<String>() + "…";
         }
-        rows.push([id, created, by, units::docker_size(size), h.comment.clone().unwrap_or_default()]);
+        rows.push([
+            id,
+            created,
+            by,
+            units::docker_size(size),
+            h.comment.clone().unwrap_or_default(),
+        ]);
     }
     rows.reverse();
     let head = ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"].map(String::from);

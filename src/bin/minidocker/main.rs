@@ -8,8 +8,8 @@ mod containers;
 mod exec;
 mod images;
 mod prompt;
-mod system;
 mod registry;
+mod system;
 mod volume;
 
 use colored::Colorize;
@@ -52,7 +52,10 @@ fn help() {
     for (name, what, lesson, _) in COMMANDS {
         println!("  {name:<9} {what} (lesson {lesson})");
     }
-    println!("\nState lives in $MINIDOCKER_ROOT (default {}).", minidocker::image::store::DEFAULT_ROOT);
+    println!(
+        "\nState lives in $MINIDOCKER_ROOT (default {}).",
+        minidocker::image::store::DEFAULT_ROOT
+    );
 }
 
 fn main() -> ExitCode {
@@ -81,7 +84,8 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
             let usage = e.downcast_ref::<lexopt::Error>().is_some();
-            let hint = if usage { format!(" (see 'minidocker {name} --help')") } else { String::new() };
+            let hint =
+                if usage { format!(" (see 'minidocker {name} --help')") } else { String::new() };
             eprintln!("{} {e:#}{hint}", "minidocker: error:".red().bold());
             match e.downcast_ref::<interrupt::Interrupted>() {
                 Some(sig) => ExitCode::from((128 + sig.0) as u8),

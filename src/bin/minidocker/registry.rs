@@ -56,7 +56,9 @@ pub fn pull(args: Vec<OsString>) -> minidocker::Result<i32> {
             _ => return Err(arg.unexpected().into()),
         }
     }
-    let given = name.ok_or_else(|| anyhow::anyhow!("pull needs an image: minidocker pull NAME[:TAG|@DIGEST]"))?;
+    let given = name.ok_or_else(|| {
+        anyhow::anyhow!("pull needs an image: minidocker pull NAME[:TAG|@DIGEST]")
+    })?;
     let reference = Reference::parse(&given)?;
     if default_tag(&given) && !quiet {
         println!("Using default tag: latest");
@@ -71,11 +73,17 @@ pub fn pull(args: Vec<OsString>) -> minidocker::Result<i32> {
 fn parse_platform(s: &str) -> minidocker::Result<Platform> {
     let parts: Vec<&str> = s.split('/').collect();
     match parts.as_slice() {
-        [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Platform { os: os.to_string(), architecture: arch.to_string(), variant: None }),
-        [os, arch, v] if !os.is_empty() && !arch.is_empty() && !v.is_empty() => {
-            Ok(Platform { os: os.to_string(), architecture: arch.to_string(), variant: Some(v.to_string()) })
+        [os, arch] if !os.is_empty() && !arch.is_empty() => {
+            Ok(Platform { os: os.to_string(), architecture: arch.to_string(), variant: None })
         }
-        _ => anyhow::bail!("invalid platform {s:?}: give OS/ARCH[/VARIANT], like linux/amd64 or linux/arm64/v8"),
+        [os, arch, v] if !os.is_empty() && !arch.is_empty() && !v.is_empty() => Ok(Platform {
+            os: os.to_string(),
+            architecture: arch.to_string(),
+            variant: Some(v.to_string()),
+        }),
+        _ => anyhow::bail!(
+            "invalid platform {s:?}: give OS/ARCH[/VARIANT], like linux/amd64 or linux/arm64/v8"
+        ),
     }
 }
 
@@ -86,16 +94,21 @@ pub fn push(args: Vec<OsString>) -> minidocker::Result<i32> {
     while let Some(arg) = p.next()? {
         match arg {
             Short('q') | Long("quiet") => quiet = true,
-            Short('h') | Long("help") => return usage("Usage: minidocker push [-q] NAME[:TAG]
+            Short('h') | Long("help") => {
+                return usage(
+                    "Usage: minidocker push [-q] NAME[:TAG]
 
 Upload an image to the registry its name names (`minidocker tag busybox 127.0.0.1:5000/x/busybox:v1`
 first): the layers the registry lacks, the config, then the manifest under the tag.
-  -q, --quiet   print only the image's full name"),
+  -q, --quiet   print only the image's full name",
+                )
+            }
             Value(v) if name.is_none() => name = Some(v.string()?),
             _ => return Err(arg.unexpected().into()),
         }
     }
-    let given = name.ok_or_else(|| anyhow::anyhow!("push needs an image: minidocker push NAME[:TAG]"))?;
+    let given =
+        name.ok_or_else(|| anyhow::anyhow!("push needs an image: minidocker push NAME[:TAG]"))?;
     let reference = Reference::parse(&given)?;
     if default_tag(&given) && !quiet {
         println!("Using default tag: latest");
@@ -117,26 +130,36 @@ pub fn login(args: Vec<OsString>) -> minidocker::Result<i32> {
             Short('u') | Long("username") => user = Some(p.value()?.string()?),
             Short('p') | Long("password") => password = Some(p.value()?.string()?),
             Long("password-stdin") => from_stdin = true,
-            Short('h') | Long("help") => return usage(&format!("Usage: minidocker login [-u USER] [-p PASSWORD | --password-stdin] [SERVER]
+            Short('h') | Long("help") => {
+                return usage(&format!(
+                    "Usage: minidocker login [-u USER] [-p PASSWORD | --password-stdin] [SERVER]
 
 Log in to a registry (default docker.io): the credentials are checked with the registry, then
 stored for pull and push in {} (mode 0600, unencrypted).
   -u, --username USER
   -p, --password PASSWORD   (visible to other users in ps; prefer --password-stdin)
-      --password-stdin      read the password from stdin", auth::credentials_path().display())),
+      --password-stdin      read the password from stdin",
+                    auth::credentials_path().display()
+                ))
+            }
             Value(v) if server.is_none() => server = Some(v.string()?),
             _ => return Err(arg.unexpected().into()),
         }
     }
     let registry = auth::registry_key(server.as_deref().unwrap_or(registry::DOCKER_HUB));
-    anyhow::ensure!(!(password.is_some() && from_stdin), "--password and --password-stdin are mutually exclusive");
+    anyhow::ensure!(
+        !(password.is_some() && from_stdin),
+        "--password and --password-stdin are mutually exclusive"
+    );
     if password.is_some() {
         eprintln!("WARNING! Using --password via the CLI is insecure. Use --password-stdin.");
     }
     if from_stdin {
         anyhow::ensure!(user.is_some(), "--password-stdin needs --username: minidocker login -u USER --password-stdin {registry}");
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map_err(|e| anyhow::anyhow!("reading the password from stdin: {e}"))?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| anyhow::anyhow!("reading the password from stdin: {e}"))?;
         password = Some(text.trim_end_matches(['\n', '\r']).to_string());
     }
     let username = match user {

@@ -22,7 +22,10 @@ pub fn system(args: Vec<OsString>) -> minidocker::Result<i32> {
             _ => return Err(arg.unexpected().into()),
         }
     }
-    anyhow::ensure!(sub.as_deref() == Some("prune"), "system has one command here: minidocker system prune");
+    anyhow::ensure!(
+        sub.as_deref() == Some("prune"),
+        "system has one command here: minidocker system prune"
+    );
     let store = Store::open_default()?;
     let _lock = store.lock()?;
     let mut containers = Vec::new();
@@ -41,7 +44,10 @@ pub fn system(args: Vec<OsString>) -> minidocker::Result<i32> {
     let mut layers = Vec::new();
     for img in store.list()? {
         // (An earlier removal may have taken this one along as an untagged parent.)
-        if img.names.is_empty() && !in_use.contains(&img.id.to_string()) && store.resolve(img.id.as_str()).is_ok() {
+        if img.names.is_empty()
+            && !in_use.contains(&img.id.to_string())
+            && store.resolve(img.id.as_str()).is_ok()
+        {
             let removed = store.remove(img.id.as_str(), true)?;
             images.extend(removed.images);
             layers.extend(removed.layers);
@@ -49,7 +55,7 @@ pub fn system(args: Vec<OsString>) -> minidocker::Result<i32> {
     }
     // The directories of RUN --mount=type=cache: a cache, so a prune may take it, as Docker's
     // takes its build cache.
-    let caches = minidocker::build::mounts::prune_caches(&store)?;
+    let caches = minidocker::builder::mounts::prune_caches(&store)?;
     if !containers.is_empty() {
         println!("Deleted Containers:\n{}\n", containers.join("\n"));
     }
@@ -65,8 +71,20 @@ pub fn system(args: Vec<OsString>) -> minidocker::Result<i32> {
         println!("Deleted build cache objects:\n{}\n", caches.join("\n"));
     }
     match &pruned {
-        Some(v) => println!("Deleted {} containers, {} volumes ({}), {} images, {} layers", containers.len(), v.names.len(), minidocker::units::docker_size(v.bytes), images.len(), layers.len()),
-        None => println!("Deleted {} containers, {} images, {} layers", containers.len(), images.len(), layers.len()),
+        Some(v) => println!(
+            "Deleted {} containers, {} volumes ({}), {} images, {} layers",
+            containers.len(),
+            v.names.len(),
+            minidocker::units::docker_size(v.bytes),
+            images.len(),
+            layers.len()
+        ),
+        None => println!(
+            "Deleted {} containers, {} images, {} layers",
+            containers.len(),
+            images.len(),
+            layers.len()
+        ),
     }
     Ok(0)
 }

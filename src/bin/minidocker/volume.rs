@@ -2,8 +2,8 @@
 
 use lexopt::prelude::*;
 use minidocker::image::Store;
-use minidocker::volumes::{self, Volume};
 use minidocker::units;
+use minidocker::volumes::{self, Volume};
 use std::ffi::OsString;
 use std::io::Write;
 
@@ -42,7 +42,11 @@ fn ls(args: Vec<OsString>) -> minidocker::Result<i32> {
     while let Some(arg) = p.next()? {
         match arg {
             Short('q') | Long("quiet") => quiet = true,
-            Short('h') | Long("help") => return help("Usage: minidocker volume ls [-q]\n\nList volumes.\n  -q, --quiet   only names"),
+            Short('h') | Long("help") => {
+                return help(
+                    "Usage: minidocker volume ls [-q]\n\nList volumes.\n  -q, --quiet   only names",
+                )
+            }
             _ => return Err(arg.unexpected().into()),
         }
     }
@@ -89,15 +93,25 @@ fn inspect(args: Vec<OsString>) -> minidocker::Result<i32> {
             _ => return Err(arg.unexpected().into()),
         }
     }
-    anyhow::ensure!(!names.is_empty(), "volume inspect needs a volume name (see `minidocker volume ls`)");
+    anyhow::ensure!(
+        !names.is_empty(),
+        "volume inspect needs a volume name (see `minidocker volume ls`)"
+    );
     let store = Store::open_default()?;
-    let docs: Vec<serde_json::Value> = names.iter().map(|n| volumes::get(store.root(), n).map(|v| docker_json(&v))).collect::<minidocker::Result<_>>()?;
+    let docs: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| volumes::get(store.root(), n).map(|v| docker_json(&v)))
+        .collect::<minidocker::Result<_>>()?;
     crate::containers::print_inspect(&docs, format.as_deref())
 }
 
 /// A volume as `docker volume inspect` shapes it.
 fn docker_json(v: &Volume) -> serde_json::Value {
-    let labels = if v.anonymous { serde_json::json!({ "com.docker.volume.anonymous": "" }) } else { serde_json::Value::Null };
+    let labels = if v.anonymous {
+        serde_json::json!({ "com.docker.volume.anonymous": "" })
+    } else {
+        serde_json::Value::Null
+    };
     serde_json::json!({
         "CreatedAt": v.created_at,
         "Driver": "local",
@@ -120,7 +134,10 @@ fn rm(args: Vec<OsString>) -> minidocker::Result<i32> {
             _ => return Err(arg.unexpected().into()),
         }
     }
-    anyhow::ensure!(!names.is_empty(), "volume rm needs a volume name (see `minidocker volume ls`)");
+    anyhow::ensure!(
+        !names.is_empty(),
+        "volume rm needs a volume name (see `minidocker volume ls`)"
+    );
     let store = Store::open_default()?;
     let mut status = 0;
     for n in &names {

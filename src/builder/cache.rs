@@ -17,7 +17,10 @@ impl Cache {
     pub fn load(store: &Store) -> Cache {
         let path = store.root().join("build-cache.json");
         // A missing or unreadable cache only means every step runs.
-        let map = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        let map = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
         Cache { path, map }
     }
 

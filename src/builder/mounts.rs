@@ -18,14 +18,26 @@ use std::path::{Path, PathBuf};
 /// mount's source. Views of stages or images (`from=`, found by `source_layers`) are mounted
 /// under `views`, in the build's work dir, until the result is dropped; a cache mount's
 /// directory is the store's; `context` is the build context's snapshot.
-pub fn prepare(store: &Store, context: &Path, mounts: &[RunMount], views: &Path, source_layers: &dyn Fn(&str) -> crate::Result<Vec<Digest>>) -> crate::Result<RunMounts> {
+pub fn prepare(
+    store: &Store,
+    context: &Path,
+    mounts: &[RunMount],
+    views: &Path,
+    source_layers: &dyn Fn(&str) -> crate::Result<Vec<Digest>>,
+) -> crate::Result<RunMounts> {
     let mut out = RunMounts::default();
     for (i, m) in mounts.iter().enumerate() {
         let destination = m.target().to_string();
         match m {
             RunMount::Tmpfs { size, .. } => {
                 let options = size.as_ref().map_or(String::new(), |s| format!("size={s}"));
-                out.binds.push(Bind { source: PathBuf::new(), destination, read_only: false, file: false, tmpfs: Some(options) });
+                out.binds.push(Bind {
+                    source: PathBuf::new(),
+                    destination,
+                    read_only: false,
+                    file: false,
+                    tmpfs: Some(options),
+                });
             }
             RunMount::Cache { id, read_only, uid, gid, mode, .. } => {
                 let dir = cache_dir(store).join(Digest::of(id.as_bytes()).hex());
@@ -34,12 +46,20 @@ pub fn prepare(store: &Store, context: &Path, mounts: &[RunMount], views: &Path,
                     nix::unistd::chown(&dir, Some((*uid).into()), Some((*gid).into()))?;
                     fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(*mode))?;
                 }
-                out.binds.push(Bind { source: dir, destination, read_only: *read_only, file: false, tmpfs: None });
+                out.binds.push(Bind {
+                    source: dir,
+                    destination,
+                    read_only: *read_only,
+                    file: false,
+                    tmpfs: None,
+                });
             }
             RunMount::Bind { source, from, read_write, .. } => {
                 let root = match from {
                     Some(from) => {
-                        let layers = source_layers(from).map_err(|_| anyhow!("from={from}: no stage and no image of that name"))?;
+                        let layers = source_layers(from).map_err(|_| {
+                            anyhow!("from={from}: no stage and no image of that name")
+                        })?;
                         let view = View::mount(store, &layers, &views.join(format!("from-{i}")))?;
                         let path = view.path().to_path_buf();
                         out.views.push(view);
@@ -48,14 +68,26 @@ pub fn prepare(store: &Store, context: &Path, mounts: &[RunMount], views: &Path,
                     None => context.to_path_buf(),
                 };
                 // Resolved inside its root: a symlink in the context cannot show the host.
-                let held = Root::new(&root)?.open(source, nix::fcntl::OFlag::O_PATH).map_err(|e| anyhow!("source={source}: not found in the {} ({e})", if from.is_some() { "stage or image" } else { "build context" }))?;
+                let held =
+                    Root::new(&root)?.open(source, nix::fcntl::OFlag::O_PATH).map_err(|e| {
+                        anyhow!(
+                            "source={source}: not found in the {} ({e})",
+                            if from.is_some() { "stage or image" } else { "build context" }
+                        )
+                    })?;
                 let path = rooted::real_path(&held)?;
                 out.hashes.push(copy::content_hash(std::slice::from_ref(&path))?);
                 if *read_write {
                     out.copies.push((out.binds.len(), views.join(format!("rw-{i}"))));
                 }
                 let file = !path.is_dir();
-                out.binds.push(Bind { source: path, destination, read_only: !read_write, file, tmpfs: None });
+                out.binds.push(Bind {
+                    source: path,
+                    destination,
+                    read_only: !read_write,
+                    file,
+                    tmpfs: None,
+                });
             }
         }
     }
@@ -132,7 +164,12 @@ pub fn stubs(merged: &Path, binds: &[Bind]) -> crate::Result<Vec<(PathBuf, PathB
             None => {
                 let held = root.open(&target, nix::fcntl::OFlag::O_PATH)?;
                 let is_dir = fs::metadata(rooted::fd_path(&held))?.is_dir();
-                ensure!(is_dir != b.file, "cannot mount on {}: the image has a {} there", b.destination, if is_dir { "directory" } else { "file" });
+                ensure!(
+                    is_dir != b.file,
+                    "cannot mount on {}: the image has a {} there",
+                    b.destination,
+                    if is_dir { "directory" } else { "file" }
+                );
             }
         }
     }
@@ -154,7 +191,11 @@ pub fn remove_stubs(upper: &Path, stubs: &[(PathBuf, PathBuf)]) -> crate::Result
             if !empty {
                 break;
             }
-            if meta.is_dir() { fs::remove_dir(&path)? } else { fs::remove_file(&path)? }
+            if meta.is_dir() {
+                fs::remove_dir(&path)?
+            } else {
+                fs::remove_file(&path)?
+            }
         }
     }
     Ok(())

@@ -65,13 +65,22 @@ pub fn sources(root: &Path, pattern: &str, what: &str) -> crate::Result<Vec<Path
             let Ok(dir) = scope.open_dir(base) else { continue };
             let base = scope.relative(&dir)?;
             let Ok(entries) = fs::read_dir(rooted::fd_path(&dir)) else { continue };
-            let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+            let mut names: Vec<String> =
+                entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
             names.sort();
-            next.extend(names.into_iter().filter(|n| glob(seg.as_bytes(), n.as_bytes())).map(|n| base.join(n)));
+            next.extend(
+                names
+                    .into_iter()
+                    .filter(|n| glob(seg.as_bytes(), n.as_bytes()))
+                    .map(|n| base.join(n)),
+            );
         }
         found = next;
     }
-    ensure!(!found.is_empty(), "no source files were specified: nothing in the {what} matches {pattern}");
+    ensure!(
+        !found.is_empty(),
+        "no source files were specified: nothing in the {what} matches {pattern}"
+    );
     Ok(found)
 }
 
@@ -81,13 +90,18 @@ pub fn sources(root: &Path, pattern: &str, what: &str) -> crate::Result<Vec<Path
 pub fn content_hash(sources: &[PathBuf]) -> crate::Result<Digest> {
     let mut h = crate::image::Hashing::new(std::io::sink());
     for s in sources {
-        let (parent, name) = (s.parent().unwrap_or(Path::new("/")), s.file_name().unwrap_or_default());
+        let (parent, name) =
+            (s.parent().unwrap_or(Path::new("/")), s.file_name().unwrap_or_default());
         hash_tree(parent, Path::new(name), &mut h)?;
     }
     Ok(h.finish().0)
 }
 
-fn hash_tree(root: &Path, rel: &Path, h: &mut crate::image::Hashing<std::io::Sink>) -> crate::Result<()> {
+fn hash_tree(
+    root: &Path,
+    rel: &Path,
+    h: &mut crate::image::Hashing<std::io::Sink>,
+) -> crate::Result<()> {
     use std::io::Write;
     let p = root.join(rel);
     let m = fs::symlink_metadata(&p)?;
@@ -109,7 +123,13 @@ fn hash_tree(root: &Path, rel: &Path, h: &mut crate::image::Hashing<std::io::Sin
 /// Copy `src` (a file, a directory's contents, or — for ADD — a tar archive's contents) to
 /// `dest` inside `stage`, with `attrs`. `dest` is resolved inside the stage: a symlink there
 /// is followed as the image will follow it, never out to the host's files.
-pub fn stage(src: &Path, stage: &Path, dest: &Path, attrs: Attrs, extract: bool) -> crate::Result<()> {
+pub fn stage(
+    src: &Path,
+    stage: &Path,
+    dest: &Path,
+    attrs: Attrs,
+    extract: bool,
+) -> crate::Result<()> {
     let root = Root::new(stage)?;
     let meta = fs::symlink_metadata(src)?;
     if meta.is_dir() {
@@ -121,12 +141,18 @@ pub fn stage(src: &Path, stage: &Path, dest: &Path, attrs: Attrs, extract: bool)
         let mut head = [0u8; 2];
         (&f).read_exact(&mut head).ok();
         let f = fs::File::open(src)?;
-        let reader: Box<dyn Read> = if head == [0x1f, 0x8b] { Box::new(flate2::read::MultiGzDecoder::new(f)) } else { Box::new(f) };
+        let reader: Box<dyn Read> = if head == [0x1f, 0x8b] {
+            Box::new(flate2::read::MultiGzDecoder::new(f))
+        } else {
+            Box::new(f)
+        };
         // The same safe unpacker as for image layers: an archive cannot write outside.
-        unpack::unpack(reader, &rooted::fd_path(&dir)).with_context(|| format!("extracting {}", src.display()))?;
+        unpack::unpack(reader, &rooted::fd_path(&dir))
+            .with_context(|| format!("extracting {}", src.display()))?;
         Ok(())
     } else {
-        let name = dest.file_name().with_context(|| format!("{} is not a file name", dest.display()))?;
+        let name =
+            dest.file_name().with_context(|| format!("{} is not a file name", dest.display()))?;
         let dir = make_dirs(&root, dest.parent().unwrap_or(Path::new("")), attrs)?;
         copy_one(src, &dir, name, attrs)
     }
@@ -148,7 +174,12 @@ pub fn keep_image_dirs(stage: &Path, image: &Path, dest: &Path) -> crate::Result
             break;
         }
         let Ok(staged) = stage.open_dir(&rel) else { break };
-        set_attrs(&old, &staged, ".".as_ref(), Attrs { uid: old.uid(), gid: old.gid(), chmod: None })?;
+        set_attrs(
+            &old,
+            &staged,
+            ".".as_ref(),
+            Attrs { uid: old.uid(), gid: old.gid(), chmod: None },
+        )?;
     }
     Ok(())
 }
@@ -168,7 +199,13 @@ pub fn is_archive(p: &Path) -> crate::Result<bool> {
 fn make_dirs(root: &Root, dir: &Path, attrs: Attrs) -> crate::Result<OwnedFd> {
     root.mkdir_all(dir, |parent, name| {
         fchmodat(parent, name, Mode::from_bits_truncate(0o755), FchmodatFlags::NoFollowSymlink)?;
-        fchownat(parent, name, Some(Uid::from_raw(attrs.uid)), Some(Gid::from_raw(attrs.gid)), AtFlags::AT_SYMLINK_NOFOLLOW)?;
+        fchownat(
+            parent,
+            name,
+            Some(Uid::from_raw(attrs.uid)),
+            Some(Gid::from_raw(attrs.gid)),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        )?;
         Ok(())
     })
 }
@@ -201,9 +238,18 @@ fn copy_one(src: &Path, dir: &OwnedFd, name: &OsStr, attrs: Attrs) -> crate::Res
     if m.file_type().is_symlink() {
         symlinkat(&fs::read_link(src)?, dir, name)?;
     } else if m.is_file() {
-        let to = openat(dir, name, OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::from_bits_truncate(0o600))?;
+        let to = openat(
+            dir,
+            name,
+            OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o600),
+        )?;
         // O_NOFOLLOW: the file checked above, not a symlink swapped in since.
-        let from = std::os::unix::fs::OpenOptionsExt::custom_flags(fs::OpenOptions::new().read(true), libc::O_NOFOLLOW).open(src)?;
+        let from = std::os::unix::fs::OpenOptionsExt::custom_flags(
+            fs::OpenOptions::new().read(true),
+            libc::O_NOFOLLOW,
+        )
+        .open(src)?;
         std::io::copy(&mut &from, &mut fs::File::from(to))?;
     } else {
         return Ok(()); // devices, fifos, sockets are not copied
@@ -214,9 +260,20 @@ fn copy_one(src: &Path, dir: &OwnedFd, name: &OsStr, attrs: Attrs) -> crate::Res
 /// `name` in `dir` gets its owner from `attrs`, its mode from `m` (or `--chmod`), and `m`'s
 /// modification time — never through a symlink.
 fn set_attrs(m: &Metadata, dir: &OwnedFd, name: &OsStr, attrs: Attrs) -> crate::Result<()> {
-    fchownat(dir, name, Some(Uid::from_raw(attrs.uid)), Some(Gid::from_raw(attrs.gid)), AtFlags::AT_SYMLINK_NOFOLLOW)?;
+    fchownat(
+        dir,
+        name,
+        Some(Uid::from_raw(attrs.uid)),
+        Some(Gid::from_raw(attrs.gid)),
+        AtFlags::AT_SYMLINK_NOFOLLOW,
+    )?;
     if !m.file_type().is_symlink() {
-        fchmodat(dir, name, Mode::from_bits_truncate(attrs.chmod.unwrap_or(m.mode() & 0o7777)), FchmodatFlags::NoFollowSymlink)?;
+        fchmodat(
+            dir,
+            name,
+            Mode::from_bits_truncate(attrs.chmod.unwrap_or(m.mode() & 0o7777)),
+            FchmodatFlags::NoFollowSymlink,
+        )?;
     }
     let t = TimeSpec::new(m.mtime(), m.mtime_nsec());
     utimensat(dir, name, &t, &t, UtimensatFlags::NoFollowSymlink)?;

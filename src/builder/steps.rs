@@ -42,8 +42,8 @@ pub struct Rules {
 
 impl Default for Rules {
     fn default() -> Rules {
-        use crate::solutions::build04;
-        Rules { makes_layer: build04::makes_layer, cache_key: build04::cache_key }
+        use crate::solutions::builder04;
+        Rules { makes_layer: builder04::makes_layer, cache_key: builder04::cache_key }
     }
 }
 
@@ -105,7 +105,8 @@ struct Builder<'a> {
 /// Build the Dockerfile in `opts`; prints the classic builder's output as it goes.
 pub fn build(store: &Store, opts: &Options) -> crate::Result<Report> {
     let path = opts.dockerfile.clone().unwrap_or_else(|| opts.context.join("Dockerfile"));
-    let text = fs::read_to_string(&path).map_err(|e| anyhow!("cannot read the Dockerfile {}: {e}", path.display()))?;
+    let text = fs::read_to_string(&path)
+        .map_err(|e| anyhow!("cannot read the Dockerfile {}: {e}", path.display()))?;
     let name = path.file_name().map_or("Dockerfile".into(), |n| n.to_string_lossy().into_owned());
     let df = dockerfile::parse(&text, &name)?;
     df.check()?;
@@ -136,15 +137,24 @@ pub fn build(store: &Store, opts: &Options) -> crate::Result<Report> {
             None => anyhow!("{name}:{}: {e:#}", ins.start_line),
         })?;
     }
-    let stage = b.stages.last().ok_or_else(|| anyhow!("{name}: no FROM instruction: a build starts from an image (or FROM scratch)"))?;
-    let id = stage.id.clone().ok_or_else(|| anyhow!("{name}: FROM scratch and nothing else: there is no image to build"))?;
+    let stage = b.stages.last().ok_or_else(|| {
+        anyhow!("{name}: no FROM instruction: a build starts from an image (or FROM scratch)")
+    })?;
+    let id = stage.id.clone().ok_or_else(|| {
+        anyhow!("{name}: FROM scratch and nothing else: there is no image to build")
+    })?;
     let image = store.resolve(id.as_str())?;
     println!("Successfully built {}", image.id.short());
     for tag in &opts.tags {
         store.tag(image.id.as_str(), tag)?;
         println!("Successfully tagged {tag}");
     }
-    let unused: Vec<&str> = opts.build_args.iter().map(|(k, _)| k.as_str()).filter(|k| !b.used_args.contains(*k)).collect();
+    let unused: Vec<&str> = opts
+        .build_args
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !b.used_args.contains(*k))
+        .collect();
     if !unused.is_empty() {
         println!("[Warning] One or more build-args [{}] were not consumed", unused.join(" "));
     }
@@ -163,7 +173,11 @@ impl Builder<'_> {
             }
             _ => {}
         }
-        ensure!(!self.stages.is_empty(), "{} before FROM: a build starts from an image (FROM IMAGE or FROM scratch)", ins.keyword.to_uppercase());
+        ensure!(
+            !self.stages.is_empty(),
+            "{} before FROM: a build starts from an image (FROM IMAGE or FROM scratch)",
+            ins.keyword.to_uppercase()
+        );
         match ins.keyword.as_str() {
             "run" => self.run(ins),
             "copy" | "add" => self.copy(ins),
@@ -193,8 +207,10 @@ impl Builder<'_> {
     fn declare_args(&mut self, ins: &Instruction, scope: &[String]) -> crate::Result<Vec<String>> {
         let mut out = Vec::new();
         for a in &ins.args {
-            let (name, default) = a.split_once('=').map_or((a.as_str(), None), |(n, d)| (n, Some(d)));
-            let given = self.opts.build_args.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            let (name, default) =
+                a.split_once('=').map_or((a.as_str(), None), |(n, d)| (n, Some(d)));
+            let given =
+                self.opts.build_args.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
             if given.is_some() {
                 self.used_args.insert(name.to_string());
             }
@@ -206,7 +222,11 @@ impl Builder<'_> {
                 }
                 // FIX: `ARG NAME` without a value inside a stage takes the default of the
                 // global `ARG NAME=…` before the first FROM, as Docker documents.
-                (None, None) => self.global_args.iter().find(|a| a.split('=').next() == Some(name)).map(|a| a[name.len() + 1..].to_string()),
+                (None, None) => self
+                    .global_args
+                    .iter()
+                    .find(|a| a.split('=').next() == Some(name))
+                    .map(|a| a[name.len() + 1..].to_string()),
             };
             if let Some(v) = value {
                 out.push(format!("{name}={v}"));
@@ -229,23 +249,56 @@ impl Builder<'_> {
                 rootfs: oci::RootFs { kind: "layers".into(), diff_ids: Vec::new() },
                 ..Default::default()
             };
-            Stage { name, config, layers: Vec::new(), id: None, args: Vec::new(), cmd_inherited: false }
-        } else if let Some(prev) = self.stages.iter().find(|s| s.name.as_deref() == Some(base.to_lowercase().as_str())) {
-            Stage { name, config: prev.config.clone(), layers: prev.layers.clone(), id: prev.id.clone(), args: Vec::new(), cmd_inherited: true }
+            Stage {
+                name,
+                config,
+                layers: Vec::new(),
+                id: None,
+                args: Vec::new(),
+                cmd_inherited: false,
+            }
+        } else if let Some(prev) =
+            self.stages.iter().find(|s| s.name.as_deref() == Some(base.to_lowercase().as_str()))
+        {
+            Stage {
+                name,
+                config: prev.config.clone(),
+                layers: prev.layers.clone(),
+                id: prev.id.clone(),
+                args: Vec::new(),
+                cmd_inherited: true,
+            }
         } else {
             let img = self.store.resolve(&base).map_err(|_| {
                 anyhow!("base image {base} is not in the store: import it (scripts/base-images) or pull it (minidocker pull {base})")
             })?;
-            Stage { name, config: img.config, layers: img.manifest.layers, id: Some(img.id), args: Vec::new(), cmd_inherited: true }
+            Stage {
+                name,
+                config: img.config,
+                layers: img.manifest.layers,
+                id: Some(img.id),
+                args: Vec::new(),
+                cmd_inherited: true,
+            }
         };
         if let Some(id) = &stage.id {
             println!(" ---> {}", id.short());
         }
-        let triggers: Vec<String> = stage.config.config.extra.get("OnBuild").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+        let triggers: Vec<String> = stage
+            .config
+            .config
+            .extra
+            .get("OnBuild")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
         self.stages.push(stage);
         if !triggers.is_empty() {
             // ONBUILD: the base image's triggers run now, as if written right after FROM.
-            println!("# Executing {} build trigger{}", triggers.len(), if triggers.len() == 1 { "" } else { "s" });
+            println!(
+                "# Executing {} build trigger{}",
+                triggers.len(),
+                if triggers.len() == 1 { "" } else { "s" }
+            );
             self.stage().config.config.extra.remove("OnBuild");
             for t in triggers {
                 let df = dockerfile::parse(&t, "ONBUILD trigger")?;
@@ -269,19 +322,35 @@ impl Builder<'_> {
         st.config = img.config.clone();
         st.layers = img.manifest.layers.clone();
         st.id = Some(img.id.clone());
-        self.steps.push(StepReport { instruction: ins.original.clone(), cached: true, image: img.id, layer: None });
+        self.steps.push(StepReport {
+            instruction: ins.original.clone(),
+            cached: true,
+            image: img.id,
+            layer: None,
+        });
         true
     }
 
     /// Record the step: a history entry, the layer if any, a new image in the store.
-    fn commit(&mut self, key: String, ins: &Instruction, created_by: String, layer: Option<(Descriptor, LayerReport)>) -> crate::Result<()> {
+    fn commit(
+        &mut self,
+        key: String,
+        ins: &Instruction,
+        created_by: String,
+        layer: Option<(Descriptor, LayerReport)>,
+    ) -> crate::Result<()> {
         // A step that changed files but "makes no layer" loses its changes: what the
         // exercise's `makes_layer` decides is what the image gets.
         let layer = layer.filter(|_| (self.opts.rules.makes_layer)(&ins.keyword));
         let now = units::rfc3339_now();
         let st = self.stages.last_mut().expect("a stage exists after FROM");
         st.config.created = Some(now.clone());
-        st.config.history.push(History { created: Some(now), created_by: Some(created_by), empty_layer: layer.is_none(), ..Default::default() });
+        st.config.history.push(History {
+            created: Some(now),
+            created_by: Some(created_by),
+            empty_layer: layer.is_none(),
+            ..Default::default()
+        });
         if let Some((desc, report)) = &layer {
             st.layers.push(desc.clone());
             st.config.rootfs.diff_ids.push(report.diff_id.clone());
@@ -290,7 +359,12 @@ impl Builder<'_> {
         st.id = Some(img.id.clone());
         self.cache.put(key, &img.id)?;
         println!(" ---> {}", img.id.short());
-        self.steps.push(StepReport { instruction: ins.original.clone(), cached: false, image: img.id, layer: layer.map(|l| l.1) });
+        self.steps.push(StepReport {
+            instruction: ins.original.clone(),
+            cached: false,
+            image: img.id,
+            layer: layer.map(|l| l.1),
+        });
         Ok(())
     }
 
@@ -342,7 +416,11 @@ impl Builder<'_> {
                     let p = self.expand(a)?;
                     let port = if p.contains('/') { p.to_lowercase() } else { format!("{p}/tcp") };
                     let (num, proto) = port.split_once('/').unwrap_or_default();
-                    ensure!(num.split('-').all(|n| n.parse::<u16>().is_ok()) && ["tcp", "udp", "sctp"].contains(&proto), "invalid port {p:?} for EXPOSE (PORT or PORT/tcp|udp)");
+                    ensure!(
+                        num.split('-').all(|n| n.parse::<u16>().is_ok())
+                            && ["tcp", "udp", "sctp"].contains(&proto),
+                        "invalid port {p:?} for EXPOSE (PORT or PORT/tcp|udp)"
+                    );
                     ports.insert(port.clone(), serde_json::json!({}));
                     shown.push(port);
                 }
@@ -352,7 +430,10 @@ impl Builder<'_> {
             "cmd" | "entrypoint" => {
                 let argv = self.command(ins, &config, ins.args.join(" "));
                 let c = &mut config.config;
-                let shown = format!("[{}]", argv.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" "));
+                let shown = format!(
+                    "[{}]",
+                    argv.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" ")
+                );
                 if kw == "cmd" {
                     c.cmd = Some(argv);
                     self.stage().cmd_inherited = false;
@@ -371,7 +452,11 @@ impl Builder<'_> {
             "workdir" => {
                 let dir = self.expand(&ins.args[0])?;
                 let base = c.working_dir.clone().unwrap_or_else(|| "/".into());
-                let joined = if dir.starts_with('/') { PathBuf::from(&dir) } else { Path::new(&base).join(&dir) };
+                let joined = if dir.starts_with('/') {
+                    PathBuf::from(&dir)
+                } else {
+                    Path::new(&base).join(&dir)
+                };
                 let cleaned = copy::clean_abs(&joined);
                 c.working_dir = Some(cleaned.clone());
                 cleaned
@@ -402,7 +487,11 @@ impl Builder<'_> {
                 let trigger = ins.onbuild.as_ref().context("ONBUILD needs an instruction")?;
                 // A trigger's here-documents are stored with it, to be read again when it runs.
                 let text = heredoc::with_bodies(&trigger.original, &ins.heredocs);
-                let mut list: Vec<String> = c.extra.get("OnBuild").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+                let mut list: Vec<String> = c
+                    .extra
+                    .get("OnBuild")
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+                    .unwrap_or_default();
                 list.push(text.clone());
                 c.extra.insert("OnBuild".into(), serde_json::json!(list));
                 text
@@ -411,18 +500,28 @@ impl Builder<'_> {
                 let test: Vec<String> = if ins.args[0].eq_ignore_ascii_case("none") {
                     vec!["NONE".into()]
                 } else if ins.json {
-                    std::iter::once("CMD".to_string()).chain(ins.args[1..].iter().cloned()).collect()
+                    std::iter::once("CMD".to_string())
+                        .chain(ins.args[1..].iter().cloned())
+                        .collect()
                 } else {
                     vec!["CMD-SHELL".into(), ins.args[1..].join(" ")]
                 };
                 let mut hc = serde_json::json!({ "Test": test });
-                for (flag, key) in [("interval", "Interval"), ("timeout", "Timeout"), ("start-period", "StartPeriod")] {
+                for (flag, key) in [
+                    ("interval", "Interval"),
+                    ("timeout", "Timeout"),
+                    ("start-period", "StartPeriod"),
+                ] {
                     if let Some(v) = ins.flag(flag) {
-                        hc[key] = serde_json::json!(parse_duration(v).with_context(|| format!("--{flag}={v} is not a duration like 30s or 1m30s"))?);
+                        hc[key] = serde_json::json!(parse_duration(v).with_context(|| format!(
+                            "--{flag}={v} is not a duration like 30s or 1m30s"
+                        ))?);
                     }
                 }
                 if let Some(r) = ins.flag("retries") {
-                    hc["Retries"] = serde_json::json!(r.parse::<u32>().with_context(|| format!("--retries={r} is not a number"))?);
+                    hc["Retries"] = serde_json::json!(r
+                        .parse::<u32>()
+                        .with_context(|| format!("--retries={r} is not a number"))?);
                 }
                 c.extra.insert("Healthcheck".into(), hc);
                 ins.args.join(" ")
@@ -436,7 +535,11 @@ impl Builder<'_> {
         }
         self.stage().config = config;
         // An instruction that "makes a layer" gets one even without files to put in it.
-        let layer = if (self.opts.rules.makes_layer)(kw) { Some(self.layer_from(&self.empty_dir()?, &[])?) } else { None };
+        let layer = if (self.opts.rules.makes_layer)(kw) {
+            Some(self.layer_from(&self.empty_dir()?, &[])?)
+        } else {
+            None
+        };
         self.commit(key, ins, created_by, layer)
     }
 
@@ -445,28 +548,58 @@ impl Builder<'_> {
         if ins.json {
             return ins.args.clone();
         }
-        let shell: Vec<String> = config.config.extra.get("Shell").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+        let shell: Vec<String> = config
+            .config
+            .extra
+            .get("Shell")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
         shell.into_iter().chain(std::iter::once(text)).collect()
     }
 
     /// RUN: a container from the image so far; what it changes becomes the step's layer.
     fn run(&mut self, ins: &Instruction) -> crate::Result<()> {
         let config = self.stage().config.clone();
-        let workdir = config.config.working_dir.clone().filter(|w| !w.is_empty()).unwrap_or_else(|| "/".into());
+        let workdir = config
+            .config
+            .working_dir
+            .clone()
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".into());
         let flags = run_flags::parse(&ins.flags, &|value| self.expand(value), &workdir)?;
         let (text, scripts) = run_heredocs(ins)?;
         let argv = self.command(ins, &config, text);
         // Build args reach RUN as environment variables, and — as in Docker — are recorded.
         let image_env = config.config.env.clone().unwrap_or_default();
-        let args: Vec<String> = self.stage().args.iter().filter(|a| !image_env.iter().any(|e| e.split('=').next() == a.split('=').next())).cloned().collect();
-        let created_by = if args.is_empty() { argv.join(" ") } else { format!("|{} {} {}", args.len(), args.join(" "), argv.join(" ")) };
+        let args: Vec<String> = self
+            .stage()
+            .args
+            .iter()
+            .filter(|a| !image_env.iter().any(|e| e.split('=').next() == a.split('=').next()))
+            .cloned()
+            .collect();
+        let created_by = if args.is_empty() {
+            argv.join(" ")
+        } else {
+            format!("|{} {} {}", args.len(), args.join(" "), argv.join(" "))
+        };
         // What the step depends on beyond its command line goes into the key after NULs, which
         // no command line can hold (so no other RUN has the same key): a script run from
         // /dev/pipes, the flags, and the content of what bind mounts show.
-        ensure!(!created_by.contains('\0'), "RUN holds a NUL character, which no command line can: remove it");
+        ensure!(
+            !created_by.contains('\0'),
+            "RUN holds a NUL character, which no command line can: remove it"
+        );
         let views = self.work.path().join(format!("run-{}", self.steps.len()));
-        let mut mounted = mounts::prepare(self.store, &self.context, &flags.mounts, &views, &|from| self.source_layers(from))?;
-        let extra = scripts.iter().map(|(_, script)| script.clone()).chain(ins.flags.iter().cloned()).chain(mounted.hashes.iter().map(|h| h.to_string()));
+        let mut mounted =
+            mounts::prepare(self.store, &self.context, &flags.mounts, &views, &|from| {
+                self.source_layers(from)
+            })?;
+        let extra = scripts
+            .iter()
+            .map(|(_, script)| script.clone())
+            .chain(ins.flags.iter().cloned())
+            .chain(mounted.hashes.iter().map(|h| h.to_string()));
         let key_text = extra.fold(created_by.clone(), |key, part| format!("{key}\0{part}"));
         let key = (self.opts.rules.cache_key)(self.stage().id.as_ref(), &key_text);
         if self.cached(&key, ins) {
@@ -476,7 +609,12 @@ impl Builder<'_> {
         let id = rootfs::new_id()?;
         let hostname = &id[..12];
         let dir = self.store.scratch()?;
-        let mut fs_ = Rootfs::create(self.store, &config.rootfs.diff_ids, dir.path(), &InitFiles::for_host(hostname, None))?;
+        let mut fs_ = Rootfs::create(
+            self.store,
+            &config.rootfs.diff_ids,
+            dir.path(),
+            &InitFiles::for_host(hostname, None),
+        )?;
         fs_.mount(crate::solutions::rootfs03::overlay_options)?;
         let stubs = mounts::stubs(&fs_.merged(), &mounted.binds)?;
         println!(" ---> Running in {hostname}");
@@ -494,7 +632,12 @@ impl Builder<'_> {
         };
         let exit = rootfs::run(&fs_, &spec)?;
         // One line, also for a here-document's script (its newlines shown as \n).
-        ensure!(exit.success(), "The command '{}' returned a non-zero code: {}", argv.join(" ").trim_end().replace('\n', "\\n"), exit.code());
+        ensure!(
+            exit.success(),
+            "The command '{}' returned a non-zero code: {}",
+            argv.join(" ").trim_end().replace('\n', "\\n"),
+            exit.code()
+        );
         let upper = fs_.base.join(&fs_.layers.upper);
         mounts::remove_stubs(&upper, &stubs)?;
         let layer = self.layer_from(&upper, &NOT_COMMITTED)?;
@@ -504,7 +647,6 @@ impl Builder<'_> {
         // The history records the command as it ran, build args first (`|1 K=v /bin/sh -c …`).
         self.commit(key, ins, created_by, Some(layer))
     }
-
 
     /// An empty directory in the build's work dir (an empty layer's content).
     fn empty_dir(&self) -> crate::Result<PathBuf> {
@@ -531,13 +673,18 @@ impl Builder<'_> {
         let kw = ins.keyword.to_uppercase();
         for f in &ins.flags {
             let name = f.trim_start_matches('-').split('=').next().unwrap_or_default();
-            ensure!(["from", "chown", "chmod", "link"].contains(&name) && (name != "from" || kw == "COPY"), "{kw} failed: unknown flag {f}");
+            ensure!(
+                ["from", "chown", "chmod", "link"].contains(&name)
+                    && (name != "from" || kw == "COPY"),
+                "{kw} failed: unknown flag {f}"
+            );
         }
         let (dest_arg, source_args) = ins.args.split_last().context("no destination")?;
         let dest_word = self.expand(dest_arg)?;
         let config = self.stage().config.clone();
         let workdir = config.config.working_dir.clone().unwrap_or_else(|| "/".into());
-        let dest_is_dir_syntax = dest_word.ends_with('/') || dest_word == "." || dest_word.ends_with("/.");
+        let dest_is_dir_syntax =
+            dest_word.ends_with('/') || dest_word == "." || dest_word.ends_with("/.");
         let dest = copy::clean_abs(&Path::new(&workdir).join(&dest_word));
 
         // Where the sources come from: the context, an earlier stage, or an image. The views
@@ -558,7 +705,11 @@ impl Builder<'_> {
         let mut sources: Vec<(PathBuf, bool)> = Vec::new(); // (absolute path, may be extracted)
         for (i, arg) in source_args.iter().enumerate() {
             if let Some(doc) = heredoc::opener(arg).and_then(|_| heredocs.next()) {
-                let file = self.work.path().join(format!("heredocs-{}/{i}", self.steps.len())).join(doc.file_name()?);
+                let file = self
+                    .work
+                    .path()
+                    .join(format!("heredocs-{}/{i}", self.steps.len()))
+                    .join(doc.file_name()?);
                 sources.push((self.write_heredoc(doc, &file)?, false));
                 continue;
             }
@@ -575,22 +726,39 @@ impl Builder<'_> {
 
         // The image so far, read-only: is the destination a directory there, who is --chown?
         let view = View::mount(self.store, &config.rootfs.diff_ids, &views.join("image"))?;
-        let dest_is_dir = dest_is_dir_syntax || view.path().join(dest.trim_start_matches('/')).is_dir();
+        let dest_is_dir =
+            dest_is_dir_syntax || view.path().join(dest.trim_start_matches('/')).is_dir();
         let mut attrs = Attrs::default();
         if let Some(owner) = ins.flag("chown") {
             (attrs.uid, attrs.gid) = resolve_owner(view.path(), &self.expand(owner)?)?;
         }
         if let Some(mode) = ins.flag("chmod") {
-            attrs.chmod = Some(u32::from_str_radix(mode, 8).ok().filter(|m| *m <= 0o7777).with_context(|| format!("invalid --chmod={mode}: an octal mode like 755"))?);
+            attrs.chmod = Some(
+                u32::from_str_radix(mode, 8)
+                    .ok()
+                    .filter(|m| *m <= 0o7777)
+                    .with_context(|| format!("invalid --chmod={mode}: an octal mode like 755"))?,
+            );
         }
         // FIX: the view stays mounted until the files are staged (see `keep_image_dirs` below).
 
         let hash = copy::content_hash(&sources.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>())?;
-        let kind = if sources.len() > 1 { "multi" } else if sources[0].0.is_dir() { "dir" } else { "file" };
+        let kind = if sources.len() > 1 {
+            "multi"
+        } else if sources[0].0.is_dir() {
+            "dir"
+        } else {
+            "file"
+        };
         // FIX: the destination as Docker shows it, trailing `/` kept: `COPY f /x` (a file /x)
         // and `COPY f /x/` (/x/f) are different steps, and were one cache key.
-        let shown_dest = if dest_is_dir_syntax && dest != "/" { format!("{dest}/") } else { dest.clone() };
-        let created_by = format!("/bin/sh -c #(nop) {kw} {}{kind}:{} in {shown_dest} ", ins.flags.iter().map(|f| format!("{f} ")).collect::<String>(), hash.hex());
+        let shown_dest =
+            if dest_is_dir_syntax && dest != "/" { format!("{dest}/") } else { dest.clone() };
+        let created_by = format!(
+            "/bin/sh -c #(nop) {kw} {}{kind}:{} in {shown_dest} ",
+            ins.flags.iter().map(|f| format!("{f} ")).collect::<String>(),
+            hash.hex()
+        );
         let key = (self.opts.rules.cache_key)(self.stage().id.as_ref(), &created_by);
         if self.cached(&key, ins) {
             return Ok(());
@@ -600,8 +768,13 @@ impl Builder<'_> {
         for (src, may_extract) in &sources {
             // FIX: an archive that ADD extracts goes *into* the destination (`ADD app.tar /srv/`
             // gives /srv/…, as in Docker), not into a directory named after the archive.
-            let extracts = *may_extract && fs::symlink_metadata(src)?.is_file() && copy::is_archive(src)?;
-            let target = if src.is_dir() || extracts || !dest_is_dir { PathBuf::from(&dest) } else { Path::new(&dest).join(src.file_name().unwrap_or_default()) };
+            let extracts =
+                *may_extract && fs::symlink_metadata(src)?.is_file() && copy::is_archive(src)?;
+            let target = if src.is_dir() || extracts || !dest_is_dir {
+                PathBuf::from(&dest)
+            } else {
+                Path::new(&dest).join(src.file_name().unwrap_or_default())
+            };
             copy::stage(src, &staged, &target, attrs, *may_extract)?;
             // FIX: the directories on the way that the image already has keep its owner and
             // mode: `COPY f /tmp/` left /tmp 0755 root instead of 1777, and --chown gave
@@ -632,12 +805,17 @@ impl Builder<'_> {
     fn source_layers(&self, from: &str) -> crate::Result<Vec<Digest>> {
         let stage = match from.parse::<usize>() {
             Ok(i) => self.stages.get(i),
-            Err(_) => self.stages.iter().find(|s| s.name.as_deref() == Some(from.to_lowercase().as_str())),
+            Err(_) => {
+                self.stages.iter().find(|s| s.name.as_deref() == Some(from.to_lowercase().as_str()))
+            }
         };
         if let Some(s) = stage {
             return Ok(s.config.rootfs.diff_ids.clone());
         }
-        let img = self.store.resolve(from).map_err(|_| anyhow!("COPY --from={from}: no stage and no image of that name"))?;
+        let img = self
+            .store
+            .resolve(from)
+            .map_err(|_| anyhow!("COPY --from={from}: no stage and no image of that name"))?;
         Ok(img.config.rootfs.diff_ids)
     }
 }
@@ -671,23 +849,41 @@ fn run_heredocs(ins: &Instruction) -> crate::Result<(String, Vec<(String, String
 fn resolve_owner(root: &Path, spec: &str) -> crate::Result<(u32, u32)> {
     let lookup = |file: &str, name: &str, field: usize| -> Option<u32> {
         let text = fs::read_to_string(root.join(file)).ok()?;
-        text.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.first() == Some(&name)).and_then(|f| f.get(field)?.parse().ok())
+        text.lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.first() == Some(&name))
+            .and_then(|f| f.get(field)?.parse().ok())
     };
     let (u, g) = spec.split_once(':').map_or((spec, None), |(u, g)| (u, Some(g)));
-    let uid = u.parse().ok().or_else(|| lookup("etc/passwd", u, 2)).with_context(|| format!("--chown={spec}: no user {u} in the image's /etc/passwd"))?;
-    let gid = match g {
-        None => u.parse().ok().or_else(|| lookup("etc/passwd", u, 3)).unwrap_or(uid),
-        Some(g) => g.parse().ok().or_else(|| lookup("etc/group", g, 2)).with_context(|| format!("--chown={spec}: no group {g} in the image's /etc/group"))?,
-    };
+    let uid = u
+        .parse()
+        .ok()
+        .or_else(|| lookup("etc/passwd", u, 2))
+        .with_context(|| format!("--chown={spec}: no user {u} in the image's /etc/passwd"))?;
+    let gid =
+        match g {
+            None => u.parse().ok().or_else(|| lookup("etc/passwd", u, 3)).unwrap_or(uid),
+            Some(g) => g.parse().ok().or_else(|| lookup("etc/group", g, 2)).with_context(|| {
+                format!("--chown={spec}: no group {g} in the image's /etc/group")
+            })?,
+        };
     Ok((uid, gid))
 }
 
 /// ADD's remote sources: downloaded into the build's work dir, named after the URL's path.
 fn download(url: &str, dir: &Path) -> crate::Result<PathBuf> {
     fs::create_dir_all(dir)?;
-    let name = url.split(['?', '#']).next().unwrap_or(url).rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("download");
+    let name = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("download");
     let path = dir.join(name);
-    let mut resp = ureq::get(url).call().with_context(|| format!("ADD failed: downloading {url}"))?;
+    let mut resp =
+        ureq::get(url).call().with_context(|| format!("ADD failed: downloading {url}"))?;
     std::io::copy(&mut resp.body_mut().as_reader(), &mut fs::File::create(&path)?)?;
     // Docker gives downloaded files mode 0600.
     fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;

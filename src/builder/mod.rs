@@ -2,15 +2,15 @@
 //! instruction, a layer for each that changes files, and a cache of steps.
 //!
 //! - [`context`]: the build context, snapshotted once; [`ignore`]: `.dockerignore`
-//! - [`builder`]: the instruction loop; [`copy`]: ADD and COPY; [`cache`]: the build cache
+//! - [`steps`]: the instruction loop; [`copy`]: ADD and COPY; [`cache`]: the build cache
 //! - [`run_flags`]: RUN's `--mount` and `--network`; [`mounts`]: the mounts they make
 
-pub mod builder;
 pub mod cache;
 pub mod context;
 pub mod copy;
 pub mod ignore;
 pub mod mounts;
 pub mod run_flags;
+pub mod steps;
 
-pub use builder::{build, Options, Report, StepReport};
+pub use steps::{build, Options, Report, StepReport};

@@ -27,16 +27,33 @@ pub struct RunFlags {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunMount {
-    Cache { target: String, id: String, read_only: bool, uid: u32, gid: u32, mode: u32 },
+    Cache {
+        target: String,
+        id: String,
+        read_only: bool,
+        uid: u32,
+        gid: u32,
+        mode: u32,
+    },
     /// `size`: the tmpfs's limit, in the kernel's terms (bytes, or with k, m or g).
-    Tmpfs { target: String, size: Option<String> },
-    Bind { target: String, source: String, from: Option<String>, read_write: bool },
+    Tmpfs {
+        target: String,
+        size: Option<String>,
+    },
+    Bind {
+        target: String,
+        source: String,
+        from: Option<String>,
+        read_write: bool,
+    },
 }
 
 impl RunMount {
     pub fn target(&self) -> &str {
         match self {
-            RunMount::Cache { target, .. } | RunMount::Tmpfs { target, .. } | RunMount::Bind { target, .. } => target,
+            RunMount::Cache { target, .. }
+            | RunMount::Tmpfs { target, .. }
+            | RunMount::Bind { target, .. } => target,
         }
     }
 }
@@ -44,10 +61,17 @@ impl RunMount {
 /// Parses RUN's flags (already unquoted, `--name=value`). `expand` expands the build's
 /// variables in a mount's values (all but `from`, as BuildKit); a relative target is taken
 /// from `workdir`.
-pub fn parse(flags: &[String], expand: &dyn Fn(&str) -> crate::Result<String>, workdir: &str) -> crate::Result<RunFlags> {
+pub fn parse(
+    flags: &[String],
+    expand: &dyn Fn(&str) -> crate::Result<String>,
+    workdir: &str,
+) -> crate::Result<RunFlags> {
     let mut out = RunFlags { no_network: false, mounts: Vec::new() };
     for flag in flags {
-        let (name, value) = flag.trim_start_matches('-').split_once('=').unwrap_or((flag.trim_start_matches('-'), ""));
+        let (name, value) = flag
+            .trim_start_matches('-')
+            .split_once('=')
+            .unwrap_or((flag.trim_start_matches('-'), ""));
         match name {
             "network" => match value {
                 "default" | "host" => out.no_network = false,
@@ -75,7 +99,11 @@ fn parse_bool(key: &str, value: &str) -> crate::Result<bool> {
 
 /// One `--mount=` value: comma-separated `key=value` fields, keys in any case; `ro`, `rw`
 /// and their long forms may stand alone (`true`), and the last of them wins.
-fn mount(spec: &str, expand: &dyn Fn(&str) -> crate::Result<String>, workdir: &str) -> crate::Result<RunMount> {
+fn mount(
+    spec: &str,
+    expand: &dyn Fn(&str) -> crate::Result<String>,
+    workdir: &str,
+) -> crate::Result<RunMount> {
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut read_only: Option<bool> = None;
     for field in spec.split(',').filter(|f| !f.is_empty()) {
@@ -85,7 +113,9 @@ fn mount(spec: &str, expand: &dyn Fn(&str) -> crate::Result<String>, workdir: &s
         };
         match key.as_str() {
             "ro" | "readonly" => read_only = Some(value.map_or(Ok(true), |v| parse_bool(&key, v))?),
-            "rw" | "readwrite" => read_only = Some(!value.map_or(Ok(true), |v| parse_bool(&key, v))?),
+            "rw" | "readwrite" => {
+                read_only = Some(!value.map_or(Ok(true), |v| parse_bool(&key, v))?)
+            }
             _ => {
                 let value = value.with_context(|| format!("{key} needs a value: {key}=…"))?;
                 let value = if key == "from" { value.to_string() } else { expand(value)? };
@@ -93,7 +123,9 @@ fn mount(spec: &str, expand: &dyn Fn(&str) -> crate::Result<String>, workdir: &s
             }
         }
     }
-    let get = |names: &[&str]| fields.iter().rev().find(|(k, _)| names.contains(&k.as_str())).map(|(_, v)| v.clone());
+    let get = |names: &[&str]| {
+        fields.iter().rev().find(|(k, _)| names.contains(&k.as_str())).map(|(_, v)| v.clone())
+    };
     let kind = get(&["type"]).unwrap_or_else(|| "bind".into());
     if kind == "secret" || kind == "ssh" {
         bail!("type={kind} needs build --{kind}, which minidocker does not have; copy what the step needs in a stage instead");
@@ -107,37 +139,66 @@ fn mount(spec: &str, expand: &dyn Fn(&str) -> crate::Result<String>, workdir: &s
     };
     if let Some((key, _)) = fields.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
         let hint = match (kind.as_str(), key.as_str()) {
-            ("cache", "from" | "source" | "src") => ": seeding a cache from a stage is not supported here",
+            ("cache", "from" | "source" | "src") => {
+                ": seeding a cache from a stage is not supported here"
+            }
             _ => "",
         };
         bail!("{key} is not an option of type={kind}{hint}");
     }
-    let target = get(&["target", "dst", "destination"]).context("a mount needs target=DIR, where it appears in the container")?;
-    let target = crate::build::copy::clean_abs(&Path::new(workdir).join(&target));
-    ensure!(target != "/", "target=/ would hide the whole container: mount on a directory below it");
+    let target = get(&["target", "dst", "destination"])
+        .context("a mount needs target=DIR, where it appears in the container")?;
+    let target = crate::builder::copy::clean_abs(&Path::new(workdir).join(&target));
+    ensure!(
+        target != "/",
+        "target=/ would hide the whole container: mount on a directory below it"
+    );
     let number = |name: &str, radix: u32, default: u32| -> crate::Result<u32> {
-        get(&[name]).map_or(Ok(default), |v| u32::from_str_radix(&v, radix).map_err(|_| anyhow::anyhow!("{name}={v} is not a number")))
+        get(&[name]).map_or(Ok(default), |v| {
+            u32::from_str_radix(&v, radix)
+                .map_err(|_| anyhow::anyhow!("{name}={v} is not a number"))
+        })
     };
     Ok(match kind.as_str() {
         "cache" => {
             if let Some(sharing) = get(&["sharing"]) {
                 // Steps of one build run one after another here: all three mean the same.
-                ensure!(["shared", "private", "locked"].contains(&sharing.as_str()), "sharing={sharing}: shared, private or locked");
+                ensure!(
+                    ["shared", "private", "locked"].contains(&sharing.as_str()),
+                    "sharing={sharing}: shared, private or locked"
+                );
             }
             let id = get(&["id"]).unwrap_or_else(|| target.clone());
-            RunMount::Cache { target, id, read_only: read_only.unwrap_or(false), uid: number("uid", 10, 0)?, gid: number("gid", 10, 0)?, mode: number("mode", 8, 0o755)? }
+            RunMount::Cache {
+                target,
+                id,
+                read_only: read_only.unwrap_or(false),
+                uid: number("uid", 10, 0)?,
+                gid: number("gid", 10, 0)?,
+                mode: number("mode", 8, 0o755)?,
+            }
         }
         "tmpfs" => {
             let size = get(&["size"]);
             if let Some(size) = &size {
                 let digits = size.trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G']);
-                ensure!(!digits.is_empty() && digits.len() + 1 >= size.len() && digits.bytes().all(|b| b.is_ascii_digit()), "size={size}: bytes, or a number with k, m or g");
+                ensure!(
+                    !digits.is_empty()
+                        && digits.len() + 1 >= size.len()
+                        && digits.bytes().all(|b| b.is_ascii_digit()),
+                    "size={size}: bytes, or a number with k, m or g"
+                );
             }
             RunMount::Tmpfs { target, size }
         }
         _ => {
             let source = get(&["source", "src"]).unwrap_or_else(|| "/".into());
-            RunMount::Bind { target, source, from: get(&["from"]), read_write: read_only == Some(false) }
+            RunMount::Bind {
+                target,
+                source,
+                from: get(&["from"]),
+                read_write: read_only == Some(false),
+            }
         }
     })
 }
@@ -153,14 +214,32 @@ mod tests {
 
     #[test]
     fn mounts_and_network_read_like_buildkit() {
-        let f = flags(&["--network=none", "--mount=Type=cache,target=${D}/pip,uid=1000,mode=0700", "--mount=target=src,from=build,rw=1,ro", "--mount=type=tmpfs,dst=/cache,size=64m"]).unwrap();
+        let f = flags(&[
+            "--network=none",
+            "--mount=Type=cache,target=${D}/pip,uid=1000,mode=0700",
+            "--mount=target=src,from=build,rw=1,ro",
+            "--mount=type=tmpfs,dst=/cache,size=64m",
+        ])
+        .unwrap();
         assert!(f.no_network);
         assert_eq!(
             f.mounts,
             [
                 RunMount::Tmpfs { target: "/cache".into(), size: Some("64m".into()) },
-                RunMount::Cache { target: "/cache/pip".into(), id: "/cache/pip".into(), read_only: false, uid: 1000, gid: 0, mode: 0o700 },
-                RunMount::Bind { target: "/work/src".into(), source: "/".into(), from: Some("build".into()), read_write: false },
+                RunMount::Cache {
+                    target: "/cache/pip".into(),
+                    id: "/cache/pip".into(),
+                    read_only: false,
+                    uid: 1000,
+                    gid: 0,
+                    mode: 0o700
+                },
+                RunMount::Bind {
+                    target: "/work/src".into(),
+                    source: "/".into(),
+                    from: Some("build".into()),
+                    read_write: false
+                },
             ],
             "variables expanded, relative to WORKDIR, the last of ro/rw wins, parents first"
         );
@@ -170,14 +249,29 @@ mod tests {
     fn bad_flags_say_what_to_do() {
         let e = |list: &[&str]| format!("{:#}", flags(list).unwrap_err());
         assert_eq!(e(&["--mount=type=secret,id=x"]), "RUN --mount=type=secret,id=x: type=secret needs build --secret, which minidocker does not have; copy what the step needs in a stage instead");
-        assert_eq!(e(&["--mount=type=cache"]), "RUN --mount=type=cache: a mount needs target=DIR, where it appears in the container");
+        assert_eq!(
+            e(&["--mount=type=cache"]),
+            "RUN --mount=type=cache: a mount needs target=DIR, where it appears in the container"
+        );
         assert_eq!(e(&["--mount=target=/"]), "RUN --mount=target=/: target=/ would hide the whole container: mount on a directory below it");
-        assert_eq!(e(&["--mount=target=/x,colour=red"]), "RUN --mount=target=/x,colour=red: colour is not an option of type=bind");
+        assert_eq!(
+            e(&["--mount=target=/x,colour=red"]),
+            "RUN --mount=target=/x,colour=red: colour is not an option of type=bind"
+        );
         assert_eq!(e(&["--mount=type=cache,target=/x,from=s"]), "RUN --mount=type=cache,target=/x,from=s: from is not an option of type=cache: seeding a cache from a stage is not supported here");
         assert_eq!(e(&["--mount=type=tmpfs,target=/x,size=lots"]), "RUN --mount=type=tmpfs,target=/x,size=lots: size=lots: bytes, or a number with k, m or g");
-        assert_eq!(e(&["--mount=target=/x,from"]), "RUN --mount=target=/x,from: from needs a value: from=…");
-        assert_eq!(e(&["--mount=target=/x,ro=maybe"]), "RUN --mount=target=/x,ro=maybe: ro=maybe: true or false");
+        assert_eq!(
+            e(&["--mount=target=/x,from"]),
+            "RUN --mount=target=/x,from: from needs a value: from=…"
+        );
+        assert_eq!(
+            e(&["--mount=target=/x,ro=maybe"]),
+            "RUN --mount=target=/x,ro=maybe: ro=maybe: true or false"
+        );
         assert_eq!(e(&["--network=bridge"]), "RUN --network=bridge: use default, none or host");
-        assert_eq!(e(&["--privileged"]), "RUN failed: unknown flag --privileged (RUN takes --mount and --network)");
+        assert_eq!(
+            e(&["--privileged"]),
+            "RUN failed: unknown flag --privileged (RUN takes --mount and --network)"
+        );
     }
 }

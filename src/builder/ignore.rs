@@ -39,8 +39,9 @@ impl Ignore {
         let mut excluded = false;
         for (pattern, exception) in &self.patterns {
             // A pattern matches the path itself or any directory above it.
-            let hit = std::iter::successors(Some(path), |p| p.rsplit_once('/').map(|(parent, _)| parent))
-                .any(|p| glob(pattern.as_bytes(), p.as_bytes()));
+            let hit =
+                std::iter::successors(Some(path), |p| p.rsplit_once('/').map(|(parent, _)| parent))
+                    .any(|p| glob(pattern.as_bytes(), p.as_bytes()));
             if hit {
                 excluded = !exception;
             }
@@ -59,7 +60,8 @@ impl Ignore {
             let segs: Vec<&str> = p.split('/').collect();
             *exception
                 && (p.contains("**")
-                    || (segs.len() > depth && glob(segs[..depth].join("/").as_bytes(), dir.as_bytes())))
+                    || (segs.len() > depth
+                        && glob(segs[..depth].join("/").as_bytes(), dir.as_bytes())))
         })
     }
 }
@@ -94,7 +96,9 @@ pub(crate) fn glob(p: &[u8], s: &[u8]) -> bool {
             }
             (0..=s.len()).any(|i| glob(rest, &s[i..]))
         }
-        Some(b'*') => (0..=s.len()).take_while(|&i| i == 0 || s[i - 1] != b'/').any(|i| glob(&p[1..], &s[i..])),
+        Some(b'*') => (0..=s.len())
+            .take_while(|&i| i == 0 || s[i - 1] != b'/')
+            .any(|i| glob(&p[1..], &s[i..])),
         Some(b'?') => s.first().is_some_and(|&c| c != b'/') && glob(&p[1..], &s[1..]),
         Some(b'[') => match (class(&p[1..], s.first().copied()), s.first()) {
             (Some((true, len)), Some(_)) => glob(&p[1 + len..], &s[1..]),
@@ -119,7 +123,12 @@ fn class(p: &[u8], c: Option<u8>) -> Option<(bool, usize)> {
             return Some((hit != negate, i + 1));
         }
         first = false;
-        let lo = if p[i] == b'\\' && i + 1 < p.len() { i += 1; p[i] } else { p[i] };
+        let lo = if p[i] == b'\\' && i + 1 < p.len() {
+            i += 1;
+            p[i]
+        } else {
+            p[i]
+        };
         if p.get(i + 1) == Some(&b'-') && p.get(i + 2).is_some_and(|&h| h != b']') {
             hit |= lo <= c && c <= p[i + 2];
             i += 3;
@@ -137,7 +146,9 @@ mod tests {
 
     #[test]
     fn docker_rules() {
-        let i = Ignore::parse("# comment\n*.pyc\n/build/\n**/__pycache__\n!keep.pyc\ndocs\n!docs/README.md\n");
+        let i = Ignore::parse(
+            "# comment\n*.pyc\n/build/\n**/__pycache__\n!keep.pyc\ndocs\n!docs/README.md\n",
+        );
         assert!(i.excludes("a.pyc"));
         assert!(!i.excludes("sub/a.pyc"), "* stays within one segment");
         assert!(!i.excludes("keep.pyc"));

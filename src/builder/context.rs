@@ -34,11 +34,21 @@ pub fn snapshot(src: &Path, dest: &Path) -> crate::Result<BuildContext> {
 }
 // ANCHOR_END: snapshot
 
-fn copy_dir(src: &Path, dest: &Path, rel: &str, ignore: &Ignore, ctx: &mut BuildContext) -> crate::Result<()> {
-    let mut names: Vec<_> = fs::read_dir(src.join(rel))?.map(|e| e.map(|e| e.file_name())).collect::<Result<_, _>>()?;
+fn copy_dir(
+    src: &Path,
+    dest: &Path,
+    rel: &str,
+    ignore: &Ignore,
+    ctx: &mut BuildContext,
+) -> crate::Result<()> {
+    let mut names: Vec<_> =
+        fs::read_dir(src.join(rel))?.map(|e| e.map(|e| e.file_name())).collect::<Result<_, _>>()?;
     names.sort();
     for name in names {
-        let name = name.to_str().with_context(|| format!("a file name in the context is not UTF-8: {name:?}"))?.to_owned();
+        let name = name
+            .to_str()
+            .with_context(|| format!("a file name in the context is not UTF-8: {name:?}"))?
+            .to_owned();
         let rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
         let (from, to) = (src.join(&rel), dest.join(&rel));
         let meta = fs::symlink_metadata(&from)?;
@@ -58,7 +68,8 @@ fn copy_dir(src: &Path, dest: &Path, rel: &str, ignore: &Ignore, ctx: &mut Build
             if let Some(parent) = to.parent() {
                 fs::create_dir_all(parent)?;
             }
-            fs::copy(&from, &to).with_context(|| format!("copying {rel} from the build context"))?;
+            fs::copy(&from, &to)
+                .with_context(|| format!("copying {rel} from the build context"))?;
             ctx.files += 1;
             ctx.bytes += meta.len();
         } else {
