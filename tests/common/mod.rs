@@ -84,9 +84,14 @@ impl TestRoot {
     }
 
     /// Use a bridge and a /24 of this test's own: `n` must differ between tests.
+    ///
+    /// The subnets are `10.198.n.0/24`; `MINIDOCKER_TEST_OCTET` moves them to `10.X.n.0/24`,
+    /// so two checkouts can run their suites side by side without sharing an address.
     pub fn with_net(mut self, n: u8) -> TestRoot {
+        let octet: u8 =
+            std::env::var("MINIDOCKER_TEST_OCTET").ok().and_then(|v| v.parse().ok()).unwrap_or(198);
         let bridge = format!("mdt{}x{n}", std::process::id() % 10000);
-        self.net = Some((bridge, format!("10.198.{n}.0/24")));
+        self.net = Some((bridge, format!("10.{octet}.{n}.0/24")));
         self
     }
 
