@@ -40,6 +40,12 @@ install_packages() {
 install_deps() {
     install_packages "${PACKAGES[@]}"
     command -v cargo >/dev/null || { echo "$0: cargo not found: install Rust first (https://rustup.rs)" >&2; exit 1; }
+    # The test command checks formatting and lints; a minimal Rust install lacks both tools.
+    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+        command -v rustup >/dev/null || { echo "$0: cargo fmt and cargo clippy are missing: install rustfmt and clippy for your Rust" >&2; exit 1; }
+        say "Installing rustfmt and clippy"
+        rustup component add rustfmt clippy
+    fi
     # mdBook builds the book; cargo install caches it in ~/.cargo/bin, so this runs once.
     if [ "$(mdbook --version 2>/dev/null)" != "mdbook v$MDBOOK_VERSION" ]; then
         say "Installing mdbook $MDBOOK_VERSION (once; about two minutes)"
