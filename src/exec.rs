@@ -41,11 +41,13 @@ use std::fs::{self, File};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
-/// Exercise 06's answers are the library's own code for joining namespaces.
-pub use crate::solutions::exec06 as solution;
+/// Exercise 06's reference answer, compiled as this module's own code for joining namespaces.
+#[path = "../solutions/06-exec-setns/exercise.rs"]
+pub mod solution;
 
-/// How to join one namespace, and in which order to join several: exercise 06.
-#[derive(Clone, Copy)]
+/// Exercise 06, how to join one namespace and in which order to join several: the reference
+/// answer's ([`RULES`]) or a student's (`06-exec-setns --mine`).
+#[derive(Debug, Clone, Copy)]
 pub struct Rules {
     /// Join the namespace the file `nsfile` stands for, of kind `ns`.
     pub join: fn(&Path, Namespace) -> crate::Result<()>,
@@ -53,8 +55,8 @@ pub struct Rules {
     pub join_order: fn(&[Namespace]) -> Vec<Namespace>,
 }
 
-/// The reference answers, used by `minidocker exec`.
-pub const RULES: Rules = Rules { join: solution::join, join_order: solution::join_order };
+/// The rules the library uses (and `minidocker exec`): the reference answer's.
+pub use solution::RULES;
 
 /// `setns(2)`: make this process a member of the namespace `fd` stands for (`what` names it
 /// in the trace). `ns: None` is nstype 0, "any kind", as the article's program passes it;

@@ -21,7 +21,11 @@
 //! The kernel is called through [`sys`], which prints every call when `--explain` is on.
 
 // The reference answers in `solutions/` are written against `minidocker::…`, exactly like the
-// student's copies in `lessons/`. This alias lets the library compile them as its own modules.
+// student's copies in `lessons/`. This alias lets the library compile them as its own modules:
+// each is the `solution` module of the mechanism its exercise belongs to (`cgroups::solution`
+// is `solutions/02-cgroups/exercise.rs`), which uses it as its own code, so the answer is never
+// written twice. `lessons/NN-*/exercise.rs` is the same file with the answer taken out; a test
+// keeps the two from drifting apart.
 extern crate self as minidocker;
 
 pub mod builder;
@@ -33,6 +37,7 @@ pub mod exec;
 pub mod image;
 pub mod interrupt;
 pub mod lesson;
+pub mod lessons;
 pub mod namespaces;
 pub mod network;
 pub mod process;
@@ -45,39 +50,6 @@ pub mod sys;
 pub mod units;
 pub mod volumes;
 pub mod workload;
-
-/// Reference answers to the lesson exercises. They are real library code: the mechanism a
-/// lesson's exercise asks for is used from here by the rest of the library (and `minidocker`),
-/// so the answer is never written twice. `lessons/NN-*/exercise.rs` is the same file with the
-/// answer taken out; a test keeps the two from drifting apart.
-pub mod solutions {
-    pub use super::{
-        solution01 as namespaces01, solution02 as cgroups02, solution03 as rootfs03,
-        solution04 as builder04, solution05 as network05,
-    };
-    pub use super::{solution06 as exec06, solution07 as commit07};
-}
-#[path = "../solutions/01-namespaces/exercise.rs"]
-#[doc(hidden)]
-pub mod solution01;
-#[path = "../solutions/02-cgroups/exercise.rs"]
-#[doc(hidden)]
-pub mod solution02;
-#[path = "../solutions/03-rootfs-aufs/exercise.rs"]
-#[doc(hidden)]
-pub mod solution03;
-#[path = "../solutions/04-dockerfile-build/exercise.rs"]
-#[doc(hidden)]
-pub mod solution04;
-#[path = "../solutions/05-run-and-port/exercise.rs"]
-#[doc(hidden)]
-pub mod solution05;
-#[path = "../solutions/06-exec-setns/exercise.rs"]
-#[doc(hidden)]
-pub mod solution06;
-#[path = "../solutions/07-commit/exercise.rs"]
-#[doc(hidden)]
-pub mod solution07;
 
 /// The library's result type: errors are `anyhow` chains printed as one line.
 pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;

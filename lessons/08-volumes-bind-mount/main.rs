@@ -10,39 +10,39 @@ mod check;
 mod mine;
 
 use anyhow::Context;
+use clap::Parser;
 use minidocker::commit::{self, Options};
 use minidocker::container::{run as lifecycle, Container, ContainerConfig};
 use minidocker::image::{reference, Store};
-use minidocker::lesson::{self, Info, Lab};
-use minidocker::volumes::{self, solution, Rules};
+use minidocker::lesson::{self, Lab, LabFlags};
+use minidocker::volumes::{self, solution};
 use minidocker::{report, rootfs, units};
-use std::ffi::OsString;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-const MINE: Rules = Rules { parse: mine::parse, fills_from_image: mine::fills_from_image };
-const SOLUTION: Rules =
-    Rules { parse: solution::parse, fills_from_image: solution::fills_from_image };
+/// Runs a container of an image (default: busybox) with -v /test; its command writes a file into
+/// /test. Finds the anonymous volume (`volume ls`) and the file in its _data directory on the
+/// host, compares the host's mount table with the container's (the bind mount is only in the
+/// latter), shows with inode numbers that /test in the container and _data on the host are one
+/// directory, and commits the container: the new image has an empty /test. Then it answers the
+/// article's question 2 with evidence: from an image whose /test has files, a named and an
+/// anonymous volume start with copies of them (copyData), a host directory bind-mounted on /test
+/// hides them and gets nothing. Containers, volumes, images and directories it made are removed
+/// at the end.
+#[derive(Parser)]
+struct Args {
+    /// The image to use (it needs sh, ls, chown, sleep)
+    #[arg(long = "image", value_name = "REF", default_value = "busybox")]
+    image_ref: String,
+    #[command(flatten)]
+    lab: LabFlags,
+}
 
-static INFO: Info = Info {
-    bin: "08-volumes-bind-mount",
-    title: "a volume is a bind mount made at the right moment",
-    article: "Volume (数据卷): `-v /test` and `-v /home:/test`, the bind mount made after the rootfs is ready and before pivot_root, inodes and dentries, why commit leaves /test empty, copyData (question 2)",
-    usage: "08-volumes-bind-mount [--image REF]",
-    about: "Runs a container of an image (default: busybox) with -v /test; its command writes a file into
-/test. Finds the anonymous volume (`volume ls`) and the file in its _data directory on the host,
-compares the host's mount table with the container's (the bind mount is only in the latter),
-shows with inode numbers that /test in the container and _data on the host are one directory,
-and commits the container: the new image has an empty /test. Then it answers the article's
-question 2 with evidence: from an image whose /test has files, a named and an anonymous volume
-start with copies of them (copyData), a host directory bind-mounted on /test hides them and gets
-nothing. Containers, volumes, images and directories it made are removed at the end.",
-    options: "  --image REF   the image to use (default: busybox; it needs sh, ls, chown, sleep)\n",
-    needs_root: "containers need namespaces, overlay and bind mounts and cgroups, which only root may create",
-};
+const NEEDS_ROOT: &str =
+    "containers need namespaces, overlay and bind mounts and cgroups, which only root may create";
 
 /// What the first container does: the article's `touch text.txt` in the volume.
 const WRITE: &str = "echo 'written inside the container' > /test/text.txt";
@@ -51,20 +51,12 @@ const LOOK: &str =
     "ls -lnA /test | grep -v '^total' || true; echo \"entries in /test: $(ls -A /test | wc -l)\"";
 
 fn main() -> ExitCode {
-    lesson::main(&INFO, run)
+    lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run)
 }
 
-fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
-    use lexopt::prelude::*;
-    let mut image_ref = "busybox".to_string();
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Long("image") => image_ref = p.value()?.string()?,
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let rules = if lab.uses_mine() { MINE } else { SOLUTION };
+fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
+    let image_ref = args.image_ref;
+    let rules = *lab.rules(&mine::RULES, &solution::RULES);
     if lab.check {
         return check::run(lab, rules);
     }

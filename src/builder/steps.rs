@@ -29,21 +29,24 @@ pub struct Options {
     pub no_cache: bool,
     /// `--build-arg NAME=value`.
     pub build_args: Vec<(String, String)>,
-    /// The two decisions lesson 04's exercise asks for: the reference answers, or a student's.
+    /// The two decisions lesson 04's exercise asks for: the reference answers
+    /// ([`super::RULES`], the default), or a student's.
     pub rules: Rules,
 }
 
-/// Which steps add a layer, and what a cache key is made of (exercise 04).
+/// Exercise 04, which steps add a layer and what a cache key is made of: the reference
+/// answer's ([`super::RULES`]) or a student's (`04-dockerfile-build --mine`).
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
+    /// Does this instruction (`run`, `copy`, … lower-case) add a layer?
     pub makes_layer: fn(&str) -> bool,
+    /// The build cache's key for a step: its parent image and its `created_by`.
     pub cache_key: fn(Option<&Digest>, &str) -> String,
 }
 
 impl Default for Rules {
     fn default() -> Rules {
-        use crate::solutions::builder04;
-        Rules { makes_layer: builder04::makes_layer, cache_key: builder04::cache_key }
+        super::RULES
     }
 }
 
@@ -615,7 +618,7 @@ impl Builder<'_> {
             dir.path(),
             &InitFiles::for_host(hostname, None),
         )?;
-        fs_.mount(crate::solutions::rootfs03::overlay_options)?;
+        fs_.mount(&crate::rootfs::RULES)?;
         let stubs = mounts::stubs(&fs_.merged(), &mounted.binds)?;
         println!(" ---> Running in {hostname}");
         let mut env = rootfs::environment(&image_env, hostname);

@@ -127,7 +127,7 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     // namespace is a copy of it, and the host never sees the mount.
     rootfs::private_mount_namespace()?;
     let mut fs_ = rootfs_of(store, c)?;
-    fs_.mount(crate::solutions::rootfs03::overlay_options)?;
+    fs_.mount(&crate::rootfs::RULES)?;
     // Volumes: the empty ones filled from the image (copyData) here, where the overlay is
     // mounted; the bind mounts themselves are the child's, in the container's namespace.
     let binds = crate::volumes::prepare(

@@ -12,6 +12,23 @@ pub mod overlay;
 pub use init_layer::InitFiles;
 pub use overlay::{Layers, Origin};
 
+/// Exercise 03's reference answer, compiled as this module's own code.
+#[path = "../../solutions/03-rootfs-aufs/exercise.rs"]
+pub mod solution;
+
+/// Exercise 03, the overlay's options and the whiteout it leaves: the reference answer's
+/// ([`RULES`]) or a student's (`03-rootfs-aufs --mine`).
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    /// The data string of the overlay mount for these layers.
+    pub overlay_options: fn(&Layers) -> String,
+    /// Does this directory entry of a layer hide the same name in the layers below it?
+    pub is_whiteout: fn(&std::fs::Metadata) -> bool,
+}
+
+/// The rules the library uses: the reference answer's.
+pub use solution::RULES;
+
 use crate::image::Store;
 use crate::sys;
 use anyhow::Context;
@@ -98,9 +115,9 @@ impl Rootfs {
         self.dir.join("merged")
     }
 
-    /// Mount the union at `merged/`, with the overlay options `options` builds.
-    pub fn mount(&mut self, options: fn(&Layers) -> String) -> crate::Result<()> {
-        self.layers.mount(&self.base, &self.merged(), options)?;
+    /// Mount the union at `merged/`, with the overlay options `rules` build.
+    pub fn mount(&mut self, rules: &Rules) -> crate::Result<()> {
+        self.layers.mount(&self.base, &self.merged(), rules)?;
         self.mounted = true;
         Ok(())
     }

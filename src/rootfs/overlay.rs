@@ -6,7 +6,6 @@
 //! there): the option string stays short — it must fit one page — and the mount table
 //! inside a container shows no host path.
 
-use crate::solutions::rootfs03;
 use crate::{report, sys};
 use anyhow::Context;
 use nix::mount::MsFlags;
@@ -46,13 +45,8 @@ impl Layers {
 
     // ANCHOR: mount
     /// Mount the union at `merged`, with the kernel resolving our relative paths from `base`.
-    pub fn mount(
-        &self,
-        base: &Path,
-        merged: &Path,
-        options: fn(&Layers) -> String,
-    ) -> crate::Result<()> {
-        let data = options(self);
+    pub fn mount(&self, base: &Path, merged: &Path, rules: &super::Rules) -> crate::Result<()> {
+        let data = (rules.overlay_options)(self);
         let back = fs::File::open(".").context("opening the current directory")?;
         sys::chdir(base)?;
         let mounted =
@@ -70,7 +64,7 @@ impl Layers {
         for layer in self.top_down() {
             let full = base.join(layer).join(rel);
             if let Ok(meta) = fs::symlink_metadata(&full) {
-                return if rootfs03::is_whiteout(&meta) {
+                return if (super::RULES.is_whiteout)(&meta) {
                     Origin::WhitedOut(layer.into())
                 } else {
                     Origin::In(layer.into())
@@ -80,7 +74,7 @@ impl Layers {
                 let dir = base.join(layer).join(a);
                 !a.as_os_str().is_empty()
                     && (is_opaque(&dir)
-                        || fs::symlink_metadata(&dir).is_ok_and(|m| rootfs03::is_whiteout(&m)))
+                        || fs::symlink_metadata(&dir).is_ok_and(|m| (super::RULES.is_whiteout)(&m)))
             });
             if hidden_below {
                 return Origin::Nowhere;
