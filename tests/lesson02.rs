@@ -4,13 +4,14 @@ mod common;
 use common::{assert_all_gone, bin, created_paths, have_root, run};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_02-cgroups");
+/// The lesson's binary, found through the library's list of lessons.
+static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| common::lesson_bin("02"));
 
 /// Run a command and return (exit code, stdout, CPU time its whole process tree used), the
 /// CPU time measured by the kernel for us as the parent (wait4's rusage), not by the lesson.
 fn run_with_rusage(args: &[&str]) -> (i32, String, Duration) {
     use std::os::unix::process::ExitStatusExt;
-    let child = bin(BIN).args(args).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let child = bin(&BIN).args(args).stdout(std::process::Stdio::piped()).spawn().unwrap();
     let pid = child.id() as i32;
     let mut stdout = child.stdout.unwrap();
     let mut out = String::new();
@@ -56,7 +57,7 @@ fn memory_limit_ends_in_an_oom_kill() {
     }
     // The lesson binary's own memory hog: allocate and touch 200 MiB.
     let (code, out, _) =
-        run_with_rusage(&["--memory", "32m", "--", BIN, "__workload", "hog", "209715200"]);
+        run_with_rusage(&["--memory", "32m", "--", BIN.as_str(), "__workload", "hog", "209715200"]);
     assert_eq!(code, 137, "the hog should die of SIGKILL:\n{out}");
     assert!(out.contains("command: killed by SIGKILL"), "{out}");
     assert!(out.contains("oom kills: 1"), "{out}");
@@ -69,7 +70,7 @@ fn default_demo_shows_all_three_limits() {
     if !have_root("default_demo_shows_all_three_limits") {
         return;
     }
-    let (code, out, err) = run(&mut bin(BIN));
+    let (code, out, err) = run(&mut bin(&BIN));
     assert_eq!(code, 0, "{out}{err}");
     let line = |key: &str| {
         out.lines()
@@ -93,9 +94,9 @@ fn solution_passes_and_untouched_exercise_fails_its_check() {
     if !have_root("02 check") {
         return;
     }
-    let (code, out, err) = run(bin(BIN).args(["--check", "--solution"]));
+    let (code, out, err) = run(bin(&BIN).args(["--check", "--solution"]));
     assert_eq!(code, 0, "the reference answer fails its check:\n{out}{err}");
-    let (code, out, _) = run(bin(BIN).arg("--check"));
+    let (code, out, _) = run(bin(&BIN).arg("--check"));
     assert_eq!(code, 1, "the untouched exercise passes its check:\n{out}");
     assert!(out.contains("FAIL pids.max is 10"), "{out}");
 }
@@ -106,12 +107,12 @@ fn mine_runs_the_students_code() {
         return;
     }
     // The untouched exercise writes no pids.max, so nothing stops the fork bomb.
-    let (code, out, _) = run(bin(BIN).args([
+    let (code, out, _) = run(bin(&BIN).args([
         "--mine",
         "--pids-limit",
         "5",
         "--",
-        BIN,
+        BIN.as_str(),
         "__workload",
         "forkbomb",
         "30",
@@ -119,8 +120,15 @@ fn mine_runs_the_students_code() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("your code in lessons/02-cgroups/exercise.rs"), "{out}");
     assert!(out.contains("forkbomb: 30 forks succeeded, 0 refused"), "{out}");
-    let (_, out, _) =
-        run(bin(BIN).args(["--pids-limit", "5", "--", BIN, "__workload", "forkbomb", "30"]));
+    let (_, out, _) = run(bin(&BIN).args([
+        "--pids-limit",
+        "5",
+        "--",
+        BIN.as_str(),
+        "__workload",
+        "forkbomb",
+        "30",
+    ]));
     assert!(out.contains("forkbomb: 4 forks succeeded, 26 refused"), "{out}");
 }
 
@@ -129,7 +137,7 @@ fn ctrl_c_removes_the_cgroup_and_its_processes() {
     if !have_root("ctrl_c_removes_the_cgroup_and_its_processes") {
         return;
     }
-    let mut child = bin(BIN)
+    let mut child = bin(&BIN)
         .args(["--pids-limit", "50", "--", "sh", "-c", "sleep 30 & sleep 30"])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -175,7 +183,7 @@ fn bad_values_are_one_clear_line() {
         (&["--cpus", "0"][..], "invalid --cpus \"0\""),
         (&["--pids-limit", "-3"][..], "invalid --pids-limit \"-3\""),
     ] {
-        let (code, _, err) = run(bin(BIN).args(args));
+        let (code, _, err) = run(bin(&BIN).args(args));
         assert_ne!(code, 0);
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains(want), "{args:?}: {err}");
