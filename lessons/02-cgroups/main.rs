@@ -24,13 +24,18 @@ use std::time::{Duration, Instant};
 #[derive(Parser)]
 struct Args {
     /// CPU time per 100 ms period, in CPUs (0.25 = a quarter of one CPU)
-    #[arg(long, value_name = "N", value_parser = units::parse_cpus)]
+    #[arg(long, value_name = "N", value_parser = units::parse_cpus, allow_hyphen_values = true)]
     cpus: Option<f64>,
     /// Memory limit such as 32m or 1g, no swap beyond it
     #[arg(short = 'm', long, value_name = "SIZE", value_parser = units::parse_size)]
     memory: Option<u64>,
     /// At most N processes and threads in the group
-    #[arg(long, value_name = "N", value_parser = |s: &str| units::parse_count("--pids-limit", s))]
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = |s: &str| units::parse_count("--pids-limit", s),
+        allow_hyphen_values = true
+    )]
     pids_limit: Option<u64>,
     /// The command to run in the cgroup, with its arguments (put `--` before it)
     #[arg(value_name = "CMD", trailing_var_arg = true)]
