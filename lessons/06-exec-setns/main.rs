@@ -42,7 +42,7 @@ struct Args {
     /// Without --target: NSFILE CMD [ARGS…], the namespace file to join (/proc/PID/ns/net) and
     /// the command to run there. With --target: the command to run in the target (put `--`
     /// before it)
-    #[arg(value_name = "ARGS", trailing_var_arg = true, required_unless_present = "target")]
+    #[arg(value_name = "ARGS", trailing_var_arg = true, required_unless_present_any = ["target", "check"])]
     rest: Vec<String>,
     #[command(flatten)]
     lab: LabFlags,
