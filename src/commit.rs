@@ -22,9 +22,9 @@
 // The reference answer of exercise 07 is this module's code.
 pub use crate::solutions::commit07 as solution;
 
-use crate::builder::copy::clean_abs;
 use crate::container::{run as lifecycle, Container, ContainerConfig};
 use crate::dockerfile::{self, Instruction};
+use crate::files::clean_abs;
 use crate::image::oci::{self, Descriptor, History, RunConfig};
 use crate::image::pack::{self, Packed};
 use crate::image::{Digest, Image, Reference, Store};
@@ -224,7 +224,7 @@ fn base_image(store: &Store, c: &ContainerConfig) -> crate::Result<Image> {
 /// So this list changes nothing today; it is what keeps a volume's files out should anything
 /// ever put them into the read-write layer.
 fn volume_paths(c: &ContainerConfig) -> Vec<String> {
-    crate::volumes::destinations(c)
+    crate::volumes::destinations(&c.volumes)
 }
 
 /// Walk the read-write layer and collect what is left out of the commit: the paths the

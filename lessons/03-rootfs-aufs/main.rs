@@ -113,7 +113,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     report::say("From here on, what this process mounts is invisible to the host, and it all goes when the process does.");
 
     lab.step("The init layer: what makes this container itself")?;
-    let id = rootfs::new_id()?;
+    let id = minidocker::files::new_id()?;
     let hostname = &id[..12];
     let scratch = store.scratch()?;
     report::evidence("created", &scratch.path().display().to_string());

@@ -102,7 +102,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 
     lab.step(&format!("Run it detached with -p {publish}"))?;
     // ANCHOR: run
-    let id = rootfs::new_id()?;
+    let id = minidocker::files::new_id()?;
     let config = ContainerConfig {
         hostname: id[..12].to_string(),
         id,

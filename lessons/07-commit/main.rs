@@ -270,7 +270,7 @@ fn start(
     cmd: Vec<String>,
 ) -> minidocker::Result<Container> {
     let img = store.resolve(image)?;
-    let id = rootfs::new_id()?;
+    let id = minidocker::files::new_id()?;
     let hostname = id[..12].to_string();
     let config = ContainerConfig {
         name: format!("lesson07-{}-{}", std::process::id(), cleanup.containers.len() + 1),

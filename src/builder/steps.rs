@@ -457,7 +457,7 @@ impl Builder<'_> {
                 } else {
                     Path::new(&base).join(&dir)
                 };
-                let cleaned = copy::clean_abs(&joined);
+                let cleaned = crate::files::clean_abs(&joined);
                 c.working_dir = Some(cleaned.clone());
                 cleaned
             }
@@ -606,7 +606,7 @@ impl Builder<'_> {
             return Ok(());
         }
         mounted.make_copies()?;
-        let id = rootfs::new_id()?;
+        let id = crate::files::new_id()?;
         let hostname = &id[..12];
         let dir = self.store.scratch()?;
         let mut fs_ = Rootfs::create(
@@ -685,7 +685,7 @@ impl Builder<'_> {
         let workdir = config.config.working_dir.clone().unwrap_or_else(|| "/".into());
         let dest_is_dir_syntax =
             dest_word.ends_with('/') || dest_word == "." || dest_word.ends_with("/.");
-        let dest = copy::clean_abs(&Path::new(&workdir).join(&dest_word));
+        let dest = crate::files::clean_abs(&Path::new(&workdir).join(&dest_word));
 
         // Where the sources come from: the context, an earlier stage, or an image. The views
         // are mounted in the build's work dir, unmounted when their guards drop, and the work

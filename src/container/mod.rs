@@ -5,11 +5,13 @@
 //! - [`security`]: capabilities and no_new_privs
 //! - [`template`]: `inspect --format '{{.State.Pid}}'`
 //! - [`tty`]: `-t`, a pseudo-terminal made inside the container, its master sent to the monitor
+//! - [`volumes`]: which containers use a volume; `volume rm`, `rm -v`, `volume prune`
 
 pub mod run;
 pub mod security;
 pub mod state;
 pub mod template;
 pub mod tty;
+pub mod volumes;
 
 pub use state::{Container, ContainerConfig, State, Status};

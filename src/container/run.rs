@@ -37,8 +37,8 @@ pub fn create(store: &Store, mut config: ContainerConfig) -> crate::Result<Conta
     let made = (|| {
         let init = InitFiles::for_host(&config.hostname, None);
         Rootfs::create(store, &config.diff_ids, &dir.join("rootfs"), &init)?;
-        state::write_json(&dir.join("config.json"), &config)?;
-        state::write_json(&dir.join("state.json"), &State::default())?;
+        crate::files::write_json(&dir.join("config.json"), &config)?;
+        crate::files::write_json(&dir.join("state.json"), &State::default())?;
         Container::load(&dir)
     })();
     if made.is_err() {
@@ -117,7 +117,7 @@ fn monitor(store: &Store, c: &Container, ready: Option<OwnedFd>) -> crate::Resul
     }
     if c.config.auto_remove && remove_dir(&c).is_ok() {
         // `run --rm` takes the container's anonymous volumes along, as Docker does.
-        let _ = crate::volumes::remove_anonymous(store, &c.config);
+        let _ = super::volumes::remove_anonymous(store, &c.config);
     }
     result
 }

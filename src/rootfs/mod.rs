@@ -134,15 +134,6 @@ pub fn private_mount_namespace() -> crate::Result<()> {
 }
 // ANCHOR_END: private_ns
 
-/// A fresh container ID: 64 hex digits from the kernel's random pool. The first 12 are the
-/// short ID Docker shows and uses as the hostname.
-pub fn new_id() -> crate::Result<String> {
-    let mut b = [0u8; 32];
-    std::io::Read::read_exact(&mut fs::File::open("/dev/urandom")?, &mut b)
-        .context("reading /dev/urandom")?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
-}
-
 /// The namespaces a container gets: its own mounts, process IDs, hostname, IPC and network.
 pub const CONTAINER_NAMESPACES: CloneFlags = CloneFlags::CLONE_NEWNS
     .union(CloneFlags::CLONE_NEWPID)
@@ -168,7 +159,7 @@ pub struct Spec<'a> {
     /// `RUN <<EOF` whose body starts with `#!` gets its script, as in BuildKit.
     pub dev_scripts: &'a [(String, String)],
     /// Mounts made before `pivot_root`, parents first (a build's `RUN --mount`).
-    pub binds: &'a [crate::volumes::Bind],
+    pub binds: &'a [crate::mounts::Bind],
 }
 
 /// Run a command in a container on `rootfs` (mounted): fresh namespaces, pivot_root into the

@@ -115,7 +115,7 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
         )?;
     }
     let ic = &image.config.config;
-    c.id = rootfs::new_id()?;
+    c.id = minidocker::files::new_id()?;
     c.created = units::rfc3339_now();
     c.image_name = image_name;
     c.image_id = image.id.to_string();
@@ -182,7 +182,7 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
         // Nothing half made: a container that could not start is removed again.
         if let Ok(c) = Container::load(&container.dir) {
             if lifecycle::remove(&c, true).is_ok() {
-                let _ = minidocker::volumes::remove_anonymous(&store, &c.config);
+                let _ = minidocker::container::volumes::remove_anonymous(&store, &c.config);
             }
         }
     })?;
@@ -417,7 +417,7 @@ pub fn rm(args: Vec<OsString>) -> minidocker::Result<i32> {
     each(&names, |store, c| {
         lifecycle::remove(c, force)?;
         if volumes {
-            minidocker::volumes::remove_anonymous(store, &c.config)?;
+            minidocker::container::volumes::remove_anonymous(store, &c.config)?;
         }
         Ok(())
     })
