@@ -430,9 +430,9 @@ impl Entry {
     /// An OCI whiteout: the layer deletes `path` without the `.wh.` (or, for `.wh..wh..opq`,
     /// everything that was below the directory).
     pub fn is_whiteout(&self) -> bool {
-        Path::new(&self.path)
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with(crate::image::unpack::WHITEOUT_PREFIX))
+        Path::new(&self.path).file_name().is_some_and(|n| {
+            n.to_string_lossy().starts_with(crate::image::whiteout::WHITEOUT_PREFIX)
+        })
     }
 }
 
@@ -488,7 +488,7 @@ pub fn describe_upper_entry(path: &Path) -> String {
         return format!("character device {major}:{minor}{what}");
     }
     if ft.is_dir() {
-        let opaque = if crate::rootfs::overlay::is_opaque(path) {
+        let opaque = if crate::image::whiteout::is_opaque(path) {
             ", opaque (trusted.overlay.opaque=y): hides the directory below"
         } else {
             ""

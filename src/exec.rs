@@ -25,7 +25,6 @@ use crate::cgroups::{Layout, Version};
 use crate::container::{security, tty, Container};
 use crate::namespaces::Namespace;
 use crate::process::{self, Exit, Gate, Running};
-use crate::rootfs::enter;
 use crate::{interrupt, report, sys};
 use anyhow::{anyhow, Context};
 use nix::errno::Errno;
@@ -531,7 +530,7 @@ impl Child {
             // no_new_privs; an exec'd one must not have more.
             security::restrict()?;
             if !self.user.is_empty() {
-                enter::switch_user(&self.user, self.console.is_some())?;
+                crate::container::spawn::switch_user(&self.user, self.console.is_some())?;
                 // Changing the user cleared the parent-death signal: set it again.
                 orphan_check()?;
             }

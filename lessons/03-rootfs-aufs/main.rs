@@ -8,10 +8,11 @@ mod check;
 #[path = "exercise.rs"]
 mod mine;
 
+use minidocker::container::spawn::{self, Spec};
 use minidocker::image::Store;
 use minidocker::lesson::{self, Info, Lab};
 use minidocker::report;
-use minidocker::rootfs::{self, overlay, InitFiles, Layers, Origin, Rootfs, Spec};
+use minidocker::rootfs::{self, overlay, InitFiles, Layers, Origin, Rootfs};
 use minidocker::solutions::rootfs03 as solution;
 use std::ffi::OsString;
 use std::fs::{self, Metadata};
@@ -130,9 +131,9 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
         "mountinfo",
         &overlay::mountinfo_line(&fs_.merged()).unwrap_or_else(|| "(not found)".into()),
     );
-    let env = rootfs::environment(image.config.config.env.as_deref().unwrap_or_default(), hostname);
+    let env = spawn::environment(image.config.config.env.as_deref().unwrap_or_default(), hostname);
     let run_in = |argv: &[String]| {
-        rootfs::run(
+        spawn::run(
             &fs_,
             &Spec {
                 hostname,

@@ -120,7 +120,10 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
         ..Default::default()
     };
     let config = ContainerConfig {
-        env: rootfs::environment(ic.env.as_deref().unwrap_or_default(), &config.hostname),
+        env: minidocker::container::spawn::environment(
+            ic.env.as_deref().unwrap_or_default(),
+            &config.hostname,
+        ),
         ..config
     };
     let created = lifecycle::create(&store, config)?;

@@ -12,7 +12,7 @@ use minidocker::commit::{self, solution, Options, Rules};
 use minidocker::container::{run as lifecycle, Container, ContainerConfig};
 use minidocker::image::{reference, Reference, Store};
 use minidocker::lesson::{self, Info, Lab};
-use minidocker::{report, rootfs, units};
+use minidocker::{report, units};
 use std::ffi::OsString;
 use std::fs;
 use std::path::PathBuf;
@@ -278,7 +278,10 @@ fn start(
         image_name: image.to_string(),
         image_id: img.id.to_string(),
         diff_ids: img.diff_ids().to_vec(),
-        env: rootfs::environment(img.config.config.env.as_deref().unwrap_or_default(), &hostname),
+        env: minidocker::container::spawn::environment(
+            img.config.config.env.as_deref().unwrap_or_default(),
+            &hostname,
+        ),
         working_dir: img.config.config.working_dir.clone().unwrap_or_default(),
         entrypoint: Vec::new(),
         cmd,

@@ -15,7 +15,7 @@ use minidocker::container::{run as lifecycle, Container, ContainerConfig};
 use minidocker::image::{reference, Store};
 use minidocker::lesson::{self, Info, Lab};
 use minidocker::volumes::{self, solution, Rules};
-use minidocker::{report, rootfs, units};
+use minidocker::{report, units};
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -335,7 +335,10 @@ fn start(
         image_name: image.to_string(),
         image_id: img.id.to_string(),
         diff_ids: img.diff_ids().to_vec(),
-        env: rootfs::environment(img.config.config.env.as_deref().unwrap_or_default(), &hostname),
+        env: minidocker::container::spawn::environment(
+            img.config.config.env.as_deref().unwrap_or_default(),
+            &hostname,
+        ),
         cmd: vec!["sh".into(), "-c".into(), script.into()],
         hostname,
         id,

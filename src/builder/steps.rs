@@ -8,11 +8,12 @@ use super::context::{self, BuildContext};
 use super::copy::{self, Attrs};
 use super::mounts;
 use super::run_flags;
+use crate::container::spawn::Spec;
 use crate::dockerfile::{self, heredoc, Dockerfile, Instruction};
 use crate::image::oci::{self, Descriptor, History, ImageConfig};
 use crate::image::pack::{self, Packed};
 use crate::image::{Digest, Image, Reference, Store};
-use crate::rootfs::{self, InitFiles, Rootfs, Spec, View};
+use crate::rootfs::{InitFiles, Rootfs, View};
 use crate::{interrupt, units};
 use anyhow::{anyhow, bail, ensure, Context};
 use std::collections::BTreeSet;
@@ -618,7 +619,7 @@ impl Builder<'_> {
         fs_.mount(crate::solutions::rootfs03::overlay_options)?;
         let stubs = mounts::stubs(&fs_.merged(), &mounted.binds)?;
         println!(" ---> Running in {hostname}");
-        let mut env = rootfs::environment(&image_env, hostname);
+        let mut env = crate::container::spawn::environment(&image_env, hostname);
         env.extend(args);
         let spec = Spec {
             hostname,
@@ -630,7 +631,7 @@ impl Builder<'_> {
             dev_scripts: &scripts,
             binds: &mounted.binds,
         };
-        let exit = rootfs::run(&fs_, &spec)?;
+        let exit = crate::container::spawn::run(&fs_, &spec)?;
         // One line, also for a here-document's script (its newlines shown as \n).
         ensure!(
             exit.success(),

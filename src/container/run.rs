@@ -5,6 +5,7 @@
 //! monitor. No daemon: when the monitor is gone, `state.json` and `/proc` still tell the truth.
 
 use super::security;
+use super::spawn::{self, CONTAINER_NAMESPACES};
 use super::state::{self, Container, ContainerConfig, State, Status};
 use super::tty;
 use crate::cgroups::{Cgroup, Layout, Limits};
@@ -171,11 +172,9 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         None => None,
     };
     let flags = match c.config.network.as_str() {
-        "host" => rootfs::CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
-        _ if shared_net.is_some() => {
-            rootfs::CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET)
-        }
-        "none" | "bridge" => rootfs::CONTAINER_NAMESPACES,
+        "host" => CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
+        _ if shared_net.is_some() => CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
+        "none" | "bridge" => CONTAINER_NAMESPACES,
         other => {
             bail!("network {other:?} is not supported: use bridge, host, none or container:NAME")
         }
@@ -278,7 +277,7 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         sys::unshare(CloneFlags::CLONE_NEWCGROUP)?;
         security::restrict()?;
         if !user.is_empty() {
-            enter::switch_user(&user, console_fd.is_some())?;
+            spawn::switch_user(&user, console_fd.is_some())?;
         }
         Ok(())
     };

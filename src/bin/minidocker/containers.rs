@@ -4,7 +4,7 @@ use crate::images::print_table;
 use lexopt::prelude::*;
 use minidocker::container::{run as lifecycle, state, Container, ContainerConfig, Status};
 use minidocker::image::Store;
-use minidocker::{rootfs, units};
+use minidocker::units;
 use std::ffi::OsString;
 use std::time::Duration;
 
@@ -152,7 +152,7 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
     if c.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
     }
-    c.env = rootfs::environment(&env, &c.hostname);
+    c.env = minidocker::container::spawn::environment(&env, &c.hostname);
     c.working_dir = workdir.or_else(|| ic.working_dir.clone()).unwrap_or_default();
     c.user = user.or_else(|| ic.user.clone()).unwrap_or_default();
     c.exposed_ports = ic.exposed_ports.clone().map(|m| m.into_keys().collect()).unwrap_or_default();
