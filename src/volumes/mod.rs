@@ -24,11 +24,11 @@
 //! - [`prepare`], in the container's monitor (in its own mount namespace, the overlay
 //!   mounted): copyData into empty volumes, and the list of bind mounts to make;
 //! - [`mount_all`] ([`crate::mounts`]), in the container's child process, from
-//!   `rootfs::enter`'s hook: each
-//!   mount point found (symlinks resolved *inside* the rootfs, [`crate::rooted`]) or created
-//!   in the merged tree and held open, `mount(source, /proc/self/fd/N, MS_BIND|MS_REC)` onto
-//!   that very descriptor, and a read-only remount for `:ro`.
-
+//!   `rootfs::enter`'s hook: each mount point found (symlinks resolved *inside* the rootfs,
+//!   [`crate::rooted`]) or created in the merged tree and held open, `mount(source,
+//!   /proc/self/fd/N, MS_BIND|MS_REC)` onto that very descriptor, and a read-only remount for
+//!   `:ro`.
+//!
 //! The files: [`spec`] reads `-v`, [`store`] keeps the volumes on disk, [`fill`] prepares
 //! them at start (copyData and the bind mounts).
 
