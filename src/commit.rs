@@ -26,9 +26,9 @@ pub mod solution;
 /// The rules the library uses: the reference answer's.
 pub use solution::RULES;
 
-use crate::builder::copy::clean_abs;
 use crate::container::{run as lifecycle, Container, ContainerConfig};
 use crate::dockerfile::{self, Instruction};
+use crate::files::clean_abs;
 use crate::image::oci::{self, Descriptor, History, RunConfig};
 use crate::image::pack::{self, Packed};
 use crate::image::{Digest, Image, Reference, Store};
@@ -229,7 +229,7 @@ fn base_image(store: &Store, c: &ContainerConfig) -> crate::Result<Image> {
 /// So this list changes nothing today; it is what keeps a volume's files out should anything
 /// ever put them into the read-write layer.
 fn volume_paths(c: &ContainerConfig) -> Vec<String> {
-    crate::volumes::destinations(c)
+    crate::volumes::destinations(&c.volumes)
 }
 
 /// Walk the read-write layer and collect what is left out of the commit: the paths the
@@ -435,9 +435,9 @@ impl Entry {
     /// An OCI whiteout: the layer deletes `path` without the `.wh.` (or, for `.wh..wh..opq`,
     /// everything that was below the directory).
     pub fn is_whiteout(&self) -> bool {
-        Path::new(&self.path)
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with(crate::image::unpack::WHITEOUT_PREFIX))
+        Path::new(&self.path).file_name().is_some_and(|n| {
+            n.to_string_lossy().starts_with(crate::image::whiteout::WHITEOUT_PREFIX)
+        })
     }
 }
 
@@ -493,7 +493,7 @@ pub fn describe_upper_entry(path: &Path) -> String {
         return format!("character device {major}:{minor}{what}");
     }
     if ft.is_dir() {
-        let opaque = if crate::rootfs::overlay::is_opaque(path) {
+        let opaque = if crate::image::whiteout::is_opaque(path) {
             ", opaque (trusted.overlay.opaque=y): hides the directory below"
         } else {
             ""

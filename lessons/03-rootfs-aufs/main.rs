@@ -9,10 +9,11 @@ mod check;
 mod mine;
 
 use clap::Parser;
+use minidocker::container::spawn::{self, Spec};
 use minidocker::image::Store;
 use minidocker::lesson::{self, Lab, LabFlags};
 use minidocker::report;
-use minidocker::rootfs::{self, overlay, solution, InitFiles, Origin, Rootfs, Rules, Spec};
+use minidocker::rootfs::{self, overlay, solution, InitFiles, Origin, Rootfs, Rules};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -96,7 +97,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     report::say("From here on, what this process mounts is invisible to the host, and it all goes when the process does.");
 
     lab.step("The init layer: what makes this container itself")?;
-    let id = rootfs::new_id()?;
+    let id = minidocker::files::new_id()?;
     let hostname = &id[..12];
     let scratch = store.scratch()?;
     report::evidence("created", &scratch.path().display().to_string());
@@ -113,9 +114,9 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
         "mountinfo",
         &overlay::mountinfo_line(&fs_.merged()).unwrap_or_else(|| "(not found)".into()),
     );
-    let env = rootfs::environment(image.config.config.env.as_deref().unwrap_or_default(), hostname);
+    let env = spawn::environment(image.config.config.env.as_deref().unwrap_or_default(), hostname);
     let run_in = |argv: &[String]| {
-        rootfs::run(
+        spawn::run(
             &fs_,
             &Spec {
                 hostname,

@@ -99,7 +99,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
 
     lab.step(&format!("Run it detached with -p {publish}"))?;
     // ANCHOR: run
-    let id = rootfs::new_id()?;
+    let id = minidocker::files::new_id()?;
     let config = ContainerConfig {
         hostname: id[..12].to_string(),
         id,
@@ -117,7 +117,10 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
         ..Default::default()
     };
     let config = ContainerConfig {
-        env: rootfs::environment(ic.env.as_deref().unwrap_or_default(), &config.hostname),
+        env: minidocker::container::spawn::environment(
+            ic.env.as_deref().unwrap_or_default(),
+            &config.hostname,
+        ),
         ..config
     };
     let created = lifecycle::create(&store, config)?;

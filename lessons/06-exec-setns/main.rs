@@ -4,7 +4,7 @@
 //! file, `setns`, execute. `06-exec-setns --target PID|CONTAINER [-- CMD…]` is what
 //! `docker exec` must do: every namespace in the right order, the cgroups, a fork so the
 //! command is really in the PID namespace, the container's root, environment, user and
-//! capabilities. The mechanism is in `src/exec.rs`; this file only narrates it.
+//! capabilities. The mechanism is in `src/exec/`; this file only narrates it.
 
 mod check;
 #[path = "exercise.rs"]

@@ -58,10 +58,10 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
         vec![desc],
         Some(&reference::parse_tagged("check07-base")?),
     )?;
-    let id = rootfs::new_id()?;
+    let id = minidocker::files::new_id()?;
     let hostname = id[..12].to_string();
     // As `minidocker run -e GREETING=hi -e HOSTNAME=web check07-base /bin/app --serve` makes it.
-    let env = rootfs::environment(
+    let env = minidocker::container::spawn::environment(
         &["PATH=/bin".into(), "GREETING=hi".into(), "HOSTNAME=web".into()],
         &hostname,
     );

@@ -13,7 +13,7 @@ use minidocker::commit::{self, solution, Options};
 use minidocker::container::{run as lifecycle, Container, ContainerConfig};
 use minidocker::image::{reference, Reference, Store};
 use minidocker::lesson::{self, Lab, LabFlags};
-use minidocker::{report, rootfs, units};
+use minidocker::{report, units};
 use std::fs;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -261,7 +261,7 @@ fn start(
     cmd: Vec<String>,
 ) -> minidocker::Result<Container> {
     let img = store.resolve(image)?;
-    let id = rootfs::new_id()?;
+    let id = minidocker::files::new_id()?;
     let hostname = id[..12].to_string();
     let config = ContainerConfig {
         name: format!("lesson07-{}-{}", std::process::id(), cleanup.containers.len() + 1),
@@ -269,7 +269,10 @@ fn start(
         image_name: image.to_string(),
         image_id: img.id.to_string(),
         diff_ids: img.diff_ids().to_vec(),
-        env: rootfs::environment(img.config.config.env.as_deref().unwrap_or_default(), &hostname),
+        env: minidocker::container::spawn::environment(
+            img.config.config.env.as_deref().unwrap_or_default(),
+            &hostname,
+        ),
         working_dir: img.config.config.working_dir.clone().unwrap_or_default(),
         entrypoint: Vec::new(),
         cmd,

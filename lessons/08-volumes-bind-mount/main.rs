@@ -1,7 +1,7 @@
 //! Lesson 08 — a volume is a bind mount made at the right moment: in the container's mount
 //! namespace, once its rootfs is ready and before `pivot_root`.
 //!
-//! The mechanism is in `src/volumes.rs` (with the hook in `src/rootfs/enter.rs` and the
+//! The mechanism is in `src/volumes/` and `src/mounts.rs` (with the hook in `src/rootfs/enter.rs` and the
 //! monitor in `src/container/run.rs`); this file only narrates it. The lab sheet is
 //! `README.md` here.
 
@@ -16,7 +16,7 @@ use minidocker::container::{run as lifecycle, Container, ContainerConfig};
 use minidocker::image::{reference, Store};
 use minidocker::lesson::{self, Lab, LabFlags};
 use minidocker::volumes::{self, solution};
-use minidocker::{report, rootfs, units};
+use minidocker::{report, units};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -318,7 +318,7 @@ fn start(
 ) -> minidocker::Result<Container> {
     let store = cleanup.store;
     let img = store.resolve(image)?;
-    let id = rootfs::new_id()?;
+    let id = minidocker::files::new_id()?;
     let hostname = id[..12].to_string();
     let texts: Vec<String> = vols.iter().map(|v| v.to_string()).collect();
     let config = ContainerConfig {
@@ -327,7 +327,10 @@ fn start(
         image_name: image.to_string(),
         image_id: img.id.to_string(),
         diff_ids: img.diff_ids().to_vec(),
-        env: rootfs::environment(img.config.config.env.as_deref().unwrap_or_default(), &hostname),
+        env: minidocker::container::spawn::environment(
+            img.config.config.env.as_deref().unwrap_or_default(),
+            &hostname,
+        ),
         cmd: vec!["sh".into(), "-c".into(), script.into()],
         hostname,
         id,
@@ -374,7 +377,7 @@ impl Cleanup<'_> {
         for dir in self.containers.drain(..) {
             let Ok(c) = Container::load(&dir) else { continue };
             lifecycle::remove(&c, true)?;
-            let anon = volumes::remove_anonymous(self.store, &c.config)?;
+            let anon = minidocker::container::volumes::remove_anonymous(self.store, &c.config)?;
             let with = if anon.is_empty() {
                 String::new()
             } else {
@@ -384,7 +387,7 @@ impl Cleanup<'_> {
         }
         for name in self.volumes.drain(..) {
             if volumes::get(self.store.root(), &name).is_ok() {
-                volumes::remove(self.store, &name)?;
+                minidocker::container::volumes::remove(self.store, &name)?;
                 report::cleanup(&format!("removed volume {name}"));
             }
         }

@@ -8,11 +8,12 @@ use super::context::{self, BuildContext};
 use super::copy::{self, Attrs};
 use super::mounts;
 use super::run_flags;
+use crate::container::spawn::Spec;
 use crate::dockerfile::{self, heredoc, Dockerfile, Instruction};
 use crate::image::oci::{self, Descriptor, History, ImageConfig};
 use crate::image::pack::{self, Packed};
 use crate::image::{Digest, Image, Reference, Store};
-use crate::rootfs::{self, InitFiles, Rootfs, Spec, View};
+use crate::rootfs::{InitFiles, Rootfs, View};
 use crate::{interrupt, units};
 use anyhow::{anyhow, bail, ensure, Context};
 use std::collections::BTreeSet;
@@ -460,7 +461,7 @@ impl Builder<'_> {
                 } else {
                     Path::new(&base).join(&dir)
                 };
-                let cleaned = copy::clean_abs(&joined);
+                let cleaned = crate::files::clean_abs(&joined);
                 c.working_dir = Some(cleaned.clone());
                 cleaned
             }
@@ -609,7 +610,7 @@ impl Builder<'_> {
             return Ok(());
         }
         mounted.make_copies()?;
-        let id = rootfs::new_id()?;
+        let id = crate::files::new_id()?;
         let hostname = &id[..12];
         let dir = self.store.scratch()?;
         let mut fs_ = Rootfs::create(
@@ -621,7 +622,7 @@ impl Builder<'_> {
         fs_.mount(&crate::rootfs::RULES)?;
         let stubs = mounts::stubs(&fs_.merged(), &mounted.binds)?;
         println!(" ---> Running in {hostname}");
-        let mut env = rootfs::environment(&image_env, hostname);
+        let mut env = crate::container::spawn::environment(&image_env, hostname);
         env.extend(args);
         let spec = Spec {
             hostname,
@@ -633,7 +634,7 @@ impl Builder<'_> {
             dev_scripts: &scripts,
             binds: &mounted.binds,
         };
-        let exit = rootfs::run(&fs_, &spec)?;
+        let exit = crate::container::spawn::run(&fs_, &spec)?;
         // One line, also for a here-document's script (its newlines shown as \n).
         ensure!(
             exit.success(),
@@ -688,7 +689,7 @@ impl Builder<'_> {
         let workdir = config.config.working_dir.clone().unwrap_or_else(|| "/".into());
         let dest_is_dir_syntax =
             dest_word.ends_with('/') || dest_word == "." || dest_word.ends_with("/.");
-        let dest = copy::clean_abs(&Path::new(&workdir).join(&dest_word));
+        let dest = crate::files::clean_abs(&Path::new(&workdir).join(&dest_word));
 
         // Where the sources come from: the context, an earlier stage, or an image. The views
         // are mounted in the build's work dir, unmounted when their guards drop, and the work

@@ -5,6 +5,7 @@
 //! monitor. No daemon: when the monitor is gone, `state.json` and `/proc` still tell the truth.
 
 use super::security;
+use super::spawn::{self, CONTAINER_NAMESPACES};
 use super::state::{self, Container, ContainerConfig, State, Status};
 use super::tty;
 use crate::cgroups::{Cgroup, Layout, Limits};
@@ -37,8 +38,8 @@ pub fn create(store: &Store, mut config: ContainerConfig) -> crate::Result<Conta
     let made = (|| {
         let init = InitFiles::for_host(&config.hostname, None);
         Rootfs::create(store, &config.diff_ids, &dir.join("rootfs"), &init)?;
-        state::write_json(&dir.join("config.json"), &config)?;
-        state::write_json(&dir.join("state.json"), &State::default())?;
+        crate::files::write_json(&dir.join("config.json"), &config)?;
+        crate::files::write_json(&dir.join("state.json"), &State::default())?;
         Container::load(&dir)
     })();
     if made.is_err() {
@@ -117,7 +118,7 @@ fn monitor(store: &Store, c: &Container, ready: Option<OwnedFd>) -> crate::Resul
     }
     if c.config.auto_remove && remove_dir(&c).is_ok() {
         // `run --rm` takes the container's anonymous volumes along, as Docker does.
-        let _ = crate::volumes::remove_anonymous(store, &c.config);
+        let _ = super::volumes::remove_anonymous(store, &c.config);
     }
     result
 }
@@ -171,11 +172,9 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         None => None,
     };
     let flags = match c.config.network.as_str() {
-        "host" => rootfs::CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
-        _ if shared_net.is_some() => {
-            rootfs::CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET)
-        }
-        "none" | "bridge" => rootfs::CONTAINER_NAMESPACES,
+        "host" => CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
+        _ if shared_net.is_some() => CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
+        "none" | "bridge" => CONTAINER_NAMESPACES,
         other => {
             bail!("network {other:?} is not supported: use bridge, host, none or container:NAME")
         }
@@ -278,7 +277,7 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         sys::unshare(CloneFlags::CLONE_NEWCGROUP)?;
         security::restrict()?;
         if !user.is_empty() {
-            enter::switch_user(&user, console_fd.is_some())?;
+            spawn::switch_user(&user, console_fd.is_some())?;
         }
         Ok(())
     };

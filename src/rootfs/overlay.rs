@@ -6,6 +6,7 @@
 //! there): the option string stays short — it must fit one page — and the mount table
 //! inside a container shows no host path.
 
+use crate::image::whiteout::is_opaque;
 use crate::{report, sys};
 use anyhow::Context;
 use nix::mount::MsFlags;
@@ -83,17 +84,6 @@ impl Layers {
         Origin::Nowhere
     }
     // ANCHOR_END: origin
-}
-
-/// `trusted.overlay.opaque=y`: this directory hides the same directory in lower layers.
-pub fn is_opaque(dir: &Path) -> bool {
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else { return false };
-    let mut v = [0u8; 1];
-    // SAFETY: a NUL-terminated path and a buffer we own, of the length we pass.
-    let n = unsafe {
-        libc::lgetxattr(c.as_ptr(), c"trusted.overlay.opaque".as_ptr(), v.as_mut_ptr().cast(), 1)
-    };
-    n == 1 && v[0] == b'y'
 }
 
 /// `inode 1234 on dev 0:45`: the identity of a file, the evidence copy-up changes.
