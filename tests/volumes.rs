@@ -10,7 +10,7 @@
 mod common;
 
 use common::{have_root, md, run, wait_for_log, TestRoot};
-use minidocker::volumes::{self, Rules, Source, Spec};
+use minidocker::volumes::{self, Source, Spec};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -1093,7 +1093,7 @@ fn volume_prune_never_takes_a_volume_a_new_container_is_attaching() {
 
 #[test]
 fn parse_reads_the_three_forms() {
-    let r = Rules::default();
+    let r = &volumes::RULES;
     let spec = |source, destination: &str, read_only| Spec {
         source,
         destination: destination.into(),

@@ -15,7 +15,7 @@ use minidocker::commit::{self, Options};
 use minidocker::container::{run as lifecycle, Container, ContainerConfig};
 use minidocker::image::{reference, Store};
 use minidocker::lesson::{self, Lab, LabFlags};
-use minidocker::volumes::{self, solution};
+use minidocker::volumes::{self, solution, Rules};
 use minidocker::{report, units};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -56,12 +56,10 @@ fn main() -> ExitCode {
 
 fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     let image_ref = args.image_ref;
-    let rules = *lab.rules(&mine::RULES, &solution::RULES);
+    let rules = lab.rules(&mine::RULES, &solution::RULES);
     if lab.check {
         return check::run(lab, rules);
     }
-    // The container monitors this lesson forks use the same rules.
-    volumes::use_rules(rules);
     report::say(&format!("Exercise code: {}", lab.exercise_source()));
 
     lab.step("A container with -v /test, whose command writes into /test")?;
@@ -84,7 +82,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     let spec = volumes::parse_with(rules, "/test")?;
     report::evidence("-v /test reads as", &format!("{spec:?}"));
     let script = format!("{WRITE} && echo ready && exec sleep 3600");
-    let first = start(&mut cleanup, &image_ref, &["/test"], &script)?;
+    let first = start(&mut cleanup, rules, &image_ref, &["/test"], &script)?;
     lifecycle::wait_for_log_line(&first, "ready")?;
     let first = Container::load(&first.dir)?;
     let anon = first.config.volumes.first().map(|m| m.volume.clone()).unwrap_or_default();
@@ -189,7 +187,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
             report::evidence("  tar", &e.ls());
         }
     }
-    let second = run_to_end(&mut cleanup, done.image.id.as_str(), &[], LOOK)?;
+    let second = run_to_end(&mut cleanup, rules, done.image.id.as_str(), &[], LOOK)?;
     for line in second.lines() {
         report::evidence("a container of the new image", line);
     }
@@ -198,7 +196,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
 
     lab.step("copyData (question 2): an image whose /test has files")?;
     let with_test = format!("lesson08-{tag}-image:latest");
-    let made = run_to_end(&mut cleanup, &image_ref, &[], "mkdir -p /test && echo 'from the image' > /test/from-image.txt && chown -R 1000:1000 /test && chmod 640 /test/from-image.txt && echo made")?;
+    let made = run_to_end(&mut cleanup, rules, &image_ref, &[], "mkdir -p /test && echo 'from the image' > /test/from-image.txt && chown -R 1000:1000 /test && chmod 640 /test/from-image.txt && echo made")?;
     anyhow::ensure!(made.contains("made"), "could not make the image's /test: {made}");
     let maker =
         Container::load(cleanup.containers.last().context("the container just made is gone")?)?;
@@ -241,7 +239,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     for (v, what, script) in &cases {
         report::say("");
         report::evidence(&format!("-v {v}"), what);
-        let out = run_to_end(&mut cleanup, &with_test, &[v.as_str()], script)?;
+        let out = run_to_end(&mut cleanup, rules, &with_test, &[v.as_str()], script)?;
         for line in out.lines() {
             report::evidence("  in the container", line);
         }
@@ -308,10 +306,11 @@ fn listing(dir: &Path) -> String {
         .join(", ")
 }
 
-/// Create and start a detached container of `image` with these `-v`, running `sh -c script`,
-/// with no network.
+/// Create and start a detached container of `image` with these `-v` (read, and filled, with
+/// `rules`), running `sh -c script`, with no network.
 fn start(
     cleanup: &mut Cleanup,
+    rules: &Rules,
     image: &str,
     vols: &[&str],
     script: &str,
@@ -336,12 +335,12 @@ fn start(
         id,
         network: "none".into(),
         detach: true,
-        volumes: volumes::parse_all(&texts)?,
+        volumes: volumes::parse_all_with(rules, &texts)?,
         ..Default::default()
     };
     let c = lifecycle::create(store, config)?;
     cleanup.containers.push(c.dir.clone());
-    lifecycle::start(store, &c)?;
+    lifecycle::start_with(store, &c, rules)?;
     Container::load(&c.dir)
 }
 
@@ -349,11 +348,12 @@ fn start(
 /// the child's `--explain` lines, which go to the same log).
 fn run_to_end(
     cleanup: &mut Cleanup,
+    rules: &Rules,
     image: &str,
     vols: &[&str],
     script: &str,
 ) -> minidocker::Result<String> {
-    let c = start(cleanup, image, vols, script)?;
+    let c = start(cleanup, rules, image, vols, script)?;
     lifecycle::wait_gone(&c, Duration::from_secs(20));
     let log = fs::read_to_string(c.log_path()).unwrap_or_default();
     Ok(log

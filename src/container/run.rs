@@ -51,8 +51,19 @@ pub fn create(store: &Store, mut config: ContainerConfig) -> crate::Result<Conta
 
 /// Start a created container and, unless detached, wait for it. Returns its exit code.
 pub fn start(store: &Store, c: &Container) -> crate::Result<i32> {
+    start_with(store, c, &crate::volumes::RULES)
+}
+
+/// [`start`] with exercise 08's rules for its volumes (which are filled from the image) — the
+/// reference answer's, [`crate::volumes::RULES`], or a student's (lesson 08's `--mine`). The monitor
+/// forked here gets them as an argument.
+pub fn start_with(
+    store: &Store,
+    c: &Container,
+    rules: &crate::volumes::Rules,
+) -> crate::Result<i32> {
     if !c.config.detach {
-        return monitor(store, c, None);
+        return monitor(store, c, None, rules);
     }
     // The monitor tells the waiting `run` through this pipe that the container started (or
     // why not), then lives on alone.
@@ -69,7 +80,7 @@ pub fn start(store: &Store, c: &Container) -> crate::Result<i32> {
                     let _ = sys::dup2(null.as_raw_fd(), fd);
                 }
             }
-            std::process::exit(monitor(store, c, Some(w)).unwrap_or(125));
+            std::process::exit(monitor(store, c, Some(w), rules).unwrap_or(125));
         }
         ForkResult::Parent { .. } => {
             drop(w);
@@ -94,7 +105,12 @@ pub fn start(store: &Store, c: &Container) -> crate::Result<i32> {
 }
 
 /// Run the container and wait for it: the monitor's whole job.
-fn monitor(store: &Store, c: &Container, ready: Option<OwnedFd>) -> crate::Result<i32> {
+fn monitor(
+    store: &Store,
+    c: &Container,
+    ready: Option<OwnedFd>,
+    rules: &crate::volumes::Rules,
+) -> crate::Result<i32> {
     // Closed once the container started: `run -d` has read it and gone, and a later write
     // into a pipe nobody reads would kill the monitor with SIGPIPE.
     let ready = std::cell::RefCell::new(ready);
@@ -107,7 +123,7 @@ fn monitor(store: &Store, c: &Container, ready: Option<OwnedFd>) -> crate::Resul
         }
     };
     let mut c = c.clone();
-    let result = run_container(store, &mut c, &tell);
+    let result = run_container(store, &mut c, &tell, rules);
     if let Err(e) = &result {
         tell(&format!("{e:#}"));
         c.state.status = Status::Exited;
@@ -123,7 +139,12 @@ fn monitor(store: &Store, c: &Container, ready: Option<OwnedFd>) -> crate::Resul
     result
 }
 
-fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate::Result<i32> {
+fn run_container(
+    store: &Store,
+    c: &mut Container,
+    tell: &dyn Fn(&str),
+    rules: &crate::volumes::Rules,
+) -> crate::Result<i32> {
     // A mount namespace for this monitor: the overlay is mounted here, the container's own
     // namespace is a copy of it, and the host never sees the mount.
     rootfs::private_mount_namespace()?;
@@ -131,12 +152,7 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
     fs_.mount(&crate::rootfs::RULES)?;
     // Volumes: the empty ones filled from the image (copyData) here, where the overlay is
     // mounted; the bind mounts themselves are the child's, in the container's namespace.
-    let binds = crate::volumes::prepare(
-        store.root(),
-        &c.config.volumes,
-        &fs_.merged(),
-        crate::volumes::rules(),
-    )?;
+    let binds = crate::volumes::prepare(store.root(), &c.config.volumes, &fs_.merged(), rules)?;
 
     let limits = Limits { cpus: c.config.cpus, memory: c.config.memory, pids: c.config.pids_limit };
     let layout = Layout::detect()?;

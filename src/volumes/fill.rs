@@ -18,7 +18,7 @@ pub fn prepare(
     root: &Path,
     mounts: &[Mount],
     merged: &Path,
-    rules: Rules,
+    rules: &Rules,
 ) -> crate::Result<Vec<Bind>> {
     let mut binds = Vec::new();
     let image = Root::new(merged)?;

@@ -32,10 +32,8 @@
 //! The files: [`spec`] reads `-v`, [`store`] keeps the volumes on disk, [`fill`] prepares
 //! them at start (copyData and the bind mounts).
 
-// The reference answer of exercise 08 is this module's code (the library's `solutions` list
-// is lib.rs's; this module keeps its own answer next to the code that uses it, as commit does).
+/// Exercise 08's reference answer, compiled as this module's own code.
 #[path = "../../solutions/08-volumes-bind-mount/exercise.rs"]
-#[doc(hidden)]
 pub mod solution;
 
 pub mod fill;
@@ -45,16 +43,19 @@ pub mod store;
 pub use crate::files::is_empty;
 pub use crate::mounts::{mount_all, mount_point, Bind};
 pub use fill::prepare;
-pub use spec::{clean, destinations, parse_all, parse_with, valid_name, Mount, Source, Spec};
+pub use spec::{
+    clean, destinations, parse_all, parse_all_with, parse_with, valid_name, Mount, Source, Spec,
+};
 pub use store::{
     attach, create, data_dir, delete, get, list, lock, prune_unused, volumes_dir, Attached, Lock,
     Pruned, Volume,
 };
 
 use std::path::Path;
-use std::sync::OnceLock;
 
-/// The two decisions exercise 08 asks for: the reference answers, or a student's.
+/// Exercise 08, how `-v` is read and when a volume is filled: the reference answer's
+/// ([`RULES`]) or a student's (`08-volumes-bind-mount --mine`). Passed to [`parse_with`],
+/// [`parse_all_with`], [`prepare`] and `container::run::start_with`.
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
     /// `-v TEXT` → what it asks for.
@@ -63,21 +64,5 @@ pub struct Rules {
     pub fills_from_image: fn(&Spec, &Path) -> bool,
 }
 
-impl Default for Rules {
-    fn default() -> Rules {
-        Rules { parse: solution::parse, fills_from_image: solution::fills_from_image }
-    }
-}
-
-static RULES: OnceLock<Rules> = OnceLock::new();
-
-/// Use `rules` in this process — and in the container monitors it forks — instead of the
-/// reference answers (lesson 08's `--mine`). Only the first call counts.
-pub fn use_rules(rules: Rules) {
-    let _ = RULES.set(rules);
-}
-
-/// The rules in use: the reference answers unless [`use_rules`] said otherwise.
-pub fn rules() -> Rules {
-    RULES.get().copied().unwrap_or_default()
-}
+/// The rules the library uses (`minidocker run -v`): the reference answer's.
+pub use solution::RULES;

@@ -1,7 +1,7 @@
 //! What a `-v` asks for: its parsed form ([`Spec`]), and the mount a container keeps in its
 //! `config.json` ([`Mount`]).
 
-use super::{data_dir, rules, Rules};
+use super::{data_dir, Rules, RULES};
 use crate::files::clean_abs;
 use anyhow::{ensure, Context};
 use serde::{Deserialize, Serialize};
@@ -76,16 +76,21 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 /// Read one `-v` with `rules`; the error names the specification.
-pub fn parse_with(rules: Rules, text: &str) -> crate::Result<Spec> {
+pub fn parse_with(rules: &Rules, text: &str) -> crate::Result<Spec> {
     (rules.parse)(text).with_context(|| format!("invalid volume specification {text:?}"))
 }
 
-/// Read every `-v` of a `run` (with the rules in use): each must be valid and no two may
-/// share a destination. Nothing is created here.
+/// Read every `-v` of a `run` with the library's rules, [`RULES`]: each must be valid and no
+/// two may share a destination. Nothing is created here.
 pub fn parse_all(texts: &[String]) -> crate::Result<Vec<Mount>> {
+    parse_all_with(&RULES, texts)
+}
+
+/// [`parse_all`] with exercise 08's `rules` — the reference answer's or a student's.
+pub fn parse_all_with(rules: &Rules, texts: &[String]) -> crate::Result<Vec<Mount>> {
     let mut out: Vec<Mount> = Vec::new();
     for t in texts {
-        let spec = parse_with(rules(), t)?;
+        let spec = parse_with(rules, t)?;
         ensure!(
             !out.iter().any(|m| m.spec.destination == spec.destination),
             "duplicate mount point {}: two -v name the same path in the container",
