@@ -9,6 +9,8 @@ static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| common::le
 
 /// Run a command and return (exit code, stdout, CPU time its whole process tree used), the
 /// CPU time measured by the kernel for us as the parent (wait4's rusage), not by the lesson.
+// The child is reaped by wait4 below, which std's wait() cannot replace: it has no rusage.
+#[allow(clippy::zombie_processes)]
 fn run_with_rusage(args: &[&str]) -> (i32, String, Duration) {
     use std::os::unix::process::ExitStatusExt;
     let child = bin(&BIN).args(args).stdout(std::process::Stdio::piped()).spawn().unwrap();
@@ -16,7 +18,9 @@ fn run_with_rusage(args: &[&str]) -> (i32, String, Duration) {
     let mut stdout = child.stdout.unwrap();
     let mut out = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
+    // SAFETY: rusage is plain data, all zeros is a valid value.
     let (mut status, mut ru) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: wait4 on our own child, writing into the status and rusage we own.
     assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut ru) }, pid);
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     let code = std::process::ExitStatus::from_raw(status).code().unwrap_or(-1);
