@@ -137,7 +137,8 @@ fn bad_flag_is_a_usage_error_and_exit_2() {
     assert_eq!(code, 2);
     let first = err.lines().next().unwrap_or_default();
     assert!(first.starts_with("error: unexpected argument '--no-such-flag'"), "{err}");
-    assert!(err.contains("Usage: 01-namespaces") && err.contains("--help"), "{err}");
+    let usage = format!("Usage: {}", minidocker::lessons::find("01").unwrap().name);
+    assert!(err.contains(&usage) && err.contains("--help"), "{err}");
 }
 
 #[test]

@@ -67,14 +67,15 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     match target {
         Some(t) => enter_target(lab, rules, &t, rest),
         None => {
+            let me = lab.lesson.name;
             let (nsfile, cmd) = rest.split_first().ok_or_else(|| {
                 anyhow::anyhow!(
-                    "give a namespace file and a command, or --target (see 06-exec-setns --help)"
+                    "give a namespace file and a command, or --target (see {me} --help)"
                 )
             })?;
             anyhow::ensure!(
                 !cmd.is_empty(),
-                "give a command to run after {nsfile}: 06-exec-setns NSFILE CMD [ARGS…]"
+                "give a command to run after {nsfile}: {me} NSFILE CMD [ARGS…]"
             );
             set_ns(lab, rules, Path::new(nsfile), cmd)
         }

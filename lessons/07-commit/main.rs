@@ -146,7 +146,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     // ANCHOR: commit
     let opts = Options {
         message: Some("add /test.txt".into()),
-        author: Some("07-commit".into()),
+        author: Some(lab.lesson.name.into()),
         rules: *rules,
         ..Options::default()
     };
