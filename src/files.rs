@@ -19,13 +19,14 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> crate::Result<()> {
     Ok(())
 }
 
+/// Read the JSON file `path`; the error says which file is missing or damaged.
 pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> crate::Result<T> {
     let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", path.display()))
 }
 
-/// A fresh container ID: 64 hex digits from the kernel's random pool. The first 12 are the
-/// short ID Docker shows and uses as the hostname.
+/// A fresh ID (a container's, an anonymous volume's): 64 hex digits from the kernel's random
+/// pool. The first 12 are the short ID Docker shows and uses as a container's hostname.
 pub fn new_id() -> crate::Result<String> {
     let mut b = [0u8; 32];
     std::io::Read::read_exact(&mut fs::File::open("/dev/urandom")?, &mut b)

@@ -21,24 +21,24 @@
 //! | 0 helpers | [`progress`] | progress bars on a terminal | |
 //! | 0 helpers | [`units`] | sizes, CPU counts, times as Docker spells them | |
 //! | 0 helpers | [`rooted`] | paths resolved inside a root they cannot leave (`openat2`) | |
-//! | 0 helpers | [`files`] | JSON written atomically, random IDs, path cleaning, copies with owners | |
-//! | 0 helpers | [`mounts`] | bind mounts into a rootfs before `pivot_root`, resolved inside it | |
+//! | 0 helpers | [`files`] | atomic JSON files, random IDs, clean paths, copies with owners | |
+//! | 0 helpers | [`mounts`] | bind mounts into a rootfs before `pivot_root`, resolved in it | |
 //! | 0 helpers | [`process`] | child processes behind a start gate, reaped by a guard | |
 //! | 0 helpers | [`workload`] | CPU, memory and fork workloads to put under limits | |
-//! | 0 helpers | [`lessons`] | the list of lessons, read by `workshop`, the harness and the tests | |
-//! | 1 mechanisms | [`namespaces`] | clone/unshare into new namespaces, `/proc/PID/ns/*` | 01, exercise 01 |
-//! | 1 mechanisms | [`cgroups`] | cgroup v1 and v2 hierarchies, limits, usage counters | 02, exercise 02 |
+//! | 0 helpers | [`lessons`] | the list of lessons that workshop, harness and tests read | |
+//! | 1 mechanisms | [`namespaces`] | clone/unshare, `/proc/PID/ns/*` | 01, exercise 01 |
+//! | 1 mechanisms | [`cgroups`] | cgroup v1 and v2: limits, usage counters | 02, exercise 02 |
 //! | 1 mechanisms | [`image`] | OCI image store, layer (un)packing, whiteouts, references | 03 |
-//! | 1 mechanisms | [`network`] | bridge, veth pairs over netlink, IPAM, NAT, published ports | 05, exercise 05 |
+//! | 1 mechanisms | [`network`] | bridge, veth over netlink, IPAM, NAT, ports | 05, exercise 05 |
 //! | 2 rootfs | [`rootfs`] | overlay union mount, the init layer, pivot_root | 03, exercise 03 |
-//! | 3 volumes | [`volumes`] | `-v`, volumes on disk, copyData, their bind mounts | 08, exercise 08 |
+//! | 3 volumes | [`volumes`] | `-v`, volumes on disk, copyData, their binds | 08, exercise 08 |
 //! | 4 container | [`container`] | containers on disk, spawning, the monitor, run/stop/rm | 05 |
 //! | 5 tools | [`dockerfile`] | the Dockerfile parser and variable expansion | 04 |
-//! | 5 tools | [`builder`] | the classic builder: one image per instruction, the cache | 04, exercise 04 |
+//! | 5 tools | [`builder`] | the classic builder: an image per step, the cache | 04, exercise 04 |
 //! | 5 tools | [`exec`] | entering a running container with setns | 06, exercise 06 |
-//! | 5 tools | [`commit`] | a container's read-write layer as a new image layer | 07, exercise 07 |
+//! | 5 tools | [`commit`] | a container's read-write layer as a new layer | 07, exercise 07 |
 //! | 5 tools | [`registry`] | pull, push and login over the OCI distribution API | 07 |
-//! | 6 harness | [`lesson`] | the flags, steps and exit codes every lesson binary shares | |
+//! | 6 harness | [`lesson`] | the flags, steps and exit codes of every lesson binary | |
 //!
 //! The kernel is called through [`sys`], which prints every call when `--explain` is on.
 

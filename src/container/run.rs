@@ -255,7 +255,7 @@ fn run_container(
             sys::dup2(err, 2)?;
         }
         // The volumes are mounted once the rootfs is ready, before pivot_root (lesson 08).
-        enter::enter_with(&merged, &|root| crate::volumes::mount_all(root, &binds).map(drop))?;
+        enter::enter_with(&merged, &|root| crate::mounts::mount_all(root, &binds).map(drop))?;
         sys::sethostname(&hostname)?;
         if new_net {
             crate::network::loopback_up()?;

@@ -7,7 +7,7 @@ use std::os::fd::OwnedFd;
 
 /// Hands the [`Attachment`] — known only after the child exists — to the child, which is a
 /// copy of the parent from before: a pipe made before the clone. The parent [`sends`] before it
-/// opens the gate; after the gate the child [`receives`] and calls [`configure_inside`].
+/// opens the gate; after the gate the child [`receives`] and calls [`configure_inside`](super::configure_inside).
 ///
 /// [`sends`]: Handoff::send
 /// [`receives`]: Handoff::receive

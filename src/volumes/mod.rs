@@ -20,7 +20,7 @@
 //! Where things happen:
 //! - [`attach`], in `create`: anonymous volumes get their names, named ones are created,
 //!   under the volumes' lock, so `volume rm` and `volume prune`
-//!   ([`crate::container::volumes`]) never remove one a new container is taking;
+//!   (`container::volumes`) never remove one a new container is taking;
 //! - [`prepare`], in the container's monitor (in its own mount namespace, the overlay
 //!   mounted): copyData into empty volumes, and the list of bind mounts to make;
 //! - [`mount_all`] ([`crate::mounts`]), in the container's child process, from

@@ -1,6 +1,6 @@
 //! The volumes on disk: `$MINIDOCKER_ROOT/volumes/<name>/_data` and its `volume.json`,
 //! created whole or not at all, under one lock. Which containers use a volume is the
-//! containers' business ([`crate::container::volumes`] removes and prunes).
+//! containers' business (`container::volumes` removes and prunes).
 
 use super::{valid_name, Mount, Source};
 use crate::{files, sys, units};
@@ -124,7 +124,7 @@ pub fn create(root: &Path, name: Option<&str>, anonymous: bool) -> crate::Result
     Ok((made?, true))
 }
 
-/// What [`prune`] removed: the volumes' names, and the bytes their files took.
+/// What [`prune_unused`] removed: the volumes' names, and the bytes their files took.
 #[derive(Debug, Default)]
 pub struct Pruned {
     pub names: Vec<String>,
