@@ -19,12 +19,16 @@
 //! Like [`build`](crate::builder::build), [`commit`] expects the caller to hold the store's
 //! lock.
 
-// The reference answer of exercise 07 is this module's code.
-pub use crate::solutions::commit07 as solution;
+/// Exercise 07's reference answer, compiled as this module's own code.
+#[path = "../solutions/07-commit/exercise.rs"]
+pub mod solution;
 
-use crate::builder::copy::clean_abs;
+/// The rules the library uses: the reference answer's.
+pub use solution::RULES;
+
 use crate::container::{run as lifecycle, Container, ContainerConfig};
 use crate::dockerfile::{self, Instruction};
+use crate::files::clean_abs;
 use crate::image::oci::{self, Descriptor, History, RunConfig};
 use crate::image::pack::{self, Packed};
 use crate::image::{Digest, Image, Reference, Store};
@@ -35,7 +39,8 @@ use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-/// The two decisions exercise 07 asks for: the reference answers, or a student's.
+/// Exercise 07, what a commit leaves out: the reference answer's ([`RULES`]) or a student's
+/// (`07-commit --mine`).
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
     /// Is this path of the read-write layer (`etc/hosts`) left out? Gets the init layer's dir.
@@ -46,7 +51,7 @@ pub struct Rules {
 
 impl Default for Rules {
     fn default() -> Rules {
-        Rules { left_out: solution::left_out, image_env: solution::image_env }
+        RULES
     }
 }
 
@@ -224,7 +229,7 @@ fn base_image(store: &Store, c: &ContainerConfig) -> crate::Result<Image> {
 /// So this list changes nothing today; it is what keeps a volume's files out should anything
 /// ever put them into the read-write layer.
 fn volume_paths(c: &ContainerConfig) -> Vec<String> {
-    crate::volumes::destinations(c)
+    crate::volumes::destinations(&c.volumes)
 }
 
 /// Walk the read-write layer and collect what is left out of the commit: the paths the
@@ -430,9 +435,9 @@ impl Entry {
     /// An OCI whiteout: the layer deletes `path` without the `.wh.` (or, for `.wh..wh..opq`,
     /// everything that was below the directory).
     pub fn is_whiteout(&self) -> bool {
-        Path::new(&self.path)
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with(crate::image::unpack::WHITEOUT_PREFIX))
+        Path::new(&self.path).file_name().is_some_and(|n| {
+            n.to_string_lossy().starts_with(crate::image::whiteout::WHITEOUT_PREFIX)
+        })
     }
 }
 
@@ -488,7 +493,7 @@ pub fn describe_upper_entry(path: &Path) -> String {
         return format!("character device {major}:{minor}{what}");
     }
     if ft.is_dir() {
-        let opaque = if crate::rootfs::overlay::is_opaque(path) {
+        let opaque = if crate::image::whiteout::is_opaque(path) {
             ", opaque (trusted.overlay.opaque=y): hides the directory below"
         } else {
             ""

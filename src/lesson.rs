@@ -1,37 +1,50 @@
 //! The harness every lesson binary shares: flags, numbered steps, root, Ctrl-C, exit codes.
 //!
-//! A lesson's `main` is one line, `lesson::main(&INFO, run)`. The harness takes the flags all
-//! lessons have — `--step`, `--explain`, `--mine`, `--check`, `--solution`, `--help` — and hands
-//! the rest to `run`. Whatever `run` created is owned by guards (cgroups, children, mounts), so
-//! leaving `run` — by success, by error or by Ctrl-C, which [`interrupt`] turns into an error —
-//! cleans it up, and the harness prints the one-line error last.
+//! A lesson's `main` is one line, `lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run)`.
+//! The lesson's arguments are a clap struct (its doc comment is the help's description) that
+//! flattens [`LabFlags`] — `--step`, `--explain`, `--mine`, `--check`, `--solution` — which
+//! every lesson has. The harness parses them before anything needs root, so `--help`,
+//! `--version` and usage errors (exit 2) work for anyone, then hands the arguments to `run`.
+//! Whatever `run` created is owned by guards (cgroups, children, mounts), so leaving `run` — by
+//! success, by error or by Ctrl-C, which [`interrupt`] turns into an error — cleans it up, and
+//! the harness prints the one-line error last.
+//!
+//! A student's code is plugged in the same way in every lesson: the exercise's module declares
+//! `pub struct Rules` (the exercise's functions, as function pointers), `exercise.rs` — the
+//! student's and the reference answer alike — ends with `pub const RULES: Rules`, and the
+//! lesson picks one with [`Lab::rules`] and passes it down to the library functions that use it.
 
+use crate::lessons::{self, Lesson};
 use crate::{interrupt, report, sys, workload};
+use clap::{CommandFactory, FromArgMatches};
 use colored::Colorize;
-use std::ffi::OsString;
 use std::process::ExitCode;
 
-/// What a lesson says about itself in its banner and `--help`.
-pub struct Info {
-    /// The binary's name, `01-namespaces`.
-    pub bin: &'static str,
-    /// One line: what the lesson shows.
-    pub title: &'static str,
-    /// The part of the article it mirrors.
-    pub article: &'static str,
-    /// `01-namespaces [--hostname NAME] [-- CMD ARGS…]`
-    pub usage: &'static str,
-    /// A few lines on what the run demonstrates.
-    pub about: &'static str,
-    /// The lesson's own options, one per line, already formatted.
-    pub options: &'static str,
-    /// Why root is needed, for the one line printed when it is not.
-    pub needs_root: &'static str,
+/// The flags every lesson takes: flattened into each lesson's own arguments.
+#[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Lab options (every lesson has them)")]
+pub struct LabFlags {
+    /// Pause before each step (press Enter to go on), for demos in front of a class
+    #[arg(long)]
+    pub step: bool,
+    /// Print every system call as it is made, with its arguments and result
+    #[arg(long)]
+    pub explain: bool,
+    /// Run your exercise code (lessons/NN-*/exercise.rs) instead of the reference answer
+    #[arg(long)]
+    pub mine: bool,
+    /// Check your exercise code automatically; exit 0 when it passes
+    #[arg(long)]
+    pub check: bool,
+    /// With --check: check the reference answer in solutions/ instead
+    #[arg(long, requires = "check", conflicts_with = "mine")]
+    pub solution: bool,
 }
 
 /// The state of one lesson run.
 pub struct Lab {
-    pub info: &'static Info,
+    /// The lesson, from the list in [`crate::lessons`].
+    pub lesson: &'static Lesson,
     /// `--step`: pause before each step.
     pub step_mode: bool,
     /// `--mine`: run the student's exercise code instead of the reference answer.
@@ -44,15 +57,20 @@ pub struct Lab {
     checks: Vec<(bool, String)>,
 }
 
-const COMMON_OPTIONS: &str =
-    "  --step       pause before each step (press Enter to go on), for demos in front of a class
-  --explain    print every system call as it is made, with its arguments and result
-  --mine       run your exercise code (lessons/NN-*/exercise.rs) instead of the reference answer
-  --check      check your exercise code automatically; exit 0 when it passes
-  --solution   with --check: check the reference answer in solutions/ instead
-  -h, --help   print this help";
-
 impl Lab {
+    /// A run of `lesson` with these flags.
+    pub fn new(lesson: &'static Lesson, flags: &LabFlags) -> Lab {
+        Lab {
+            lesson,
+            step_mode: flags.step,
+            mine: flags.mine,
+            check: flags.check,
+            solution: flags.solution,
+            steps: 0,
+            checks: Vec::new(),
+        }
+    }
+
     /// Begin the next numbered step: stop if Ctrl-C came, pause in `--step` mode.
     pub fn step(&mut self, title: &str) -> crate::Result<()> {
         interrupt::check()?;
@@ -69,13 +87,23 @@ impl Lab {
         self.mine || (self.check && !self.solution)
     }
 
+    /// The exercise's rules this run uses: the student's `RULES` (from `lessons/NN-*/exercise.rs`)
+    /// under `--mine` and `--check`, the reference answer's (`solutions/NN-*/exercise.rs`)
+    /// otherwise and under `--check --solution`.
+    pub fn rules<'r, R>(&self, mine: &'r R, solution: &'r R) -> &'r R {
+        if self.uses_mine() {
+            mine
+        } else {
+            solution
+        }
+    }
+
     /// Where the exercise code being run comes from, for the banner.
     pub fn exercise_source(&self) -> String {
-        let dir = self.info.bin;
         if self.uses_mine() {
-            format!("your code in lessons/{dir}/exercise.rs")
+            format!("your code in {}", self.lesson.exercise())
         } else {
-            format!("the reference answer in solutions/{dir}/exercise.rs")
+            format!("the reference answer in {}", self.lesson.solution())
         }
     }
 
@@ -90,16 +118,17 @@ impl Lab {
     pub fn check_outcome(&self) -> i32 {
         let failed = self.checks.iter().filter(|c| !c.0).count();
         let total = self.checks.len();
+        let name = self.lesson.name;
         println!();
         if failed == 0 && total > 0 {
-            println!("{} all {total} checks of {} pass", "CHECK OK:".green().bold(), self.info.bin);
+            println!("{} all {total} checks of {name} pass", "CHECK OK:".green().bold());
             0
         } else {
             println!(
-                "{} {failed} of {total} checks of {} fail — read lessons/{}/README.md, edit exercise.rs, run --check again",
+                "{} {failed} of {total} checks of {name} fail — read {}, edit exercise.rs, run \
+                 --check again",
                 "CHECK FAILED:".red().bold(),
-                self.info.bin,
-                self.info.bin
+                self.lesson.lab_sheet(),
             );
             1
         }
@@ -112,7 +141,7 @@ fn pause(n: usize) -> crate::Result<()> {
     std::io::Write::flush(&mut std::io::stdout())?;
     let mut buf = [0u8; 256];
     loop {
-        // SAFETY: read(2) into a buffer we own.
+        // SAFETY: read(2) into a buffer we own, at most its length.
         let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
         if n >= 0 && (n == 0 || buf[..n as usize].contains(&b'\n')) {
             return Ok(());
@@ -121,96 +150,62 @@ fn pause(n: usize) -> crate::Result<()> {
     }
 }
 
-fn print_help(info: &Info) {
-    println!("{} — {}\n", info.bin.bold(), info.title);
-    println!("Mirrors: {}\n", info.article);
-    println!("{}\n", info.about.trim_end());
-    println!("Usage: {}\n", info.usage);
-    if !info.options.is_empty() {
-        println!("Options:\n{}", info.options.trim_end());
-    }
-    println!("{COMMON_OPTIONS}\n");
-    println!(
-        "Lab sheet: lessons/{}/README.md. Runs as root (cargo run asks sudo for you).",
-        info.bin
-    );
+/// The lesson's command line: its own arguments `A` (a clap struct that flattens
+/// [`LabFlags`]), with the name, version and texts of `lesson`.
+pub fn command<A: CommandFactory>(lesson: &Lesson) -> clap::Command {
+    A::command()
+        .name(lesson.name)
+        .bin_name(lesson.name)
+        .version(env!("CARGO_PKG_VERSION"))
+        .before_help(format!("{} — {}\n\nMirrors: {}", lesson.name, lesson.title, lesson.article))
+        .after_help(format!(
+            "Lab sheet: {}. Runs as root (cargo run asks sudo for you).",
+            lesson.lab_sheet()
+        ))
 }
 
-/// Run a lesson: `fn main() -> ExitCode { lesson::main(&INFO, run) }`.
+/// Run a lesson: `fn main() -> ExitCode { lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run) }`.
 ///
-/// `run` gets the lesson's own arguments and returns the exit code to end with.
-pub fn main(
-    info: &'static Info,
-    run: fn(&mut Lab, Vec<OsString>) -> crate::Result<i32>,
+/// `bin` names the lesson in [`crate::lessons::LESSONS`]; `needs_root` says why it needs root,
+/// for the one line printed when it is not; `run` gets the parsed arguments and returns the exit
+/// code to end with.
+pub fn main<A: clap::Parser>(
+    bin: &str,
+    needs_root: &str,
+    run: fn(&mut Lab, A) -> crate::Result<i32>,
 ) -> ExitCode {
     workload::run_if_requested();
     report::init_colors();
-    let mut lab = Lab {
-        info,
-        step_mode: false,
-        mine: false,
-        check: false,
-        solution: false,
-        steps: 0,
-        checks: Vec::new(),
+    let lesson = lessons::of_binary(bin);
+    // Help, --version and usage errors (exit 2) are clap's, and never need root.
+    let matches = command::<A>(lesson).get_matches();
+    let (args, flags) = match (A::from_arg_matches(&matches), LabFlags::from_arg_matches(&matches))
+    {
+        (Ok(a), Ok(f)) => (a, f),
+        (Err(e), _) | (_, Err(e)) => e.format(&mut command::<A>(lesson)).exit(),
     };
-    let mut rest = Vec::new();
-    let mut explain = false;
-    let mut args = std::env::args_os().skip(1);
-    // The common flags are taken only before `--`: what follows belongs to the command.
-    for arg in args.by_ref() {
-        match arg.to_str() {
-            Some("--step") => lab.step_mode = true,
-            Some("--explain") => explain = true,
-            Some("--mine") => lab.mine = true,
-            Some("--check") => lab.check = true,
-            Some("--solution") => lab.solution = true,
-            Some("-h" | "--help") => {
-                print_help(info);
-                return ExitCode::SUCCESS;
-            }
-            Some("--") => {
-                rest.push(arg);
-                break;
-            }
-            _ => rest.push(arg),
-        }
-    }
-    rest.extend(args);
-    report::set_explain(explain);
+    report::set_explain(flags.explain);
     if !sys::is_root() {
         eprintln!(
-            "{}: needs root: {}. Run it with sudo, or as `cargo run --bin {}`, which asks sudo for you.",
-            info.bin, info.needs_root, info.bin
+            "{bin}: needs root: {needs_root}. Run it with sudo, or as `cargo run --bin {bin}`, \
+             which asks sudo for you."
         );
         return ExitCode::from(1);
     }
     interrupt::install();
-    println!("{} — {}", info.bin.bold(), info.title);
-    println!("{}", format!("Mirrors: {}", info.article).dimmed());
-    match run(&mut lab, rest) {
+    let mut lab = Lab::new(lesson, &flags);
+    println!("{} — {}", lesson.name.bold(), lesson.title);
+    println!("{}", format!("Mirrors: {}", lesson.article).dimmed());
+    match run(&mut lab, args) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
-            let usage = e.downcast_ref::<lexopt::Error>().is_some();
-            let hint = if usage { format!(" (see {} --help)", info.bin) } else { String::new() };
-            eprintln!("{} {e:#}{hint}", format!("{}: error:", info.bin).red().bold());
+            eprintln!("{} {e:#}", format!("{bin}: error:").red().bold());
             match e.downcast_ref::<interrupt::Interrupted>() {
                 Some(sig) => ExitCode::from((128 + sig.0) as u8),
-                None if usage => ExitCode::from(2),
                 None => ExitCode::from(1),
             }
         }
     }
-}
-
-/// The command after the lesson's own flags: everything from the first plain argument (or
-/// after `--`) on, untouched, so `-- sh -c '…'` reaches the command as typed.
-pub fn command_rest(first: OsString, parser: &mut lexopt::Parser) -> crate::Result<Vec<String>> {
-    let mut cmd = vec![first];
-    cmd.extend(parser.raw_args()?);
-    cmd.into_iter()
-        .map(|a| a.into_string().map_err(|a| anyhow::anyhow!("argument {a:?} is not valid UTF-8")))
-        .collect()
 }
 
 /// A `--check`'s scratch directory, `$TMPDIR/minidocker-checkNN-<pid>`, removed when dropped

@@ -3,25 +3,51 @@
 //! One library, one module per kernel mechanism. Each lesson binary in `lessons/` is a thin,
 //! narrated driver of one of these modules; the `minidocker` binary composes all of them.
 //!
-//! | module | mechanism | lesson |
-//! |---|---|---|
-//! | [`namespaces`] | clone/unshare into new namespaces, `/proc/PID/ns/*` as files | 01 |
-//! | [`cgroups`] | cgroup v1 and v2 hierarchies, limits, usage counters | 02 |
-//! | [`image`] | OCI image store, safe layer unpacking, references | 03 |
-//! | [`rootfs`] | overlay union mount, the init layer, pivot_root | 03 |
-//! | [`dockerfile`] | the Dockerfile parser and variable expansion | 04 |
-//! | [`builder`] | the classic builder: one image per instruction, the build cache | 04 |
-//! | [`container`] | containers on disk, the monitor, run/stop/kill/rm, default isolation | 05 |
-//! | [`network`] | bridge, veth pairs over netlink, IPAM, NAT and published ports | 05 |
-//! | [`exec`] | entering a running container with setns | 06 |
-//! | [`volumes`] | volumes and bind mounts, made before pivot_root; copyData | 08 |
-//! | [`commit`] | a container's read-write layer as a new image layer | 07 |
-//! | [`registry`] | pull, push and login over the OCI distribution API | 07 |
+//! ## Layers, in lesson order
+//!
+//! The modules are layered in the order the lessons meet them. A module uses modules of its
+//! own layer or of earlier ones, never of a later one, and no two modules use each other, so a
+//! reader of lesson 03's code never meets lesson 08's types. `tests/layers.rs` reads this table
+//! and every `crate::…`/`super::…`/`minidocker::…` path in `src/` and `solutions/`, and fails
+//! on an import of a later layer (naming file and line) or an import cycle (naming it). A
+//! lesson's reference answer (`solutions/NN-*/exercise.rs`) belongs to the module whose row
+//! says "exercise NN". The binaries (`src/bin/`, `lessons/`) come after every layer.
+//!
+//! | layer | module | what it is | lesson |
+//! |---|---|---|---|
+//! | 0 helpers | [`sys`] | the kernel calls, each printed with `--explain` | |
+//! | 0 helpers | [`report`] | steps, evidence, syscall traces: how the workshop talks | |
+//! | 0 helpers | [`interrupt`] | Ctrl-C, SIGTERM and SIGHUP as an ordinary error | |
+//! | 0 helpers | [`progress`] | progress bars on a terminal | |
+//! | 0 helpers | [`units`] | sizes, CPU counts, times as Docker spells them | |
+//! | 0 helpers | [`rooted`] | paths resolved inside a root they cannot leave (`openat2`) | |
+//! | 0 helpers | [`files`] | atomic JSON files, random IDs, clean paths, copies with owners | |
+//! | 0 helpers | [`mounts`] | bind mounts into a rootfs before `pivot_root`, resolved in it | |
+//! | 0 helpers | [`process`] | child processes behind a start gate, reaped by a guard | |
+//! | 0 helpers | [`workload`] | CPU, memory and fork workloads to put under limits | |
+//! | 0 helpers | [`lessons`] | the list of lessons that workshop, harness and tests read | |
+//! | 1 mechanisms | [`namespaces`] | clone/unshare, `/proc/PID/ns/*` | 01, exercise 01 |
+//! | 1 mechanisms | [`cgroups`] | cgroup v1 and v2: limits, usage counters | 02, exercise 02 |
+//! | 1 mechanisms | [`image`] | OCI image store, layer (un)packing, whiteouts, references | 03 |
+//! | 1 mechanisms | [`network`] | bridge, veth over netlink, IPAM, NAT, ports | 05, exercise 05 |
+//! | 2 rootfs | [`rootfs`] | overlay union mount, the init layer, pivot_root | 03, exercise 03 |
+//! | 3 volumes | [`volumes`] | `-v`, volumes on disk, copyData, their binds | 08, exercise 08 |
+//! | 4 container | [`container`] | containers on disk, spawning, the monitor, run/stop/rm | 05 |
+//! | 5 tools | [`dockerfile`] | the Dockerfile parser and variable expansion | 04 |
+//! | 5 tools | [`builder`] | the classic builder: an image per step, the cache | 04, exercise 04 |
+//! | 5 tools | [`exec`] | entering a running container with setns | 06, exercise 06 |
+//! | 5 tools | [`commit`] | a container's read-write layer as a new layer | 07, exercise 07 |
+//! | 5 tools | [`registry`] | pull, push and login over the OCI distribution API | 07 |
+//! | 6 harness | [`lesson`] | the flags, steps and exit codes of every lesson binary | |
 //!
 //! The kernel is called through [`sys`], which prints every call when `--explain` is on.
 
 // The reference answers in `solutions/` are written against `minidocker::…`, exactly like the
-// student's copies in `lessons/`. This alias lets the library compile them as its own modules.
+// student's copies in `lessons/`. This alias lets the library compile them as its own modules:
+// each is the `solution` module of the mechanism its exercise belongs to (`cgroups::solution`
+// is `solutions/02-cgroups/exercise.rs`), which uses it as its own code, so the answer is never
+// written twice. `lessons/NN-*/exercise.rs` is the same file with the answer taken out; a test
+// keeps the two from drifting apart.
 extern crate self as minidocker;
 
 pub mod builder;
@@ -30,9 +56,12 @@ pub mod commit;
 pub mod container;
 pub mod dockerfile;
 pub mod exec;
+pub mod files;
 pub mod image;
 pub mod interrupt;
 pub mod lesson;
+pub mod lessons;
+pub mod mounts;
 pub mod namespaces;
 pub mod network;
 pub mod process;
@@ -45,39 +74,6 @@ pub mod sys;
 pub mod units;
 pub mod volumes;
 pub mod workload;
-
-/// Reference answers to the lesson exercises. They are real library code: the mechanism a
-/// lesson's exercise asks for is used from here by the rest of the library (and `minidocker`),
-/// so the answer is never written twice. `lessons/NN-*/exercise.rs` is the same file with the
-/// answer taken out; a test keeps the two from drifting apart.
-pub mod solutions {
-    pub use super::{
-        solution01 as namespaces01, solution02 as cgroups02, solution03 as rootfs03,
-        solution04 as builder04, solution05 as network05,
-    };
-    pub use super::{solution06 as exec06, solution07 as commit07};
-}
-#[path = "../solutions/01-namespaces/exercise.rs"]
-#[doc(hidden)]
-pub mod solution01;
-#[path = "../solutions/02-cgroups/exercise.rs"]
-#[doc(hidden)]
-pub mod solution02;
-#[path = "../solutions/03-rootfs-aufs/exercise.rs"]
-#[doc(hidden)]
-pub mod solution03;
-#[path = "../solutions/04-dockerfile-build/exercise.rs"]
-#[doc(hidden)]
-pub mod solution04;
-#[path = "../solutions/05-run-and-port/exercise.rs"]
-#[doc(hidden)]
-pub mod solution05;
-#[path = "../solutions/06-exec-setns/exercise.rs"]
-#[doc(hidden)]
-pub mod solution06;
-#[path = "../solutions/07-commit/exercise.rs"]
-#[doc(hidden)]
-pub mod solution07;
 
 /// The library's result type: errors are `anyhow` chains printed as one line.
 pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;

@@ -8,6 +8,24 @@ use crate::process::{self, Gate, Running};
 use anyhow::Context;
 use nix::sched::CloneFlags;
 
+/// Exercise 01's reference answer, compiled as this module's own code.
+#[path = "../solutions/01-namespaces/exercise.rs"]
+pub mod solution;
+
+/// Exercise 01, a child's namespaces and its setup inside them: the reference answer's
+/// ([`RULES`]) or a student's (`01-namespaces --mine`).
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    /// The namespaces a child is cloned into.
+    pub child_namespaces: fn() -> Vec<Namespace>,
+    /// Runs in the child, inside its new namespaces, just before it executes the command; it
+    /// is given the hostname.
+    pub setup_inside: fn(&str) -> crate::Result<()>,
+}
+
+/// The rules the library uses: the reference answer's.
+pub use solution::RULES;
+
 /// The namespaces `clone(2)` can create, one per `CLONE_NEW*` flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Namespace {

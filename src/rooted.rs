@@ -1,7 +1,7 @@
 //! Paths resolved inside a root they cannot leave: one mechanism for every place that needs
 //! it — a layer being unpacked (`image::unpack`), the build context or `--from` stage that
 //! COPY reads and the stage directory it writes (`builder::copy`), and the container's rootfs
-//! that volumes are mounted into (`volumes`).
+//! that volumes are mounted into (`mounts`).
 //!
 //! **What an escape looks like.** The tree under such a root was written by someone we do not
 //! trust: an image layer, a build context, a container. A symlink in it, `etc -> /etc` or

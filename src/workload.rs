@@ -65,6 +65,7 @@ fn forkbomb(n: u32) -> i32 {
     for _ in 0..n {
         // SAFETY: a single-threaded process; the child only sleeps and _exits.
         match unsafe { libc::fork() } {
+            // SAFETY: in the child, only async-signal-safe calls before _exit.
             0 => unsafe {
                 libc::sleep(2);
                 libc::_exit(0)
@@ -74,6 +75,7 @@ fn forkbomb(n: u32) -> i32 {
         }
     }
     println!("forkbomb: {made} forks succeeded, {refused} refused (EAGAIN: Resource temporarily unavailable)");
+    // SAFETY: wait(2) with a null status pointer writes nothing.
     while unsafe { libc::wait(std::ptr::null_mut()) } > 0 {}
     0
 }

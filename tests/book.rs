@@ -170,6 +170,12 @@ fn hide_hex(line: &str) -> String {
     out
 }
 
+/// `book/src/output/`'s file for lesson `number`'s run, `01-namespaces.txt`, or with a suffix
+/// for a second run, `01-namespaces-syscalls.txt`.
+fn capture(number: &str, suffix: &str) -> String {
+    format!("{}{suffix}.txt", minidocker::lessons::find(number).unwrap().name)
+}
+
 fn assert_matches(captured: &str, bin: &str, args: &[&str], filter: fn(&str) -> bool) {
     assert_matches_in(None, captured, bin, args, filter)
 }
@@ -214,31 +220,19 @@ fn shown_outputs_are_what_the_binaries_print() {
     if !common::have_root("shown_outputs_are_what_the_binaries_print") {
         return;
     }
-    assert_matches("01-namespaces.txt", env!("CARGO_BIN_EXE_01-namespaces"), &[], |_| true);
+    assert_matches(&capture("01", ""), &common::lesson_bin("01"), &[], |_| true);
     assert_matches(
-        "01-namespaces-syscalls.txt",
-        env!("CARGO_BIN_EXE_01-namespaces"),
+        &capture("01", "-syscalls"),
+        &common::lesson_bin("01"),
         &["--explain", "--", "true"],
         |l| l.contains("syscall"),
     );
-    assert_matches("02-cgroups.txt", env!("CARGO_BIN_EXE_02-cgroups"), &[], |_| true);
+    assert_matches(&capture("02", ""), &common::lesson_bin("02"), &[], |_| true);
     // A bridge and subnet of the test's own for lesson 05 (scripts/book-outputs uses mdbook0).
     let store = common::TestRoot::with_busybox("book").with_net(21);
-    assert_matches_in(
-        Some(&store),
-        "03-rootfs-aufs.txt",
-        env!("CARGO_BIN_EXE_03-rootfs-aufs"),
-        &[],
-        |_| true,
-    );
+    assert_matches_in(Some(&store), &capture("03", ""), &common::lesson_bin("03"), &[], |_| true);
     store.import("python", "python:3.11-slim");
-    assert_matches_in(
-        Some(&store),
-        "04-dockerfile-build.txt",
-        env!("CARGO_BIN_EXE_04-dockerfile-build"),
-        &[],
-        |_| true,
-    );
+    assert_matches_in(Some(&store), &capture("04", ""), &common::lesson_bin("04"), &[], |_| true);
 
     let (code, _, err) = common::run(store.minidocker().args([
         "build",
@@ -256,8 +250,8 @@ fn shown_outputs_are_what_the_binaries_print() {
     let publish = format!("{port}:80");
     assert_matches_in(
         Some(&store),
-        "05-run-and-port.txt",
-        env!("CARGO_BIN_EXE_05-run-and-port"),
+        &capture("05", ""),
+        &common::lesson_bin("05"),
         &["-p", &publish],
         |_| true,
     );
@@ -277,15 +271,15 @@ fn shown_outputs_are_what_the_binaries_print() {
     let (_, pid, _) =
         common::run(store.minidocker().args(["inspect", "--format", "{{.State.Pid}}", "target"]));
     let pid = pid.trim();
-    let exec06 = env!("CARGO_BIN_EXE_06-exec-setns");
+    let exec06 = &common::lesson_bin("06");
     assert_matches(
-        "06-exec-setns-net.txt",
+        &capture("06", "-net"),
         exec06,
         &[&format!("/proc/{pid}/ns/net"), "ip", "addr"],
         |_| true,
     );
     assert_matches(
-        "06-exec-setns-pid.txt",
+        &capture("06", "-pid"),
         exec06,
         &[
             &format!("/proc/{pid}/ns/pid"),
@@ -295,25 +289,19 @@ fn shown_outputs_are_what_the_binaries_print() {
         ],
         |_| true,
     );
-    assert_matches_in(Some(&store), "06-exec-setns.txt", exec06, &["--target", "target"], |_| true);
+    assert_matches_in(Some(&store), &capture("06", ""), exec06, &["--target", "target"], |_| true);
     let (code, _, err) = common::run(store.minidocker().args(["rm", "-f", "target"]));
     assert_eq!(code, 0, "removing the container: {err}");
 
-    assert_matches_in(Some(&store), "07-commit.txt", env!("CARGO_BIN_EXE_07-commit"), &[], |_| {
-        true
-    });
+    assert_matches_in(Some(&store), &capture("07", ""), &common::lesson_bin("07"), &[], |_| true);
 
     // Lesson 08 runs busybox containers with volumes, and removes what it made; with
     // --explain, only the two calls of its first container's child.
-    let lesson08 = env!("CARGO_BIN_EXE_08-volumes-bind-mount");
-    assert_matches_in(Some(&store), "08-volumes-bind-mount.txt", lesson08, &[], |_| true);
-    assert_matches_in(
-        Some(&store),
-        "08-volumes-bind-mount-child.txt",
-        lesson08,
-        &["--explain"],
-        |l| l.contains("the child (its log)"),
-    );
+    let lesson08 = &common::lesson_bin("08");
+    assert_matches_in(Some(&store), &capture("08", ""), lesson08, &[], |_| true);
+    assert_matches_in(Some(&store), &capture("08", "-child"), lesson08, &["--explain"], |l| {
+        l.contains("the child (its log)")
+    });
 }
 
 #[test]

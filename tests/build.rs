@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 /// Lesson 03 runs a command in an image: how these tests look inside what a build made.
-const RUNNER: &str = env!("CARGO_BIN_EXE_03-rootfs-aufs");
+/// The lesson's binary, found through the library's list of lessons.
+static RUNNER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| common::lesson_bin("03"));
 
 // ---- helpers ----------------------------------------------------------------------------
 
@@ -84,7 +85,7 @@ fn build_fails(root: &TestRoot, ctx: &Ctx, args: &[&str]) -> (String, String) {
 fn in_image(root: &TestRoot, image: &str, script: &str) -> String {
     let wrapped = format!("echo @@BEGIN@@; {script}; echo @@END@@");
     let (code, out, err) =
-        run(root.cmd(RUNNER).args(["--image", image, "--", "/bin/sh", "-c", &wrapped]));
+        run(root.cmd(&RUNNER).args(["--image", image, "--", "/bin/sh", "-c", &wrapped]));
     assert_eq!(code, 0, "running in {image}:\n{out}\n{err}");
     let begin =
         out.find("@@BEGIN@@\n").unwrap_or_else(|| panic!("no output from the container:\n{out}"))

@@ -11,7 +11,8 @@ use minidocker::commit;
 use minidocker::container::run::cgroup_name;
 use minidocker::image::{Image, Store};
 
-const LESSON: &str = env!("CARGO_BIN_EXE_07-commit");
+/// The lesson's binary, found through the library's list of lessons.
+static LESSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| common::lesson_bin("07"));
 
 /// The image `name` as the store has it.
 fn image(root: &TestRoot, name: &str) -> Image {
@@ -476,7 +477,7 @@ fn the_lesson_commits_a_running_container_and_removes_what_it_made() {
         return;
     }
     let root = TestRoot::with_busybox("commit-lesson");
-    let (code, out, err) = run(&mut root.cmd(LESSON));
+    let (code, out, err) = run(&mut root.cmd(&LESSON));
     assert_eq!(code, 0, "{out}\n{err}");
     // The read-write layer from the host: the new file, the whiteout, the copied-up hosts file.
     assert!(out.contains("etc/group: character device 0:0 — a whiteout"), "{out}");
@@ -510,7 +511,7 @@ fn the_lesson_commits_a_running_container_and_removes_what_it_made() {
     assert_clean(&root);
 
     // With the starter exercise the init layer's file and the old HOSTNAME go into the image.
-    let (code, out, err) = run(root.cmd(LESSON).arg("--mine"));
+    let (code, out, err) = run(root.cmd(&LESSON).arg("--mine"));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.lines().any(|l| l.contains("tar:") && l.ends_with(" etc/hosts")), "{out}");
     assert_eq!(out.matches("output: HOSTNAME=").count(), 2, "{out}");
@@ -524,7 +525,7 @@ fn the_check_passes_with_the_answer_and_fails_with_the_starter() {
     }
     // The check's directory is named after its process: it must be gone when the check is.
     let check = |args: &[&str]| {
-        let child = common::bin(LESSON)
+        let child = common::bin(&LESSON)
             .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

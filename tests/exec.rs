@@ -9,7 +9,8 @@ use minidocker::cgroups::Layout;
 use minidocker::container::run::cgroup_name;
 use std::time::{Duration, Instant};
 
-const LESSON: &str = env!("CARGO_BIN_EXE_06-exec-setns");
+/// The lesson's binary, found through the library's list of lessons.
+static LESSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| common::lesson_bin("06"));
 
 /// Removes a test's container (`rm -f`) even when the test fails half-way.
 struct Removed<'a>(&'a TestRoot, &'a str);
@@ -262,7 +263,7 @@ fn the_lesson_enters_a_container_and_shows_the_same_namespaces() {
     let root = TestRoot::with_busybox("exec-lesson");
     let (id, pid) = sleeper(&root, "target", &[], "true");
     let _removed = Removed(&root, "target");
-    let (code, out, err) = run(root.cmd(LESSON).args([
+    let (code, out, err) = run(root.cmd(&LESSON).args([
         "--target",
         "target",
         "--",
@@ -295,7 +296,7 @@ fn the_lesson_enters_a_container_and_shows_the_same_namespaces() {
     assert_eq!(procs_in(&id), vec![pid]);
     // A stopped container: one line.
     md(&root, &["stop", "-t", "1", "target"]);
-    let (code, _, err) = run(root.cmd(LESSON).args(["--target", "target"]));
+    let (code, _, err) = run(root.cmd(&LESSON).args(["--target", "target"]));
     assert_eq!(code, 1);
     assert!(err.contains("is not running") && err.lines().count() == 1, "{err}");
     remove_and_assert_clean(&root, "target", &id);
@@ -311,7 +312,7 @@ fn the_lesson_joins_one_namespace_file_like_the_articles_program() {
     let _removed = Removed(&root, "one");
     // The uts namespace alone: the host's `hostname` prints the container's.
     let uts = format!("/proc/{pid}/ns/uts");
-    let (code, out, err) = run(root.cmd(LESSON).args([uts.as_str(), "hostname"]));
+    let (code, out, err) = run(root.cmd(&LESSON).args([uts.as_str(), "hostname"]));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.lines().any(|l| l.trim() == &id[..12]), "{out}");
     let joined: Vec<&str> = out.lines().filter(|l| l.ends_with("← joined")).collect();
@@ -319,7 +320,7 @@ fn the_lesson_joins_one_namespace_file_like_the_articles_program() {
     assert!(joined[0].contains(&ns_link(pid, "uts")), "{joined:?}");
     // The net namespace alone: the host's `ip` sees only the container's loopback.
     let net = format!("/proc/{pid}/ns/net");
-    let (code, out, err) = run(root.cmd(LESSON).args([net.as_str(), "ip", "-o", "link"]));
+    let (code, out, err) = run(root.cmd(&LESSON).args([net.as_str(), "ip", "-o", "link"]));
     assert_eq!(code, 0, "{out}\n{err}");
     let links: Vec<&str> = out
         .lines()
@@ -328,12 +329,12 @@ fn the_lesson_joins_one_namespace_file_like_the_articles_program() {
     assert!(links.len() == 1 && links[0].starts_with("1: lo:"), "{links:?}");
     // The PID namespace: only pid_for_children changes.
     let pidns = format!("/proc/{pid}/ns/pid");
-    let (code, out, _) = run(root.cmd(LESSON).args([pidns.as_str(), "true"]));
+    let (code, out, _) = run(root.cmd(&LESSON).args([pidns.as_str(), "true"]));
     assert_eq!(code, 0);
     let joined: Vec<&str> = out.lines().filter(|l| l.ends_with("← joined")).collect();
     assert!(joined.len() == 1 && joined[0].trim_start().starts_with("pid_for_children:"), "{out}");
     // Not a namespace file: one line.
-    let (code, _, err) = run(root.cmd(LESSON).args(["/etc/hostname", "true"]));
+    let (code, _, err) = run(root.cmd(&LESSON).args(["/etc/hostname", "true"]));
     assert_eq!(code, 1);
     assert!(err.contains("not a namespace file") && err.lines().count() == 1, "{err}");
     remove_and_assert_clean(&root, "one", &id);
@@ -344,10 +345,10 @@ fn the_check_passes_with_the_answer_and_fails_with_the_starter() {
     if !have_root("the_check_passes_with_the_answer_and_fails_with_the_starter") {
         return;
     }
-    let (code, out, _) = run(common::bin(LESSON).args(["--check", "--solution"]));
+    let (code, out, _) = run(common::bin(&LESSON).args(["--check", "--solution"]));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("CHECK OK"), "{out}");
-    let (code, out, _) = run(common::bin(LESSON).arg("--check"));
+    let (code, out, _) = run(common::bin(&LESSON).arg("--check"));
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("CHECK FAILED"), "{out}");
 }

@@ -81,7 +81,7 @@ fn an_image_umoci_changed_loads_and_runs_with_its_whiteout() {
     assert!(b.scratch_left().is_empty());
 
     let script = "cat /umoci.txt; test -e /etc/group && echo group-still-there || echo group-gone";
-    let (code, out, err) = run(b.cmd(env!("CARGO_BIN_EXE_03-rootfs-aufs")).args([
+    let (code, out, err) = run(b.cmd(&common::lesson_bin("03")).args([
         "--image",
         "busybox:changed",
         "--",
@@ -91,7 +91,7 @@ fn an_image_umoci_changed_loads_and_runs_with_its_whiteout() {
     ]));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("written by umoci") && out.contains("group-gone"), "{out}");
-    let (_, out, _) = run(b.cmd(env!("CARGO_BIN_EXE_03-rootfs-aufs")).args([
+    let (_, out, _) = run(b.cmd(&common::lesson_bin("03")).args([
         "--image",
         "busybox:base",
         "--",

@@ -46,10 +46,33 @@ fn lessons_with_exercises() -> Vec<String> {
 }
 
 #[test]
-fn exercises_exist_for_the_first_lessons() {
+fn every_lesson_has_an_exercise() {
     let names = lessons_with_exercises();
-    for want in ["01-namespaces", "02-cgroups"] {
-        assert!(names.iter().any(|n| n == want), "lessons/{want}/exercise.rs is missing");
+    for lesson in minidocker::lessons::LESSONS {
+        assert!(names.iter().any(|n| n == lesson.name), "{} is missing", lesson.exercise());
+    }
+}
+
+/// Every exercise, the student's and the reference answer, ends the same way: its answers as
+/// one `RULES` value of its mechanism's `Rules`, which the lesson picks with `Lab::rules`.
+#[test]
+fn every_exercise_plugs_in_the_same_way() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for lesson in minidocker::lessons::LESSONS {
+        for file in [lesson.exercise(), lesson.solution()] {
+            let text = fs::read_to_string(root.join(&file)).unwrap();
+            let last = text.trim_end().lines().last().unwrap_or_default();
+            assert!(
+                last.starts_with("pub const RULES: Rules = Rules {"),
+                "{file} ends with {last}"
+            );
+        }
+        let main = fs::read_to_string(root.join(lesson.room()).join("main.rs")).unwrap();
+        assert!(
+            main.contains("lab.rules(&mine::RULES, &solution::RULES)"),
+            "{}: the lesson picks the rules with Lab::rules",
+            lesson.name
+        );
     }
 }
 

@@ -7,7 +7,8 @@ use common::{have_root, run, TestRoot};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-const BIN: &str = env!("CARGO_BIN_EXE_03-rootfs-aufs");
+/// The lesson's binary, found through the library's list of lessons.
+static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| common::lesson_bin("03"));
 
 /// Every file of the image's layers with its content, to prove the container changed none.
 fn layer_snapshot(root: &TestRoot) -> Vec<(String, Vec<u8>)> {
@@ -43,7 +44,7 @@ fn demo_shows_copy_up_and_whiteout_and_leaves_the_image_untouched() {
     }
     let root = TestRoot::with_busybox("l03-demo");
     let before = layer_snapshot(&root);
-    let (code, out, err) = run(&mut root.cmd(BIN));
+    let (code, out, err) = run(&mut root.cmd(&BIN));
     assert_eq!(code, 0, "{out}\n{err}");
     // Before the write /etc/passwd comes from the image, after it from the read-write layer.
     let passwd: Vec<&str> =
@@ -73,7 +74,7 @@ fn a_command_sees_an_overlay_root_and_no_host_path() {
     let before = layer_snapshot(&root);
     let script = "cat /proc/self/mountinfo; echo HOST > /etc/passwd; rm -rf /bin/ls /etc; hostname";
     let (code, out, err) =
-        run(root.cmd(BIN).args(["--image", "busybox", "--", "/bin/sh", "-c", script]));
+        run(root.cmd(&BIN).args(["--image", "busybox", "--", "/bin/sh", "-c", script]));
     assert_eq!(code, 0, "{out}\n{err}");
     let container: Vec<&str> =
         out.lines().skip_while(|l| !l.contains("in the container")).skip(1).collect();
@@ -122,7 +123,7 @@ fn ctrl_c_while_the_container_runs_leaves_nothing() {
     let root = TestRoot::with_busybox("l03-int");
     // A duration no other test uses, so the process can be looked for by its command line.
     let mut child =
-        root.cmd(BIN).args(["--", "sleep", "3141"]).stdout(Stdio::piped()).spawn().unwrap();
+        root.cmd(&BIN).args(["--", "sleep", "3141"]).stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.by_ref() {
         if line.unwrap().contains("in the container") {
@@ -155,7 +156,7 @@ fn an_unknown_image_is_one_clear_line() {
         return;
     }
     let root = TestRoot::new("l03-noimg");
-    let (code, _, err) = run(root.cmd(BIN).args(["--image", "nosuch:1"]));
+    let (code, _, err) = run(root.cmd(&BIN).args(["--image", "nosuch:1"]));
     assert_eq!(code, 1);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
@@ -170,10 +171,10 @@ fn the_check_passes_with_the_answer_and_fails_with_the_starter() {
     if !have_root("the_check_passes_with_the_answer_and_fails_with_the_starter") {
         return;
     }
-    let (code, out, _) = run(common::bin(BIN).args(["--check", "--solution"]));
+    let (code, out, _) = run(common::bin(&BIN).args(["--check", "--solution"]));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("CHECK OK"), "{out}");
-    let (code, out, _) = run(common::bin(BIN).arg("--check"));
+    let (code, out, _) = run(common::bin(&BIN).arg("--check"));
     assert_eq!(code, 1, "the starter exercise must not pass:\n{out}");
     assert!(out.contains("FAIL the kernel accepts the options"), "{out}");
     let leftover = std::fs::read_dir(std::env::temp_dir())

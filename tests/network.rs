@@ -142,7 +142,7 @@ impl Container {
             Ok(())
         };
         let (child, gate) = process::spawn(CloneFlags::CLONE_NEWNET, &setup, &argv).unwrap();
-        Container { id: minidocker::rootfs::new_id().unwrap(), child, gate: Some(gate), handoff }
+        Container { id: minidocker::files::new_id().unwrap(), child, gate: Some(gate), handoff }
     }
 
     fn pid(&self) -> nix::unistd::Pid {

@@ -3,8 +3,8 @@
 
 mod common;
 
+use minidocker::image::whiteout::is_opaque;
 use minidocker::image::{pack, unpack};
-use minidocker::rootfs::overlay::is_opaque;
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 

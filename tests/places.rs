@@ -1,41 +1,125 @@
 //! The front doors: every lesson explains itself in `--help` and has its lab sheet; the
-//! `minidocker` and `workshop` binaries list what they offer and refuse what they do not know.
+//! `minidocker` and `workshop` binaries list what they offer and refuse what they do not know;
+//! the library's list of lessons is the one `Cargo.toml`, `lessons/` and `solutions/` follow.
 
 mod common;
 
-const LESSONS: [(&str, &str); 8] = [
-    ("01-namespaces", env!("CARGO_BIN_EXE_01-namespaces")),
-    ("02-cgroups", env!("CARGO_BIN_EXE_02-cgroups")),
-    ("03-rootfs-aufs", env!("CARGO_BIN_EXE_03-rootfs-aufs")),
-    ("04-dockerfile-build", env!("CARGO_BIN_EXE_04-dockerfile-build")),
-    ("05-run-and-port", env!("CARGO_BIN_EXE_05-run-and-port")),
-    ("06-exec-setns", env!("CARGO_BIN_EXE_06-exec-setns")),
-    ("07-commit", env!("CARGO_BIN_EXE_07-commit")),
-    ("08-volumes-bind-mount", env!("CARGO_BIN_EXE_08-volumes-bind-mount")),
-];
+use minidocker::lessons::LESSONS;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 #[test]
 fn every_lesson_explains_itself_and_has_its_lab_sheet() {
-    for (name, path) in LESSONS {
-        let (code, out, _) = common::run(common::bin(path).arg("--help"));
+    for lesson in LESSONS {
+        let (name, path) = (lesson.name, common::lesson_bin(lesson.name));
+        let (code, out, _) = common::run(common::bin(&path).arg("--help"));
         assert_eq!(code, 0, "{name}");
         assert!(
-            out.contains("Mirrors:") && out.contains(&format!("lessons/{name}/README.md")),
+            out.contains(&format!("{name} — "))
+                && out.contains("Mirrors: ")
+                && out.contains(&format!("lessons/{name}/README.md")),
             "{name}: {out}"
         );
         assert!(
             out.contains("  --step ") && out.contains("  --check "),
             "{name}: the common options: {out}"
         );
-        let sheet = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("lessons")
-            .join(name)
-            .join("README.md");
+        let sheet = Path::new(ROOT).join(lesson.lab_sheet());
         let text = std::fs::read_to_string(&sheet).unwrap();
         assert!(
             text.contains("## Exercise") && !text.contains("not built yet"),
             "{name}: the lab sheet is not written"
         );
+    }
+}
+
+/// Help, version and usage errors come before the root check: they work for anyone, and a
+/// usage error exits 2 with one line saying what is wrong.
+#[test]
+fn every_lesson_parses_its_command_line_before_it_needs_root() {
+    for lesson in LESSONS {
+        let path = common::lesson_bin(lesson.name);
+        let (code, out, _) = common::run(common::bin(&path).arg("--version"));
+        assert_eq!(
+            (code, out.trim()),
+            (0, &*format!("{} {}", lesson.name, env!("CARGO_PKG_VERSION")))
+        );
+        let (code, _, err) = common::run(common::bin(&path).arg("--bogus"));
+        assert_eq!(code, 2, "{}: {err}", lesson.name);
+        assert!(err.contains("unexpected argument '--bogus'"), "{}: {err}", lesson.name);
+        let (code, _, err) = common::run(common::bin(&path).arg("--solution"));
+        assert_eq!(code, 2, "{}: --solution without --check: {err}", lesson.name);
+    }
+    let bad_value = [
+        ("02", "--cpus"),
+        ("02", "--memory"),
+        ("05", "--publish"),
+        ("04", "--tag"),
+        ("07", "--tag"),
+    ];
+    for (n, flag) in bad_value {
+        let (code, _, err) =
+            common::run(common::bin(&common::lesson_bin(n)).args([flag, "no:such::value!"]));
+        assert_eq!(code, 2, "{n} {flag}: {err}");
+        assert!(err.contains(&format!("invalid value 'no:such::value!' for '{flag}")), "{err}");
+    }
+}
+
+/// The list in src/lessons.rs is the one the rest follows: a lesson added, renamed or removed
+/// in one place and not in the others fails here.
+#[test]
+fn cargo_toml_lessons_and_solutions_follow_the_list() {
+    let listed: BTreeSet<String> = LESSONS.iter().map(|l| l.name.to_string()).collect();
+    let dirs = |d: &str| -> BTreeSet<String> {
+        std::fs::read_dir(Path::new(ROOT).join(d))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().is_dir() && e.path().join("exercise.rs").exists())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(dirs("lessons"), listed, "lessons/*/ and src/lessons.rs disagree");
+    assert_eq!(dirs("solutions"), listed, "solutions/*/ and src/lessons.rs disagree");
+
+    // Cargo.toml's [[bin]] entries that live in lessons/: name and path.
+    let toml = std::fs::read_to_string(Path::new(ROOT).join("Cargo.toml")).unwrap();
+    let mut bins = BTreeSet::new();
+    for entry in toml.split("[[bin]]").skip(1) {
+        let field = |key: &str| {
+            entry.lines().find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
+            })
+        };
+        let (name, path) = (field("name").unwrap(), field("path").unwrap());
+        if path.starts_with("lessons/") {
+            assert_eq!(path, format!("lessons/{name}/main.rs"), "Cargo.toml: [[bin]] {name}");
+            bins.insert(name);
+        }
+    }
+    assert_eq!(bins, listed, "Cargo.toml's [[bin]] entries and src/lessons.rs disagree");
+
+    // Each lesson's chapter exists, and its mechanism compiles the reference answer as its
+    // `solution` (the #[path] that names the folder is in that module, nowhere else).
+    let mut sources = String::new();
+    collect_rust(&Path::new(ROOT).join("src"), &mut sources);
+    for l in LESSONS {
+        assert!(Path::new(ROOT).join("book/src").join(l.chapter).exists(), "{}", l.chapter);
+        let attr = format!("/solutions/{}/exercise.rs\"]", l.name);
+        assert_eq!(sources.matches(&attr).count(), 1, "{}: its solution module", l.name);
+    }
+}
+
+fn collect_rust(dir: &Path, out: &mut String) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_rust(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push_str(&std::fs::read_to_string(&p).unwrap());
+        }
     }
 }
 
@@ -57,12 +141,19 @@ fn workshop_lists_the_exercises_and_refuses_unknown_lessons() {
     let bin = env!("CARGO_BIN_EXE_workshop");
     let (code, out, _) = common::run(common::bin(bin).arg("list"));
     assert_eq!(code, 0);
-    for (lesson, _) in LESSONS {
-        assert!(out.contains(lesson), "{lesson} missing from:\n{out}");
+    for lesson in LESSONS {
+        assert!(out.contains(lesson.name), "{} missing from:\n{out}", lesson.name);
     }
+    let (code, out, _) = common::run(common::bin(bin).args(["list", "--names"]));
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().collect::<Vec<_>>(), LESSONS.iter().map(|l| l.name).collect::<Vec<_>>());
     let (code, _, err) = common::run(common::bin(bin).args(["check", "99"]));
     assert_eq!(code, 2);
     assert!(err.contains("no lesson with an exercise is called \"99\""), "{err}");
-    let (code, _, _) = common::run(common::bin(bin).arg("frob"));
-    assert_eq!(code, 2);
+    for args in [&["frob"][..], &["check"], &["check", "01", "--bogus"]] {
+        let (code, _, err) = common::run(common::bin(bin).args(args));
+        assert_eq!(code, 2, "workshop {args:?}: {err}");
+    }
+    let (code, out, _) = common::run(common::bin(bin).arg("--version"));
+    assert_eq!((code, out.trim()), (0, &*format!("workshop {}", env!("CARGO_PKG_VERSION"))));
 }

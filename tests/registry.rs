@@ -22,7 +22,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const LESSON03: &str = env!("CARGO_BIN_EXE_03-rootfs-aufs");
+/// The lesson's binary, found through the library's list of lessons.
+static LESSON03: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| common::lesson_bin("03"));
 
 /// Run a host tool; its failure fails the test with its stderr.
 fn tool(args: &[&str]) -> Vec<u8> {
@@ -160,7 +162,7 @@ fn login(root: &TestRoot, host: &str, user: &str, password: &str) -> Ran {
 
 fn runs_in_lesson03(root: &TestRoot, image: &str) {
     let (code, out, err) =
-        run(root.cmd(LESSON03).args(["--image", image, "--", "/bin/sh", "-c", "echo ok"]));
+        run(root.cmd(&LESSON03).args(["--image", image, "--", "/bin/sh", "-c", "echo ok"]));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.lines().any(|l| l.trim() == "ok"), "the container should print ok:\n{out}");
 }
@@ -753,7 +755,7 @@ fn many_layers_go_three_at_a_time() {
     assert_eq!(out.matches(": Pull complete").count(), 5, "{out}");
     let script = "cat /layer0.txt /layer4.txt";
     let (code, out, err) =
-        run(b.cmd(LESSON03).args(["--image", &name, "--", "/bin/sh", "-c", script]));
+        run(b.cmd(&LESSON03).args(["--image", &name, "--", "/bin/sh", "-c", script]));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         out.contains("layer 0") && out.contains("layer 4"),

@@ -28,7 +28,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const LESSON03: &str = env!("CARGO_BIN_EXE_03-rootfs-aufs");
+/// The lesson's binary, found through the library's list of lessons.
+static LESSON03: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| common::lesson_bin("03"));
 const TEST_DOCKERD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/test-dockerd");
 /// In the daemon's own network namespace: no other test, and nothing of the host's, is there.
 const REGISTRY: &str = "127.0.0.1:5000";
@@ -690,7 +692,7 @@ fn minidocker_pulls_and_runs_what_docker_built_and_pushed() {
     let t = Instant::now();
     let script = "cat /made-by-docker; test -e /etc/group || echo group-gone";
     let (code, out, err) =
-        run(b.cmd(LESSON03).args(["--image", &name, "--", "/bin/sh", "-c", script]));
+        run(b.cmd(&LESSON03).args(["--image", &name, "--", "/bin/sh", "-c", script]));
     eprintln!("lesson 03 runs it: {:?}", t.elapsed());
     assert_eq!(code, 0, "{out}\n{err}");
     let lines: Vec<&str> = out.lines().map(str::trim).collect();

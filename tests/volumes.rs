@@ -10,11 +10,12 @@
 mod common;
 
 use common::{have_root, md, run, wait_for_log, TestRoot};
-use minidocker::volumes::{self, Rules, Source, Spec};
+use minidocker::volumes::{self, Source, Spec};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-const LESSON: &str = env!("CARGO_BIN_EXE_08-volumes-bind-mount");
+/// The lesson's binary, found through the library's list of lessons.
+static LESSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| common::lesson_bin("08"));
 
 fn pid_of(root: &TestRoot, name: &str) -> i32 {
     md(root, &["inspect", "--format", "{{.State.Pid}}", name]).1.trim().parse().unwrap()
@@ -1092,7 +1093,7 @@ fn volume_prune_never_takes_a_volume_a_new_container_is_attaching() {
 
 #[test]
 fn parse_reads_the_three_forms() {
-    let r = Rules::default();
+    let r = &volumes::RULES;
     let spec = |source, destination: &str, read_only| Spec {
         source,
         destination: destination.into(),
@@ -1132,7 +1133,7 @@ fn lesson_08_narrates_checks_and_leaves_nothing() {
         return;
     }
     let root = TestRoot::with_busybox("vol-lesson");
-    let (code, out, err) = run(&mut root.cmd(LESSON));
+    let (code, out, err) = run(&mut root.cmd(&LESSON));
     assert_eq!(code, 0, "{out}\n{err}");
     for want in [
         "host: grep the volume and the container in /proc/self/mountinfo: 0 line(s)",
@@ -1166,10 +1167,10 @@ fn lesson_08_narrates_checks_and_leaves_nothing() {
     assert!(!Path::new(dir.trim()).exists(), "{dir} left behind");
     assert_clean(&root);
 
-    let (code, out, _) = run(root.cmd(LESSON).args(["--check", "--solution"]));
+    let (code, out, _) = run(root.cmd(&LESSON).args(["--check", "--solution"]));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("CHECK OK"), "{out}");
-    let (code, out, _) = run(root.cmd(LESSON).arg("--check"));
+    let (code, out, _) = run(root.cmd(&LESSON).arg("--check"));
     assert_eq!(code, 1, "the exercise as shipped must not pass: {out}");
     assert!(out.contains("TODO 1"), "{out}");
 }

@@ -3,9 +3,8 @@
 //! It runs the exercise's namespaces and setup on a tiny shell script and looks at the
 //! result from the host and from inside — never at the code itself.
 
-use super::Exercise;
 use minidocker::lesson::Lab;
-use minidocker::namespaces;
+use minidocker::namespaces::{self, Rules};
 use minidocker::{report, sys};
 use nix::mount::MntFlags;
 use std::path::{Path, PathBuf};
@@ -31,7 +30,7 @@ fn proc_mounts() -> usize {
     info.lines().filter(|l| l.split(' ').nth(4) == Some("/proc")).count()
 }
 
-pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
+pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
     let out = TempFile(
         std::env::temp_dir().join(format!("minidocker-check01-{}.out", std::process::id())),
@@ -41,8 +40,8 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
 
     lab.step("Run the probe in the exercise's namespaces")?;
     let argv = ["/bin/sh", "-c", PROBE, "probe", &out.0.display().to_string()].map(String::from);
-    let setup = || (ex.setup_inside)("check01");
-    let (child, gate) = namespaces::spawn(&(ex.child_namespaces)(), &setup, &argv)?;
+    let setup = || (rules.setup_inside)("check01");
+    let (child, gate) = namespaces::spawn(&(rules.child_namespaces)(), &setup, &argv)?;
     let host = namespaces::links("self")?;
     let inside = namespaces::links(&child.pid().to_string())?;
     gate.open()?;

@@ -7,37 +7,30 @@ mod check;
 #[path = "exercise.rs"]
 mod mine;
 
+use clap::Parser;
 use colored::Colorize;
-use minidocker::lesson::{self, Info, Lab};
-use minidocker::namespaces::{self, Namespace};
-use minidocker::solutions::namespaces01 as solution;
+use minidocker::lesson::{self, Lab, LabFlags};
+use minidocker::namespaces::{self, solution, Rules};
 use minidocker::{report, sys};
-use std::ffi::OsString;
 use std::process::ExitCode;
 
-/// The exercise's functions: the student's (`--mine`) or the reference answer's.
-pub struct Exercise {
-    pub child_namespaces: fn() -> Vec<Namespace>,
-    pub setup_inside: fn(&str) -> minidocker::Result<()>,
+/// Starts CMD (default: a short demo script) with clone() as PID 1 of new UTS, PID, mount, IPC,
+/// network and cgroup namespaces, with its own /proc. Shows the PID inside and outside, the
+/// hostname inside and on the host, and the host's and the child's /proc/PID/ns links side by
+/// side, marking the ones that differ.
+#[derive(Parser)]
+struct Args {
+    /// Hostname inside the new UTS namespace
+    #[arg(long, value_name = "NAME", default_value = "box1")]
+    hostname: String,
+    /// The command to run in the new namespaces, with its arguments (put `--` before it)
+    #[arg(value_name = "CMD", trailing_var_arg = true)]
+    cmd: Vec<String>,
+    #[command(flatten)]
+    lab: LabFlags,
 }
 
-const MINE: Exercise =
-    Exercise { child_namespaces: mine::child_namespaces, setup_inside: mine::setup_inside };
-const SOLUTION: Exercise =
-    Exercise { child_namespaces: solution::child_namespaces, setup_inside: solution::setup_inside };
-
-static INFO: Info = Info {
-    bin: "01-namespaces",
-    title: "a process in its own namespaces, and the /proc/PID/ns files that prove it",
-    article: "Linux Namespaces, as the article recaps them (its `ls -l /proc/25686/ns`)",
-    usage: "01-namespaces [--hostname NAME] [-- CMD ARGS…]",
-    about: "Starts CMD (default: a short demo script) with clone() as PID 1 of new UTS, PID, mount,
-IPC, network and cgroup namespaces, with its own /proc. Shows the PID inside and outside,
-the hostname inside and on the host, and the host's and the child's /proc/PID/ns links
-side by side, marking the ones that differ.",
-    options: "  --hostname NAME   hostname inside the new UTS namespace (default: box1)\n",
-    needs_root: "creating namespaces and mounting /proc require CAP_SYS_ADMIN",
-};
+const NEEDS_ROOT: &str = "creating namespaces and mounting /proc require CAP_SYS_ADMIN";
 
 /// The demo the child runs when no command is given: shell builtins only, so what it prints
 /// comes from the kernel and not from a tool that might not be installed.
@@ -49,32 +42,22 @@ printf 'inside: network interfaces:'
 while read -r l; do case $l in *:*) printf ' %s' "${l%%:*}";; esac; done < /proc/net/dev; echo"#;
 
 fn main() -> ExitCode {
-    lesson::main(&INFO, run)
+    lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run)
 }
 
-fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
-    use lexopt::prelude::*;
-    let mut hostname = "box1".to_string();
-    let mut cmd = Vec::new();
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Long("hostname") => hostname = p.value()?.string()?,
-            Value(v) => cmd = lesson::command_rest(v, &mut p)?,
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let ex = if lab.uses_mine() { &MINE } else { &SOLUTION };
+fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
+    let rules = lab.rules(&mine::RULES, &solution::RULES);
     if lab.check {
-        return check::run(lab, ex);
+        return check::run(lab, rules);
     }
+    let mut cmd = args.cmd;
     if cmd.is_empty() {
         cmd = vec!["/bin/sh".into(), "-c".into(), DEMO.into()];
     }
-    demo(lab, ex, &hostname, &cmd)
+    demo(lab, rules, &args.hostname, &cmd)
 }
 
-fn demo(lab: &mut Lab, ex: &Exercise, hostname: &str, cmd: &[String]) -> minidocker::Result<i32> {
+fn demo(lab: &mut Lab, rules: &Rules, hostname: &str, cmd: &[String]) -> minidocker::Result<i32> {
     report::say(&format!("Exercise code: {}", lab.exercise_source()));
 
     lab.step("The host, before")?;
@@ -82,12 +65,12 @@ fn demo(lab: &mut Lab, ex: &Exercise, hostname: &str, cmd: &[String]) -> minidoc
     report::evidence("hostname", &sys::hostname());
 
     lab.step("clone() a child into new namespaces")?;
-    let chosen = (ex.child_namespaces)();
+    let chosen = (rules.child_namespaces)();
     for ns in &chosen {
         report::say(&format!("{:<7} {}", ns.file(), ns.isolates()));
     }
     // ANCHOR: spawn
-    let setup = || (ex.setup_inside)(hostname);
+    let setup = || (rules.setup_inside)(hostname);
     let (child, gate) = namespaces::spawn(&chosen, &setup, cmd)?;
     // ANCHOR_END: spawn
     report::evidence(

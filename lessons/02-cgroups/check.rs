@@ -3,8 +3,7 @@
 //! It gives a fresh cgroup the exercise's pids limit, runs a bounded fork bomb in it and
 //! compares what the exercise reports with what the kernel counted.
 
-use super::Exercise;
-use minidocker::cgroups::{keyed, Cgroup, Controller, Layout};
+use minidocker::cgroups::{keyed, Cgroup, Controller, Layout, Rules};
 use minidocker::lesson::Lab;
 use minidocker::process;
 use minidocker::{report, workload};
@@ -12,7 +11,7 @@ use nix::sched::CloneFlags;
 
 const LIMIT: u64 = 10;
 
-pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
+pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
     lab.step(&format!("Limit a fresh cgroup to {LIMIT} processes"))?;
     let layout = Layout::detect()?;
@@ -21,7 +20,7 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
         &format!("minidocker/check02-{}", std::process::id()),
         &[Controller::Pids],
     )?;
-    (ex.limit_pids)(&cg, LIMIT)?;
+    (rules.limit_pids)(&cg, LIMIT)?;
     let max = cg.read(Controller::Pids, "pids.max")?;
     lab.expect(max == LIMIT.to_string(), format!("pids.max is {LIMIT} (found {max:?})"));
 
@@ -37,7 +36,7 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
         kernel > 0,
         format!("the kernel refused forks at the limit (pids.events max = {kernel})"),
     );
-    let reported = (ex.forks_refused)(&cg)?;
+    let reported = (rules.forks_refused)(&cg)?;
     lab.expect(
         reported == kernel && kernel > 0,
         format!("forks_refused() reports the kernel's count ({reported} vs {kernel})"),

@@ -7,69 +7,55 @@ mod check;
 #[path = "exercise.rs"]
 mod mine;
 
-use minidocker::cgroups::{self, limits, Cgroup, Controller, Layout, Limits};
-use minidocker::lesson::{self, Info, Lab};
+use clap::Parser;
+use minidocker::cgroups::{self, limits, solution, Cgroup, Controller, Layout, Limits, Rules};
+use minidocker::lesson::{self, Lab, LabFlags};
 use minidocker::process::{self, Exit};
-use minidocker::solutions::cgroups02 as solution;
 use minidocker::{report, units, workload};
 use nix::sched::CloneFlags;
-use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-/// The exercise's functions: the student's (`--mine`) or the reference answer's.
-pub struct Exercise {
-    pub limit_pids: fn(&Cgroup, u64) -> minidocker::Result<()>,
-    pub forks_refused: fn(&Cgroup) -> minidocker::Result<u64>,
+/// Finds where each controller lives (v1, v2 or hybrid), makes a cgroup, writes the limits and
+/// runs CMD in it, then reads back what the kernel measured. Without CMD it runs three demos
+/// under the limits: a CPU burner held at its quota, a memory hog killed by the OOM killer, a
+/// fork bomb stopped at the pids limit (defaults: --cpus 0.25 --memory 32m --pids-limit 20).
+/// The cgroup is removed at the end.
+#[derive(Parser)]
+struct Args {
+    /// CPU time per 100 ms period, in CPUs (0.25 = a quarter of one CPU)
+    #[arg(long, value_name = "N", value_parser = units::parse_cpus, allow_hyphen_values = true)]
+    cpus: Option<f64>,
+    /// Memory limit such as 32m or 1g, no swap beyond it
+    #[arg(short = 'm', long, value_name = "SIZE", value_parser = units::parse_size)]
+    memory: Option<u64>,
+    /// At most N processes and threads in the group
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = |s: &str| units::parse_count("--pids-limit", s),
+        allow_hyphen_values = true
+    )]
+    pids_limit: Option<u64>,
+    /// The command to run in the cgroup, with its arguments (put `--` before it)
+    #[arg(value_name = "CMD", trailing_var_arg = true)]
+    cmd: Vec<String>,
+    #[command(flatten)]
+    lab: LabFlags,
 }
 
-const MINE: Exercise =
-    Exercise { limit_pids: mine::limit_pids, forks_refused: mine::forks_refused };
-const SOLUTION: Exercise =
-    Exercise { limit_pids: solution::limit_pids, forks_refused: solution::forks_refused };
-
-static INFO: Info = Info {
-    bin: "02-cgroups",
-    title: "a cgroup limits CPU, memory and processes — on cgroup v1 and v2",
-    article:
-        "Cgroups limits, as the article recaps them, and its exercise 3 (CPU and memory limits)",
-    usage: "02-cgroups [--cpus N] [--memory SIZE] [--pids-limit N] [-- CMD ARGS…]",
-    about: "Finds where each controller lives (v1, v2 or hybrid), makes a cgroup, writes the limits
-and runs CMD in it, then reads back what the kernel measured. Without CMD it runs three
-demos under the limits: a CPU burner held at its quota, a memory hog killed by the OOM
-killer, a fork bomb stopped at the pids limit (defaults: --cpus 0.25 --memory 32m
---pids-limit 20). The cgroup is removed at the end.",
-    options: "  --cpus N          CPU time per 100 ms period, in CPUs (0.25 = a quarter of one CPU)
-  --memory SIZE     memory limit such as 32m or 1g, no swap beyond it (-m also works)
-  --pids-limit N    at most N processes and threads in the group\n",
-    needs_root: "creating cgroups means writing to /sys/fs/cgroup, which only root may do",
-};
+const NEEDS_ROOT: &str = "creating cgroups means writing to /sys/fs/cgroup, which only root may do";
 
 fn main() -> ExitCode {
-    lesson::main(&INFO, run)
+    lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run)
 }
 
-fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
-    use lexopt::prelude::*;
-    let mut limits = Limits::default();
-    let mut cmd = Vec::new();
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Long("cpus") => limits.cpus = Some(units::parse_cpus(&p.value()?.string()?)?),
-            Long("memory") | Short('m') => {
-                limits.memory = Some(units::parse_size(&p.value()?.string()?)?)
-            }
-            Long("pids-limit") => {
-                limits.pids = Some(units::parse_count("--pids-limit", &p.value()?.string()?)?)
-            }
-            Value(v) => cmd = lesson::command_rest(v, &mut p)?,
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let ex = if lab.uses_mine() { &MINE } else { &SOLUTION };
+fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
+    let mut limits = Limits { cpus: args.cpus, memory: args.memory, pids: args.pids_limit };
+    let cmd = args.cmd;
+    let rules = lab.rules(&mine::RULES, &solution::RULES);
     if lab.check {
-        return check::run(lab, ex);
+        return check::run(lab, rules);
     }
     if cmd.is_empty() {
         // The demos, each under its own limit.
@@ -107,7 +93,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     // ANCHOR: apply
     Limits { pids: None, ..limits }.apply(&cg)?;
     if let Some(max) = limits.pids {
-        (ex.limit_pids)(&cg, max)?;
+        (rules.limit_pids)(&cg, max)?;
     }
     // ANCHOR_END: apply
     for (file, value) in cg.written() {
@@ -119,7 +105,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
         let (exit, _) = run_in(&cg, &cmd)?;
         report::evidence("command", &exit.to_string());
         lab.step("What the kernel measured")?;
-        report_usage(&cg, ex, &limits)?;
+        report_usage(&cg, rules, &limits)?;
         return Ok(exit.code());
     }
 
@@ -153,7 +139,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     );
     let (exit, _) = run_in(&cg, &workload::command("forkbomb", "200"))?;
     report::evidence("fork bomb", &exit.to_string());
-    report::evidence("forks refused (pids.events max)", &(ex.forks_refused)(&cg)?.to_string());
+    report::evidence("forks refused (pids.events max)", &(rules.forks_refused)(&cg)?.to_string());
 
     lab.step("Clean up")?;
     cg.destroy()?;
@@ -185,14 +171,17 @@ fn report_memory(cg: &Cgroup, limits: &Limits) -> minidocker::Result<()> {
     Ok(())
 }
 
-fn report_usage(cg: &Cgroup, ex: &Exercise, limits: &Limits) -> minidocker::Result<()> {
+fn report_usage(cg: &Cgroup, rules: &Rules, limits: &Limits) -> minidocker::Result<()> {
     report::evidence("cpu used", &format!("{:.2} s", limits::cpu_usage(cg)?.as_secs_f64()));
     if limits.memory.is_some() {
         report_memory(cg, limits)?;
     }
     if limits.pids.is_some() {
         report::evidence("pids.max", &cg.read(Controller::Pids, "pids.max")?);
-        report::evidence("forks refused (pids.events max)", &(ex.forks_refused)(cg)?.to_string());
+        report::evidence(
+            "forks refused (pids.events max)",
+            &(rules.forks_refused)(cg)?.to_string(),
+        );
     }
     Ok(())
 }

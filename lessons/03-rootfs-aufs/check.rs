@@ -4,15 +4,14 @@
 //! options, and reads the merged tree: the right version must win, writes must land in the
 //! upper layer, and a delete must leave what `is_whiteout` recognises.
 
-use super::Exercise;
 use minidocker::lesson::{CheckDir, Lab};
-use minidocker::rootfs::{self, Layers};
+use minidocker::rootfs::{self, Layers, Rules};
 use minidocker::{report, sys};
 use nix::mount::MntFlags;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
+pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
     lab.step("Three small layers that disagree")?;
     rootfs::private_mount_namespace()?;
@@ -40,10 +39,10 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
     report::say("bottom: a.txt=bottom only-bottom.txt etc/hostname=image · top: a.txt=top · init: etc/hostname=init");
 
     lab.step("Mount them with overlay_options()")?;
-    let options = (ex.overlay_options)(&layers);
+    let options = (rules.overlay_options)(&layers);
     report::evidence("overlay_options()", &format!("{options:?}"));
     let merged = base.0.join("merged");
-    let mounted = layers.mount(&base.0, &merged, ex.overlay_options);
+    let mounted = layers.mount(&base.0, &merged, rules);
     lab.expect(
         mounted.is_ok(),
         format!(
@@ -71,7 +70,7 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
         fs::remove_file(merged.join("a.txt"))?;
         let left = fs::symlink_metadata(base.0.join("upper/a.txt"));
         lab.expect(
-            left.as_ref().is_ok_and(|m| (ex.is_whiteout)(m)),
+            left.as_ref().is_ok_and(|m| (rules.is_whiteout)(m)),
             "is_whiteout() recognises what the delete left in the upper layer",
         );
         lab.expect(
@@ -84,7 +83,7 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
     let made = base.0.join("whiteout");
     sys::mknod_char(&made, 0, 0, 0)?;
     lab.expect(
-        (ex.is_whiteout)(&fs::symlink_metadata(&made)?),
+        (rules.is_whiteout)(&fs::symlink_metadata(&made)?),
         "is_whiteout() is true for a character device 0:0 made with mknod",
     );
     let null = base.0.join("null");
@@ -95,7 +94,7 @@ pub fn run(lab: &mut Lab, ex: &Exercise) -> minidocker::Result<i32> {
         ("the character device 1:3 (/dev/null)", null),
     ] {
         let m = fs::symlink_metadata(&p)?;
-        lab.expect(!(ex.is_whiteout)(&m), format!("is_whiteout() is false for {what}"));
+        lab.expect(!(rules.is_whiteout)(&m), format!("is_whiteout() is false for {what}"));
     }
     Ok(lab.check_outcome())
 }

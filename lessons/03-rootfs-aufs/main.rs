@@ -8,42 +8,36 @@ mod check;
 #[path = "exercise.rs"]
 mod mine;
 
+use clap::Parser;
+use minidocker::container::spawn::{self, Spec};
 use minidocker::image::Store;
-use minidocker::lesson::{self, Info, Lab};
+use minidocker::lesson::{self, Lab, LabFlags};
 use minidocker::report;
-use minidocker::rootfs::{self, overlay, InitFiles, Layers, Origin, Rootfs, Spec};
-use minidocker::solutions::rootfs03 as solution;
-use std::ffi::OsString;
-use std::fs::{self, Metadata};
+use minidocker::rootfs::{self, overlay, solution, InitFiles, Origin, Rootfs, Rules};
+use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// The exercise's functions: the student's (`--mine`) or the reference answer's.
-pub struct Exercise {
-    pub overlay_options: fn(&Layers) -> String,
-    pub is_whiteout: fn(&Metadata) -> bool,
+/// Takes an image from the store, writes an init layer (/etc/hostname, /etc/hosts,
+/// /etc/resolv.conf), stacks both under a fresh read-write layer with overlayfs — what AUFS did
+/// with branches — and pivot_roots a container into the merged tree. Without CMD it shows
+/// copy-on-write with evidence: where a file comes from and its inode before and after a write
+/// (copy-up), and the whiteout a delete leaves in the read-write layer. With CMD it runs CMD in
+/// there instead. Everything is unmounted and removed at the end.
+#[derive(Parser)]
+struct Args {
+    /// The image to use (see `minidocker images`)
+    #[arg(long = "image", value_name = "REF", default_value = "busybox")]
+    image_ref: String,
+    /// The command to run in the container, with its arguments (put `--` before it)
+    #[arg(value_name = "CMD", trailing_var_arg = true)]
+    cmd: Vec<String>,
+    #[command(flatten)]
+    lab: LabFlags,
 }
 
-const MINE: Exercise =
-    Exercise { overlay_options: mine::overlay_options, is_whiteout: mine::is_whiteout };
-const SOLUTION: Exercise =
-    Exercise { overlay_options: solution::overlay_options, is_whiteout: solution::is_whiteout };
-
-static INFO: Info = Info {
-    bin: "03-rootfs-aufs",
-    title: "a container's root filesystem: image layers, the init layer and a read-write layer, union-mounted",
-    article: "rootfs, union mounts (联合文件系统), layers, copy-on-write, whiteouts and the Init layer",
-    usage: "03-rootfs-aufs [--image REF] [-- CMD ARGS…]",
-    about: "Takes an image from the store, writes an init layer (/etc/hostname, /etc/hosts,
-/etc/resolv.conf), stacks both under a fresh read-write layer with overlayfs — what AUFS did
-with branches — and pivot_roots a container into the merged tree. Without CMD it shows
-copy-on-write with evidence: where a file comes from and its inode before and after a write
-(copy-up), and the whiteout a delete leaves in the read-write layer. With CMD it runs CMD in
-there instead. Everything is unmounted and removed at the end.",
-    options: "  --image REF   the image to use (default: busybox; see `minidocker images`)\n",
-    needs_root: "union mounts, pivot_root and new namespaces are root-only",
-};
+const NEEDS_ROOT: &str = "union mounts, pivot_root and new namespaces are root-only";
 
 /// What the demonstration does inside the container.
 const WRITE: &str = "/etc/passwd";
@@ -51,24 +45,14 @@ const DELETE: &str = "/etc/group";
 const SCRIPT: &str = "echo 'student:x:1000:1000::/home/student:/bin/sh' >> /etc/passwd && rm /etc/group && echo hello > /hello.txt";
 
 fn main() -> ExitCode {
-    lesson::main(&INFO, run)
+    lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run)
 }
 
-fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
-    use lexopt::prelude::*;
-    let mut image_ref = "busybox".to_string();
-    let mut cmd = Vec::new();
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Long("image") => image_ref = p.value()?.string()?,
-            Value(v) => cmd = lesson::command_rest(v, &mut p)?,
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let ex = if lab.uses_mine() { &MINE } else { &SOLUTION };
+fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
+    let (image_ref, cmd) = (args.image_ref, args.cmd);
+    let rules = lab.rules(&mine::RULES, &solution::RULES);
     if lab.check {
-        return check::run(lab, ex);
+        return check::run(lab, rules);
     }
     report::say(&format!("Exercise code: {}", lab.exercise_source()));
 
@@ -113,7 +97,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     report::say("From here on, what this process mounts is invisible to the host, and it all goes when the process does.");
 
     lab.step("The init layer: what makes this container itself")?;
-    let id = rootfs::new_id()?;
+    let id = minidocker::files::new_id()?;
     let hostname = &id[..12];
     let scratch = store.scratch()?;
     report::evidence("created", &scratch.path().display().to_string());
@@ -124,15 +108,15 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     }
 
     lab.step("Union-mount the layers")?;
-    fs_.mount(ex.overlay_options)?;
+    fs_.mount(rules)?;
     overlay::describe(&fs_.layers);
     report::evidence(
         "mountinfo",
         &overlay::mountinfo_line(&fs_.merged()).unwrap_or_else(|| "(not found)".into()),
     );
-    let env = rootfs::environment(image.config.config.env.as_deref().unwrap_or_default(), hostname);
+    let env = spawn::environment(image.config.config.env.as_deref().unwrap_or_default(), hostname);
     let run_in = |argv: &[String]| {
-        rootfs::run(
+        spawn::run(
             &fs_,
             &Spec {
                 hostname,
@@ -160,7 +144,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 
     lab.step(&format!("Before: where {WRITE} and {DELETE} come from"))?;
     for path in [WRITE, DELETE] {
-        show_origin(&fs_, path, ex);
+        show_origin(&fs_, path, rules);
     }
     let lower = match fs_.origin(WRITE) {
         Origin::In(l) => fs_.in_layer(&l, WRITE),
@@ -184,7 +168,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     );
 
     lab.step(&format!("After the write: {WRITE} was copied up"))?;
-    show_origin(&fs_, WRITE, ex);
+    show_origin(&fs_, WRITE, rules);
     report::evidence(
         "image layer's copy",
         &format!(
@@ -209,10 +193,13 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     report::say("The merged tree still shows the old inode number: with all layers on one filesystem overlay keeps st_ino stable across copy-up.");
 
     lab.step(&format!("After the delete: {DELETE} is whited out"))?;
-    show_origin(&fs_, DELETE, ex);
-    report::evidence("upper layer", &describe_entry(&fs_.in_layer(&fs_.layers.upper, DELETE), ex));
+    show_origin(&fs_, DELETE, rules);
+    report::evidence(
+        "upper layer",
+        &describe_entry(&fs_.in_layer(&fs_.layers.upper, DELETE), rules),
+    );
     report::say("The image's file is still there below; the 0:0 character device hides it.");
-    show_origin(&fs_, "/hello.txt", ex);
+    show_origin(&fs_, "/hello.txt", rules);
 
     lab.step("Inside the container: its mount table")?;
     let exit = run_in(&["cat".into(), "/proc/self/mountinfo".into()])?;
@@ -226,10 +213,10 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 }
 
 /// One line of evidence: which layer `path` comes from, and what is there.
-fn show_origin(fs_: &Rootfs, path: &str, ex: &Exercise) {
+fn show_origin(fs_: &Rootfs, path: &str, rules: &Rules) {
     let text = match fs_.origin(path) {
         Origin::In(l) => {
-            format!("{} — {}", layer_name(fs_, &l), describe_entry(&fs_.in_layer(&l, path), ex))
+            format!("{} — {}", layer_name(fs_, &l), describe_entry(&fs_.in_layer(&l, path), rules))
         }
         Origin::WhitedOut(l) => format!("deleted: a whiteout in {}", layer_name(fs_, &l)),
         Origin::Nowhere => "in no layer".into(),
@@ -249,9 +236,9 @@ fn layer_name(fs_: &Rootfs, layer: &Path) -> String {
 }
 
 /// `regular file, inode 1234` or `character device 0:0 — a whiteout`.
-fn describe_entry(p: &Path, ex: &Exercise) -> String {
+fn describe_entry(p: &Path, rules: &Rules) -> String {
     let Ok(m) = fs::symlink_metadata(p) else { return "absent".into() };
-    if (ex.is_whiteout)(&m) {
+    if (rules.is_whiteout)(&m) {
         return format!("character device 0:0, inode {} — a whiteout", m.ino());
     }
     let kind = match m.mode() & libc::S_IFMT {

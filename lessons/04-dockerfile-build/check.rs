@@ -4,7 +4,7 @@
 //! own, with the exercise's rules: the layers must be where files change, a rebuild must come
 //! from the cache, and after one file changes every later step must run again.
 
-use minidocker::builder::{self, steps::Rules, Options};
+use minidocker::builder::{self, Options, Rules};
 use minidocker::image::{reference, Store};
 use minidocker::lesson::{CheckDir, Lab};
 use minidocker::{report, rootfs};
@@ -13,7 +13,7 @@ use std::fs;
 const DOCKERFILE: &str =
     "FROM scratch\nCOPY a.txt /a.txt\nENV GREETING=hello\nCOPY b.txt /b.txt\nLABEL lesson=04\n";
 
-pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
+pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
     rootfs::private_mount_namespace()?;
     let dir = CheckDir::new("check04");
@@ -26,7 +26,7 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
     let opts = Options {
         context: context.clone(),
         tags: vec![reference::parse_tagged("check04:latest")?],
-        rules,
+        rules: *rules,
         ..Default::default()
     };
 

@@ -8,55 +8,46 @@ mod check;
 #[path = "exercise.rs"]
 mod mine;
 
-use minidocker::builder::{self, steps::Rules, Options};
-use minidocker::image::{reference, Store};
-use minidocker::lesson::{self, Info, Lab};
-use minidocker::solutions::builder04 as solution;
+use clap::Parser;
+use minidocker::builder::{self, solution, Options};
+use minidocker::image::{reference, Reference, Store};
+use minidocker::lesson::{self, Lab, LabFlags};
 use minidocker::{dockerfile, report, rootfs, units};
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const MINE: Rules = Rules { makes_layer: mine::makes_layer, cache_key: mine::cache_key };
-const SOLUTION: Rules =
-    Rules { makes_layer: solution::makes_layer, cache_key: solution::cache_key };
-
-static INFO: Info = Info {
-    bin: "04-dockerfile-build",
-    title: "a Dockerfile becomes an image: one image per instruction, a layer where files change, a build cache",
-    article: "Dockerfile primitives, one layer per instruction, `docker build -t`, the image list",
-    usage: "04-dockerfile-build [--parse-only] [-f FILE] [-t NAME[:TAG]] [CONTEXT]",
-    about: "Parses a Dockerfile (default: assets/helloworld, the article's Flask app) and shows its
-syntax tree, builds it the way Docker's classic builder does — every instruction a new image,
-RUN/ADD/COPY a new layer, the rest only configuration — shows each step's layer (size, files
-changed), builds again to show every step come from the cache, and ends with the image's
-layer stack. The images it built are removed at the end unless -t names one to keep.",
-    options: "  --parse-only   print the parsed Dockerfile (its syntax tree) and stop
-  -f FILE        the Dockerfile (default: CONTEXT/Dockerfile)
-  -t NAME[:TAG]  keep the built image under this name\n",
-    needs_root: "RUN steps run in containers: namespaces and overlay mounts are root-only",
-};
-
-fn main() -> ExitCode {
-    lesson::main(&INFO, run)
+/// Parses a Dockerfile (default: assets/helloworld, the article's Flask app) and shows its syntax
+/// tree, builds it the way Docker's classic builder does — every instruction a new image,
+/// RUN/ADD/COPY a new layer, the rest only configuration — shows each step's layer (size, files
+/// changed), builds again to show every step come from the cache, and ends with the image's
+/// layer stack. The images it built are removed at the end unless -t names one to keep.
+#[derive(Parser)]
+struct Args {
+    /// Print the parsed Dockerfile (its syntax tree) and stop
+    #[arg(long)]
+    parse_only: bool,
+    /// The Dockerfile (default: CONTEXT/Dockerfile)
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Keep the built image under this name
+    #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]", value_parser = reference::parse_tagged)]
+    keep: Option<Reference>,
+    /// The build context (default: assets/helloworld)
+    #[arg(value_name = "CONTEXT")]
+    context: Option<PathBuf>,
+    #[command(flatten)]
+    lab: LabFlags,
 }
 
-fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
-    use lexopt::prelude::*;
-    let (mut parse_only, mut file, mut keep, mut context) = (false, None, None, None);
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Long("parse-only") => parse_only = true,
-            Short('f') | Long("file") => file = Some(PathBuf::from(p.value()?)),
-            Short('t') | Long("tag") => {
-                keep = Some(reference::parse_tagged(&p.value()?.string()?)?)
-            }
-            Value(v) if context.is_none() => context = Some(PathBuf::from(v)),
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let rules = if lab.uses_mine() { MINE } else { SOLUTION };
+const NEEDS_ROOT: &str = "RUN steps run in containers: namespaces and overlay mounts are root-only";
+
+fn main() -> ExitCode {
+    lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run)
+}
+
+fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
+    let Args { parse_only, file, keep, context, .. } = args;
+    let rules = lab.rules(&mine::RULES, &solution::RULES);
     if lab.check {
         return check::run(lab, rules);
     }
@@ -112,7 +103,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
         tags: vec![tag.clone()],
         no_cache: false,
         build_args: Vec::new(),
-        rules,
+        rules: *rules,
     };
 
     lab.step("Build (--no-cache, so every step really runs): every instruction makes an image")?;

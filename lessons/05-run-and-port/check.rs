@@ -4,16 +4,15 @@
 //! must get its own, recorded under its own ID, and never the network, gateway or broadcast
 //! address. Then the small subnet is exhausted and must say so.
 
-use super::Allocate;
 use minidocker::lesson::{CheckDir, Lab};
-use minidocker::network::Subnet;
+use minidocker::network::{Rules, Subnet};
 use minidocker::report;
 use std::collections::BTreeSet;
 use std::sync::Barrier;
 
 const THREADS: usize = 64;
 
-pub fn run(lab: &mut Lab, allocate: Allocate) -> minidocker::Result<i32> {
+pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
     let dir = CheckDir::new("check05");
     let subnet = Subnet::parse("10.123.0.0/24")?;
@@ -27,7 +26,7 @@ pub fn run(lab: &mut Lab, allocate: Allocate) -> minidocker::Result<i32> {
                 s.spawn(move || {
                     let id = format!("container{i:02}");
                     barrier.wait();
-                    let ip = allocate(dir, subnet, &id);
+                    let ip = (rules.allocate)(dir, subnet, &id);
                     (id, ip)
                 })
             })
@@ -58,7 +57,7 @@ pub fn run(lab: &mut Lab, allocate: Allocate) -> minidocker::Result<i32> {
     lab.step("Fill the subnet: the last request must fail, clearly")?;
     let mut last = None;
     for i in 0..300 {
-        if let Err(e) = allocate(&dir.0, &subnet, &format!("filler{i}")) {
+        if let Err(e) = (rules.allocate)(&dir.0, &subnet, &format!("filler{i}")) {
             last = Some(e.to_string());
             break;
         }

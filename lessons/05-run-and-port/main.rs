@@ -8,57 +8,54 @@ mod check;
 #[path = "exercise.rs"]
 mod mine;
 
+use clap::Parser;
 use minidocker::container::{run as lifecycle, Container, ContainerConfig};
 use minidocker::image::{reference, Store};
-use minidocker::lesson::{self, Info, Lab};
-use minidocker::network::{self, Subnet};
+use minidocker::lesson::{self, Lab, LabFlags};
+use minidocker::network::{self, solution};
 use minidocker::{report, rootfs, units};
-use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The exercise's function: the student's (`--mine`) or the reference answer's.
-pub type Allocate = fn(&Path, &Subnet, &str) -> minidocker::Result<Ipv4Addr>;
-
-static INFO: Info = Info {
-    bin: "05-run-and-port",
-    title: "run -p 4000:80: a container on a bridge, reached through a published port",
-    article: "`docker run -p 4000:80 helloworld`, `docker ps`, the container's hostname, curl through the port",
-    usage: "05-run-and-port [--image REF] [-p [IP:]HOST:CONTAINER] [--keep]",
-    about: "Runs the article's Flask app (the helloworld image of lesson 04) detached, on a bridge,
-with a port published: shows the bridge and its address, the veth pair, the container's
-address, the NAT rules that publish the port, then answers `curl localhost:4000` and shows
-`ps`. At the end the container, its veth, its rules and its address are removed (--keep
-leaves it running).",
-    options: "  --image REF    the image to run (default: helloworld, built from assets/helloworld if absent)
-  -p SPEC        the port to publish (default: 4000:80)
-  --keep         leave the container running at the end\n",
-    needs_root: "containers need namespaces, mounts, cgroups, a bridge and NAT rules, which only root may create",
-};
-
-fn main() -> std::process::ExitCode {
-    lesson::main(&INFO, run)
+/// Runs the article's Flask app (the helloworld image of lesson 04) detached, on a bridge, with a
+/// port published: shows the bridge and its address, the veth pair, the container's address,
+/// the NAT rules that publish the port, then answers `curl localhost:4000` and shows `ps`. At the
+/// end the container, its veth, its rules and its address are removed (--keep leaves it
+/// running).
+#[derive(Parser)]
+struct Args {
+    /// The image to run (built from assets/helloworld if it is helloworld and absent)
+    #[arg(long = "image", value_name = "REF", default_value = "helloworld")]
+    image_ref: String,
+    /// The port to publish, [IP:]HOST:CONTAINER
+    #[arg(
+        short = 'p',
+        long,
+        value_name = "SPEC",
+        default_value = "4000:80",
+        value_parser = |s: &str| network::parse_publish(s).map(|_| s.to_string())
+    )]
+    publish: String,
+    /// Leave the container running at the end
+    #[arg(long)]
+    keep: bool,
+    #[command(flatten)]
+    lab: LabFlags,
 }
 
-fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
-    use lexopt::prelude::*;
-    let (mut image_ref, mut publish, mut keep) =
-        ("helloworld".to_string(), "4000:80".to_string(), false);
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Long("image") => image_ref = p.value()?.string()?,
-            Short('p') | Long("publish") => publish = p.value()?.string()?,
-            Long("keep") => keep = true,
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let allocate: Allocate =
-        if lab.uses_mine() { mine::allocate } else { minidocker::solutions::network05::allocate };
+const NEEDS_ROOT: &str =
+    "containers need namespaces, mounts, cgroups, a bridge and NAT rules, which only root may create";
+
+fn main() -> std::process::ExitCode {
+    lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run)
+}
+
+fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
+    let Args { image_ref, publish, keep, .. } = args;
+    let rules = lab.rules(&mine::RULES, &solution::RULES);
     if lab.check {
-        return check::run(lab, allocate);
+        return check::run(lab, rules);
     }
     report::say(&format!("Exercise code: {}", lab.exercise_source()));
     let mapping = network::parse_publish(&publish)?;
@@ -102,7 +99,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 
     lab.step(&format!("Run it detached with -p {publish}"))?;
     // ANCHOR: run
-    let id = rootfs::new_id()?;
+    let id = minidocker::files::new_id()?;
     let config = ContainerConfig {
         hostname: id[..12].to_string(),
         id,
@@ -120,7 +117,10 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
         ..Default::default()
     };
     let config = ContainerConfig {
-        env: rootfs::environment(ic.env.as_deref().unwrap_or_default(), &config.hostname),
+        env: minidocker::container::spawn::environment(
+            ic.env.as_deref().unwrap_or_default(),
+            &config.hostname,
+        ),
         ..config
     };
     let created = lifecycle::create(&store, config)?;

@@ -4,87 +4,80 @@
 //! file, `setns`, execute. `06-exec-setns --target PID|CONTAINER [-- CMD…]` is what
 //! `docker exec` must do: every namespace in the right order, the cgroups, a fork so the
 //! command is really in the PID namespace, the container's root, environment, user and
-//! capabilities. The mechanism is in `src/exec.rs`; this file only narrates it.
+//! capabilities. The mechanism is in `src/exec/`; this file only narrates it.
 
 mod check;
 #[path = "exercise.rs"]
 mod mine;
 
+use clap::Parser;
 use minidocker::container::state;
-use minidocker::exec::solution;
-use minidocker::exec::{self, Rules, Spec};
+use minidocker::exec::{self, solution, Rules, Spec};
 use minidocker::image::Store;
-use minidocker::lesson::{self, Info, Lab};
+use minidocker::lesson::{self, Lab, LabFlags};
 use minidocker::namespaces::{self, Namespace};
 use minidocker::process;
 use minidocker::report;
 use nix::sched::CloneFlags;
-use std::ffi::OsString;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::ExitCode;
 
-const MINE: Rules = Rules { join: mine::join, join_order: mine::join_order };
-const SOLUTION: Rules = Rules { join: solution::join, join_order: solution::join_order };
+/// With NSFILE (say /proc/PID/ns/net) it is the article's set_ns program: a child opens the file,
+/// calls setns() and executes CMD; this process's /proc/self/ns links are shown before, the
+/// child's after — only the joined kind changed (for a PID namespace: only pid_for_children).
+/// With --target it does what `docker exec` must: a fresh helper joins the target's cgroups and
+/// every namespace it does not share with us, in the right order, then forks — only a child is
+/// born in the joined PID namespace — and that child makes the target's root its own, takes the
+/// container's environment, working directory, user and capabilities, and waits at a gate while
+/// the lesson shows, from the host, that it is in the same namespaces as the container's PID 1.
+/// Then CMD runs (default: a shell that prints the hostname and its PID and runs ps).
+#[derive(Parser)]
+struct Args {
+    /// Enter every namespace of this process, or of this running container of the store (name
+    /// or ID, see `minidocker ps`)
+    #[arg(long, value_name = "PID|CONTAINER")]
+    target: Option<String>,
+    /// Without --target: NSFILE CMD [ARGS…], the namespace file to join (/proc/PID/ns/net) and
+    /// the command to run there. With --target: the command to run in the target (put `--`
+    /// before it)
+    #[arg(value_name = "ARGS", trailing_var_arg = true, required_unless_present_any = ["target", "check"])]
+    rest: Vec<String>,
+    #[command(flatten)]
+    lab: LabFlags,
+}
 
-static INFO: Info = Info {
-    bin: "06-exec-setns",
-    title: "entering a container is joining its namespaces with setns()",
-    article: "the article's set_ns program, `docker exec`, `--net container:ID`",
-    usage: "06-exec-setns NSFILE CMD [ARGS…] | 06-exec-setns --target PID|CONTAINER [-- CMD ARGS…]",
-    about:
-        "With NSFILE (say /proc/PID/ns/net) it is the article's set_ns program: a child opens the
-file, calls setns() and executes CMD; this process's /proc/self/ns links are shown before,
-the child's after — only the joined kind changed (for a PID namespace: only
-pid_for_children). With --target it does what `docker exec` must: a fresh helper joins the
-target's cgroups and every namespace it does not share with us, in the right order, then
-forks — only a child is born in the joined PID namespace — and that child makes the target's
-root its own, takes the container's environment, working directory, user and capabilities,
-and waits at a gate while the lesson shows, from the host, that it is in the same
-namespaces as the container's PID 1. Then CMD runs (default: a shell that prints the
-hostname and its PID and runs ps).",
-    options: "  --target PID|CONTAINER   enter every namespace of this process, or of this running
-                           container of the store (name or ID, see `minidocker ps`)\n",
-    needs_root: "joining another process's namespaces needs CAP_SYS_ADMIN over them",
-};
+const NEEDS_ROOT: &str = "joining another process's namespaces needs CAP_SYS_ADMIN over them";
 
 /// What `--target` runs when no command is given.
 const DEFAULT_CMD: &str = "echo \"in here: hostname $(hostname), my PID $$\"; ps";
 
 fn main() -> ExitCode {
-    lesson::main(&INFO, run)
+    lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run)
 }
 
-fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
-    use lexopt::prelude::*;
-    let (mut target, mut rest) = (None, Vec::new());
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Long("target") => target = Some(p.value()?.string()?),
-            Value(v) => rest = lesson::command_rest(v, &mut p)?,
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let rules = if lab.uses_mine() { MINE } else { SOLUTION };
+fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
+    let Args { target, rest, .. } = args;
+    let rules = lab.rules(&mine::RULES, &solution::RULES);
     if lab.check {
-        return check::run(lab, &rules);
+        return check::run(lab, rules);
     }
     report::say(&format!("Exercise code: {}", lab.exercise_source()));
     match target {
-        Some(t) => enter_target(lab, &rules, &t, rest),
+        Some(t) => enter_target(lab, rules, &t, rest),
         None => {
+            let me = lab.lesson.name;
             let (nsfile, cmd) = rest.split_first().ok_or_else(|| {
                 anyhow::anyhow!(
-                    "give a namespace file and a command, or --target (see 06-exec-setns --help)"
+                    "give a namespace file and a command, or --target (see {me} --help)"
                 )
             })?;
             anyhow::ensure!(
                 !cmd.is_empty(),
-                "give a command to run after {nsfile}: 06-exec-setns NSFILE CMD [ARGS…]"
+                "give a command to run after {nsfile}: {me} NSFILE CMD [ARGS…]"
             );
-            set_ns(lab, &rules, Path::new(nsfile), cmd)
+            set_ns(lab, rules, Path::new(nsfile), cmd)
         }
     }
 }

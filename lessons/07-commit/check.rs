@@ -19,7 +19,7 @@ use std::fs;
 /// below its init layer.
 const IMAGE_HOSTS: &str = "127.0.0.1\tthe-image's-own-hosts-file\n";
 
-pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
+pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
     rootfs::private_mount_namespace()?;
     let dir = CheckDir::new("check07");
@@ -58,10 +58,10 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
         vec![desc],
         Some(&reference::parse_tagged("check07-base")?),
     )?;
-    let id = rootfs::new_id()?;
+    let id = minidocker::files::new_id()?;
     let hostname = id[..12].to_string();
     // As `minidocker run -e GREETING=hi -e HOSTNAME=web check07-base /bin/app --serve` makes it.
-    let env = rootfs::environment(
+    let env = minidocker::container::spawn::environment(
         &["PATH=/bin".into(), "GREETING=hi".into(), "HOSTNAME=web".into()],
         &hostname,
     );
@@ -83,7 +83,7 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
     lab.step("The container changes files (through a real overlay mount)")?;
     {
         let mut fs_ = lifecycle::rootfs_of(&store, &c)?;
-        fs_.mount(minidocker::solutions::rootfs03::overlay_options)?;
+        fs_.mount(&rootfs::RULES)?;
         let m = fs_.merged();
         fs::write(m.join("new.txt"), "new\n")?;
         fs::remove_file(m.join("old.txt"))?;
@@ -102,7 +102,7 @@ pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
 
     lab.step("Commit it with your rules")?;
     let tag = reference::parse_tagged("check07:latest")?;
-    let opts = Options { message: Some("checked".into()), rules, ..Default::default() };
+    let opts = Options { message: Some("checked".into()), rules: *rules, ..Default::default() };
     let done = commit::commit(&store, &c, Some(&tag), &opts)?;
     let entries = match &done.layer {
         Some(l) => commit::layer_entries(&store, &l.desc)?,

@@ -8,36 +8,38 @@ mod check;
 #[path = "exercise.rs"]
 mod mine;
 
-use minidocker::commit::{self, solution, Options, Rules};
+use clap::Parser;
+use minidocker::commit::{self, solution, Options};
 use minidocker::container::{run as lifecycle, Container, ContainerConfig};
 use minidocker::image::{reference, Reference, Store};
-use minidocker::lesson::{self, Info, Lab};
-use minidocker::{report, rootfs, units};
-use std::ffi::OsString;
+use minidocker::lesson::{self, Lab, LabFlags};
+use minidocker::{report, units};
 use std::fs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-const MINE: Rules = Rules { left_out: mine::left_out, image_env: mine::image_env };
-const SOLUTION: Rules = Rules { left_out: solution::left_out, image_env: solution::image_env };
+/// Runs a container of an image (default: busybox) in the background; its command creates
+/// /test.txt, deletes /etc/group and adds a line to /etc/hosts, then sleeps. Shows its read-write
+/// layer from the host — the new file, the whiteout, the /etc/hosts copied up from the init layer
+/// — commits the running container, lists the new layer's tarball (the .wh. entry) and what was
+/// left out, shows the new image's history and configuration, and runs a container of it: the
+/// file is there, the deleted one gone, and /etc/hosts and /etc/hostname are the new container's
+/// own. The containers and the image are removed at the end unless -t names the image to keep.
+#[derive(Parser)]
+struct Args {
+    /// The image to start from (see `minidocker images`)
+    #[arg(long = "image", value_name = "REF", default_value = "busybox")]
+    image_ref: String,
+    /// Keep the committed image under this name (try mybox:v1)
+    #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]", value_parser = reference::parse_tagged)]
+    keep: Option<Reference>,
+    #[command(flatten)]
+    lab: LabFlags,
+}
 
-static INFO: Info = Info {
-    bin: "07-commit",
-    title: "docker commit: a running container's read-write layer becomes an image layer",
-    article: "`docker commit`: the read-write layer (可读写层) on top of the image's read-only layers; the Init layer left out; `docker tag` / `push`",
-    usage: "07-commit [--image REF] [-t NAME[:TAG]]",
-    about: "Runs a container of an image (default: busybox) in the background; its command creates
-/test.txt, deletes /etc/group and adds a line to /etc/hosts, then sleeps. Shows its read-write
-layer from the host — the new file, the whiteout, the /etc/hosts copied up from the init layer —
-commits the running container, lists the new layer's tarball (the .wh. entry) and what was left
-out, shows the new image's history and configuration, and runs a container of it: the file is
-there, the deleted one gone, and /etc/hosts and /etc/hostname are the new container's own. The
-containers and the image are removed at the end unless -t names the image to keep.",
-    options: "  --image REF      the image to start from (default: busybox; see `minidocker images`)
-  -t NAME[:TAG]    keep the committed image under this name (try mybox:v1)\n",
-    needs_root: "containers need namespaces, overlay mounts and cgroups, which only root may create",
-};
+const NEEDS_ROOT: &str =
+    "containers need namespaces, overlay mounts and cgroups, which only root may create";
 
 /// What the first container does to its files, then it waits to be committed.
 const CHANGES: &str = "echo 'hello from the container' > /test.txt && rm /etc/group && echo '10.1.2.3 db' >> /etc/hosts";
@@ -47,23 +49,12 @@ const CHANGES: &str = "echo 'hello from the container' > /test.txt && rm /etc/gr
 const LOOK: &str = "cat /test.txt; ls /etc/group 2>&1; grep db /etc/hosts || echo 'no db line in /etc/hosts'; echo \"/etc/hostname: $(cat /etc/hostname)\"; tr '\\0' '\\n' < /proc/1/environ | grep ^HOSTNAME=";
 
 fn main() -> ExitCode {
-    lesson::main(&INFO, run)
+    lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run)
 }
 
-fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
-    use lexopt::prelude::*;
-    let (mut image_ref, mut keep) = ("busybox".to_string(), None);
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Long("image") => image_ref = p.value()?.string()?,
-            Short('t') | Long("tag") => {
-                keep = Some(reference::parse_tagged(&p.value()?.string()?)?)
-            }
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let rules = if lab.uses_mine() { MINE } else { SOLUTION };
+fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
+    let Args { image_ref, keep, .. } = args;
+    let rules = lab.rules(&mine::RULES, &solution::RULES);
     if lab.check {
         return check::run(lab, rules);
     }
@@ -155,8 +146,8 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     // ANCHOR: commit
     let opts = Options {
         message: Some("add /test.txt".into()),
-        author: Some("07-commit".into()),
-        rules,
+        author: Some(lab.lesson.name.into()),
+        rules: *rules,
         ..Options::default()
     };
     let started = Instant::now();
@@ -195,7 +186,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     let shipped: Vec<String> = commit::layer_entries(&store, &layer.desc)?
         .into_iter()
         .map(|e| e.path)
-        .filter(|p| commit::solution::left_out(p, &init))
+        .filter(|p| solution::left_out(p, &init))
         .collect();
     if !shipped.is_empty() {
         report::note(&format!("the init layer's {} went into the image: another container's name and addresses, shipped wherever the image is pushed", shipped.join(", ")));
@@ -270,7 +261,7 @@ fn start(
     cmd: Vec<String>,
 ) -> minidocker::Result<Container> {
     let img = store.resolve(image)?;
-    let id = rootfs::new_id()?;
+    let id = minidocker::files::new_id()?;
     let hostname = id[..12].to_string();
     let config = ContainerConfig {
         name: format!("lesson07-{}-{}", std::process::id(), cleanup.containers.len() + 1),
@@ -278,7 +269,10 @@ fn start(
         image_name: image.to_string(),
         image_id: img.id.to_string(),
         diff_ids: img.diff_ids().to_vec(),
-        env: rootfs::environment(img.config.config.env.as_deref().unwrap_or_default(), &hostname),
+        env: minidocker::container::spawn::environment(
+            img.config.config.env.as_deref().unwrap_or_default(),
+            &hostname,
+        ),
         working_dir: img.config.config.working_dir.clone().unwrap_or_default(),
         entrypoint: Vec::new(),
         cmd,

@@ -16,7 +16,7 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-pub fn run(lab: &mut Lab, rules: Rules) -> minidocker::Result<i32> {
+pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
     rootfs::private_mount_namespace()?;
     let dir = CheckDir::new("check08");
@@ -225,7 +225,13 @@ impl Drop for Mounted {
 
 /// parse → attach (the volume made) → prepare (copyData by the rule) → mount_all. A failure
 /// is a failed check, not the end of the run.
-fn mounted(lab: &mut Lab, root: &Path, merged: &Path, rules: Rules, text: &str) -> Option<Mounted> {
+fn mounted(
+    lab: &mut Lab,
+    root: &Path,
+    merged: &Path,
+    rules: &Rules,
+    text: &str,
+) -> Option<Mounted> {
     let result = (|| -> minidocker::Result<Mounted> {
         let spec = volumes::parse_with(rules, text)?;
         let mut mounts = vec![Mount { spec, volume: String::new() }];

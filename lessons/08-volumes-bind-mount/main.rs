@@ -1,7 +1,7 @@
 //! Lesson 08 — a volume is a bind mount made at the right moment: in the container's mount
 //! namespace, once its rootfs is ready and before `pivot_root`.
 //!
-//! The mechanism is in `src/volumes.rs` (with the hook in `src/rootfs/enter.rs` and the
+//! The mechanism is in `src/volumes/` and `src/mounts.rs` (with the hook in `src/rootfs/enter.rs` and the
 //! monitor in `src/container/run.rs`); this file only narrates it. The lab sheet is
 //! `README.md` here.
 
@@ -10,39 +10,39 @@ mod check;
 mod mine;
 
 use anyhow::Context;
+use clap::Parser;
 use minidocker::commit::{self, Options};
 use minidocker::container::{run as lifecycle, Container, ContainerConfig};
 use minidocker::image::{reference, Store};
-use minidocker::lesson::{self, Info, Lab};
+use minidocker::lesson::{self, Lab, LabFlags};
 use minidocker::volumes::{self, solution, Rules};
-use minidocker::{report, rootfs, units};
-use std::ffi::OsString;
+use minidocker::{report, units};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-const MINE: Rules = Rules { parse: mine::parse, fills_from_image: mine::fills_from_image };
-const SOLUTION: Rules =
-    Rules { parse: solution::parse, fills_from_image: solution::fills_from_image };
+/// Runs a container of an image (default: busybox) with -v /test; its command writes a file into
+/// /test. Finds the anonymous volume (`volume ls`) and the file in its _data directory on the
+/// host, compares the host's mount table with the container's (the bind mount is only in the
+/// latter), shows with inode numbers that /test in the container and _data on the host are one
+/// directory, and commits the container: the new image has an empty /test. Then it answers the
+/// article's question 2 with evidence: from an image whose /test has files, a named and an
+/// anonymous volume start with copies of them (copyData), a host directory bind-mounted on /test
+/// hides them and gets nothing. Containers, volumes, images and directories it made are removed
+/// at the end.
+#[derive(Parser)]
+struct Args {
+    /// The image to use (it needs sh, ls, chown, sleep)
+    #[arg(long = "image", value_name = "REF", default_value = "busybox")]
+    image_ref: String,
+    #[command(flatten)]
+    lab: LabFlags,
+}
 
-static INFO: Info = Info {
-    bin: "08-volumes-bind-mount",
-    title: "a volume is a bind mount made at the right moment",
-    article: "Volume (数据卷): `-v /test` and `-v /home:/test`, the bind mount made after the rootfs is ready and before pivot_root, inodes and dentries, why commit leaves /test empty, copyData (question 2)",
-    usage: "08-volumes-bind-mount [--image REF]",
-    about: "Runs a container of an image (default: busybox) with -v /test; its command writes a file into
-/test. Finds the anonymous volume (`volume ls`) and the file in its _data directory on the host,
-compares the host's mount table with the container's (the bind mount is only in the latter),
-shows with inode numbers that /test in the container and _data on the host are one directory,
-and commits the container: the new image has an empty /test. Then it answers the article's
-question 2 with evidence: from an image whose /test has files, a named and an anonymous volume
-start with copies of them (copyData), a host directory bind-mounted on /test hides them and gets
-nothing. Containers, volumes, images and directories it made are removed at the end.",
-    options: "  --image REF   the image to use (default: busybox; it needs sh, ls, chown, sleep)\n",
-    needs_root: "containers need namespaces, overlay and bind mounts and cgroups, which only root may create",
-};
+const NEEDS_ROOT: &str =
+    "containers need namespaces, overlay and bind mounts and cgroups, which only root may create";
 
 /// What the first container does: the article's `touch text.txt` in the volume.
 const WRITE: &str = "echo 'written inside the container' > /test/text.txt";
@@ -51,25 +51,15 @@ const LOOK: &str =
     "ls -lnA /test | grep -v '^total' || true; echo \"entries in /test: $(ls -A /test | wc -l)\"";
 
 fn main() -> ExitCode {
-    lesson::main(&INFO, run)
+    lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run)
 }
 
-fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
-    use lexopt::prelude::*;
-    let mut image_ref = "busybox".to_string();
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Long("image") => image_ref = p.value()?.string()?,
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let rules = if lab.uses_mine() { MINE } else { SOLUTION };
+fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
+    let image_ref = args.image_ref;
+    let rules = lab.rules(&mine::RULES, &solution::RULES);
     if lab.check {
         return check::run(lab, rules);
     }
-    // The container monitors this lesson forks use the same rules.
-    volumes::use_rules(rules);
     report::say(&format!("Exercise code: {}", lab.exercise_source()));
 
     lab.step("A container with -v /test, whose command writes into /test")?;
@@ -92,7 +82,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     let spec = volumes::parse_with(rules, "/test")?;
     report::evidence("-v /test reads as", &format!("{spec:?}"));
     let script = format!("{WRITE} && echo ready && exec sleep 3600");
-    let first = start(&mut cleanup, &image_ref, &["/test"], &script)?;
+    let first = start(&mut cleanup, rules, &image_ref, &["/test"], &script)?;
     lifecycle::wait_for_log_line(&first, "ready")?;
     let first = Container::load(&first.dir)?;
     let anon = first.config.volumes.first().map(|m| m.volume.clone()).unwrap_or_default();
@@ -197,7 +187,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
             report::evidence("  tar", &e.ls());
         }
     }
-    let second = run_to_end(&mut cleanup, done.image.id.as_str(), &[], LOOK)?;
+    let second = run_to_end(&mut cleanup, rules, done.image.id.as_str(), &[], LOOK)?;
     for line in second.lines() {
         report::evidence("a container of the new image", line);
     }
@@ -206,7 +196,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
 
     lab.step("copyData (question 2): an image whose /test has files")?;
     let with_test = format!("lesson08-{tag}-image:latest");
-    let made = run_to_end(&mut cleanup, &image_ref, &[], "mkdir -p /test && echo 'from the image' > /test/from-image.txt && chown -R 1000:1000 /test && chmod 640 /test/from-image.txt && echo made")?;
+    let made = run_to_end(&mut cleanup, rules, &image_ref, &[], "mkdir -p /test && echo 'from the image' > /test/from-image.txt && chown -R 1000:1000 /test && chmod 640 /test/from-image.txt && echo made")?;
     anyhow::ensure!(made.contains("made"), "could not make the image's /test: {made}");
     let maker =
         Container::load(cleanup.containers.last().context("the container just made is gone")?)?;
@@ -249,7 +239,7 @@ fn run(lab: &mut Lab, args: Vec<OsString>) -> minidocker::Result<i32> {
     for (v, what, script) in &cases {
         report::say("");
         report::evidence(&format!("-v {v}"), what);
-        let out = run_to_end(&mut cleanup, &with_test, &[v.as_str()], script)?;
+        let out = run_to_end(&mut cleanup, rules, &with_test, &[v.as_str()], script)?;
         for line in out.lines() {
             report::evidence("  in the container", line);
         }
@@ -316,17 +306,18 @@ fn listing(dir: &Path) -> String {
         .join(", ")
 }
 
-/// Create and start a detached container of `image` with these `-v`, running `sh -c script`,
-/// with no network.
+/// Create and start a detached container of `image` with these `-v` (read, and filled, with
+/// `rules`), running `sh -c script`, with no network.
 fn start(
     cleanup: &mut Cleanup,
+    rules: &Rules,
     image: &str,
     vols: &[&str],
     script: &str,
 ) -> minidocker::Result<Container> {
     let store = cleanup.store;
     let img = store.resolve(image)?;
-    let id = rootfs::new_id()?;
+    let id = minidocker::files::new_id()?;
     let hostname = id[..12].to_string();
     let texts: Vec<String> = vols.iter().map(|v| v.to_string()).collect();
     let config = ContainerConfig {
@@ -335,18 +326,21 @@ fn start(
         image_name: image.to_string(),
         image_id: img.id.to_string(),
         diff_ids: img.diff_ids().to_vec(),
-        env: rootfs::environment(img.config.config.env.as_deref().unwrap_or_default(), &hostname),
+        env: minidocker::container::spawn::environment(
+            img.config.config.env.as_deref().unwrap_or_default(),
+            &hostname,
+        ),
         cmd: vec!["sh".into(), "-c".into(), script.into()],
         hostname,
         id,
         network: "none".into(),
         detach: true,
-        volumes: volumes::parse_all(&texts)?,
+        volumes: volumes::parse_all_with(rules, &texts)?,
         ..Default::default()
     };
     let c = lifecycle::create(store, config)?;
     cleanup.containers.push(c.dir.clone());
-    lifecycle::start(store, &c)?;
+    lifecycle::start_with(store, &c, rules)?;
     Container::load(&c.dir)
 }
 
@@ -354,11 +348,12 @@ fn start(
 /// the child's `--explain` lines, which go to the same log).
 fn run_to_end(
     cleanup: &mut Cleanup,
+    rules: &Rules,
     image: &str,
     vols: &[&str],
     script: &str,
 ) -> minidocker::Result<String> {
-    let c = start(cleanup, image, vols, script)?;
+    let c = start(cleanup, rules, image, vols, script)?;
     lifecycle::wait_gone(&c, Duration::from_secs(20));
     let log = fs::read_to_string(c.log_path()).unwrap_or_default();
     Ok(log
@@ -382,7 +377,7 @@ impl Cleanup<'_> {
         for dir in self.containers.drain(..) {
             let Ok(c) = Container::load(&dir) else { continue };
             lifecycle::remove(&c, true)?;
-            let anon = volumes::remove_anonymous(self.store, &c.config)?;
+            let anon = minidocker::container::volumes::remove_anonymous(self.store, &c.config)?;
             let with = if anon.is_empty() {
                 String::new()
             } else {
@@ -392,7 +387,7 @@ impl Cleanup<'_> {
         }
         for name in self.volumes.drain(..) {
             if volumes::get(self.store.root(), &name).is_ok() {
-                volumes::remove(self.store, &name)?;
+                minidocker::container::volumes::remove(self.store, &name)?;
                 report::cleanup(&format!("removed volume {name}"));
             }
         }

@@ -4,7 +4,7 @@
 //! The lab sheet is lessons/01-namespaces/README.md.
 #![allow(unused_imports)]
 
-use minidocker::namespaces::Namespace;
+use minidocker::namespaces::{Namespace, Rules};
 use minidocker::sys;
 use nix::mount::MsFlags;
 use std::path::Path;
@@ -37,3 +37,7 @@ pub fn setup_inside(hostname: &str) -> minidocker::Result<()> {
     // ANCHOR_END: setup_inside
     Ok(())
 }
+
+/// The answers above as one value, which the lesson passes to the library: yours under
+/// `--mine` and `--check`, the reference answer's (solutions/) otherwise.
+pub const RULES: Rules = Rules { child_namespaces, setup_inside };

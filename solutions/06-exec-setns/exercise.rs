@@ -6,7 +6,7 @@
 #![allow(unused_imports)]
 
 use anyhow::Context;
-use minidocker::exec;
+use minidocker::exec::{self, Rules};
 use minidocker::namespaces::Namespace;
 use std::fs::File;
 use std::path::Path;
@@ -41,3 +41,7 @@ pub fn join_order(namespaces: &[Namespace]) -> Vec<Namespace> {
     order
     // ANCHOR_END: join_order
 }
+
+/// The answers above as one value, which the lesson passes to the library: yours under
+/// `--mine` and `--check`, the reference answer's (solutions/) otherwise.
+pub const RULES: Rules = Rules { join, join_order };

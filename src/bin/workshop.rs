@@ -1,33 +1,63 @@
 //! `workshop` — the student's front door: list the lessons, check an exercise.
 //!
 //! `cargo run --bin workshop -- check 02` builds and runs `02-cgroups --check`, which checks
-//! the student's `lessons/02-cgroups/exercise.rs` against the real kernel.
+//! the student's `lessons/02-cgroups/exercise.rs` against the real kernel. The lessons are the
+//! library's list, `minidocker::lessons::LESSONS`.
 
+use clap::{Parser, Subcommand};
+use minidocker::lessons::{self, Lesson, LESSONS};
 use std::process::{Command, ExitCode};
 
-/// The lessons with an exercise, and their binaries.
-const LESSONS: &[(&str, &str)] = &[
-    ("01", "01-namespaces"),
-    ("02", "02-cgroups"),
-    ("03", "03-rootfs-aufs"),
-    ("04", "04-dockerfile-build"),
-    ("05", "05-run-and-port"),
-    ("06", "06-exec-setns"),
-    ("07", "07-commit"),
-    ("08", "08-volumes-bind-mount"),
-];
-
-fn usage() -> ExitCode {
-    eprintln!("usage: workshop list | workshop check NN [--solution] | workshop check all");
-    ExitCode::from(2)
+/// The workshop's lessons, and the automatic checks of their exercises.
+///
+/// Each lesson is a binary (`cargo run --bin 01-namespaces`) with its lab sheet in
+/// lessons/NN-name/README.md; your code goes in lessons/NN-name/exercise.rs.
+#[derive(Parser)]
+#[command(name = "workshop", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
 }
 
-fn check(bin: &str, extra: &[String]) -> bool {
+#[derive(Subcommand)]
+enum Cmd {
+    /// List the lessons: number, binary, lab sheet and what each shows
+    List {
+        /// Only the lessons' names (binaries and folders), one a line, for scripts
+        #[arg(long)]
+        names: bool,
+    },
+    /// Check your exercise code: build the lesson and run it with --check (exit 0: it passes)
+    Check {
+        /// The lesson: its number (02), its name (02-cgroups), or `all`
+        #[arg(value_name = "NN|NAME|all", value_parser = pick)]
+        lesson: Picked,
+        /// Check the reference answer in solutions/ instead of your code
+        #[arg(long)]
+        solution: bool,
+    },
+}
+
+/// The lessons `workshop check` was asked for.
+#[derive(Clone)]
+struct Picked(Vec<&'static Lesson>);
+
+fn pick(which: &str) -> Result<Picked, String> {
+    if which == "all" {
+        return Ok(Picked(LESSONS.iter().collect()));
+    }
+    match lessons::find(which) {
+        Some(l) => Ok(Picked(vec![l])),
+        None => Err(format!("no lesson with an exercise is called {which:?}; try `workshop list`")),
+    }
+}
+
+fn check(bin: &str, solution: bool) -> bool {
     // Through cargo, so the student's latest edit is compiled first.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .args(["run", "--quiet", "--bin", bin, "--", "--check"])
-        .args(extra)
+        .args(solution.then_some("--solution"))
         .status();
     match status {
         Ok(s) => s.success(),
@@ -39,35 +69,25 @@ fn check(bin: &str, extra: &[String]) -> bool {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("list") => {
-            for (n, bin) in LESSONS {
-                println!("{n}  {bin:<24} lessons/{bin}/README.md");
+    match Cli::parse().command {
+        Cmd::List { names: true } => {
+            for l in LESSONS {
+                println!("{}", l.name);
             }
-            ExitCode::SUCCESS
         }
-        Some("check") => {
-            let Some(which) = args.get(1) else { return usage() };
-            let picked: Vec<_> = LESSONS
-                .iter()
-                .filter(|(n, b)| which == "all" || which == n || which == b)
-                .collect();
-            if picked.is_empty() {
-                eprintln!(
-                    "workshop: no lesson with an exercise is called {which:?}; try `workshop list`"
-                );
-                return ExitCode::from(2);
+        Cmd::List { names: false } => {
+            for l in LESSONS {
+                println!("{}  {:<24} {:<40} {}", l.number, l.name, l.lab_sheet(), l.title);
             }
-            let failed: Vec<_> =
-                picked.iter().filter(|(_, bin)| !check(bin, &args[2..])).map(|(n, _)| *n).collect();
-            if failed.is_empty() {
-                ExitCode::SUCCESS
-            } else {
+        }
+        Cmd::Check { lesson: Picked(picked), solution } => {
+            let failed: Vec<&str> =
+                picked.iter().filter(|l| !check(l.name, solution)).map(|l| l.number).collect();
+            if !failed.is_empty() {
                 eprintln!("workshop: exercises not passing yet: {}", failed.join(", "));
-                ExitCode::from(1)
+                return ExitCode::from(1);
             }
         }
-        _ => usage(),
     }
+    ExitCode::SUCCESS
 }

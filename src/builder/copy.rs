@@ -279,18 +279,3 @@ fn set_attrs(m: &Metadata, dir: &OwnedFd, name: &OsStr, attrs: Attrs) -> crate::
     utimensat(dir, name, &t, &t, UtimensatFlags::NoFollowSymlink)?;
     Ok(())
 }
-
-/// `/app/./x/../y` → `/app/y`, always absolute: where a destination lands in the image.
-pub fn clean_abs(p: &Path) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for c in p.components() {
-        match c {
-            Component::Normal(n) => parts.push(n.to_string_lossy().into_owned()),
-            Component::ParentDir => {
-                parts.pop();
-            }
-            _ => {}
-        }
-    }
-    format!("/{}", parts.join("/"))
-}

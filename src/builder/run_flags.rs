@@ -148,7 +148,7 @@ fn mount(
     }
     let target = get(&["target", "dst", "destination"])
         .context("a mount needs target=DIR, where it appears in the container")?;
-    let target = crate::builder::copy::clean_abs(&Path::new(workdir).join(&target));
+    let target = crate::files::clean_abs(&Path::new(workdir).join(&target));
     ensure!(
         target != "/",
         "target=/ would hide the whole container: mount on a directory below it"

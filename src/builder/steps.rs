@@ -8,11 +8,12 @@ use super::context::{self, BuildContext};
 use super::copy::{self, Attrs};
 use super::mounts;
 use super::run_flags;
+use crate::container::spawn::Spec;
 use crate::dockerfile::{self, heredoc, Dockerfile, Instruction};
 use crate::image::oci::{self, Descriptor, History, ImageConfig};
 use crate::image::pack::{self, Packed};
 use crate::image::{Digest, Image, Reference, Store};
-use crate::rootfs::{self, InitFiles, Rootfs, Spec, View};
+use crate::rootfs::{InitFiles, Rootfs, View};
 use crate::{interrupt, units};
 use anyhow::{anyhow, bail, ensure, Context};
 use std::collections::BTreeSet;
@@ -29,21 +30,24 @@ pub struct Options {
     pub no_cache: bool,
     /// `--build-arg NAME=value`.
     pub build_args: Vec<(String, String)>,
-    /// The two decisions lesson 04's exercise asks for: the reference answers, or a student's.
+    /// The two decisions lesson 04's exercise asks for: the reference answers
+    /// ([`super::RULES`], the default), or a student's.
     pub rules: Rules,
 }
 
-/// Which steps add a layer, and what a cache key is made of (exercise 04).
+/// Exercise 04, which steps add a layer and what a cache key is made of: the reference
+/// answer's ([`super::RULES`]) or a student's (`04-dockerfile-build --mine`).
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
+    /// Does this instruction (`run`, `copy`, … lower-case) add a layer?
     pub makes_layer: fn(&str) -> bool,
+    /// The build cache's key for a step: its parent image and its `created_by`.
     pub cache_key: fn(Option<&Digest>, &str) -> String,
 }
 
 impl Default for Rules {
     fn default() -> Rules {
-        use crate::solutions::builder04;
-        Rules { makes_layer: builder04::makes_layer, cache_key: builder04::cache_key }
+        super::RULES
     }
 }
 
@@ -457,7 +461,7 @@ impl Builder<'_> {
                 } else {
                     Path::new(&base).join(&dir)
                 };
-                let cleaned = copy::clean_abs(&joined);
+                let cleaned = crate::files::clean_abs(&joined);
                 c.working_dir = Some(cleaned.clone());
                 cleaned
             }
@@ -606,7 +610,7 @@ impl Builder<'_> {
             return Ok(());
         }
         mounted.make_copies()?;
-        let id = rootfs::new_id()?;
+        let id = crate::files::new_id()?;
         let hostname = &id[..12];
         let dir = self.store.scratch()?;
         let mut fs_ = Rootfs::create(
@@ -615,10 +619,10 @@ impl Builder<'_> {
             dir.path(),
             &InitFiles::for_host(hostname, None),
         )?;
-        fs_.mount(crate::solutions::rootfs03::overlay_options)?;
+        fs_.mount(&crate::rootfs::RULES)?;
         let stubs = mounts::stubs(&fs_.merged(), &mounted.binds)?;
         println!(" ---> Running in {hostname}");
-        let mut env = rootfs::environment(&image_env, hostname);
+        let mut env = crate::container::spawn::environment(&image_env, hostname);
         env.extend(args);
         let spec = Spec {
             hostname,
@@ -630,7 +634,7 @@ impl Builder<'_> {
             dev_scripts: &scripts,
             binds: &mounted.binds,
         };
-        let exit = rootfs::run(&fs_, &spec)?;
+        let exit = crate::container::spawn::run(&fs_, &spec)?;
         // One line, also for a here-document's script (its newlines shown as \n).
         ensure!(
             exit.success(),
@@ -685,7 +689,7 @@ impl Builder<'_> {
         let workdir = config.config.working_dir.clone().unwrap_or_else(|| "/".into());
         let dest_is_dir_syntax =
             dest_word.ends_with('/') || dest_word == "." || dest_word.ends_with("/.");
-        let dest = copy::clean_abs(&Path::new(&workdir).join(&dest_word));
+        let dest = crate::files::clean_abs(&Path::new(&workdir).join(&dest_word));
 
         // Where the sources come from: the context, an earlier stage, or an image. The views
         // are mounted in the build's work dir, unmounted when their guards drop, and the work

@@ -46,7 +46,7 @@ impl Limits {
             limit_memory(cg, bytes)?;
         }
         if let Some(max) = self.pids {
-            super::limit_pids(cg, max)?;
+            (super::RULES.limit_pids)(cg, max)?;
         }
         Ok(())
     }

@@ -13,8 +13,23 @@ pub mod limits;
 pub use layout::{Controller, Hierarchy, Layout, Version};
 pub use limits::Limits;
 
-/// Exercise 02's answers are the library's pids code: see `solutions/02-cgroups/exercise.rs`.
-pub use crate::solutions::cgroups02::{forks_refused, limit_pids};
+/// Exercise 02's reference answer, compiled as this module's own code: the library's pids
+/// limit is its `limit_pids`.
+#[path = "../../solutions/02-cgroups/exercise.rs"]
+pub mod solution;
+
+/// Exercise 02, the pids limit and its counter: the reference answer's ([`RULES`]) or a
+/// student's (`02-cgroups --mine`).
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    /// Allow at most this many processes (threads included) in the group.
+    pub limit_pids: fn(&Cgroup, u64) -> crate::Result<()>,
+    /// How many forks the limit has refused so far.
+    pub forks_refused: fn(&Cgroup) -> crate::Result<u64>,
+}
+
+/// The rules the library uses: the reference answer's.
+pub use solution::RULES;
 
 use crate::{report, sys};
 use anyhow::{bail, Context};

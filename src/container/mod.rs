@@ -3,13 +3,17 @@
 //! - [`state`]: `containers/<id>/config.json` and `state.json`, names and IDs
 //! - [`run`]: create, start, the monitor, stop, kill, rm
 //! - [`security`]: capabilities and no_new_privs
+//! - [`spawn`]: a command started in a container (namespaces, pivot_root, user, environment)
 //! - [`template`]: `inspect --format '{{.State.Pid}}'`
 //! - [`tty`]: `-t`, a pseudo-terminal made inside the container, its master sent to the monitor
+//! - [`volumes`]: which containers use a volume; `volume rm`, `rm -v`, `volume prune`
 
 pub mod run;
 pub mod security;
+pub mod spawn;
 pub mod state;
 pub mod template;
 pub mod tty;
+pub mod volumes;
 
 pub use state::{Container, ContainerConfig, State, Status};

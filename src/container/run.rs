@@ -5,6 +5,7 @@
 //! monitor. No daemon: when the monitor is gone, `state.json` and `/proc` still tell the truth.
 
 use super::security;
+use super::spawn::{self, CONTAINER_NAMESPACES};
 use super::state::{self, Container, ContainerConfig, State, Status};
 use super::tty;
 use crate::cgroups::{Cgroup, Layout, Limits};
@@ -37,8 +38,8 @@ pub fn create(store: &Store, mut config: ContainerConfig) -> crate::Result<Conta
     let made = (|| {
         let init = InitFiles::for_host(&config.hostname, None);
         Rootfs::create(store, &config.diff_ids, &dir.join("rootfs"), &init)?;
-        state::write_json(&dir.join("config.json"), &config)?;
-        state::write_json(&dir.join("state.json"), &State::default())?;
+        crate::files::write_json(&dir.join("config.json"), &config)?;
+        crate::files::write_json(&dir.join("state.json"), &State::default())?;
         Container::load(&dir)
     })();
     if made.is_err() {
@@ -50,8 +51,19 @@ pub fn create(store: &Store, mut config: ContainerConfig) -> crate::Result<Conta
 
 /// Start a created container and, unless detached, wait for it. Returns its exit code.
 pub fn start(store: &Store, c: &Container) -> crate::Result<i32> {
+    start_with(store, c, &crate::volumes::RULES)
+}
+
+/// [`start`] with exercise 08's rules for its volumes (which are filled from the image) — the
+/// reference answer's, [`crate::volumes::RULES`], or a student's (lesson 08's `--mine`). The monitor
+/// forked here gets them as an argument.
+pub fn start_with(
+    store: &Store,
+    c: &Container,
+    rules: &crate::volumes::Rules,
+) -> crate::Result<i32> {
     if !c.config.detach {
-        return monitor(store, c, None);
+        return monitor(store, c, None, rules);
     }
     // The monitor tells the waiting `run` through this pipe that the container started (or
     // why not), then lives on alone.
@@ -68,7 +80,7 @@ pub fn start(store: &Store, c: &Container) -> crate::Result<i32> {
                     let _ = sys::dup2(null.as_raw_fd(), fd);
                 }
             }
-            std::process::exit(monitor(store, c, Some(w)).unwrap_or(125));
+            std::process::exit(monitor(store, c, Some(w), rules).unwrap_or(125));
         }
         ForkResult::Parent { .. } => {
             drop(w);
@@ -93,7 +105,12 @@ pub fn start(store: &Store, c: &Container) -> crate::Result<i32> {
 }
 
 /// Run the container and wait for it: the monitor's whole job.
-fn monitor(store: &Store, c: &Container, ready: Option<OwnedFd>) -> crate::Result<i32> {
+fn monitor(
+    store: &Store,
+    c: &Container,
+    ready: Option<OwnedFd>,
+    rules: &crate::volumes::Rules,
+) -> crate::Result<i32> {
     // Closed once the container started: `run -d` has read it and gone, and a later write
     // into a pipe nobody reads would kill the monitor with SIGPIPE.
     let ready = std::cell::RefCell::new(ready);
@@ -106,7 +123,7 @@ fn monitor(store: &Store, c: &Container, ready: Option<OwnedFd>) -> crate::Resul
         }
     };
     let mut c = c.clone();
-    let result = run_container(store, &mut c, &tell);
+    let result = run_container(store, &mut c, &tell, rules);
     if let Err(e) = &result {
         tell(&format!("{e:#}"));
         c.state.status = Status::Exited;
@@ -117,25 +134,25 @@ fn monitor(store: &Store, c: &Container, ready: Option<OwnedFd>) -> crate::Resul
     }
     if c.config.auto_remove && remove_dir(&c).is_ok() {
         // `run --rm` takes the container's anonymous volumes along, as Docker does.
-        let _ = crate::volumes::remove_anonymous(store, &c.config);
+        let _ = super::volumes::remove_anonymous(store, &c.config);
     }
     result
 }
 
-fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate::Result<i32> {
+fn run_container(
+    store: &Store,
+    c: &mut Container,
+    tell: &dyn Fn(&str),
+    rules: &crate::volumes::Rules,
+) -> crate::Result<i32> {
     // A mount namespace for this monitor: the overlay is mounted here, the container's own
     // namespace is a copy of it, and the host never sees the mount.
     rootfs::private_mount_namespace()?;
     let mut fs_ = rootfs_of(store, c)?;
-    fs_.mount(crate::solutions::rootfs03::overlay_options)?;
+    fs_.mount(&crate::rootfs::RULES)?;
     // Volumes: the empty ones filled from the image (copyData) here, where the overlay is
     // mounted; the bind mounts themselves are the child's, in the container's namespace.
-    let binds = crate::volumes::prepare(
-        store.root(),
-        &c.config.volumes,
-        &fs_.merged(),
-        crate::volumes::rules(),
-    )?;
+    let binds = crate::volumes::prepare(store.root(), &c.config.volumes, &fs_.merged(), rules)?;
 
     let limits = Limits { cpus: c.config.cpus, memory: c.config.memory, pids: c.config.pids_limit };
     let layout = Layout::detect()?;
@@ -171,11 +188,9 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         None => None,
     };
     let flags = match c.config.network.as_str() {
-        "host" => rootfs::CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
-        _ if shared_net.is_some() => {
-            rootfs::CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET)
-        }
-        "none" | "bridge" => rootfs::CONTAINER_NAMESPACES,
+        "host" => CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
+        _ if shared_net.is_some() => CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
+        "none" | "bridge" => CONTAINER_NAMESPACES,
         other => {
             bail!("network {other:?} is not supported: use bridge, host, none or container:NAME")
         }
@@ -240,7 +255,7 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
             sys::dup2(err, 2)?;
         }
         // The volumes are mounted once the rootfs is ready, before pivot_root (lesson 08).
-        enter::enter_with(&merged, &|root| crate::volumes::mount_all(root, &binds).map(drop))?;
+        enter::enter_with(&merged, &|root| crate::mounts::mount_all(root, &binds).map(drop))?;
         sys::sethostname(&hostname)?;
         if new_net {
             crate::network::loopback_up()?;
@@ -278,7 +293,7 @@ fn run_container(store: &Store, c: &mut Container, tell: &dyn Fn(&str)) -> crate
         sys::unshare(CloneFlags::CLONE_NEWCGROUP)?;
         security::restrict()?;
         if !user.is_empty() {
-            enter::switch_user(&user, console_fd.is_some())?;
+            spawn::switch_user(&user, console_fd.is_some())?;
         }
         Ok(())
     };

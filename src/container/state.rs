@@ -2,8 +2,9 @@
 //! asked for, written once) and `state.json` (what is happening, rewritten atomically by
 //! `run` and the container's monitor). No daemon holds this in memory: every command reads it.
 
+use crate::files::{read_json, write_json};
 use crate::image::Store;
-use anyhow::{bail, Context};
+use anyhow::bail;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
@@ -90,20 +91,6 @@ pub fn containers_dir(store: &Store) -> PathBuf {
 
 pub fn dir(store: &Store, id: &str) -> PathBuf {
     containers_dir(store).join(id)
-}
-
-/// Write `value` as JSON to `path` atomically (a temporary file renamed over it).
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> crate::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&tmp, serde_json::to_vec_pretty(value)?)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
-    Ok(())
-}
-
-pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> crate::Result<T> {
-    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", path.display()))
 }
 
 /// A container as read from disk.

@@ -7,6 +7,7 @@
 //! - [`unpack`]: layer tarballs unpacked so nothing lands outside the layer
 //! - [`pack`]: a read-write layer packed into a layer tarball (build, commit)
 //! - [`store`]: the on-disk store, `import`, `load`, `tag`, `rmi`
+//! - [`whiteout`]: deletions, as `.wh.` names on the wire and overlay's on disk
 
 pub mod digest;
 pub mod oci;
@@ -14,6 +15,7 @@ pub mod pack;
 pub mod reference;
 pub mod store;
 pub mod unpack;
+pub mod whiteout;
 
 pub use digest::{Digest, Hashing};
 pub use reference::Reference;

@@ -3,8 +3,7 @@
 //! on the wire: a 0:0 character device (a deleted file) becomes an empty `.wh.NAME`, an opaque
 //! directory gets a `.wh..wh..opq` entry. `docker build` and `docker commit` both end here.
 
-use super::unpack::{OPAQUE_MARKER, WHITEOUT_PREFIX};
-use crate::rootfs::overlay::is_opaque;
+use super::whiteout::{is_opaque, OPAQUE_MARKER, WHITEOUT_PREFIX};
 use anyhow::Context;
 use std::collections::HashMap;
 use std::fs;

@@ -37,9 +37,7 @@ use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
-pub const WHITEOUT_PREFIX: &str = ".wh.";
-pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
-pub const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+pub use super::whiteout::{OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX};
 
 /// What an unpacked layer turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,6 @@
 //! container's mount table at all.
 
 use crate::sys;
-use anyhow::Context;
 use nix::mount::{MntFlags, MsFlags};
 use std::path::Path;
 
@@ -154,64 +153,5 @@ fn minimal_dev(dev: &Path) -> crate::Result<()> {
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
         Some("mode=1777,size=65536k"),
     )?;
-    Ok(())
-}
-
-/// The terminal minidocker made for the command (`-t`) on standard input, output and error
-/// was opened by root: hand it to `uid`, as runc does, or the user could not reopen it as
-/// `/dev/tty` or change its modes. (Only that one: a terminal passed in from the caller, with
-/// `-i` and no `-t`, is the caller's and stays so.)
-fn give_terminal(uid: u32) -> crate::Result<()> {
-    use std::os::fd::AsFd;
-    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
-    for fd in [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()] {
-        if nix::unistd::isatty(fd).unwrap_or(false) {
-            nix::unistd::fchown(fd, Some(nix::unistd::Uid::from_raw(uid)), None)
-                .map_err(|e| sys::failure("fchown(<the terminal>)", e))?;
-        }
-    }
-    Ok(())
-}
-
-/// Become `user` (`name`, `uid`, `name:group`, `uid:gid`), resolved in the container's own
-/// `/etc/passwd` and `/etc/group` — after pivot_root, so the image's names count, not the host's.
-/// `terminal`: the standard streams are a terminal made for the command (`-t`), now the user's.
-pub fn switch_user(user: &str, terminal: bool) -> crate::Result<()> {
-    let (u, g) = user.split_once(':').map_or((user, None), |(u, g)| (u, Some(g)));
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let entry = passwd
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|f| f.len() > 3 && (f[0] == u || f[2] == u));
-    let uid: u32 = match (&entry, u.parse()) {
-        (_, Ok(n)) => n,
-        (Some(f), _) => f[2].parse()?,
-        (None, _) => anyhow::bail!(
-            "unable to find user {u}: no matching entries in the container's /etc/passwd"
-        ),
-    };
-    let gid: u32 = match g {
-        None => entry.as_ref().and_then(|f| f[3].parse().ok()).unwrap_or(uid),
-        Some(g) => match g.parse() {
-            Ok(n) => n,
-            Err(_) => {
-                let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
-                let found = groups
-                    .lines()
-                    .map(|l| l.split(':').collect::<Vec<_>>())
-                    .find(|f| f.len() > 2 && f[0] == g);
-                found.and_then(|f| f[2].parse().ok()).with_context(|| {
-                    format!("unable to find group {g} in the container's /etc/group")
-                })?
-            }
-        },
-    };
-    if terminal {
-        give_terminal(uid)?;
-    }
-    // Groups first: once the uid is not 0 any more, changing them is not allowed.
-    nix::unistd::setgroups(&[])?;
-    nix::unistd::setgid(nix::unistd::Gid::from_raw(gid))?;
-    nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))?;
     Ok(())
 }

@@ -12,6 +12,23 @@ pub mod overlay;
 pub use init_layer::InitFiles;
 pub use overlay::{Layers, Origin};
 
+/// Exercise 03's reference answer, compiled as this module's own code.
+#[path = "../../solutions/03-rootfs-aufs/exercise.rs"]
+pub mod solution;
+
+/// Exercise 03, the overlay's options and the whiteout it leaves: the reference answer's
+/// ([`RULES`]) or a student's (`03-rootfs-aufs --mine`).
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    /// The data string of the overlay mount for these layers.
+    pub overlay_options: fn(&Layers) -> String,
+    /// Does this directory entry of a layer hide the same name in the layers below it?
+    pub is_whiteout: fn(&std::fs::Metadata) -> bool,
+}
+
+/// The rules the library uses: the reference answer's.
+pub use solution::RULES;
+
 use crate::image::Store;
 use crate::sys;
 use anyhow::Context;
@@ -98,9 +115,9 @@ impl Rootfs {
         self.dir.join("merged")
     }
 
-    /// Mount the union at `merged/`, with the overlay options `options` builds.
-    pub fn mount(&mut self, options: fn(&Layers) -> String) -> crate::Result<()> {
-        self.layers.mount(&self.base, &self.merged(), options)?;
+    /// Mount the union at `merged/`, with the overlay options `rules` build.
+    pub fn mount(&mut self, rules: &Rules) -> crate::Result<()> {
+        self.layers.mount(&self.base, &self.merged(), rules)?;
         self.mounted = true;
         Ok(())
     }
@@ -133,97 +150,6 @@ pub fn private_mount_namespace() -> crate::Result<()> {
     sys::mount(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)
 }
 // ANCHOR_END: private_ns
-
-/// A fresh container ID: 64 hex digits from the kernel's random pool. The first 12 are the
-/// short ID Docker shows and uses as the hostname.
-pub fn new_id() -> crate::Result<String> {
-    let mut b = [0u8; 32];
-    std::io::Read::read_exact(&mut fs::File::open("/dev/urandom")?, &mut b)
-        .context("reading /dev/urandom")?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
-}
-
-/// The namespaces a container gets: its own mounts, process IDs, hostname, IPC and network.
-pub const CONTAINER_NAMESPACES: CloneFlags = CloneFlags::CLONE_NEWNS
-    .union(CloneFlags::CLONE_NEWPID)
-    .union(CloneFlags::CLONE_NEWUTS)
-    .union(CloneFlags::CLONE_NEWIPC)
-    .union(CloneFlags::CLONE_NEWNET);
-
-/// What runs in a container, and how.
-pub struct Spec<'a> {
-    pub hostname: &'a str,
-    pub argv: &'a [String],
-    /// Exactly the environment the command gets (see [`environment`]).
-    pub env: &'a [String],
-    /// The working directory inside; created when missing, as Docker does.
-    pub workdir: Option<&'a str>,
-    /// `name`, `uid`, `name:group` or `uid:gid`, looked up in the container's own
-    /// `/etc/passwd` and `/etc/group`.
-    pub user: Option<&'a str>,
-    /// Stay in the host's network namespace (a build's RUN does, to reach package indexes).
-    pub host_network: bool,
-    /// Executable files put into the container's own `/dev` (a tmpfs, never part of a
-    /// layer) before the command starts, as (path below /dev, text): how a build's
-    /// `RUN <<EOF` whose body starts with `#!` gets its script, as in BuildKit.
-    pub dev_scripts: &'a [(String, String)],
-    /// Mounts made before `pivot_root`, parents first (a build's `RUN --mount`).
-    pub binds: &'a [crate::volumes::Bind],
-}
-
-/// Run a command in a container on `rootfs` (mounted): fresh namespaces, pivot_root into the
-/// merged tree, the hostname, the working directory and user, exactly the environment given.
-/// Waits for it to end.
-pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<crate::process::Exit> {
-    let merged = rootfs.merged();
-    let setup = || -> crate::Result<()> {
-        // If this process dies (even by SIGKILL), the container dies with it.
-        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
-        enter::enter_with(&merged, &|root| crate::volumes::mount_all(root, spec.binds).map(drop))?;
-        sys::sethostname(spec.hostname)?;
-        for (path, text) in spec.dev_scripts {
-            let path = Path::new("/dev").join(path);
-            fs::create_dir_all(path.parent().unwrap_or(Path::new("/dev")))?;
-            fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-            fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
-        }
-        if !spec.host_network {
-            crate::network::loopback_up()?;
-        }
-        if let Some(dir) = spec.workdir.filter(|d| !d.is_empty()) {
-            fs::create_dir_all(dir)
-                .with_context(|| format!("creating the working directory {dir}"))?;
-            sys::chdir(Path::new(dir))?;
-        }
-        if let Some(user) = spec.user.filter(|u| !u.is_empty()) {
-            enter::switch_user(user, false)?;
-        }
-        Ok(())
-    };
-    let flags = if spec.host_network {
-        CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET)
-    } else {
-        CONTAINER_NAMESPACES
-    };
-    let (child, gate) = crate::process::spawn_with_env(flags, &setup, spec.argv, Some(spec.env))?;
-    gate.open()?;
-    child.wait()
-}
-
-/// The environment for a container whose image sets `image_env`: that, with `PATH`,
-/// `HOSTNAME` and `HOME` as Docker provides them when the image does not.
-pub fn environment(image_env: &[String], hostname: &str) -> Vec<String> {
-    let mut env = image_env.to_vec();
-    let has = |env: &[String], k: &str| env.iter().any(|e| e.split('=').next() == Some(k));
-    if !has(&env, "PATH") {
-        env.insert(0, format!("PATH={}", crate::process::DEFAULT_PATH));
-    }
-    env.push(format!("HOSTNAME={hostname}"));
-    if !has(&env, "HOME") {
-        env.push("HOME=/root".into());
-    }
-    env
-}
 
 /// An image's layers mounted read-only, without a read-write layer: to read the files of an
 /// image (`COPY --from`, user names for `--chown`) without starting a container.

@@ -6,7 +6,7 @@
 //! there): the option string stays short — it must fit one page — and the mount table
 //! inside a container shows no host path.
 
-use crate::solutions::rootfs03;
+use crate::image::whiteout::is_opaque;
 use crate::{report, sys};
 use anyhow::Context;
 use nix::mount::MsFlags;
@@ -46,13 +46,8 @@ impl Layers {
 
     // ANCHOR: mount
     /// Mount the union at `merged`, with the kernel resolving our relative paths from `base`.
-    pub fn mount(
-        &self,
-        base: &Path,
-        merged: &Path,
-        options: fn(&Layers) -> String,
-    ) -> crate::Result<()> {
-        let data = options(self);
+    pub fn mount(&self, base: &Path, merged: &Path, rules: &super::Rules) -> crate::Result<()> {
+        let data = (rules.overlay_options)(self);
         let back = fs::File::open(".").context("opening the current directory")?;
         sys::chdir(base)?;
         let mounted =
@@ -70,7 +65,7 @@ impl Layers {
         for layer in self.top_down() {
             let full = base.join(layer).join(rel);
             if let Ok(meta) = fs::symlink_metadata(&full) {
-                return if rootfs03::is_whiteout(&meta) {
+                return if (super::RULES.is_whiteout)(&meta) {
                     Origin::WhitedOut(layer.into())
                 } else {
                     Origin::In(layer.into())
@@ -80,7 +75,7 @@ impl Layers {
                 let dir = base.join(layer).join(a);
                 !a.as_os_str().is_empty()
                     && (is_opaque(&dir)
-                        || fs::symlink_metadata(&dir).is_ok_and(|m| rootfs03::is_whiteout(&m)))
+                        || fs::symlink_metadata(&dir).is_ok_and(|m| (super::RULES.is_whiteout)(&m)))
             });
             if hidden_below {
                 return Origin::Nowhere;
@@ -89,17 +84,6 @@ impl Layers {
         Origin::Nowhere
     }
     // ANCHOR_END: origin
-}
-
-/// `trusted.overlay.opaque=y`: this directory hides the same directory in lower layers.
-pub fn is_opaque(dir: &Path) -> bool {
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else { return false };
-    let mut v = [0u8; 1];
-    // SAFETY: a NUL-terminated path and a buffer we own, of the length we pass.
-    let n = unsafe {
-        libc::lgetxattr(c.as_ptr(), c"trusted.overlay.opaque".as_ptr(), v.as_mut_ptr().cast(), 1)
-    };
-    n == 1 && v[0] == b'y'
 }
 
 /// `inode 1234 on dev 0:45`: the identity of a file, the evidence copy-up changes.

@@ -27,6 +27,14 @@ pub fn bin(path: &str) -> Command {
     c
 }
 
+/// The binary of lesson `key` (its number, `"01"`, or its name) from the library's list of
+/// lessons: cargo builds every binary of the package, next to one another, for the tests.
+pub fn lesson_bin(key: &str) -> String {
+    let lesson = minidocker::lessons::find(key).unwrap_or_else(|| panic!("no lesson {key}"));
+    let workshop = std::path::Path::new(env!("CARGO_BIN_EXE_workshop"));
+    workshop.with_file_name(lesson.name).to_string_lossy().into_owned()
+}
+
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
     let Output { status, stdout, stderr } = cmd.output().expect("running the binary");
     (

@@ -4,7 +4,7 @@ use crate::images::print_table;
 use lexopt::prelude::*;
 use minidocker::container::{run as lifecycle, state, Container, ContainerConfig, Status};
 use minidocker::image::Store;
-use minidocker::{rootfs, units};
+use minidocker::units;
 use std::ffi::OsString;
 use std::time::Duration;
 
@@ -115,7 +115,7 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
         )?;
     }
     let ic = &image.config.config;
-    c.id = rootfs::new_id()?;
+    c.id = minidocker::files::new_id()?;
     c.created = units::rfc3339_now();
     c.image_name = image_name;
     c.image_id = image.id.to_string();
@@ -152,7 +152,7 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
     if c.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
     }
-    c.env = rootfs::environment(&env, &c.hostname);
+    c.env = minidocker::container::spawn::environment(&env, &c.hostname);
     c.working_dir = workdir.or_else(|| ic.working_dir.clone()).unwrap_or_default();
     c.user = user.or_else(|| ic.user.clone()).unwrap_or_default();
     c.exposed_ports = ic.exposed_ports.clone().map(|m| m.into_keys().collect()).unwrap_or_default();
@@ -182,7 +182,7 @@ pub fn run(args: Vec<OsString>) -> minidocker::Result<i32> {
         // Nothing half made: a container that could not start is removed again.
         if let Ok(c) = Container::load(&container.dir) {
             if lifecycle::remove(&c, true).is_ok() {
-                let _ = minidocker::volumes::remove_anonymous(&store, &c.config);
+                let _ = minidocker::container::volumes::remove_anonymous(&store, &c.config);
             }
         }
     })?;
@@ -417,7 +417,7 @@ pub fn rm(args: Vec<OsString>) -> minidocker::Result<i32> {
     each(&names, |store, c| {
         lifecycle::remove(c, force)?;
         if volumes {
-            minidocker::volumes::remove_anonymous(store, &c.config)?;
+            minidocker::container::volumes::remove_anonymous(store, &c.config)?;
         }
         Ok(())
     })

@@ -37,7 +37,8 @@ pub fn system(args: Vec<OsString>) -> minidocker::Result<i32> {
     }
     // As Docker's `system prune --volumes`: anonymous volumes only, even with named ones unused.
     // After the containers, so the anonymous volumes of the ones just removed go too.
-    let pruned = if volumes { Some(minidocker::volumes::prune(&store, false)?) } else { None };
+    let pruned =
+        if volumes { Some(minidocker::container::volumes::prune(&store, false)?) } else { None };
     // Images a remaining container was made from stay, named or not.
     let in_use: Vec<String> = state::list(&store)?.into_iter().map(|c| c.config.image_id).collect();
     let mut images = Vec::new();

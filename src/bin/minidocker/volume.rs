@@ -144,7 +144,7 @@ fn rm(args: Vec<OsString>) -> minidocker::Result<i32> {
         if force && volumes::get(store.root(), n).is_err() {
             continue;
         }
-        match volumes::remove(&store, n) {
+        match minidocker::container::volumes::remove(&store, n) {
             Ok(()) => println!("{n}"),
             Err(e) => {
                 eprintln!("minidocker: error: {e:#}");
@@ -185,7 +185,7 @@ fn prune(args: Vec<OsString>) -> minidocker::Result<i32> {
             return Ok(0);
         }
     }
-    let pruned = volumes::prune(&store, all)?;
+    let pruned = minidocker::container::volumes::prune(&store, all)?;
     print_pruned(&pruned);
     Ok(0)
 }
