@@ -17,6 +17,7 @@
 //! | [`volumes`] | volumes and bind mounts, made before pivot_root; copyData | 08 |
 //! | [`commit`] | a container's read-write layer as a new image layer | 07 |
 //! | [`registry`] | pull, push and login over the OCI distribution API | 07 |
+//! | [`cli`] | `minidocker`'s command line (clap): the top layer, nothing imports it | all |
 //!
 //! The kernel is called through [`sys`], which prints every call when `--explain` is on.
 
@@ -26,6 +27,7 @@ extern crate self as minidocker;
 
 pub mod builder;
 pub mod cgroups;
+pub mod cli;
 pub mod commit;
 pub mod container;
 pub mod dockerfile;
