@@ -294,6 +294,13 @@ fn the_other_commands_parse_to_what_they_say() {
         }
         other => panic!("{other:?}"),
     }
+    // A NAME alone takes its value from here, and is left out when unset, as Docker does.
+    match parse("build --build-arg PATH --build-arg MINIDOCKER_SURELY_UNSET .") {
+        Command::Build(a) => {
+            assert_eq!(a.build_args(), [("PATH".into(), std::env::var("PATH").unwrap())])
+        }
+        other => panic!("{other:?}"),
+    }
     match parse("build -t helloworld -t geektime/helloworld:v1 assets/helloworld") {
         Command::Build(a) => {
             let tags: Vec<_> = a.tag.iter().map(|t| t.to_string()).collect();

@@ -9,7 +9,7 @@ use clap::Args;
 /// IMAGE's layers under an empty read-write layer, in new namespaces and a cgroup of its own,
 /// running COMMAND [ARG]... or the image's ENTRYPOINT and CMD. Everything after IMAGE is the
 /// command's, dashes included (`run busybox ls -la`).
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// Run in the background and print the container ID
     #[arg(short, long)]

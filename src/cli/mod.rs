@@ -32,7 +32,6 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "minidocker",
     version,
-    disable_help_subcommand = false,
     after_help = "Run 'minidocker COMMAND --help' for more on a command."
 )]
 pub struct Cli {
