@@ -105,6 +105,7 @@ fn read_line(prompt: &str, echo: bool) -> minidocker::Result<String> {
     let tty = std::io::stdin().is_terminal();
     // SAFETY: termios is plain data, filled by tcgetattr before use.
     let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: tcgetattr fills the termios it is given, for fd 0.
     let quiet = !echo && tty && unsafe { libc::tcgetattr(0, &mut saved) } == 0;
     if quiet {
         let mut t = saved;
