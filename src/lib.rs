@@ -39,6 +39,7 @@
 //! | 5 tools | [`commit`] | a container's read-write layer as a new layer | 07, exercise 07 |
 //! | 5 tools | [`registry`] | pull, push and login over the OCI distribution API | 07 |
 //! | 6 harness | [`lesson`] | the flags, steps and exit codes of every lesson binary | |
+//! | 7 command line | [`cli`] | `minidocker`'s arguments (clap), parsed without root | all |
 //!
 //! The kernel is called through [`sys`], which prints every call when `--explain` is on.
 
@@ -52,6 +53,7 @@ extern crate self as minidocker;
 
 pub mod builder;
 pub mod cgroups;
+pub mod cli;
 pub mod commit;
 pub mod container;
 pub mod dockerfile;

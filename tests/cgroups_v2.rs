@@ -29,7 +29,11 @@ fn v2_limits_are_written_as_v2_files() {
     let dir = root.join("minidocker/t1");
     assert_eq!(cg.dir(Controller::Pids).unwrap(), dir);
     assert_eq!(cg.version(Controller::Memory).unwrap(), Version::V2);
-    assert_eq!(cg.dirs(), [dir.clone()], "v2 is one hierarchy: one directory for all controllers");
+    assert_eq!(
+        cg.dirs(),
+        std::slice::from_ref(&dir),
+        "v2 is one hierarchy: one directory for all controllers"
+    );
     limits.apply(&cg).unwrap();
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     assert_eq!(read("cpu.max"), "50000 100000");

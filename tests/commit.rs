@@ -459,7 +459,7 @@ fn bad_input_is_one_line_and_makes_nothing() {
         (vec!["commit", "-c", "RUN echo hi", "c1"], "RUN is not a change -c can make"),
         (vec!["commit", "-c", "BOGUS x", "c1"], "invalid change \"BOGUS x\""),
         (vec!["commit", "c1", "Not:A:Name"], "invalid reference"),
-        (vec!["commit"], "commit takes a container"),
+        (vec!["commit"], "commit needs a container"),
         (vec!["commit", "--pause=maybe", "c1"], "invalid --pause value \"maybe\""),
     ] {
         let (code, _, err) = md(&root, &args);

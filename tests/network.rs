@@ -85,6 +85,7 @@ fn run(cmd: &mut Command) -> (bool, String) {
     // SAFETY: memfd_create with a NUL-terminated name; the descriptor is owned by the File.
     let fd = unsafe { libc::memfd_create(c"output".as_ptr(), libc::MFD_CLOEXEC) };
     assert!(fd >= 0, "memfd_create: {}", std::io::Error::last_os_error());
+    // SAFETY: fd was just created above and nothing else owns it.
     let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
     let status = cmd
         .stdin(Stdio::null())
@@ -273,6 +274,7 @@ impl RawLink {
             return Err(err());
         }
         // The name of a bound packet socket carries its interface's hardware address.
+        // SAFETY: as above, sll and len describe the same sockaddr_ll.
         if unsafe { libc::getsockname(fd.as_raw_fd(), (&raw mut sll).cast(), &mut len) } != 0 {
             return Err(err());
         }

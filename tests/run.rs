@@ -475,11 +475,10 @@ impl Terminal {
 
 fn set_size(master: &nix::pty::PtyMaster, rows: u16, cols: u16) {
     let size = nix::pty::Winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    let fd = std::os::fd::AsRawFd::as_raw_fd(master);
     // SAFETY: TIOCSWINSZ reads a winsize we own.
-    assert_eq!(
-        unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(master), libc::TIOCSWINSZ, &size) },
-        0
-    );
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &size) };
+    assert_eq!(rc, 0);
 }
 
 /// Run `args` on a fresh terminal of `rows`×`cols`: (exit code, what it showed); the terminal's

@@ -9,11 +9,12 @@ mod check;
 mod mine;
 
 use clap::Parser;
-use minidocker::container::{run as lifecycle, Container, ContainerConfig};
+use minidocker::container::config::{self, Overrides};
+use minidocker::container::{run as lifecycle, Container};
 use minidocker::image::{reference, Store};
 use minidocker::lesson::{self, Lab, LabFlags};
 use minidocker::network::{self, solution};
-use minidocker::{report, rootfs, units};
+use minidocker::{report, rootfs};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -99,30 +100,11 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
 
     lab.step(&format!("Run it detached with -p {publish}"))?;
     // ANCHOR: run
-    let id = minidocker::files::new_id()?;
-    let config = ContainerConfig {
-        hostname: id[..12].to_string(),
-        id,
-        created: units::rfc3339_now(),
-        image_name: image_ref.clone(),
-        image_id: image.id.to_string(),
-        diff_ids: image.diff_ids().to_vec(),
-        entrypoint: ic.entrypoint.clone().unwrap_or_default(),
-        cmd: ic.cmd.clone().unwrap_or_default(),
-        working_dir: ic.working_dir.clone().unwrap_or_default(),
-        user: ic.user.clone().unwrap_or_default(),
-        network: "bridge".into(),
-        publish: vec![publish.clone()],
-        detach: true,
-        ..Default::default()
-    };
-    let config = ContainerConfig {
-        env: minidocker::container::spawn::environment(
-            ic.env.as_deref().unwrap_or_default(),
-            &config.hostname,
-        ),
-        ..config
-    };
+    // As `minidocker run -d -p PUBLISH IMAGE` makes it: the image's command and environment,
+    // a new ID whose first 12 hex digits are the hostname.
+    let overrides =
+        Overrides { publish: vec![publish.clone()], detach: true, ..Default::default() };
+    let config = config::from_image(&image_ref, &image, overrides)?;
     let created = lifecycle::create(&store, config)?;
     let guard = Remove(created.clone());
     lifecycle::start(&store, &created)?;

@@ -7,7 +7,8 @@
 //! of its layers) and its configuration.
 
 use minidocker::commit::{self, Options, Rules};
-use minidocker::container::{run as lifecycle, ContainerConfig};
+use minidocker::container::config::{self, Overrides};
+use minidocker::container::run as lifecycle;
 use minidocker::image::oci::{self, History, ImageConfig, RootFs, RunConfig};
 use minidocker::image::{pack, reference, Store};
 use minidocker::lesson::{CheckDir, Lab};
@@ -58,25 +59,16 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
         vec![desc],
         Some(&reference::parse_tagged("check07-base")?),
     )?;
-    let id = minidocker::files::new_id()?;
-    let hostname = id[..12].to_string();
     // As `minidocker run -e GREETING=hi -e HOSTNAME=web check07-base /bin/app --serve` makes it.
-    let env = minidocker::container::spawn::environment(
-        &["PATH=/bin".into(), "GREETING=hi".into(), "HOSTNAME=web".into()],
-        &hostname,
-    );
-    let config = ContainerConfig {
-        id: id.clone(),
+    let overrides = Overrides {
         name: "check07".into(),
-        image_name: "check07-base".into(),
-        image_id: base.id.to_string(),
-        diff_ids: base.diff_ids().to_vec(),
-        hostname: hostname.clone(),
         cmd: vec!["/bin/app".into(), "--serve".into()],
-        env: env.clone(),
+        env: vec!["GREETING=hi".into(), "HOSTNAME=web".into()],
         network: "none".into(),
         ..Default::default()
     };
+    let config = config::from_image("check07-base", &base, overrides)?;
+    let (env, hostname) = (config.env.clone(), config.hostname.clone());
     let c = lifecycle::create(&store, config)?;
     report::evidence("container env", &format!("{env:?}"));
 

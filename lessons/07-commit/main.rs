@@ -10,7 +10,8 @@ mod mine;
 
 use clap::Parser;
 use minidocker::commit::{self, solution, Options};
-use minidocker::container::{run as lifecycle, Container, ContainerConfig};
+use minidocker::container::config::{self, Overrides};
+use minidocker::container::{run as lifecycle, Container};
 use minidocker::image::{reference, Reference, Store};
 use minidocker::lesson::{self, Lab, LabFlags};
 use minidocker::{report, units};
@@ -261,27 +262,16 @@ fn start(
     cmd: Vec<String>,
 ) -> minidocker::Result<Container> {
     let img = store.resolve(image)?;
-    let id = minidocker::files::new_id()?;
-    let hostname = id[..12].to_string();
-    let config = ContainerConfig {
+    let overrides = Overrides {
         name: format!("lesson07-{}-{}", std::process::id(), cleanup.containers.len() + 1),
-        created: units::rfc3339_now(),
-        image_name: image.to_string(),
-        image_id: img.id.to_string(),
-        diff_ids: img.diff_ids().to_vec(),
-        env: minidocker::container::spawn::environment(
-            img.config.config.env.as_deref().unwrap_or_default(),
-            &hostname,
-        ),
-        working_dir: img.config.config.working_dir.clone().unwrap_or_default(),
-        entrypoint: Vec::new(),
+        // `cmd` itself, whatever ENTRYPOINT the image has.
+        entrypoint: Some(String::new()),
         cmd,
-        hostname,
-        id,
         network: "none".into(),
         detach: true,
         ..Default::default()
     };
+    let config = config::from_image(image, &img, overrides)?;
     let c = lifecycle::create(store, config)?;
     cleanup.containers.push(c.dir.clone());
     lifecycle::start(store, &c)?;

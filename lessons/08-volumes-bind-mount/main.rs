@@ -12,11 +12,12 @@ mod mine;
 use anyhow::Context;
 use clap::Parser;
 use minidocker::commit::{self, Options};
-use minidocker::container::{run as lifecycle, Container, ContainerConfig};
+use minidocker::container::config::{self, Overrides};
+use minidocker::container::{run as lifecycle, Container};
 use minidocker::image::{reference, Store};
 use minidocker::lesson::{self, Lab, LabFlags};
+use minidocker::report;
 use minidocker::volumes::{self, solution, Rules};
-use minidocker::{report, units};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -317,27 +318,16 @@ fn start(
 ) -> minidocker::Result<Container> {
     let store = cleanup.store;
     let img = store.resolve(image)?;
-    let id = minidocker::files::new_id()?;
-    let hostname = id[..12].to_string();
     let texts: Vec<String> = vols.iter().map(|v| v.to_string()).collect();
-    let config = ContainerConfig {
+    let overrides = Overrides {
         name: format!("lesson08-{}-{}", std::process::id(), cleanup.containers.len() + 1),
-        created: units::rfc3339_now(),
-        image_name: image.to_string(),
-        image_id: img.id.to_string(),
-        diff_ids: img.diff_ids().to_vec(),
-        env: minidocker::container::spawn::environment(
-            img.config.config.env.as_deref().unwrap_or_default(),
-            &hostname,
-        ),
         cmd: vec!["sh".into(), "-c".into(), script.into()],
-        hostname,
-        id,
         network: "none".into(),
         detach: true,
         volumes: volumes::parse_all_with(rules, &texts)?,
         ..Default::default()
     };
+    let config = config::from_image(image, &img, overrides)?;
     let c = lifecycle::create(store, config)?;
     cleanup.containers.push(c.dir.clone());
     lifecycle::start_with(store, &c, rules)?;

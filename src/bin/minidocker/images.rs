@@ -1,31 +1,14 @@
 //! `images`, `import`, `load`, `tag`, `rmi`: the image store from the command line.
 
-use lexopt::prelude::*;
-use minidocker::image::{reference, Store};
+use minidocker::cli::images::{HistoryArgs, ImagesArgs, ImportArgs, LoadArgs, RmiArgs, TagArgs};
+use minidocker::image::Store;
 use minidocker::{progress, units};
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
-use std::path::PathBuf;
-
-fn usage(text: &str) -> minidocker::Result<i32> {
-    println!("{}", text.trim_end());
-    Ok(0)
-}
 
 /// `minidocker images [-q] [REPOSITORY[:TAG]]`
-pub fn images(args: Vec<OsString>) -> minidocker::Result<i32> {
-    let (mut quiet, mut all, mut filter) = (false, false, None);
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Short('q') | Long("quiet") => quiet = true,
-            Short('a') | Long("all") => all = true,
-            Short('h') | Long("help") => return usage("Usage: minidocker images [-a] [-q] [REPOSITORY[:TAG]]\n\nList images.\n  -a, --all     also the intermediate images a build keeps for its cache\n  -q, --quiet   only image IDs"),
-            Value(v) if filter.is_none() => filter = Some(v.string()?),
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
+pub fn images(args: ImagesArgs) -> minidocker::Result<i32> {
+    let (quiet, all, filter) = (args.quiet, args.all, args.filter);
     let store = Store::open_default()?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
     let mut rows = Vec::new();
@@ -106,23 +89,8 @@ pub fn print_table<const N: usize>(head: &[String; N], rows: &[[String; N]]) {
 }
 
 /// `minidocker import FILE|- [REPOSITORY[:TAG]]`
-pub fn import(args: Vec<OsString>) -> minidocker::Result<i32> {
-    let (mut values, mut changes, mut message) = (Vec::new(), Vec::new(), None);
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Short('c') | Long("change") => changes.push(p.value()?.string()?),
-            Short('m') | Long("message") => message = Some(p.value()?.string()?),
-            Short('h') | Long("help") => return usage("Usage: minidocker import [OPTIONS] FILE|- [REPOSITORY[:TAG]]\n\nMake a one-layer image from a root filesystem tarball (plain or gzipped; - reads stdin).\nPrints the new image's ID.\n  -c, --change INSTR    a Dockerfile instruction for the image's configuration (repeatable):\n                        CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME, WORKDIR\n  -m, --message MSG     the history entry's comment"),
-            Value(v) => values.push(v.string()?),
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let (source, name) = match values.as_slice() {
-        [s] => (s.clone(), None),
-        [s, n] => (s.clone(), Some(reference::parse_tagged(n)?)),
-        _ => anyhow::bail!("import takes a tarball (or -) and optionally a name: minidocker import [OPTIONS] FILE|- [REPOSITORY[:TAG]]"),
-    };
+pub fn import(args: ImportArgs) -> minidocker::Result<i32> {
+    let (source, name, changes, message) = (args.file, args.name, args.change, args.message);
     // The changes are checked before a byte is read: a bad one makes nothing.
     let mut run = minidocker::image::oci::RunConfig::default();
     minidocker::commit::apply_changes(&mut run, &minidocker::commit::parse_changes(&changes)?)?;
@@ -143,19 +111,8 @@ pub fn import(args: Vec<OsString>) -> minidocker::Result<i32> {
 }
 
 /// `minidocker load -i PATH`: an OCI layout, as a directory or a tar of one.
-pub fn load(args: Vec<OsString>) -> minidocker::Result<i32> {
-    let mut input: Option<PathBuf> = None;
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Short('i') | Long("input") => input = Some(p.value()?.into()),
-            Short('h') | Long("help") => return usage("Usage: minidocker load -i PATH\n\nLoad the named images of an OCI image layout: a directory (what `skopeo copy … oci:DIR:NAME:TAG`\nwrites) or a tar of one. Every blob is checked against its digest."),
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let path = input.ok_or_else(|| {
-        anyhow::anyhow!("load needs -i PATH (an OCI layout directory or a tar of one)")
-    })?;
+pub fn load(args: LoadArgs) -> minidocker::Result<i32> {
+    let path = args.input;
     let store = Store::open_default()?;
     let _lock = store.lock()?;
     let scratch;
@@ -176,47 +133,20 @@ pub fn load(args: Vec<OsString>) -> minidocker::Result<i32> {
 }
 
 /// `minidocker tag SOURCE_IMAGE TARGET_IMAGE`
-pub fn tag(args: Vec<OsString>) -> minidocker::Result<i32> {
-    let mut values = Vec::new();
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Short('h') | Long("help") => return usage("Usage: minidocker tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n\nGive an image another name."),
-            Value(v) => values.push(v.string()?),
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let [source, target] = values.as_slice() else {
-        anyhow::bail!("tag takes two names: minidocker tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]");
-    };
-    let target = reference::parse_tagged(target)?;
+pub fn tag(args: TagArgs) -> minidocker::Result<i32> {
     let store = Store::open_default()?;
     let _lock = store.lock()?;
-    store.tag(source, &target)?;
+    store.tag(&args.source, &args.target)?;
     Ok(0)
 }
 
 /// `minidocker rmi [-f] IMAGE...`
-pub fn rmi(args: Vec<OsString>) -> minidocker::Result<i32> {
-    let (mut force, mut names) = (false, Vec::new());
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Short('f') | Long("force") => force = true,
-            Short('h') | Long("help") => return usage("Usage: minidocker rmi [-f] IMAGE...\n\nRemove names, and images left without one. Layers still used by another image are kept.\n  -f, --force   remove an image given by ID even when it has several names"),
-            Value(v) => names.push(v.string()?),
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    anyhow::ensure!(
-        !names.is_empty(),
-        "rmi needs at least one image: minidocker rmi [-f] IMAGE..."
-    );
+pub fn rmi(args: RmiArgs) -> minidocker::Result<i32> {
     let store = Store::open_default()?;
     let _lock = store.lock()?;
     let mut status = 0;
-    for name in names {
-        match store.remove(&name, force) {
+    for name in args.images {
+        match store.remove(&name, args.force) {
             Ok(r) => {
                 r.untagged.iter().for_each(|n| println!("Untagged: {n}"));
                 r.images.iter().chain(&r.layers).for_each(|d| println!("Deleted: {d}"));
@@ -231,19 +161,8 @@ pub fn rmi(args: Vec<OsString>) -> minidocker::Result<i32> {
 }
 
 /// `minidocker history [--no-trunc] IMAGE`
-pub fn history(args: Vec<OsString>) -> minidocker::Result<i32> {
-    let (mut no_trunc, mut name) = (false, None);
-    let mut p = lexopt::Parser::from_args(args);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Long("no-trunc") => no_trunc = true,
-            Short('h') | Long("help") => return usage("Usage: minidocker history [--no-trunc] IMAGE\n\nShow the history of an image: one line per instruction, newest first, with the size of\nthe layer it made (0B for instructions that only change the configuration)."),
-            Value(v) if name.is_none() => name = Some(v.string()?),
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let name =
-        name.ok_or_else(|| anyhow::anyhow!("history needs an image: minidocker history IMAGE"))?;
+pub fn history(args: HistoryArgs) -> minidocker::Result<i32> {
+    let (no_trunc, name) = (args.no_trunc, args.image);
     let store = Store::open_default()?;
     let img = store.resolve(&name)?;
     let all = store.list()?;

@@ -2,30 +2,12 @@
 //! among them) and the layers only they used — and, with `--volumes` only (as in Docker), the
 //! anonymous volumes no container uses.
 
-use lexopt::prelude::*;
+use minidocker::cli::volume::SystemCommand;
 use minidocker::container::{run as lifecycle, state};
 use minidocker::image::Store;
-use std::ffi::OsString;
 
-pub fn system(args: Vec<OsString>) -> minidocker::Result<i32> {
-    let mut p = lexopt::Parser::from_args(args);
-    let (mut sub, mut volumes) = (None, false);
-    while let Some(arg) = p.next()? {
-        match arg {
-            Value(v) if sub.is_none() => sub = Some(v.string()?),
-            Short('f') | Long("force") if sub.as_deref() == Some("prune") => {}
-            Long("volumes") if sub.as_deref() == Some("prune") => volumes = true,
-            Short('h') | Long("help") => {
-                println!("Usage: minidocker system prune [-f] [--volumes]\n\nRemove stopped containers, untagged images (a build's cache among them) and the layers\nno remaining image uses.\n      --volumes   also the anonymous volumes no container uses (as `volume prune -f`)");
-                return Ok(0);
-            }
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    anyhow::ensure!(
-        sub.as_deref() == Some("prune"),
-        "system has one command here: minidocker system prune"
-    );
+pub fn system(command: SystemCommand) -> minidocker::Result<i32> {
+    let SystemCommand::Prune { force: _, volumes } = command;
     let store = Store::open_default()?;
     let _lock = store.lock()?;
     let mut containers = Vec::new();

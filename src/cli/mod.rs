@@ -1,0 +1,116 @@
+//! `minidocker`'s command line: one clap definition that gives the parsing, the help of every
+//! command, `--version`, the suggestions for a mistyped command, the shell completions and
+//! the man pages.
+//!
+//! This is the library's top layer: it may use every module, and no module uses it. It holds
+//! what a command line *says* — the commands, their flags, and values already checked by the
+//! library's own parsers — so a test can parse a real Docker command line without root. The
+//! binary (`src/bin/minidocker/`) does the work.
+//!
+//! - [`containers`]: `run`, `exec`, `ps`, `logs`, `stop`, `kill`, `pause`, `unpause`, `rm`,
+//!   `inspect`
+//! - [`images`]: `build`, `history`, `images`, `import`, `load`, `tag`, `rmi`, `commit`
+//! - [`registry`]: `pull`, `push`, `login`, `logout`
+//! - [`volume`]: `volume ls|create|inspect|rm|prune`, `system prune`
+//! - [`values`]: the value parsers, and errors as one line
+
+pub mod containers;
+pub mod images;
+pub mod registry;
+pub mod values;
+pub mod volume;
+
+pub use values::error_line;
+
+use clap::{Parser, Subcommand};
+
+/// A docker-like CLI rebuilt lesson by lesson.
+///
+/// Each command names the lesson that builds it. State lives in $MINIDOCKER_ROOT (default
+/// /var/lib/minidocker); commands that touch it or the kernel need root.
+#[derive(Debug, Parser)]
+#[command(
+    name = "minidocker",
+    version,
+    after_help = "Run 'minidocker COMMAND --help' for more on a command."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Docker's command set as this workshop has it, in lesson order within each group.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Build(images::BuildArgs),
+    History(images::HistoryArgs),
+    Images(images::ImagesArgs),
+    Import(images::ImportArgs),
+    Load(images::LoadArgs),
+    Tag(images::TagArgs),
+    Rmi(images::RmiArgs),
+    Pull(registry::PullArgs),
+    Push(registry::PushArgs),
+    Login(registry::LoginArgs),
+    Logout(registry::LogoutArgs),
+    Run(containers::RunArgs),
+    Ps(containers::PsArgs),
+    Logs(containers::LogsArgs),
+    Stop(containers::StopArgs),
+    Kill(containers::KillArgs),
+    /// Freeze every process of running containers (lesson 07)
+    ///
+    /// With the freezer cgroup: no signal is sent, the kernel stops scheduling them until
+    /// `minidocker unpause`.
+    Pause(containers::NamesArgs),
+    /// Let paused containers run again (lesson 07)
+    Unpause(containers::NamesArgs),
+    Rm(containers::RmArgs),
+    Inspect(containers::InspectArgs),
+    Exec(containers::ExecArgs),
+    Commit(images::CommitArgs),
+    Volume(volume::VolumeArgs),
+    System(volume::SystemArgs),
+    Completion(CompletionArgs),
+}
+
+impl Command {
+    /// Does this command need root? Everything that reads the store or calls the kernel does;
+    /// printing a completion script, or the help of `volume` or `system` given no command,
+    /// does not.
+    pub fn needs_root(&self) -> bool {
+        match self {
+            Command::Completion(_) => false,
+            Command::Volume(v) => v.command.is_some(),
+            Command::System(s) => s.command.is_some(),
+            _ => true,
+        }
+    }
+}
+
+/// Print a shell completion script
+///
+/// On standard output, e.g. `minidocker completion bash >
+/// /etc/bash_completion.d/minidocker` (the README says where each shell looks).
+#[derive(Debug, clap::Args)]
+pub struct CompletionArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+impl Cli {
+    /// The clap command, for completions and man pages.
+    pub fn command() -> clap::Command {
+        <Cli as clap::CommandFactory>::command()
+    }
+
+    /// Parse a command line (the program's name first).
+    pub fn try_parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        <Cli as Parser>::try_parse_from(args)
+    }
+}
