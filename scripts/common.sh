@@ -32,8 +32,10 @@ install_packages() {
     done
     if [ ${#missing[@]} -gt 0 ]; then
         say "Installing ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+        # Wait for another apt (an unattended upgrade, a second script) instead of failing.
+        apt-get -o DPkg::Lock::Timeout=300 update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+            --no-install-recommends "${missing[@]}"
     fi
 }
 
