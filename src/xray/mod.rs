@@ -371,6 +371,20 @@ fn volumes(store: &Store, c: &Container) -> crate::Result<Vec<VolumeInfo>> {
     Ok(out)
 }
 
+/// A rule's arguments as `iptables-save` prints them: the comment quoted, as iptables always
+/// quotes it (`--comment "minidocker:<id>"`).
+fn saved_form(rule: &[String]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for a in rule {
+        if out.last().is_some_and(|l| l == "--comment") {
+            out.push(format!("\"{}\"", a.replace('\\', "\\\\").replace('"', "\\\"")));
+        } else {
+            out.push(a.clone());
+        }
+    }
+    out.join(" ")
+}
+
 fn network(c: &Container) -> crate::Result<NetworkInfo> {
     let mode = c.config.network.clone();
     let att: Option<Attachment> =
@@ -388,7 +402,7 @@ fn network(c: &Container) -> crate::Result<NetworkInfo> {
     let dnat = network::nat::container_rules(&att.bridge, &att.container_id)
         .into_iter()
         .filter(|(table, rule)| *table == "nat" && rule.iter().any(|a| a == "DNAT"))
-        .map(|(_, rule)| rule.join(" "))
+        .map(|(_, rule)| saved_form(&rule))
         .collect();
     let sources = Sources::from([
         ("address".into(), c.dir.join("state.json").display().to_string()),
