@@ -155,11 +155,13 @@ pub fn render(x: &Xray) -> String {
             l.memory_bytes.map(|m| m as f64),
         ),
         (
-            format!(
-                "pids    {} of {}",
-                u.pids_current.map_or("—".into(), |n| n.to_string()),
-                l.pids_max.map_or("no limit".into(), |n| n.to_string())
-            ),
+            match u.pids_current {
+                Some(n) => format!(
+                    "pids    {n} of {}",
+                    l.pids_max.map_or("no limit".into(), |n| n.to_string())
+                ),
+                None => "pids    no group of its own".into(),
+            },
             u.pids_current.unwrap_or(0) as f64,
             l.pids_max.map(|n| n as f64),
         ),

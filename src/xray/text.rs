@@ -59,7 +59,9 @@ impl Figure {
         let content = fit(&content, WIDTH - 2);
         let width = content.chars().count() + 2;
         let src = format!("← {source}");
-        if width < SOURCE_AT && SOURCE_AT + src.chars().count() <= WIDTH {
+        if source.is_empty() {
+            let _ = writeln!(self.out, "  {content}");
+        } else if width < SOURCE_AT && SOURCE_AT + src.chars().count() <= WIDTH {
             let pad = " ".repeat(SOURCE_AT - width);
             let _ = writeln!(self.out, "  {content}{pad}{}", src.dimmed());
         } else {
@@ -188,9 +190,13 @@ pub fn render(x: &Xray) -> String {
         ),
         &src("memory_bytes", &g.sources),
     );
-    let pids = l.pids_max.map_or("unlimited".into(), |n| n.to_string());
-    let now = u.pids_current.map_or("—".into(), |n| n.to_string());
-    f.row(&format!("pids    limit {pids:<14} {now} now"), &src("pids_max", &g.sources));
+    match u.pids_current {
+        Some(now) => {
+            let pids = l.pids_max.map_or("unlimited".into(), |n| n.to_string());
+            f.row(&format!("pids    limit {pids:<14} {now} now"), &src("pids_max", &g.sources));
+        }
+        None => f.plain("pids    no group of its own (started without --pids-limit)"),
+    }
 
     let r = &x.rootfs;
     f.section("ROOTFS", "lesson 03 · 04 · 07");
