@@ -3,7 +3,7 @@
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
-/// Show a running container whole, read live from the kernel (the closing picture)
+/// Show a running container whole, read live from the kernel (lesson 01 to lesson 08 together)
 ///
 /// Its process, namespaces, cgroup (limits and usage), rootfs layers, volumes and network,
 /// each value with the file or call it was read from. Read-only: it changes nothing.
