@@ -78,16 +78,20 @@ fn limit(text: &str) -> Option<u64> {
 }
 
 pub(super) fn read(c: &Container, cpu_window: Duration) -> crate::Result<CgroupInfo> {
-    let layout = Layout::detect()?;
-    let paths: Vec<String> = super::proc_file(c.state.pid, "cgroup")?
-        .lines()
-        .map(str::to_owned)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let own = cgroup_name(&c.config.id);
-    let at = |ctrl| place(&layout, &paths, ctrl, &own);
+    let proc_cgroup = super::proc_file(c.state.pid, "cgroup")?;
+    let mut info = read_in(&Layout::detect()?, &proc_cgroup, &c.config.id, cpu_window);
+    info.sources.insert("paths".into(), format!("/proc/{}/cgroup", c.state.pid));
+    Ok(info)
+}
+
+/// The cgroup of container `id`, whose `/proc/PID/cgroup` is `proc_cgroup`, on a host laid out
+/// as `layout` (a test passes a directory laid out like a cgroupfs).
+pub fn read_in(layout: &Layout, proc_cgroup: &str, id: &str, cpu_window: Duration) -> CgroupInfo {
+    let paths: Vec<String> =
+        proc_cgroup.lines().map(str::to_owned).filter(|l| !l.is_empty()).collect();
+    let own = cgroup_name(id);
+    let at = |ctrl| place(layout, &paths, ctrl, &own);
     let mut sources = super::Sources::new();
-    sources.insert("paths".into(), format!("/proc/{}/cgroup", c.state.pid));
     let mut limits = Limits::default();
     let mut usage = Usage::default();
 
@@ -151,7 +155,7 @@ pub(super) fn read(c: &Container, cpu_window: Duration) -> crate::Result<CgroupI
                 .then(|| (b.saturating_sub(a) as f64 / wall * 1000.0).round() / 10.0);
         }
     }
-    Ok(CgroupInfo { mode: layout.mode().to_string(), paths, limits, usage, sources })
+    CgroupInfo { mode: layout.mode().to_string(), paths, limits, usage, sources }
 }
 
 #[cfg(test)]

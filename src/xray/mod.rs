@@ -10,7 +10,7 @@
 pub mod svg;
 pub mod text;
 
-mod cgroup;
+pub mod cgroup;
 mod rootfs;
 
 pub use cgroup::{CgroupInfo, Limits, Usage};
