@@ -162,4 +162,31 @@ fn xray_of_a_stopped_or_unknown_container_is_one_line() {
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
         assert!(err.contains(says), "xray {name}: {err}");
     }
+
+    // `--watch` on a container that stops meanwhile: it ends with one line, not a half figure.
+    let (code, _, err) = md(
+        &root,
+        &["run", "-d", "--network", "none", "--name", "brief", "busybox", "sleep", "1000"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let watch = root
+        .minidocker()
+        .args(["xray", "--watch", "brief"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let (code, _, err) = md(&root, &["kill", "brief"]);
+    assert_eq!(code, 0, "{err}");
+    let out = watch.wait_with_output().unwrap();
+    let (stdout, err) =
+        (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "the watch did not fail once the container stopped");
+    assert!(stdout.contains("xray brief"), "it drew the figure while it ran: {stdout}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("brief") && (err.contains("not running") || err.contains("stopped")),
+        "{err}"
+    );
 }
