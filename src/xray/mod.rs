@@ -83,8 +83,10 @@ pub struct Namespace {
     /// the process running xray, which runs on the host).
     pub host_inode: u64,
     pub host_source: String,
-    /// A namespace of its own (not the host's).
+    /// Not the host's.
     pub own: bool,
+    /// `--network container:NAME`: the container whose network namespace it joined.
+    pub joined_from: String,
     /// `readlink /proc/PID/ns/KIND`.
     pub source: String,
 }
@@ -171,10 +173,16 @@ fn read_running(store: &Store, c: &Container, cpu_window: Duration) -> crate::Re
         store: store.root().display().to_string(),
         source: c.dir.join("config.json").display().to_string(),
     };
+    let mut namespaces = namespaces(pid)?;
+    if let Some(other) = cfg.network.strip_prefix("container:") {
+        for n in namespaces.iter_mut().filter(|n| n.kind == "net") {
+            n.joined_from = other.to_string();
+        }
+    }
     Ok(Xray {
         container,
         process: process(c)?,
-        namespaces: namespaces(pid)?,
+        namespaces,
         cgroup: cgroup::read(c, cpu_window)?,
         rootfs: rootfs::read(store, c)?,
         volumes: volumes(store, c)?,
@@ -327,6 +335,7 @@ fn namespaces(pid: i32) -> crate::Result<Vec<Namespace>> {
             host_inode,
             host_source,
             own: inode != host_inode,
+            joined_from: String::new(),
             source,
         });
     }

@@ -144,6 +144,12 @@ pub fn render(x: &Xray) -> String {
         let line = pair.iter().map(cell).collect::<Vec<_>>().join("    ");
         let _ = writeln!(f.out, "  {line}");
     }
+    for n in x.namespaces.iter().filter(|n| !n.joined_from.is_empty()) {
+        f.plain(&format!(
+            "{}: container {}'s, joined (--network container:)",
+            n.kind, n.joined_from
+        ));
+    }
     let host = x.namespaces.first().map_or("", |n| n.host_source.trim_end_matches(|c| c != '/'));
     f.row(
         &format!("own = not the inode of {host}KIND (the host's)"),
