@@ -123,6 +123,21 @@ fn xray_reports_what_the_kernel_says() {
         assert!(l.chars().count() <= 100, "wider than 100 columns: {l:?}");
         assert!(!l.contains('\x1b'), "colour codes with NO_COLOR: {l:?}");
     }
+    // The book's capture (scripts/book-outputs) has the sections xray draws today. Only the
+    // headings are compared: the rest pads and wraps by the widths of PIDs, sizes and names.
+    let headings = |t: &str| -> Vec<String> {
+        t.lines().filter(|l| l.starts_with("── ")).map(str::to_owned).collect()
+    };
+    let book = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/book/src/output/09-xray.txt"
+    ))
+    .unwrap();
+    assert_eq!(
+        headings(&book),
+        headings(&text),
+        "book/src/output/09-xray.txt is stale: run scripts/book-outputs"
+    );
     let short = x["container"]["short_id"].as_str().unwrap();
     assert!(text.contains(short) && text.contains(&format!("{port}->80/tcp")), "{text}");
 
