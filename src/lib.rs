@@ -38,6 +38,7 @@
 //! | 5 tools | [`exec`] | entering a running container with setns | 06, exercise 06 |
 //! | 5 tools | [`commit`] | a container's read-write layer as a new layer | 07, exercise 07 |
 //! | 5 tools | [`registry`] | pull, push and login over the OCI distribution API | 07 |
+//! | 5 tools | [`xray`] | a running container read whole: the panorama of every lesson | 09 |
 //! | 6 harness | [`lesson`] | the flags, steps and exit codes of every lesson binary | |
 //! | 7 command line | [`cli`] | `minidocker`'s arguments (clap), parsed without root | all |
 //!
@@ -76,6 +77,7 @@ pub mod sys;
 pub mod units;
 pub mod volumes;
 pub mod workload;
+pub mod xray;
 
 /// The library's result type: errors are `anyhow` chains printed as one line.
 pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;

@@ -337,3 +337,58 @@ fn normalize_hides_only_what_varies() {
         "  mountinfo: N N N:N / /merged rw,relatime - overlay overlay rw,lowerdir=l\n"
     );
 }
+
+/// The book's figures: every `<img src="figures/….svg">` of a chapter names a file that exists
+/// and is well-formed XML with an `<svg>` root, has alt text, and sits in a `<figure>` with a
+/// caption; there are at least six; and no diagram is drawn as ASCII art any more (box-drawing
+/// characters or `+---` in a `text` block written in the chapter, outputs included aside).
+#[test]
+fn every_figure_exists_parses_and_has_a_caption() {
+    let src = Path::new(ROOT).join("book/src");
+    let mut figures = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, part) in text.split("<img ").enumerate().skip(1) {
+            let tag = part.split('>').next().unwrap();
+            let attr =
+                |a: &str| tag.split(&format!("{a}=\"")).nth(1).and_then(|v| v.split('"').next());
+            let file = attr("src").unwrap_or_else(|| panic!("{name}: an <img> without src"));
+            assert!(
+                attr("alt").is_some_and(|a| a.len() > 20),
+                "{name}: {file} has no alt text worth the name"
+            );
+            let before = text.split("<img ").take(i).collect::<Vec<_>>().join("<img ");
+            let after = part.split("</figure>").next().unwrap();
+            assert!(
+                before.trim_end().ends_with("<figure>") && after.contains("<figcaption>"),
+                "{name}: {file} is not in a <figure> with a <figcaption>"
+            );
+            let svg = std::fs::read_to_string(src.join(file))
+                .unwrap_or_else(|_| panic!("{name}: figure {file} does not exist"));
+            let doc = roxmltree::Document::parse(&svg)
+                .unwrap_or_else(|e| panic!("{name}: figure {file} is not well-formed XML: {e}"));
+            assert_eq!(doc.root_element().tag_name().name(), "svg", "{file}");
+            figures.insert(file.to_string());
+        }
+        // ASCII art: box drawing or +--- inside a text block of the chapter itself.
+        let mut in_text = false;
+        for (n, line) in text.lines().enumerate() {
+            if line.starts_with("```") {
+                in_text = line == "```text" && !in_text;
+                continue;
+            }
+            let art = line.contains("+---") || line.chars().any(|c| "┌┐└┘├┤│─═▶►▼▲".contains(c));
+            assert!(
+                !(in_text && art && !line.contains("{{#include")),
+                "{name}:{}: an ASCII-art diagram; draw it as an SVG in book/src/figures/",
+                n + 1
+            );
+        }
+    }
+    assert!(figures.len() >= 6, "only {} figures: {figures:?}", figures.len());
+}

@@ -127,3 +127,46 @@ fn real_v2_hierarchy_groups_counts_and_removes() {
     assert!(!dir.exists());
     assert!(!Path::new(&dir).exists());
 }
+
+/// `minidocker xray` reads a container's limits and usage from the v2 files (`cpu.max`,
+/// `memory.max`, `memory.current`, `memory.peak`, `pids.*`, `cpu.stat`) of its own group in
+/// the unified hierarchy, found from the `0::` line of `/proc/PID/cgroup`.
+#[test]
+fn xray_reads_limits_and_usage_from_v2_files() {
+    let root = fake_v2_root("xray");
+    let id = "ab".repeat(32);
+    let dir = root.join("minidocker").join(&id);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, text) in [
+        ("cpu.max", "50000 100000\n"),
+        ("cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n"),
+        ("memory.max", "67108864\n"),
+        ("memory.current", "21286912\n"),
+        ("memory.peak", "22000000\n"),
+        ("pids.max", "max\n"),
+        ("pids.current", "3\n"),
+    ] {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    let layout = Layout::v2_at(&root, &["cpu", "memory", "pids"]);
+    let proc_cgroup = format!("0::/minidocker/{id}\n");
+    let info =
+        minidocker::xray::cgroup::read_in(&layout, &proc_cgroup, &id, std::time::Duration::ZERO);
+    assert_eq!(info.limits.cpus, Some(0.5));
+    assert_eq!(info.limits.memory_bytes, Some(64 << 20));
+    assert_eq!(info.limits.pids_max, None, "pids.max says max: unlimited");
+    assert_eq!(info.usage.memory_current, Some(21286912));
+    assert_eq!(info.usage.memory_peak, Some(22000000));
+    assert_eq!(info.usage.pids_current, Some(3));
+    assert_eq!(info.usage.cpu_usage_ns, Some(1_500_000));
+    assert_eq!(info.sources["memory_bytes"], dir.join("memory.max").display().to_string());
+    // A process in another group is not this container's: nothing is read there.
+    let elsewhere = minidocker::xray::cgroup::read_in(
+        &layout,
+        "0::/user.slice\n",
+        &id,
+        std::time::Duration::ZERO,
+    );
+    assert_eq!(elsewhere.limits.memory_bytes, None);
+    std::fs::remove_dir_all(&root).unwrap();
+}

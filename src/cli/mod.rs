@@ -13,12 +13,14 @@
 //! - [`registry`]: `pull`, `push`, `login`, `logout`
 //! - [`volume`]: `volume ls|create|inspect|rm|prune`, `system prune`
 //! - [`values`]: the value parsers, and errors as one line
+//! - [`xray`]: `xray`, a running container whole
 
 pub mod containers;
 pub mod images;
 pub mod registry;
 pub mod values;
 pub mod volume;
+pub mod xray;
 
 pub use values::error_line;
 
@@ -71,6 +73,7 @@ pub enum Command {
     Commit(images::CommitArgs),
     Volume(volume::VolumeArgs),
     System(volume::SystemArgs),
+    Xray(xray::XrayArgs),
     Completion(CompletionArgs),
 }
 

@@ -15,6 +15,7 @@ mod registry;
 mod run;
 mod system;
 mod volume;
+mod xray;
 
 use colored::Colorize;
 use minidocker::cli::{self, Cli, Command};
@@ -81,6 +82,7 @@ fn main() -> ExitCode {
             Some(s) => system::system(s),
             None => return help(&["system"]),
         },
+        Command::Xray(a) => xray::xray(a),
         Command::Completion(a) => {
             let mut cmd = Cli::command();
             clap_complete::generate(a.shell, &mut cmd, "minidocker", &mut std::io::stdout());
