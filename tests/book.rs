@@ -337,3 +337,122 @@ fn normalize_hides_only_what_varies() {
         "  mountinfo: N N N:N / /merged rw,relatime - overlay overlay rw,lowerdir=l\n"
     );
 }
+
+/// The text of a chapter a reader sees without opening an answer: everything but what sits in
+/// a `<details>` block that is closed (no `open`) and whose `<summary>` calls it an answer.
+fn visible_text(md: &str) -> String {
+    let mut out = String::new();
+    let mut lines = md.lines().peekable();
+    while let Some(line) = lines.next() {
+        let t = line.trim_start();
+        if t.starts_with("<details") && !t.contains(" open") {
+            let mut block = vec![line];
+            let mut depth = 1;
+            for inner in lines.by_ref() {
+                block.push(inner);
+                depth += inner.matches("<details").count();
+                depth -= inner.matches("</details>").count();
+                if depth == 0 {
+                    break;
+                }
+            }
+            let summary = block
+                .iter()
+                .find_map(|l| l.split("<summary>").nth(1))
+                .map(|s| s.to_lowercase())
+                .unwrap_or_default();
+            if !summary.contains("answer") {
+                block.iter().for_each(|l| out += &format!("{l}\n"));
+            }
+            continue;
+        }
+        out += &format!("{line}\n");
+    }
+    out
+}
+
+/// The lines of the reference answers that give them away: code (not comments) of a
+/// solution's anchored regions, long enough to be distinctive, and not in the starter.
+fn answer_lines() -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for l in minidocker::lessons::LESSONS {
+        let starter = std::fs::read_to_string(Path::new(ROOT).join(l.exercise())).unwrap();
+        let solution = std::fs::read_to_string(Path::new(ROOT).join(l.solution())).unwrap();
+        let mut inside = false;
+        for line in solution.lines() {
+            let t = line.trim();
+            if t.starts_with("// ANCHOR: ") || t.starts_with("// ANCHOR_END: ") {
+                inside = t.starts_with("// ANCHOR: ");
+            } else if inside && !t.starts_with("//") && t.len() >= 25 && !starter.contains(t) {
+                found.push((l.solution(), t.to_string()));
+            }
+        }
+    }
+    found
+}
+
+/// What in `md` (a chapter's text) shows a reference answer outside a closed answer block.
+fn leaks(md: &str, answers: &[(String, String)]) -> Vec<String> {
+    let visible = visible_text(md);
+    let mut out: Vec<String> = visible
+        .lines()
+        .filter(|l| l.contains("{{#include") && l.contains("solutions/"))
+        .map(str::to_owned)
+        .collect();
+    out.extend(
+        answers
+            .iter()
+            .filter(|(_, a)| visible.contains(a.as_str()))
+            .map(|(f, a)| format!("{f}: {a}")),
+    );
+    out
+}
+
+#[test]
+fn no_chapter_shows_an_answer_outside_the_answers_appendix() {
+    let answers = answer_lines();
+    assert!(answers.len() >= 16, "{answers:?}");
+    let src = Path::new(ROOT).join("book/src");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "md") || path.ends_with("answers.md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            leaks(&text, &answers),
+            Vec::<String>::new(),
+            "{} shows an answer",
+            path.display()
+        );
+    }
+    // The appendix has every answer, and SUMMARY.md lists it as an appendix.
+    let appendix = std::fs::read_to_string(src.join("answers.md")).unwrap();
+    for l in minidocker::lessons::LESSONS {
+        let solution = std::fs::read_to_string(Path::new(ROOT).join(l.solution())).unwrap();
+        for anchor in solution.lines().filter_map(|x| x.trim().strip_prefix("// ANCHOR: ")) {
+            let inc = format!("{{{{#include ../../solutions/{}/exercise.rs:{anchor}}}}}", l.name);
+            assert!(appendix.contains(&inc), "answers.md lacks {inc}");
+        }
+    }
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).unwrap();
+    let appendix_part = summary.split("# Appendix").nth(1).expect("an Appendix part in SUMMARY.md");
+    assert!(appendix_part.contains("(answers.md)"), "{summary}");
+}
+
+#[test]
+fn an_answer_is_caught_unless_it_is_in_a_closed_answer_block() {
+    let answers = answer_lines();
+    let inc = "```rust\n{{#include ../../solutions/07-commit/exercise.rs:left_out}}\n```\n";
+    let pasted = format!("```rust\n{}\n```\n", answers[0].1);
+    for shown in [inc.to_string(), pasted.clone()] {
+        assert_eq!(leaks(&format!("text\n{shown}more\n"), &answers).len(), 1, "{shown}");
+        let open = format!("<details open>\n<summary>Answer</summary>\n\n{shown}</details>\n");
+        assert_eq!(leaks(&open, &answers).len(), 1, "an open block shows it");
+        let other = format!("<details>\n<summary>More</summary>\n\n{shown}</details>\n");
+        assert_eq!(leaks(&other, &answers).len(), 1, "a block not titled as an answer");
+        let kept =
+            format!("<details>\n<summary>Answer (try first)</summary>\n\n{shown}</details>\n");
+        assert_eq!(leaks(&kept, &answers), Vec::<String>::new());
+    }
+}
