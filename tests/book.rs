@@ -206,8 +206,14 @@ fn assert_matches_in(
     let out = out.replace(concat!(env!("CARGO_MANIFEST_DIR"), "/"), "");
     assert_eq!(code, 0, "{err}");
     let fresh: String = out.lines().filter(|l| filter(l)).map(|l| format!("{l}\n")).collect();
-    let stored =
-        std::fs::read_to_string(Path::new(ROOT).join("book/src/output").join(captured)).unwrap();
+    // The stored capture without scripts/book-anchors's markers.
+    let stored: String =
+        std::fs::read_to_string(Path::new(ROOT).join("book/src/output").join(captured))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("ANCHOR: ") && !l.starts_with("ANCHOR_END: "))
+            .map(|l| format!("{l}\n"))
+            .collect();
     assert_eq!(
         normalize(&stored),
         normalize(&fresh),
@@ -455,4 +461,48 @@ fn an_answer_is_caught_unless_it_is_in_a_closed_answer_block() {
             format!("<details>\n<summary>Answer (try first)</summary>\n\n{shown}</details>\n");
         assert_eq!(leaks(&kept, &answers), Vec::<String>::new());
     }
+}
+
+/// Outputs are included by scripts/book-anchors's markers, never by line numbers (a range goes
+/// stale and cuts a sentence when an output changes): `all`, or `stepN`, whose region starts
+/// at the lesson's `Step N` line and ends before the next step.
+#[test]
+fn outputs_are_included_by_markers_around_whole_steps() {
+    let src = Path::new(ROOT).join("book/src");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for inc in text.split("{{#include output/").skip(1) {
+            let spec = inc.split("}}").next().unwrap();
+            let (file, anchor) = spec.split_once(':').unwrap_or((spec, ""));
+            let valid = anchor == "all"
+                || anchor.strip_prefix("step").is_some_and(|k| k.parse::<u32>().is_ok());
+            assert!(valid, "{}: include output/{spec} by a marker: all or stepN", path.display());
+            let body = std::fs::read_to_string(src.join("output").join(file)).unwrap();
+            let lines: Vec<&str> = body.lines().collect();
+            assert!(
+                lines.first() == Some(&"ANCHOR: all") && lines.last() == Some(&"ANCHOR_END: all"),
+                "output/{file}: run it through scripts/book-anchors"
+            );
+            for (i, l) in lines.iter().enumerate() {
+                if let Some(k) = l.strip_prefix("ANCHOR: step") {
+                    let heading = format!("Step {k} ");
+                    assert!(lines[i + 1].starts_with(&heading), "output/{file}: {l} not at a step");
+                    let end = lines[i..].iter().position(|x| *x == format!("ANCHOR_END: step{k}"));
+                    let end = i + end.unwrap_or_else(|| panic!("output/{file}: {l} never ends"));
+                    let next = lines[end + 1..].iter().find(|x| !x.is_empty());
+                    assert!(
+                        next.is_some_and(|x| x.starts_with("ANCHOR")),
+                        "output/{file}: step{k} ends before the step does"
+                    );
+                }
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 20, "only {n} output includes");
 }
