@@ -498,6 +498,10 @@ fn watch(w: &Workshop, start: Option<&'static Lesson>) -> ExitCode {
             None if out.passed && follow => {
                 println!("\nEvery exercise passes. q: quit");
             }
+            None if out.passed => println!(
+                "\n{}",
+                "r: check again   q: quit — then `cargo run --bin workshop -- next`".bold()
+            ),
             None => println!(
                 "\n{}",
                 format!(
