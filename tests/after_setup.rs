@@ -50,6 +50,11 @@ fn every_lesson_runs_with_no_arguments_next_to_the_setup_demo() {
             assert!(out.contains("port 4000 is taken"), "05 must say it moved:\n{out}");
         }
     }
+    // Entering the demo: the default command uses only the shell and /proc (no ps in python).
+    let (code, out, err) =
+        run(root.cmd(&common::lesson_bin("06")).args(["--target", "helloworld"]));
+    assert_eq!(code, 0, "06 --target helloworld:\n{out}\n{err}");
+    assert!(out.lines().any(|l| l.trim().ends_with(" python")), "PID 1 is python:\n{out}");
     let (_, ps, _) = md(&root, &["ps"]);
     assert!(ps.contains("helloworld") && ps.contains("Up"), "the demo still runs:\n{ps}");
 }
