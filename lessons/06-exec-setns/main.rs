@@ -118,14 +118,7 @@ fn whole_story(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
         "container",
         &format!("{} (hostname {}), PID {pid} on the host", c.config.name, c.config.hostname),
     );
-    let ours = ns_table("self")?;
-    for (name, link) in ns_table(&pid.to_string())? {
-        let shared = ours.iter().any(|(n, l)| *n == name && *l == link);
-        report::evidence(
-            &format!("{name:>17}"),
-            &format!("{link} — {}", if shared { "the same as this process's" } else { "its own" }),
-        );
-    }
+    show_namespaces(pid)?;
     report::say("Its own namespaces have other inode numbers than this process's: that is all \"inside\" means.");
 
     println!();
@@ -176,6 +169,19 @@ impl Drop for Throwaway {
 /// `/proc/PID/ns/*` as `name -> target` pairs, `pid_for_children` and all.
 fn ns_table(pid: &str) -> minidocker::Result<Vec<(String, String)>> {
     Ok(namespaces::links(pid)?.into_iter().map(|l| (l.file, l.target)).collect())
+}
+
+/// The namespaces of process `pid`, each marked shared with this process or its own.
+fn show_namespaces(pid: i32) -> minidocker::Result<()> {
+    let ours = ns_table("self")?;
+    for (name, link) in ns_table(&pid.to_string())? {
+        let shared = ours.iter().any(|(n, l)| *n == name && *l == link);
+        report::evidence(
+            &format!("{name:>17}"),
+            &format!("{link} — {}", if shared { "shared with this process" } else { "its own" }),
+        );
+    }
+    Ok(())
 }
 
 /// The article's program: open NSFILE, setns, execute CMD — in a child, so this process can
@@ -273,15 +279,7 @@ fn enter_target(
         )
     };
     report::evidence("PID on the host", &format!("{pid} — {who}"));
-    let theirs = ns_table(&pid.to_string())?;
-    let ours = ns_table("self")?;
-    for (name, link) in &theirs {
-        let shared = ours.iter().any(|(n, l)| n == name && l == link);
-        report::evidence(
-            &format!("{name:>17}"),
-            &format!("{link} — {}", if shared { "shared with this process" } else { "its own" }),
-        );
-    }
+    show_namespaces(pid)?;
 
     lab.step("The plan: its cgroups, then its namespaces, in join_order's order")?;
     let plan = exec::plan(pid, rules)?;
