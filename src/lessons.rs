@@ -123,6 +123,18 @@ impl Lesson {
     pub fn solution(&self) -> String {
         format!("solutions/{}/exercise.rs", self.name)
     }
+
+    /// `lessons/01-namespaces/hints.md`: the hints `workshop hint` gives, one `## Hint N`
+    /// section at a time.
+    pub fn hints(&self) -> String {
+        format!("lessons/{}/hints.md", self.name)
+    }
+
+    /// `solutions/01-namespaces/starter.rs`: the untouched exercise, which `workshop reset`
+    /// puts back (a copy kept apart, so it works whatever the student committed).
+    pub fn starter(&self) -> String {
+        format!("solutions/{}/starter.rs", self.name)
+    }
 }
 
 /// The lesson called `key`: its number (`01`, or `1`) or its name (`01-namespaces`).

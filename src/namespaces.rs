@@ -130,3 +130,33 @@ pub fn spawn(
 ) -> crate::Result<(Running, Gate)> {
     process::spawn(clone_flags(namespaces), setup, argv)
 }
+
+/// The devices the kernel puts in *every* new network namespace besides `lo`, when the tunnel
+/// module that owns one is loaded (and `net.core.fb_tunnels_only_for_init_net` is 0): each
+/// tunnel driver's catch-all "fallback" device — `sit0` (sit), `tunl0` (ipip), `ip6tnl0`
+/// (ip6_tunnel), `gre0`, `gretap0`, `erspan0` (ip_gre), `ip6gre0` (ip6_gre), `ip_vti0`,
+/// `ip6_vti0`. They are down and carry nothing until configured.
+pub const FALLBACK_DEVICES: &[&str] =
+    &["sit0", "tunl0", "ip6tnl0", "gre0", "gretap0", "erspan0", "ip6gre0", "ip_vti0", "ip6_vti0"];
+
+/// Are `ifaces` what a new network namespace starts with: `lo`, and at most the kernel's
+/// fallback tunnel devices ([`FALLBACK_DEVICES`])?
+pub fn only_fresh_devices(ifaces: &[&str]) -> bool {
+    ifaces.contains(&"lo") && ifaces.iter().all(|i| *i == "lo" || FALLBACK_DEVICES.contains(i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::only_fresh_devices;
+
+    #[test]
+    fn a_new_network_namespace_may_hold_fallback_tunnels_but_nothing_of_the_host() {
+        assert!(only_fresh_devices(&["lo"]));
+        // A host with the sit, ipip and gre modules loaded: every new namespace has these.
+        assert!(only_fresh_devices(&["lo", "sit0", "tunl0", "ip6tnl0", "gre0", "gretap0"]));
+        assert!(!only_fresh_devices(&["lo", "eth0"]), "the host's interface");
+        assert!(!only_fresh_devices(&["lo", "sit0", "docker0"]));
+        assert!(!only_fresh_devices(&["sit0"]), "no loopback");
+        assert!(!only_fresh_devices(&[]));
+    }
+}

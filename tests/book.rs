@@ -206,8 +206,14 @@ fn assert_matches_in(
     let out = out.replace(concat!(env!("CARGO_MANIFEST_DIR"), "/"), "");
     assert_eq!(code, 0, "{err}");
     let fresh: String = out.lines().filter(|l| filter(l)).map(|l| format!("{l}\n")).collect();
-    let stored =
-        std::fs::read_to_string(Path::new(ROOT).join("book/src/output").join(captured)).unwrap();
+    // The stored capture without scripts/book-anchors's markers.
+    let stored: String =
+        std::fs::read_to_string(Path::new(ROOT).join("book/src/output").join(captured))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("ANCHOR: ") && !l.starts_with("ANCHOR_END: "))
+            .map(|l| format!("{l}\n"))
+            .collect();
     assert_eq!(
         normalize(&stored),
         normalize(&fresh),
@@ -336,6 +342,169 @@ fn normalize_hides_only_what_varies() {
         normalize(overlay),
         "  mountinfo: N N N:N / /merged rw,relatime - overlay overlay rw,lowerdir=l\n"
     );
+}
+
+/// The text of a chapter a reader sees without opening an answer: everything but what sits in
+/// a `<details>` block that is closed (no `open`) and whose `<summary>` calls it an answer.
+fn visible_text(md: &str) -> String {
+    let mut out = String::new();
+    let mut lines = md.lines().peekable();
+    while let Some(line) = lines.next() {
+        let t = line.trim_start();
+        if t.starts_with("<details") && !t.contains(" open") {
+            let mut block = vec![line];
+            let mut depth = 1;
+            for inner in lines.by_ref() {
+                block.push(inner);
+                depth += inner.matches("<details").count();
+                depth -= inner.matches("</details>").count();
+                if depth == 0 {
+                    break;
+                }
+            }
+            let summary = block
+                .iter()
+                .find_map(|l| l.split("<summary>").nth(1))
+                .map(|s| s.to_lowercase())
+                .unwrap_or_default();
+            if !summary.contains("answer") {
+                block.iter().for_each(|l| out += &format!("{l}\n"));
+            }
+            continue;
+        }
+        out += &format!("{line}\n");
+    }
+    out
+}
+
+/// The lines of the reference answers that give them away: code (not comments) of a
+/// solution's anchored regions, long enough to be distinctive, and not in the starter.
+fn answer_lines() -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for l in minidocker::lessons::LESSONS {
+        let starter = std::fs::read_to_string(Path::new(ROOT).join(l.exercise())).unwrap();
+        let solution = std::fs::read_to_string(Path::new(ROOT).join(l.solution())).unwrap();
+        let mut inside = false;
+        for line in solution.lines() {
+            let t = line.trim();
+            if t.starts_with("// ANCHOR: ") || t.starts_with("// ANCHOR_END: ") {
+                inside = t.starts_with("// ANCHOR: ");
+            } else if inside && !t.starts_with("//") && t.len() >= 25 && !starter.contains(t) {
+                found.push((l.solution(), t.to_string()));
+            }
+        }
+    }
+    found
+}
+
+/// What in `md` (a chapter's text) shows a reference answer outside a closed answer block.
+fn leaks(md: &str, answers: &[(String, String)]) -> Vec<String> {
+    let visible = visible_text(md);
+    let mut out: Vec<String> = visible
+        .lines()
+        .filter(|l| l.contains("{{#include") && l.contains("solutions/"))
+        .map(str::to_owned)
+        .collect();
+    out.extend(
+        answers
+            .iter()
+            .filter(|(_, a)| visible.contains(a.as_str()))
+            .map(|(f, a)| format!("{f}: {a}")),
+    );
+    out
+}
+
+#[test]
+fn no_chapter_shows_an_answer_outside_the_answers_appendix() {
+    let answers = answer_lines();
+    assert!(answers.len() >= 16, "{answers:?}");
+    let src = Path::new(ROOT).join("book/src");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "md") || path.ends_with("answers.md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            leaks(&text, &answers),
+            Vec::<String>::new(),
+            "{} shows an answer",
+            path.display()
+        );
+    }
+    // The appendix has every answer, and SUMMARY.md lists it as an appendix.
+    let appendix = std::fs::read_to_string(src.join("answers.md")).unwrap();
+    for l in minidocker::lessons::LESSONS {
+        let solution = std::fs::read_to_string(Path::new(ROOT).join(l.solution())).unwrap();
+        for anchor in solution.lines().filter_map(|x| x.trim().strip_prefix("// ANCHOR: ")) {
+            let inc = format!("{{{{#include ../../solutions/{}/exercise.rs:{anchor}}}}}", l.name);
+            assert!(appendix.contains(&inc), "answers.md lacks {inc}");
+        }
+    }
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).unwrap();
+    let appendix_part = summary.split("# Appendix").nth(1).expect("an Appendix part in SUMMARY.md");
+    assert!(appendix_part.contains("(answers.md)"), "{summary}");
+}
+
+#[test]
+fn an_answer_is_caught_unless_it_is_in_a_closed_answer_block() {
+    let answers = answer_lines();
+    let inc = "```rust\n{{#include ../../solutions/07-commit/exercise.rs:left_out}}\n```\n";
+    let pasted = format!("```rust\n{}\n```\n", answers[0].1);
+    for shown in [inc.to_string(), pasted.clone()] {
+        assert_eq!(leaks(&format!("text\n{shown}more\n"), &answers).len(), 1, "{shown}");
+        let open = format!("<details open>\n<summary>Answer</summary>\n\n{shown}</details>\n");
+        assert_eq!(leaks(&open, &answers).len(), 1, "an open block shows it");
+        let other = format!("<details>\n<summary>More</summary>\n\n{shown}</details>\n");
+        assert_eq!(leaks(&other, &answers).len(), 1, "a block not titled as an answer");
+        let kept =
+            format!("<details>\n<summary>Answer (try first)</summary>\n\n{shown}</details>\n");
+        assert_eq!(leaks(&kept, &answers), Vec::<String>::new());
+    }
+}
+
+/// Outputs are included by scripts/book-anchors's markers, never by line numbers (a range goes
+/// stale and cuts a sentence when an output changes): `all`, or `stepN`, whose region starts
+/// at the lesson's `Step N` line and ends before the next step.
+#[test]
+fn outputs_are_included_by_markers_around_whole_steps() {
+    let src = Path::new(ROOT).join("book/src");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for inc in text.split("{{#include output/").skip(1) {
+            let spec = inc.split("}}").next().unwrap();
+            let (file, anchor) = spec.split_once(':').unwrap_or((spec, ""));
+            let valid = anchor == "all"
+                || anchor.strip_prefix("step").is_some_and(|k| k.parse::<u32>().is_ok());
+            assert!(valid, "{}: include output/{spec} by a marker: all or stepN", path.display());
+            let body = std::fs::read_to_string(src.join("output").join(file)).unwrap();
+            let lines: Vec<&str> = body.lines().collect();
+            assert!(
+                lines.first() == Some(&"ANCHOR: all") && lines.last() == Some(&"ANCHOR_END: all"),
+                "output/{file}: run it through scripts/book-anchors"
+            );
+            for (i, l) in lines.iter().enumerate() {
+                if let Some(k) = l.strip_prefix("ANCHOR: step") {
+                    let heading = format!("Step {k} ");
+                    assert!(lines[i + 1].starts_with(&heading), "output/{file}: {l} not at a step");
+                    let end = lines[i..].iter().position(|x| *x == format!("ANCHOR_END: step{k}"));
+                    let end = i + end.unwrap_or_else(|| panic!("output/{file}: {l} never ends"));
+                    let next = lines[end + 1..].iter().find(|x| !x.is_empty());
+                    assert!(
+                        next.is_some_and(|x| x.starts_with("ANCHOR")),
+                        "output/{file}: step{k} ends before the step does"
+                    );
+                }
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 20, "only {n} output includes");
 }
 
 /// The book's figures: every `<img src="figures/….svg">` of a chapter names a file that exists

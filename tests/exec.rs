@@ -303,6 +303,58 @@ fn the_lesson_enters_a_container_and_shows_the_same_namespaces() {
 }
 
 #[test]
+fn with_no_arguments_the_lesson_enters_a_throwaway_container_and_removes_it() {
+    if !have_root("with_no_arguments_the_lesson_enters_a_throwaway_container_and_removes_it") {
+        return;
+    }
+    let root = TestRoot::with_busybox("exec-noargs");
+    let (code, out, err) = run(&mut root.cmd(&LESSON));
+    assert_eq!(code, 0, "{out}\n{err}");
+    // The article's set_ns: one link changes in the child, to the container's uts namespace,
+    // and the host's hostname binary prints the container's hostname.
+    let joined: Vec<&str> = out.lines().filter(|l| l.ends_with("← joined")).collect();
+    assert!(joined.len() == 1 && joined[0].trim_start().starts_with("uts: uts:["), "{out}");
+    let inode = joined[0].split_whitespace().nth(1).unwrap();
+    assert!(
+        out.lines().any(|l| l.trim_start().starts_with("uts: ")
+            && l.contains(inode)
+            && l.ends_with("its own")),
+        "the joined inode is the container's: {inode}\n{out}"
+    );
+    assert!(out.lines().any(|l| l == "lesson06"), "the container's hostname:\n{out}");
+    // The full exec: every namespace joined, the command is PID 2 in there and sees PID 1.
+    for ns in ["net", "uts", "pid", "mnt", "ipc"] {
+        assert!(
+            out.lines().any(|l| l.trim_start().starts_with(&format!("{ns}: "))
+                && l.ends_with("the same, joined")),
+            "{ns} not joined:\n{out}"
+        );
+    }
+    assert!(out.contains("in here: hostname lesson06, my PID 2"), "{out}");
+    assert!(out.lines().any(|l| l.trim() == "1 sleep"), "{out}");
+    assert!(out.contains("removed container"), "{out}");
+    assert_eq!(root.container_ids(), Vec::<String>::new(), "the throwaway container is left");
+    assert_eq!(root.host_mounts(), Vec::<String>::new(), "mounts left in the host's mount table");
+}
+
+#[test]
+fn the_default_command_needs_no_ps() {
+    if !have_root("the_default_command_needs_no_ps") {
+        return;
+    }
+    // Like the python image, which has no ps: the container deletes its own.
+    let root = TestRoot::with_busybox("exec-nops");
+    let (id, pid) = sleeper(&root, "nops", &[], "rm /bin/ps");
+    let _removed = Removed(&root, "nops");
+    let (code, out, err) = run(root.cmd(&LESSON).args(["--target", "nops"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.lines().any(|l| l.trim() == "1 sleep"), "PID 1 from /proc:\n{out}");
+    assert!(!out.contains("not found") && !err.contains("not found"), "{out}\n{err}");
+    assert_eq!(procs_in(&id), vec![pid]);
+    remove_and_assert_clean(&root, "nops", &id);
+}
+
+#[test]
 fn the_lesson_joins_one_namespace_file_like_the_articles_program() {
     if !have_root("the_lesson_joins_one_namespace_file_like_the_articles_program") {
         return;

@@ -110,3 +110,39 @@ fn split_keeps_regions_apart() {
     assert_eq!(out, "a\nc\n");
     assert_eq!(regions, vec![("x".to_string(), "b\n".to_string())]);
 }
+
+/// `workshop reset` puts `solutions/NN-*/starter.rs` back: it must be the untouched exercise.
+/// (A student who has edited an exercise sees this fail for that lesson: that is expected.)
+#[test]
+fn the_starter_kept_for_reset_is_the_exercise() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for lesson in minidocker::lessons::LESSONS {
+        let starter = fs::read_to_string(root.join(lesson.starter())).unwrap_or_else(|_| {
+            panic!("{} is missing: copy {} there", lesson.starter(), lesson.exercise())
+        });
+        let exercise = fs::read_to_string(root.join(lesson.exercise())).unwrap();
+        assert!(
+            starter == exercise,
+            "{} differs from {}: a changed starter must be copied to both",
+            lesson.starter(),
+            lesson.exercise()
+        );
+    }
+}
+
+/// `workshop hint NN` reads `## Hint N` sections: at least two for every exercise, in order.
+#[test]
+fn every_exercise_has_hints_in_stages() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for lesson in minidocker::lessons::LESSONS {
+        let text = fs::read_to_string(root.join(lesson.hints()))
+            .unwrap_or_else(|_| panic!("{} is missing", lesson.hints()));
+        let numbers: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("## Hint "))
+            .map(|n| n.trim().to_string())
+            .collect();
+        let want: Vec<String> = (1..=numbers.len()).map(|n| n.to_string()).collect();
+        assert!(numbers.len() >= 2 && numbers == want, "{}: {numbers:?}", lesson.hints());
+    }
+}

@@ -91,9 +91,15 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
         field("procs") == "1",
         format!("its /proc lists only its own processes (got {:?})", field("procs")),
     );
+    // A new network namespace has `lo` — and, where tunnel modules are loaded, their fallback
+    // devices (sit0, tunl0, …), which are no more the host's than `lo` is.
+    let ifaces = field("ifaces");
     lab.expect(
-        field("ifaces") == "lo",
-        format!("its only network interface is lo (got {:?})", field("ifaces")),
+        namespaces::only_fresh_devices(&ifaces.split_whitespace().collect::<Vec<_>>()),
+        format!(
+            "its network interfaces are a new namespace's: lo, and at most the kernel's fallback \
+             tunnels such as sit0 (got {ifaces:?})"
+        ),
     );
     Ok(lab.check_outcome())
 }

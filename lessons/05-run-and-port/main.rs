@@ -29,15 +29,15 @@ struct Args {
     /// The image to run (built from assets/helloworld if it is helloworld and absent)
     #[arg(long = "image", value_name = "REF", default_value = "helloworld")]
     image_ref: String,
-    /// The port to publish, [IP:]HOST:CONTAINER
+    /// The port to publish, [IP:]HOST:CONTAINER [default: 4000:80, or the next free host port
+    /// when 4000 is taken — by the demo scripts/setup leaves running, say]
     #[arg(
         short = 'p',
         long,
         value_name = "SPEC",
-        default_value = "4000:80",
         value_parser = |s: &str| network::parse_publish(s).map(|_| s.to_string())
     )]
-    publish: String,
+    publish: Option<String>,
     /// Leave the container running at the end
     #[arg(long)]
     keep: bool,
@@ -59,9 +59,13 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
         return check::run(lab, rules);
     }
     report::say(&format!("Exercise code: {}", lab.exercise_source()));
+    let store = Store::open_default()?;
+    let publish = match publish {
+        Some(p) => p,
+        None => default_publish(&store)?,
+    };
     let mapping = network::parse_publish(&publish)?;
     network::check_free(&mapping)?;
-    let store = Store::open_default()?;
     let cfg = network::Config::from_env()?;
 
     lab.step("The image")?;
@@ -210,6 +214,34 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
         if rules_of(&c.config.id).is_empty() { "gone" } else { "STILL THERE" }
     ));
     Ok(0)
+}
+
+/// The article's `-p 4000:80`, or the first host port after 4000 that is free: nothing listens
+/// on it, no container of this store has it, and no DNAT rule of any store (the demo of
+/// scripts/setup runs in /var/lib/minidocker) sends it elsewhere. A DNAT rule holds no socket,
+/// so `bind` alone would not see the demo's port.
+fn default_publish(store: &Store) -> minidocker::Result<String> {
+    let nat = std::process::Command::new("iptables-save")
+        .args(["-t", "nat"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let taken = |port: u16| {
+        let dport = format!("--dport {port} ");
+        network::check_free(&network::parse_publish(&format!("{port}:80")).unwrap()).is_err()
+            || store.root().join(format!("network/ports/tcp-{port}")).exists()
+            || nat.lines().any(|l| l.contains(&dport) && l.contains("DNAT"))
+    };
+    let port = (4000..4100)
+        .find(|&p| !taken(p))
+        .ok_or_else(|| anyhow::anyhow!("ports 4000 to 4099 are all taken: give one with -p"))?;
+    if port != 4000 {
+        report::note(&format!(
+            "port 4000 is taken (another program or container publishes it): using {port} — \
+             `-p {port}:80` — instead"
+        ));
+    }
+    Ok(format!("{port}:80"))
 }
 
 /// The container, removed (with its veth, rules and address) however the lesson ends.

@@ -4,14 +4,16 @@
 //! file, `setns`, execute. `06-exec-setns --target PID|CONTAINER [-- CMD…]` is what
 //! `docker exec` must do: every namespace in the right order, the cgroups, a fork so the
 //! command is really in the PID namespace, the container's root, environment, user and
-//! capabilities. The mechanism is in `src/exec/`; this file only narrates it.
+//! capabilities. With no arguments it starts a throwaway busybox container and shows both, then
+//! removes it. The mechanism is in `src/exec/`; this file only narrates it.
 
 mod check;
 #[path = "exercise.rs"]
 mod mine;
 
 use clap::Parser;
-use minidocker::container::state;
+use minidocker::container::config::{self, Overrides};
+use minidocker::container::{run as lifecycle, state, Container};
 use minidocker::exec::{self, solution, Rules, Spec};
 use minidocker::image::Store;
 use minidocker::lesson::{self, Lab, LabFlags};
@@ -32,7 +34,9 @@ use std::process::ExitCode;
 /// born in the joined PID namespace — and that child makes the target's root its own, takes the
 /// container's environment, working directory, user and capabilities, and waits at a gate while
 /// the lesson shows, from the host, that it is in the same namespaces as the container's PID 1.
-/// Then CMD runs (default: a shell that prints the hostname and its PID and runs ps).
+/// Then CMD runs (default: a shell that prints the hostname, its PID and the processes it sees,
+/// read from /proc — every image has a shell and /proc, not every one has ps).
+/// With no arguments: both, on a throwaway busybox container that is removed at the end.
 #[derive(Parser)]
 struct Args {
     /// Enter every namespace of this process, or of this running container of the store (name
@@ -42,7 +46,7 @@ struct Args {
     /// Without --target: NSFILE CMD [ARGS…], the namespace file to join (/proc/PID/ns/net) and
     /// the command to run there. With --target: the command to run in the target (put `--`
     /// before it)
-    #[arg(value_name = "ARGS", trailing_var_arg = true, required_unless_present_any = ["target", "check"])]
+    #[arg(value_name = "ARGS", trailing_var_arg = true)]
     rest: Vec<String>,
     #[command(flatten)]
     lab: LabFlags,
@@ -50,8 +54,12 @@ struct Args {
 
 const NEEDS_ROOT: &str = "joining another process's namespaces needs CAP_SYS_ADMIN over them";
 
-/// What `--target` runs when no command is given.
-const DEFAULT_CMD: &str = "echo \"in here: hostname $(hostname), my PID $$\"; ps";
+/// What `--target` runs when no command is given: only the shell and /proc, which every image
+/// has (the python image has no `ps`).
+const DEFAULT_CMD: &str = "echo \"in here: hostname $(hostname), my PID $$\"; echo 'the processes I see (from /proc):'; for d in /proc/[0-9]*; do read -r c < $d/comm && echo \"  ${d#/proc/} $c\"; done";
+
+/// The image of the throwaway container the lesson starts when given no arguments.
+const DEMO_IMAGE: &str = "busybox";
 
 fn main() -> ExitCode {
     lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run)
@@ -66,6 +74,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     report::say(&format!("Exercise code: {}", lab.exercise_source()));
     match target {
         Some(t) => enter_target(lab, rules, &t, rest),
+        None if rest.is_empty() => whole_story(lab, rules),
         None => {
             let me = lab.lesson.name;
             let (nsfile, cmd) = rest.split_first().ok_or_else(|| {
@@ -82,9 +91,97 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     }
 }
 
+/// No arguments: a throwaway container, the article's `set_ns` on one of its namespaces, then
+/// the full `exec` join — and the container removed, whatever happens.
+fn whole_story(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
+    lab.step(&format!("A throwaway container to enter: {DEMO_IMAGE}, sleeping"))?;
+    let store = Store::open_default()?;
+    let image = store
+        .resolve(DEMO_IMAGE)
+        .map_err(|e| e.context("scripts/base-images imports busybox into the store"))?;
+    let overrides = Overrides {
+        name: format!("lesson06-{}", std::process::id()),
+        hostname: Some("lesson06".into()),
+        entrypoint: Some(String::new()),
+        cmd: vec!["sleep".into(), "3600".into()],
+        network: "none".into(),
+        detach: true,
+        ..Default::default()
+    };
+    let config = config::from_image(DEMO_IMAGE, &image, overrides)?;
+    let created = lifecycle::create(&store, config)?;
+    let throwaway = Throwaway(created.dir.clone());
+    lifecycle::start(&store, &created)?;
+    let c = Container::load(&created.dir)?;
+    let pid = c.state.pid;
+    report::evidence(
+        "container",
+        &format!("{} (hostname {}), PID {pid} on the host", c.config.name, c.config.hostname),
+    );
+    show_namespaces(pid)?;
+    report::say("Its own namespaces have other inode numbers than this process's: that is all \"inside\" means.");
+
+    println!();
+    report::say(
+        "Part 1 — the article's set_ns: join ONE namespace (its uts) and run the host's hostname.",
+    );
+    let uts = format!("/proc/{pid}/ns/uts");
+    let code = set_ns(lab, rules, Path::new(&uts), &["hostname".to_string()])?;
+    anyhow::ensure!(code == 0, "hostname after setns exited with {code}");
+    report::say(
+        "The host's own hostname binary printed the container's name: only the uts link moved.",
+    );
+
+    println!();
+    report::say("Part 2 — docker exec: join EVERY namespace, in order, then fork.");
+    let code = enter_target(lab, rules, &c.config.name, Vec::new())?;
+
+    lab.step("The throwaway container goes")?;
+    throwaway.remove()?;
+    Ok(code)
+}
+
+/// The container `whole_story` started, removed on every way out.
+struct Throwaway(std::path::PathBuf);
+
+impl Throwaway {
+    fn remove(self) -> minidocker::Result<()> {
+        let c = Container::load(&self.0)?;
+        lifecycle::remove(&c, true)?;
+        report::cleanup(&format!(
+            "removed container {} (its process killed, its layers and directory deleted)",
+            c.short_id()
+        ));
+        Ok(())
+    }
+}
+
+impl Drop for Throwaway {
+    fn drop(&mut self) {
+        if let Ok(c) = Container::load(&self.0) {
+            if let Err(e) = lifecycle::remove(&c, true) {
+                eprintln!("warning: removing the throwaway container: {e:#}");
+            }
+        }
+    }
+}
+
 /// `/proc/PID/ns/*` as `name -> target` pairs, `pid_for_children` and all.
 fn ns_table(pid: &str) -> minidocker::Result<Vec<(String, String)>> {
     Ok(namespaces::links(pid)?.into_iter().map(|l| (l.file, l.target)).collect())
+}
+
+/// The namespaces of process `pid`, each marked shared with this process or its own.
+fn show_namespaces(pid: i32) -> minidocker::Result<()> {
+    let ours = ns_table("self")?;
+    for (name, link) in ns_table(&pid.to_string())? {
+        let shared = ours.iter().any(|(n, l)| *n == name && *l == link);
+        report::evidence(
+            &format!("{name:>17}"),
+            &format!("{link} — {}", if shared { "shared with this process" } else { "its own" }),
+        );
+    }
+    Ok(())
 }
 
 /// The article's program: open NSFILE, setns, execute CMD — in a child, so this process can
@@ -152,10 +249,12 @@ fn enter_target(
     target: &str,
     cmd: Vec<String>,
 ) -> minidocker::Result<i32> {
-    let cmd = if cmd.is_empty() {
-        vec!["/bin/sh".to_string(), "-c".to_string(), DEFAULT_CMD.to_string()]
+    let (cmd, what) = if cmd.is_empty() {
+        let sh = vec!["/bin/sh".to_string(), "-c".to_string(), DEFAULT_CMD.to_string()];
+        (sh, "a shell that prints its hostname, its PID and the PIDs in /proc".to_string())
     } else {
-        cmd
+        let what = format!("{:?}", cmd.join(" "));
+        (cmd, what)
     };
     lab.step(&format!("The target: {target}"))?;
     let (pid, mut spec, who, whose) = if target.chars().all(|c| c.is_ascii_digit()) {
@@ -180,15 +279,7 @@ fn enter_target(
         )
     };
     report::evidence("PID on the host", &format!("{pid} — {who}"));
-    let theirs = ns_table(&pid.to_string())?;
-    let ours = ns_table("self")?;
-    for (name, link) in &theirs {
-        let shared = ours.iter().any(|(n, l)| n == name && l == link);
-        report::evidence(
-            &format!("{name:>17}"),
-            &format!("{link} — {}", if shared { "shared with this process" } else { "its own" }),
-        );
-    }
+    show_namespaces(pid)?;
 
     lab.step("The plan: its cgroups, then its namespaces, in join_order's order")?;
     let plan = exec::plan(pid, rules)?;
@@ -262,7 +353,7 @@ fn enter_target(
     }
     report::say("Only the command, born after the joins, is in the target's PID namespace: its PID is small in there.");
 
-    lab.step(&format!("Open the gate: {:?} runs in there", spec.argv.join(" ")))?;
+    lab.step(&format!("Open the gate: {what} runs in there"))?;
     let exit = started.run()?;
     report::evidence("command", &exit.to_string());
 

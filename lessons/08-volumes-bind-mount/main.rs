@@ -153,7 +153,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
         report::evidence("the child (its log)", l.trim());
     }
 
-    lab.step("One inode, two paths: what a bind mount swaps is the dentry's target")?;
+    lab.step("One inode, two paths: a bind mount changes the mount table, not the dentry")?;
     let in_container = PathBuf::from(format!("/proc/{pid}/root/test"));
     let fs_ = lifecycle::rootfs_of(&store, &first)?;
     let upper_test = fs_.base.join(&fs_.layers.upper).join("test");
@@ -167,10 +167,9 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
         report::evidence(label, &inode(&p));
     }
     report::say("The path /test leads to the volume's directory inode: the same device and inode number as _data.");
-    report::say("The mount point the runtime made in the read-write layer is another inode, and empty: the dentry");
-    report::say(
-        "of /test was redirected over it. Unmount, and /test is that empty directory again.",
-    );
+    report::say("The mount point the runtime made in the read-write layer is another inode, and empty. Neither its");
+    report::say("dentry nor its inode changed: the mount table gained an entry for (this mount, this dentry), and a");
+    report::say("path walk that reaches /test continues at the volume's root. Unmount, and /test is that empty directory again.");
 
     lab.step("Commit it: the volume's file is not in the image, its empty mount point is")?;
     let done = {

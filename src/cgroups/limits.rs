@@ -68,7 +68,10 @@ pub fn limit_cpus(cg: &Cgroup, cpus: f64) -> crate::Result<()> {
 }
 // ANCHOR_END: limit_cpus
 
-/// `-m BYTES`: the hard limit, and no swap on top (as Docker does, swap = memory).
+/// `-m BYTES`: the hard limit, and no swap on top — Docker's `-m X --memory-swap X`. (Docker's
+/// `-m X` alone allows as much swap again: memory and swap together up to 2X.) The two versions
+/// say "no swap" with different knobs: v1's `memsw` limits memory *plus* swap, so it is set to
+/// the memory limit; v2's `memory.swap.max` limits swap *alone*, so it is set to 0.
 // ANCHOR: limit_memory
 pub fn limit_memory(cg: &Cgroup, bytes: u64) -> crate::Result<()> {
     match cg.version(Controller::Memory)? {
@@ -81,7 +84,8 @@ pub fn limit_memory(cg: &Cgroup, bytes: u64) -> crate::Result<()> {
         }
         Version::V1 => {
             cg.write(Controller::Memory, "memory.limit_in_bytes", &bytes.to_string())?;
-            // memsw is memory + swap; it exists only when the kernel accounts swap.
+            // memsw is memory + swap together (equal to the limit: no swap); it exists only
+            // when the kernel accounts swap.
             if cg.has(Controller::Memory, "memory.memsw.limit_in_bytes") {
                 cg.write(Controller::Memory, "memory.memsw.limit_in_bytes", &bytes.to_string())?;
             }
