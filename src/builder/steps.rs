@@ -874,6 +874,9 @@ fn resolve_owner(root: &Path, spec: &str) -> crate::Result<(u32, u32)> {
     Ok((uid, gid))
 }
 
+/// The largest file `ADD <url>` downloads (a server sending without end fills no disk).
+const ADD_LIMIT: u64 = 4 << 30;
+
 /// ADD's remote sources: downloaded into the build's work dir, named after the URL's path.
 fn download(url: &str, dir: &Path) -> crate::Result<PathBuf> {
     fs::create_dir_all(dir)?;
@@ -886,9 +889,12 @@ fn download(url: &str, dir: &Path) -> crate::Result<PathBuf> {
         .filter(|n| !n.is_empty())
         .unwrap_or("download");
     let path = dir.join(name);
-    let mut resp =
-        ureq::get(url).call().with_context(|| format!("ADD failed: downloading {url}"))?;
-    std::io::copy(&mut resp.body_mut().as_reader(), &mut fs::File::create(&path)?)?;
+    let mut file =
+        fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    if let Err(e) = crate::registry::client::download(url, &mut file, ADD_LIMIT) {
+        let _ = fs::remove_file(&path);
+        return Err(e.context("ADD failed"));
+    }
     // Docker gives downloaded files mode 0600.
     fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     Ok(path)

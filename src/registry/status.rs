@@ -12,6 +12,16 @@ pub(crate) struct Board {
     quiet: bool,
 }
 
+/// A board dropped before it settled is one whose command failed: its bars are cleared, so
+/// that the error is printed on a line of its own, not glued to the last bar.
+impl Drop for Board {
+    fn drop(&mut self) {
+        if let Some(m) = self.multi.take() {
+            let _ = m.clear();
+        }
+    }
+}
+
 /// One layer's line.
 pub(crate) struct Line {
     bar: Option<ProgressBar>,

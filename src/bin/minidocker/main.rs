@@ -90,7 +90,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
-            eprintln!("{} {e:#}", "minidocker: error:".red().bold());
+            // Whatever a server or a file put into the message shows no control characters.
+            let text = format!("{e:#}");
+            let text: Vec<_> = text.split('\n').map(report::printable).collect();
+            eprintln!("{} {}", "minidocker: error:".red().bold(), text.join("\n"));
             match e.downcast_ref::<interrupt::Interrupted>() {
                 Some(sig) => ExitCode::from((128 + sig.0) as u8),
                 None => ExitCode::from(1),
