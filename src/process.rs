@@ -291,7 +291,11 @@ pub fn spawn_staged(
                 None => Errno::ENOENT,
             },
         };
-        eprintln!("error: cannot run {:?}: {}", cargs[0], err.desc());
+        let hint = match err {
+            Errno::E2BIG => " (one argument may hold at most 128 KiB, MAX_ARG_STRLEN)",
+            _ => "",
+        };
+        eprintln!("error: cannot run {:?}: {}{hint}", cargs[0], err.desc());
         127
     };
     // SAFETY: the child runs on its own stack in a copy of this single-threaded process and

@@ -60,3 +60,55 @@ fn a_setup_failure_in_the_container_gives_its_reason() {
         assert!(root.container_ids().is_empty(), "{net}: the container was left");
     }
 }
+
+#[test]
+fn a_full_disk_names_the_path() {
+    if !common::have_root("a_full_disk_names_the_path") {
+        return;
+    }
+    // A store on a 2 MiB tmpfs: the busybox image does not fit.
+    let root = TestRoot::new("errors-full");
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+    nix::mount::mount(
+        Some("tmpfs"),
+        &root.path,
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        Some("size=2m"),
+    )
+    .unwrap();
+    let _unmount = Unmount(root.path.clone());
+    let tarball = common::busybox_tarball();
+    let (code, _, err) = md(&root, &["import", tarball.to_str().unwrap(), "bb"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    let at = format!("{}/", root.path.display());
+    assert!(err.contains("No space left on device") && err.contains(&at), "{err}");
+    assert!(root.scratch_left().is_empty(), "the failed import left {:?}", root.scratch_left());
+}
+
+#[test]
+fn a_five_megabyte_run_line_is_shortened_in_messages() {
+    if !common::have_root("a_five_megabyte_run_line_is_shortened_in_messages") {
+        return;
+    }
+    let root = TestRoot::with_busybox("errors-long");
+    let ctx = root.path.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    let long = "y".repeat(5 << 20);
+    std::fs::write(ctx.join("Dockerfile"), format!("FROM busybox\nRUN false {long}\n")).unwrap();
+    let (code, out, err) = md(&root, &["build", "-t", "long", ctx.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("Dockerfile:2:") && err.contains("more bytes"),
+        "{}",
+        &err[..err.len().min(500)]
+    );
+    assert!(err.len() < 2000, "the error echoes {} bytes", err.len());
+    assert!(out.len() < 10_000, "the build printed {} bytes", out.len());
+}

@@ -135,7 +135,7 @@ pub fn build(store: &Store, opts: &Options) -> crate::Result<Report> {
     let total = df.instructions.len();
     for (i, ins) in df.instructions.iter().enumerate() {
         interrupt::check()?;
-        println!("Step {}/{total} : {}", i + 1, ins.original);
+        println!("Step {}/{total} : {}", i + 1, crate::report::shorten(&ins.original, 1000));
         b.step(ins).map_err(|e| match e.downcast_ref::<interrupt::Interrupted>() {
             Some(_) => e,
             None => anyhow!("{name}:{}: {e:#}", ins.start_line),
@@ -639,7 +639,7 @@ impl Builder<'_> {
         ensure!(
             exit.success(),
             "The command '{}' returned a non-zero code: {}",
-            argv.join(" ").trim_end().replace('\n', "\\n"),
+            crate::report::shorten(&argv.join(" ").trim_end().replace('\n', "\\n"), 200),
             exit.code()
         );
         let upper = fs_.base.join(&fs_.layers.upper);
