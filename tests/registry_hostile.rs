@@ -360,3 +360,73 @@ fn a_long_platform_list_is_brief_and_clean() {
     assert!(err.len() < 500, "{} bytes: {err}", err.len());
     assert_no_control(&err);
 }
+
+#[test]
+fn an_interrupted_add_download_says_so() {
+    if !common::have_root("an_interrupted_add_download_says_so") {
+        return;
+    }
+    // A server that promises a megabyte, sends ten bytes and goes silent.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n0123456789");
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
+    });
+    let root = TestRoot::with_busybox("hostile-add");
+    let ctx = root.path.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM busybox\nADD http://127.0.0.1:{port}/big.bin /big.bin\n"),
+    )
+    .unwrap();
+    let child = root
+        .minidocker()
+        .args(["build", "-t", "add", ctx.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let sent = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(sent.elapsed().as_secs() < 5, "Ctrl-C took {:?} to stop the build", sent.elapsed());
+    assert!(err.contains("interrupted by SIGINT") && err.contains("big.bin"), "{err}");
+    assert!(!err.contains("Interrupted system call"), "{err}");
+}
+
+#[test]
+fn on_a_terminal_the_error_is_not_glued_to_the_progress_line() {
+    if !common::have_root("on_a_terminal_the_error_is_not_glued_to_the_progress_line") {
+        return;
+    }
+    // The layer fails after a moment, while its bar is on screen.
+    let registry = registry(|| {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        resp(500, r#"{"errors":[{"code":"UNKNOWN","message":"the disk is on fire"}]}"#)
+    });
+    let root = root_logged_in("hostile-tty", &[&registry]);
+    let pull = root.minidocker();
+    let mut script = std::process::Command::new("script");
+    for (k, v) in pull.get_envs() {
+        if let Some(v) = v {
+            script.env(k, v);
+        }
+    }
+    let line =
+        format!("{} pull 127.0.0.1:{}/h/img:v1", env!("CARGO_BIN_EXE_minidocker"), registry.port);
+    // `script` runs the pull on a pseudo-terminal and copies what it draws.
+    let (_, screen, _) = run(script.args(["-qec", &line, "/dev/null"]));
+    let at = screen.find("minidocker: error:").unwrap_or_else(|| panic!("{screen:?}"));
+    assert!(screen[..at].ends_with('\n'), "the error is glued to a line: {:?}", &screen[..at]);
+    assert!(screen.contains("the disk is on fire"), "{screen:?}");
+}

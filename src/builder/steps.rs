@@ -889,12 +889,7 @@ fn download(url: &str, dir: &Path) -> crate::Result<PathBuf> {
         .filter(|n| !n.is_empty())
         .unwrap_or("download");
     let path = dir.join(name);
-    let mut file =
-        fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-    if let Err(e) = crate::registry::client::download(url, &mut file, ADD_LIMIT) {
-        let _ = fs::remove_file(&path);
-        return Err(e.context("ADD failed"));
-    }
+    crate::registry::client::download(url, &path, ADD_LIMIT).context("ADD failed")?;
     // Docker gives downloaded files mode 0600.
     fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     Ok(path)

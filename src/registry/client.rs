@@ -678,27 +678,70 @@ fn send(
     bail!("{registry}: more than {MAX_REDIRECTS} redirects, the last to {}", printable(&url))
 }
 
-/// `GET url` into `out` (`ADD <url>`): through the registry's client, with its timeouts and
-/// its handling of redirects, at most `limit` bytes. Returns the number of bytes written.
-pub fn download(url: &str, out: &mut dyn Write, limit: u64) -> crate::Result<u64> {
+/// `GET url` into the new file `to` (`ADD <url>`): through the registry's client, with its
+/// timeouts and its handling of redirects, at most `limit` bytes; on a failure the file is
+/// removed. Returns the number of bytes written.
+///
+/// The transfer runs on a thread of its own, so that Ctrl-C stops it at once: the HTTP
+/// library retries reads a signal interrupts until its read timeout (a minute) runs out.
+pub fn download(url: &str, to: &std::path::Path, limit: u64) -> crate::Result<u64> {
+    let mut out =
+        std::fs::File::create(to).with_context(|| format!("creating {}", to.display()))?;
+    let r = download_into(url, &mut out, limit)
+        .and_then(|n| out.sync_all().map(|()| n).context("writing the download"));
+    if r.is_err() {
+        let _ = std::fs::remove_file(to);
+    }
+    r.with_context(|| format!("downloading into {}", to.display()))
+}
+
+fn download_into(url: &str, out: &mut std::fs::File, limit: u64) -> crate::Result<u64> {
     origin(url).with_context(|| format!("{}: not an http(s) URL", printable(url)))?;
-    let host = printable(url.split('/').nth(2).unwrap_or(url)).into_owned();
-    let resp = send(&agent(), &host, &Method::GET, url, &[], &mut Payload::Empty, None)?;
-    let status = resp.status();
-    ensure!(status == StatusCode::OK, "{} answered HTTP {}", printable(url), status.as_u16());
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let mut body = super::Stoppable::new(resp.into_body().into_reader(), &stop).take(limit + 1);
-    let n = std::io::copy(&mut body, out).map_err(|e| match crate::interrupt::check() {
-        Err(sig) => anyhow!("{sig}: the download of {} stopped", printable(url)),
-        Ok(()) => anyhow!("the download of {} was cut short: {e}", printable(url)),
-    })?;
-    ensure!(
-        n <= limit,
-        "{} is larger than {} — refused",
-        printable(url),
-        crate::units::human(limit)
-    );
-    Ok(n)
+    let shown = printable(url.split('?').next().unwrap_or(url)).into_owned();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<crate::Result<Vec<u8>>>(4);
+    let (url, host) =
+        (url.to_string(), printable(url.split('/').nth(2).unwrap_or(url)).into_owned());
+    let what = shown.clone();
+    std::thread::spawn(move || {
+        let transfer = || -> crate::Result<()> {
+            let resp = send(&agent(), &host, &Method::GET, &url, &[], &mut Payload::Empty, None)?;
+            let status = resp.status().as_u16();
+            ensure!(status == 200, "{what} answered HTTP {status}");
+            let mut body = resp.into_body().into_reader();
+            loop {
+                let mut chunk = vec![0u8; 64 << 10];
+                let n = body.read(&mut chunk)?;
+                chunk.truncate(n);
+                if n == 0 || tx.send(Ok(chunk)).is_err() {
+                    return Ok(());
+                }
+            }
+        };
+        if let Err(e) = transfer() {
+            let _ = tx.send(Err(e));
+        }
+    });
+    let mut n = 0u64;
+    loop {
+        if let Err(sig) = crate::interrupt::check() {
+            bail!("{sig}: the download of {shown} stopped after {n} bytes");
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(chunk)) => {
+                n += chunk.len() as u64;
+                ensure!(
+                    n <= limit,
+                    "{shown} is larger than {} — refused",
+                    crate::units::human(limit)
+                );
+                out.write_all(&chunk)?;
+            }
+            Ok(Err(e)) if n == 0 => return Err(e),
+            Ok(Err(e)) => bail!("the download of {shown} was cut short after {n} bytes: {e:#}"),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(n),
+        }
+    }
 }
 
 fn header_str(resp: &Response<Body>, name: &str) -> Option<String> {

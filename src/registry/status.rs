@@ -12,12 +12,13 @@ pub(crate) struct Board {
     quiet: bool,
 }
 
-/// A board dropped before it settled is one whose command failed: its bars are cleared, so
-/// that the error is printed on a line of its own, not glued to the last bar.
+/// A board dropped before it settled is one whose command failed: its lines stay as they
+/// ended (`Failed`), and the cursor goes below them, so that the error is printed on a line of
+/// its own instead of glued to the last bar.
 impl Drop for Board {
     fn drop(&mut self) {
-        if let Some(m) = self.multi.take() {
-            let _ = m.clear();
+        if self.multi.take().is_some() {
+            eprintln!();
         }
     }
 }
