@@ -430,3 +430,21 @@ fn on_a_terminal_the_error_is_not_glued_to_the_progress_line() {
     assert!(screen[..at].ends_with('\n'), "the error is glued to a line: {:?}", &screen[..at]);
     assert!(screen.contains("the disk is on fire"), "{screen:?}");
 }
+
+#[test]
+fn add_downloads_have_a_size_limit_and_no_file_schemes() {
+    // The library call `ADD <url>` makes, with a small limit: a body beyond it is refused
+    // and the partial file removed.
+    let server = Server::start(|_| resp(200, vec![b'x'; 300_000]));
+    let dir = std::env::temp_dir().join(format!("minidocker-add-limit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let to = dir.join("big");
+    let download = minidocker::registry::client::download;
+    let e = format!("{:#}", download(&server.url("/big"), &to, 100_000).unwrap_err());
+    assert!(e.contains("larger than") && !to.exists(), "{e}");
+    assert_eq!(download(&server.url("/big"), &to, 300_000).unwrap(), 300_000);
+    assert_eq!(std::fs::metadata(&to).unwrap().len(), 300_000);
+    let e = format!("{:#}", download("file:///etc/passwd", &dir.join("p"), 100).unwrap_err());
+    assert!(e.contains("not an http(s) URL"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
