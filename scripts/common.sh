@@ -16,12 +16,15 @@ as_root() {
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-# Debian packages the workshop uses, installed only when missing.
-#   util-linux: setpriv (tests drop root with it); coreutils: timeout; procps: ps for the labs;
-#   skopeo, umoci: the OCI tools the image store is tested against; busybox-static: the busybox image;
+# Debian packages, installed only when missing. The main job (scripts/setup) needs:
+#   util-linux: setpriv; coreutils: timeout; procps: ps for the labs; curl: the demo's answer;
+#   iproute2, iptables: container networking; busybox-static: the busybox image.
+SETUP_PACKAGES=(util-linux coreutils procps curl iproute2 iptables busybox-static)
+# The tests (scripts/test) need besides:
+#   skopeo, umoci: the OCI tools the image store is tested against;
 #   docker-registry (the reference distribution server), apache2-utils (htpasswd), openssl: registry tests;
-#   iproute2, iptables: container networking; docker.io: interop tests with a private dockerd.
-PACKAGES=(util-linux coreutils procps curl iproute2 iptables skopeo umoci busybox-static docker-registry apache2-utils openssl docker.io)
+#   docker.io: interop tests with a private dockerd.
+TEST_PACKAGES=(skopeo umoci docker-registry apache2-utils openssl docker.io)
 MDBOOK_VERSION=0.5.4
 
 # Install the given Debian packages, those that are missing only.
@@ -39,18 +42,25 @@ install_packages() {
     fi
 }
 
+# What the main job needs: its packages, Rust, mdBook.
 install_deps() {
-    install_packages "${PACKAGES[@]}"
+    install_packages "${SETUP_PACKAGES[@]}"
     command -v cargo >/dev/null || { echo "$0: cargo not found: install Rust first (https://rustup.rs)" >&2; exit 1; }
-    # The test command checks formatting and lints; a minimal Rust install lacks both tools.
-    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
-        command -v rustup >/dev/null || { echo "$0: cargo fmt and cargo clippy are missing: install rustfmt and clippy for your Rust" >&2; exit 1; }
-        say "Installing rustfmt and clippy"
-        rustup component add rustfmt clippy
-    fi
     # mdBook builds the book; cargo install caches it in ~/.cargo/bin, so this runs once.
     if [ "$(mdbook --version 2>/dev/null)" != "mdbook v$MDBOOK_VERSION" ]; then
         say "Installing mdbook $MDBOOK_VERSION (once; about two minutes)"
         cargo install mdbook --version "$MDBOOK_VERSION" --locked --no-default-features --features search --quiet
+    fi
+}
+
+# What the tests need besides: their packages, and the formatter and linter the test command
+# runs (a minimal Rust install lacks both).
+install_test_deps() {
+    install_deps
+    install_packages "${TEST_PACKAGES[@]}"
+    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+        command -v rustup >/dev/null || { echo "$0: cargo fmt and cargo clippy are missing: install rustfmt and clippy for your Rust" >&2; exit 1; }
+        say "Installing rustfmt and clippy"
+        rustup component add rustfmt clippy
     fi
 }

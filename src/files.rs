@@ -13,10 +13,15 @@ use std::path::{Component, Path, PathBuf};
 /// Write `value` as JSON to `path` atomically (a temporary file renamed over it).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> crate::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&tmp, serde_json::to_vec_pretty(value)?)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
-    Ok(())
+    let written = fs::write(&tmp, serde_json::to_vec_pretty(value)?)
+        .with_context(|| format!("writing {}", tmp.display()))
+        .and_then(|()| {
+            fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))
+        });
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp); // a full disk leaves no half-written file behind
+    }
+    written
 }
 
 /// Read the JSON file `path`; the error says which file is missing or damaged.
@@ -65,55 +70,73 @@ fn copy_dir(
     to: &Path,
     links: &mut HashMap<(u64, u64), PathBuf>,
 ) -> crate::Result<u64> {
-    let mut names: Vec<_> = fs::read_dir(from)?.flatten().map(|e| e.file_name()).collect();
+    let mut names: Vec<_> = fs::read_dir(from)
+        .with_context(|| format!("reading {}", from.display()))?
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     names.sort();
     let mut n = 0;
     for name in names {
         let (s, d) = (from.join(&name), to.join(&name));
-        let m = fs::symlink_metadata(&s)?;
-        let t = m.file_type();
-        // The volume is empty when the reference rule copies. A rule that copies anyway (a
-        // student's, say) copies the image's version over what is there.
-        match fs::symlink_metadata(&d) {
-            Ok(old) if old.is_dir() && t.is_dir() => {}
-            Ok(old) if old.is_dir() => fs::remove_dir_all(&d)?,
-            Ok(_) => fs::remove_file(&d)?,
-            Err(_) => {}
-        }
-        if t.is_dir() {
-            if !d.is_dir() {
-                fs::create_dir(&d)?;
-            }
-            n += copy_dir(&s, &d, links)?;
-        } else if t.is_symlink() {
-            std::os::unix::fs::symlink(fs::read_link(&s)?, &d)?;
-        } else if t.is_file() {
-            if m.nlink() > 1 {
-                if let Some(first) = links.get(&(m.dev(), m.ino())) {
-                    fs::hard_link(first, &d)?;
-                    n += 1;
-                    continue;
-                }
-                links.insert((m.dev(), m.ino()), d.clone());
-            }
-            fs::copy(&s, &d)?;
-        } else if t.is_fifo() || t.is_char_device() || t.is_block_device() {
-            let kind = nix::sys::stat::SFlag::from_bits_truncate(m.mode() & libc::S_IFMT);
-            nix::sys::stat::mknod(&d, kind, Mode::from_bits_truncate(m.mode() & 0o7777), m.rdev())?;
+        // A directory's errors name the entry they are about; anything else is named here.
+        let r = copy_entry(&s, &d, links);
+        n += if fs::symlink_metadata(&s).is_ok_and(|m| m.is_dir()) {
+            r?
         } else {
-            continue; // a socket means nothing without the process that listened on it
-        }
-        set_attrs(&m, &d)?;
-        n += 1;
+            r.with_context(|| format!("copying {} to {}", s.display(), d.display()))?
+        };
     }
+    Ok(n)
+}
+
+/// One entry of [`copy_dir`], a directory with its contents; how many entries were copied.
+fn copy_entry(s: &Path, d: &Path, links: &mut HashMap<(u64, u64), PathBuf>) -> crate::Result<u64> {
+    let m = fs::symlink_metadata(s)?;
+    let t = m.file_type();
+    // The volume is empty when the reference rule copies. A rule that copies anyway (a
+    // student's, say) copies the image's version over what is there.
+    match fs::symlink_metadata(d) {
+        Ok(old) if old.is_dir() && t.is_dir() => {}
+        Ok(old) if old.is_dir() => fs::remove_dir_all(d)?,
+        Ok(_) => fs::remove_file(d)?,
+        Err(_) => {}
+    }
+    let mut n = 1;
+    if t.is_dir() {
+        if !d.is_dir() {
+            fs::create_dir(d).with_context(|| format!("creating {}", d.display()))?;
+        }
+        n += copy_dir(s, d, links)?;
+    } else if t.is_symlink() {
+        std::os::unix::fs::symlink(fs::read_link(s)?, d)?;
+    } else if t.is_file() {
+        if m.nlink() > 1 {
+            if let Some(first) = links.get(&(m.dev(), m.ino())) {
+                fs::hard_link(first, d)?;
+                return Ok(1);
+            }
+            links.insert((m.dev(), m.ino()), d.to_path_buf());
+        }
+        fs::copy(s, d)?;
+    } else if t.is_fifo() || t.is_char_device() || t.is_block_device() {
+        let kind = nix::sys::stat::SFlag::from_bits_truncate(m.mode() & libc::S_IFMT);
+        nix::sys::stat::mknod(d, kind, Mode::from_bits_truncate(m.mode() & 0o7777), m.rdev())?;
+    } else {
+        return Ok(0); // a socket means nothing without the process that listened on it
+    }
+    set_attrs(&m, d)
+        .with_context(|| format!("setting the owner, mode and times of {}", d.display()))?;
     Ok(n)
 }
 
 /// Copies one regular file with its owner, mode and times (a build's `RUN --mount=…,rw` of a
 /// file); [`copy_data`] does the same for a directory's contents.
 pub fn copy_file(from: &Path, to: &Path) -> crate::Result<()> {
-    fs::copy(from, to)?;
-    set_attrs(&fs::metadata(from)?, to)
+    fs::copy(from, to)
+        .map_err(anyhow::Error::from)
+        .and_then(|_| set_attrs(&fs::metadata(from)?, to))
+        .with_context(|| format!("copying {} to {}", from.display(), to.display()))
 }
 
 /// Owner, then mode (a chown clears set-uid bits), then times — never through a symlink.

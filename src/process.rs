@@ -27,6 +27,10 @@ pub struct Gate {
     /// write end, closed by the exec (O_CLOEXEC), so end-of-file here means exec (or death).
     exec_end: OwnedFd,
     exec_write: Option<OwnedFd>,
+    /// A third: a child that cannot get to its command writes why here before it exits, so
+    /// the parent can say it even when the child's stderr is a log or a pipe nobody reads yet.
+    error_end: OwnedFd,
+    error_write: Option<OwnedFd>,
 }
 
 impl Gate {
@@ -35,7 +39,30 @@ impl Gate {
         let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 for the start gate")?;
         let (exec_end, exec_write) =
             nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 for the exec signal")?;
-        Ok(Gate { child_end: r, parent_end: w, exec_end, exec_write: Some(exec_write) })
+        let (error_end, error_write) =
+            nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 for the child's errors")?;
+        Ok(Gate {
+            child_end: r,
+            parent_end: w,
+            exec_end,
+            exec_write: Some(exec_write),
+            error_end,
+            error_write: Some(error_write),
+        })
+    }
+
+    /// Why the child gave up before its command, if it said so (it has exited, or does
+    /// within a second): the error its set-up met.
+    pub fn child_error(&self) -> Option<String> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut fds = [PollFd::new(std::os::fd::AsFd::as_fd(&self.error_end), PollFlags::POLLIN)];
+        if !matches!(poll(&mut fds, PollTimeout::from(1000u16)), Ok(n) if n > 0) {
+            return None;
+        }
+        let mut buf = vec![0u8; 4096];
+        let n = nix::unistd::read(&self.error_end, &mut buf).ok()?;
+        let text = String::from_utf8_lossy(&buf[..n]).trim().to_string();
+        (!text.is_empty()).then_some(text)
     }
 
     /// The two descriptors, to hand to [`Gate::wait_in_child`] in the child.
@@ -76,15 +103,23 @@ impl Gate {
     /// [`Gate::open`], then wait until the child has finished what it does after the gate
     /// and executed its command (or died trying): what `run -d` waits for before it says the
     /// container started, so its network, for one, is ready when `run -d` returns.
+    ///
+    /// A child that died of an error in its set-up instead is that error.
     pub fn open_until_exec(self) -> crate::Result<()> {
         self.let_go()?;
         let mut byte = [0u8; 1];
         loop {
             match nix::unistd::read(&self.exec_end, &mut byte) {
-                Ok(_) => return Ok(()),
+                Ok(_) => break,
                 Err(Errno::EINTR) => continue,
                 Err(e) => return Err(crate::sys::failure("read(the exec pipe)", e)),
             }
+        }
+        // End-of-file came from the exec (the error pipe closes with it: nothing to read) or
+        // from the child's death, after it wrote why.
+        match self.child_error() {
+            Some(why) => Err(anyhow::anyhow!("{why}")),
+            None => Ok(()),
         }
     }
 }
@@ -224,6 +259,16 @@ pub fn spawn_staged(
     let argv0 = argv[0].clone();
     let mut gate = Gate::new()?;
     let fds = gate.fds();
+    let error_fd = gate.error_write.as_ref().map_or(-1, |f| f.as_raw_fd());
+    // In the child: say why it gives up, on its stderr and to the parent (whose own error,
+    // "the child is gone", would hide it).
+    let fail = move |e: anyhow::Error, cmd: &CString| {
+        let why = format!("cannot start {cmd:?}: {e:#}");
+        eprintln!("error: {why}");
+        // SAFETY: write(2) of a buffer we own to the error pipe's write end, ours to use.
+        unsafe { libc::write(error_fd, why.as_ptr().cast(), why.len()) };
+        126
+    };
     let mut stack = vec![0u8; 1 << 20];
     // The child gets a copy of our memory, stdout's buffer included: empty it first so
     // nothing is printed twice.
@@ -231,15 +276,13 @@ pub fn spawn_staged(
     // ANCHOR: clone
     let child = move || -> isize {
         if let Err(e) = prepare() {
-            eprintln!("error: in the child, before running {:?}: {e:#}", cargs[0]);
-            return 126;
+            return fail(e, &cargs[0]);
         }
         if !Gate::wait_in_child(fds) {
             return 126;
         }
         if let Err(e) = setup() {
-            eprintln!("error: in the child, before running {:?}: {e:#}", cargs[0]);
-            return 126;
+            return fail(e, &cargs[0]);
         }
         let err = match &cenv {
             None => nix::unistd::execvp(&cargs[0], &cargs).unwrap_err(),
@@ -248,7 +291,11 @@ pub fn spawn_staged(
                 None => Errno::ENOENT,
             },
         };
-        eprintln!("error: cannot run {:?}: {}", cargs[0], err.desc());
+        let hint = match err {
+            Errno::E2BIG => " (one argument may hold at most 128 KiB, MAX_ARG_STRLEN)",
+            _ => "",
+        };
+        eprintln!("error: cannot run {:?}: {}{hint}", cargs[0], err.desc());
         127
     };
     // SAFETY: the child runs on its own stack in a copy of this single-threaded process and
@@ -263,8 +310,9 @@ pub fn spawn_staged(
     match cloned {
         Ok(pid) => {
             report::syscall(&call, &pid.to_string());
-            // Only the child's copy of the exec pipe's write end may stay open.
+            // Only the child's copies of the write ends may stay open.
             gate.exec_write.take();
+            gate.error_write.take();
             Ok((Running::new(pid), gate))
         }
         Err(e) => {

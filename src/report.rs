@@ -92,3 +92,36 @@ pub fn verdict(ok: bool, text: &str) {
     let mark = if ok { "PASS".green().bold() } else { "FAIL".red().bold() };
     println!("  {mark} {text}");
 }
+
+/// `text` safe to print: its control characters (ESC, CR, BEL, newlines…, with which a
+/// hostile server could clear the screen or forge lines of ours) shown as `\x1b` escapes.
+/// For anything a server or a file says, before it goes into a message.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| if c.is_control() { format!("\\x{:02x}", c as u32) } else { c.to_string() })
+        .collect::<String>()
+        .into()
+}
+
+/// `text` cut to at most `max` characters for a message, saying how much was left out: a
+/// 5 MB command line is not echoed whole in an error.
+pub fn shorten(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => text.into(),
+        Some((cut, _)) => format!("{}… ({} more bytes)", &text[..cut], text.len() - cut).into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn printable_and_short() {
+        assert_eq!(super::printable("plain ünïcode"), "plain ünïcode");
+        assert_eq!(super::printable("a\x1b[2Jb\r\nc\u{9b}"), "a\\x1b[2Jb\\x0d\\x0ac\\x9b");
+        assert_eq!(super::shorten("abcdef", 10), "abcdef");
+        assert_eq!(super::shorten("abcdéf", 4), "abcd… (3 more bytes)");
+    }
+}

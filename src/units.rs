@@ -20,7 +20,11 @@ pub fn parse_size(s: &str) -> crate::Result<u64> {
         _ => bail!("invalid size {s:?}: unknown unit {unit:?}, use b, k, m or g (e.g. 64m)"),
     };
     let bytes = n * mult as f64;
-    if !(bytes >= 1.0 && bytes < u64::MAX as f64) {
+    // The kernel's limits are signed 64-bit counts: 8 EiB is the most any of them takes.
+    if bytes >= i64::MAX as f64 {
+        bail!("invalid size {s:?}: too large, the largest is 8589934591g (8 EiB)");
+    }
+    if bytes < 1.0 {
         bail!("invalid size {s:?}: must be at least 1 byte");
     }
     Ok(bytes as u64)
@@ -181,6 +185,11 @@ mod tests {
             let e = parse_size(bad).unwrap_err().to_string();
             assert!(e.contains("invalid size"), "{bad}: {e}");
         }
+        for huge in ["99999999999g", "8589934592g", "99999999999999999999"] {
+            let e = parse_size(huge).unwrap_err().to_string();
+            assert!(e.contains("too large") && !e.contains("at least"), "{huge}: {e}");
+        }
+        assert_eq!(parse_size("8589934591g").unwrap(), 8589934591 << 30);
     }
 
     #[test]

@@ -203,8 +203,8 @@ fn flags_cluster_repeat_and_take_their_values_as_docker_does() {
     assert_eq!(c.hostname, "box");
     assert_eq!(env(&c, "HOSTNAME"), Some("box"));
     assert_eq!(c.memory, Some(1 << 30));
-    assert_eq!(container("run -m 512k busybox", &busybox()).memory, Some(512 * 1024));
-    assert_eq!(container("run --memory=100 busybox", &busybox()).memory, Some(100));
+    assert_eq!(container("run -m 6m busybox", &busybox()).memory, Some(6 << 20));
+    assert_eq!(container("run --memory=6291456 busybox", &busybox()).memory, Some(6 << 20));
 }
 
 #[test]

@@ -529,12 +529,8 @@ fn a_container_answers_on_its_address_and_on_the_published_port() {
     assert!(ok && eth0.contains("mtu 65535"), "{eth0}");
     // Another MTU for a bridge that exists is refused, in one line: its ports must match it.
     let other = Config { mtu: 1500, ..net.cfg.clone() };
-    let e = format!(
-        "{:#}",
-        network::bridge::existing(&mut network::netlink::Netlink::open().unwrap(), &other)
-            .unwrap_err()
-    );
-    assert!(e.contains("has MTU 65535, not 1500") && !e.contains('\n'), "{e}");
+    let e = format!("{:#}", network::check_bridge(&other, net.root()).unwrap_err());
+    assert!(e.contains("created with MTU 65535, not 1500") && !e.contains('\n'), "{e}");
 
     // Detach: no veth, no rules of this container, no address file; it was the last
     // container of the bridge, so the bridge and its chains are gone too.

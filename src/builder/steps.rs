@@ -135,7 +135,7 @@ pub fn build(store: &Store, opts: &Options) -> crate::Result<Report> {
     let total = df.instructions.len();
     for (i, ins) in df.instructions.iter().enumerate() {
         interrupt::check()?;
-        println!("Step {}/{total} : {}", i + 1, ins.original);
+        println!("Step {}/{total} : {}", i + 1, crate::report::shorten(&ins.original, 1000));
         b.step(ins).map_err(|e| match e.downcast_ref::<interrupt::Interrupted>() {
             Some(_) => e,
             None => anyhow!("{name}:{}: {e:#}", ins.start_line),
@@ -639,7 +639,7 @@ impl Builder<'_> {
         ensure!(
             exit.success(),
             "The command '{}' returned a non-zero code: {}",
-            argv.join(" ").trim_end().replace('\n', "\\n"),
+            crate::report::shorten(&argv.join(" ").trim_end().replace('\n', "\\n"), 200),
             exit.code()
         );
         let upper = fs_.base.join(&fs_.layers.upper);
@@ -874,6 +874,9 @@ fn resolve_owner(root: &Path, spec: &str) -> crate::Result<(u32, u32)> {
     Ok((uid, gid))
 }
 
+/// The largest file `ADD <url>` downloads (a server sending without end fills no disk).
+const ADD_LIMIT: u64 = 4 << 30;
+
 /// ADD's remote sources: downloaded into the build's work dir, named after the URL's path.
 fn download(url: &str, dir: &Path) -> crate::Result<PathBuf> {
     fs::create_dir_all(dir)?;
@@ -886,9 +889,7 @@ fn download(url: &str, dir: &Path) -> crate::Result<PathBuf> {
         .filter(|n| !n.is_empty())
         .unwrap_or("download");
     let path = dir.join(name);
-    let mut resp =
-        ureq::get(url).call().with_context(|| format!("ADD failed: downloading {url}"))?;
-    std::io::copy(&mut resp.body_mut().as_reader(), &mut fs::File::create(&path)?)?;
+    crate::registry::client::download(url, &path, ADD_LIMIT).context("ADD failed")?;
     // Docker gives downloaded files mode 0600.
     fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     Ok(path)

@@ -36,7 +36,7 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "USER[:GROUP]")]
     pub user: Option<String>,
     /// The container's hostname (default: its short ID)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = values::hostname)]
     pub hostname: Option<String>,
     /// Override the image's ENTRYPOINT (and drop its CMD); "" clears it
     #[arg(long, value_name = "CMD")]
@@ -55,7 +55,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = values::cpus)]
     pub cpus: Option<f64>,
     /// Memory limit, e.g. 64m (no swap beyond it)
-    #[arg(short, long, value_name = "SIZE", value_parser = values::size)]
+    #[arg(short, long, value_name = "SIZE", value_parser = values::memory)]
     pub memory: Option<u64>,
     /// At most N processes
     #[arg(long, value_name = "N", value_parser = values::pids_limit)]

@@ -33,6 +33,34 @@ pub fn size(s: &str) -> Parsed<u64> {
     Ok(crate::units::parse_size(s)?)
 }
 
+/// `-m 64m` for a container: bytes, at least [`MIN_MEMORY`] (Docker's minimum too).
+pub fn memory(s: &str) -> Parsed<u64> {
+    let bytes = crate::units::parse_size(s)?;
+    if bytes < MIN_MEMORY {
+        return Err(Invalid(format!(
+            "invalid --memory {s:?}: the smallest memory limit a container can start with is 6m (6 MiB, as in Docker)"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The smallest `--memory`: below it, a container is killed before its command runs.
+pub const MIN_MEMORY: u64 = 6 << 20;
+
+/// `--hostname`: at most 64 characters (the kernel's `HOST_NAME_MAX`), no control characters
+/// or `/`.
+pub fn hostname(s: &str) -> Parsed<String> {
+    let bad = |c: char| c.is_control() || c.is_whitespace() || c == '/';
+    if s.is_empty() || s.len() > 64 || s.chars().any(bad) {
+        return Err(Invalid(format!(
+            "invalid --hostname {:?}: 1 to 64 characters (HOST_NAME_MAX), no spaces, control characters or '/'{}",
+            crate::report::shorten(s, 80),
+            if s.len() > 64 { format!("; this one has {}", s.len()) } else { String::new() }
+        )));
+    }
+    Ok(s.to_string())
+}
+
 /// `--cpus 0.5`: CPUs, at most the host's.
 pub fn cpus(s: &str) -> Parsed<f64> {
     Ok(crate::units::parse_cpus(s)?)

@@ -261,8 +261,7 @@ fn run_container(
             crate::network::loopback_up()?;
         }
         if !workdir.is_empty() {
-            fs::create_dir_all(&workdir)
-                .with_context(|| format!("creating the working directory {workdir}"))?;
+            fs::create_dir_all(&workdir).map_err(|e| workdir_error(&workdir, e))?;
             sys::chdir(Path::new(&workdir))?;
         }
         Ok(())
@@ -301,13 +300,15 @@ fn run_container(
     // ANCHOR: attach
     let (child, gate) = process::spawn_staged(flags, &prepare, &setup, &argv, Some(&env))?;
     let console = console.map(tty::ConsoleSocket::into_receiver);
-    cg.add(child.pid())?;
-    let attachment = match &bridge {
+    let placed = cg.add(child.pid()).and_then(|()| match &bridge {
         Some((cfg, ports)) => {
-            Some(network::attach(cfg, store.root(), &c.config.id, child.pid(), ports)?)
+            network::attach(cfg, store.root(), &c.config.id, child.pid(), ports).map(Some)
         }
-        None => None,
-    };
+        None => Ok(None),
+    });
+    // A child that died in its set-up is why this failed: its reason, not ours ("process N
+    // is not running").
+    let attachment = placed.map_err(|e| gate.child_error().map_or(e, anyhow::Error::msg))?;
     let _detach = Detach(store.root().to_path_buf(), attachment.clone());
     if let (Some(h), Some(att)) = (handoff, &attachment) {
         h.send(att)?;
@@ -373,6 +374,25 @@ fn run_container(
     drop(cg);
     drop(fs_);
     Ok(exit.code())
+}
+
+/// Why the working directory `dir` could not be made, naming a dangling symbolic link on the
+/// way (the usual reason for "File exists").
+fn workdir_error(dir: &str, e: std::io::Error) -> anyhow::Error {
+    let mut at = std::path::PathBuf::from("/");
+    for part in Path::new(dir).components().skip(1) {
+        at.push(part);
+        let dangling = fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink())
+            && fs::metadata(&at).is_err();
+        if dangling {
+            let to = fs::read_link(&at).map(|t| t.display().to_string()).unwrap_or_default();
+            return anyhow::anyhow!(
+                "the working directory {dir} goes through {}, a symbolic link to {to}, which does not exist in the image: give -w a real directory",
+                at.display()
+            );
+        }
+    }
+    anyhow::Error::new(e).context(format!("creating the working directory {dir}"))
 }
 
 /// Unplugs the container from the bridge when the monitor is done with it (or failed).

@@ -106,14 +106,14 @@ impl Container {
         let config: ContainerConfig = read_json(&dir.join("config.json"))?;
         let mut state: State = read_json(&dir.join("state.json")).unwrap_or_default();
         // No daemon keeps this true: a "running" container whose process is gone (its
-        // monitor was killed, the machine rebooted) has exited.
+        // monitor was killed, the machine rebooted) has exited. Its process dies of SIGKILL
+        // when its monitor does (the parent-death signal): 128 + 9, as a shell says it.
         if state.status == Status::Running && !process_alive(state.pid, state.pid_start) {
             state.status = Status::Exited;
             if state.finished_at.is_empty() {
-                state.exit_code = 255;
+                state.exit_code = 128 + libc::SIGKILL;
                 state.error =
-                    "the container's process is gone and its monitor did not record how it ended"
-                        .into();
+                    "the container's monitor was killed, and its process with it (SIGKILL)".into();
             }
         }
         Ok(Container { dir: dir.to_path_buf(), config, state })

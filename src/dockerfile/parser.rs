@@ -324,7 +324,7 @@ fn parse_arguments(keyword: &str, rest: &str, escape: char) -> Result<Parsed, Pr
 // ANCHOR: command
 /// RUN, CMD, ENTRYPOINT: exec form if it is a JSON array of strings, else shell form.
 fn command(rest: &str) -> Result<Parsed, Problem> {
-    if let Some(args) = json_array(rest) {
+    if let Some(args) = json_array(rest).map_err(Problem::Message)? {
         return Ok(Parsed { args, json: true, onbuild: None });
     }
     whole(rest)
@@ -333,22 +333,22 @@ fn command(rest: &str) -> Result<Parsed, Problem> {
 
 /// SHELL has no shell form: it names the shell.
 fn shell(rest: &str) -> Result<Parsed, Problem> {
-    match json_array(rest) {
+    match json_array(rest).map_err(Problem::Message)? {
         Some(args) if !args.is_empty() => Ok(Parsed { args, json: true, onbuild: None }),
         _ => Err(Problem::Usage),
     }
 }
 
 /// A JSON array of strings, or whitespace-separated words (ADD, COPY, VOLUME).
-fn list(rest: &str) -> Parsed {
-    match json_array(rest) {
+fn list(rest: &str) -> Result<Parsed, Problem> {
+    Ok(match json_array(rest).map_err(Problem::Message)? {
         Some(args) => Parsed { args, json: true, onbuild: None },
         None => Parsed::words(fields(rest)),
-    }
+    })
 }
 
 fn sources_and_destination(rest: &str) -> Result<Parsed, Problem> {
-    let parsed = list(rest);
+    let parsed = list(rest)?;
     if parsed.args.len() < 2 {
         return Err(Problem::Usage);
     }
@@ -356,7 +356,7 @@ fn sources_and_destination(rest: &str) -> Result<Parsed, Problem> {
 }
 
 fn volume(rest: &str) -> Result<Parsed, Problem> {
-    let parsed = list(rest);
+    let parsed = list(rest)?;
     if parsed.args.is_empty() {
         return Err(Problem::Usage);
     }
@@ -609,6 +609,24 @@ mod tests {
         );
         let e = parse("", "x").unwrap_err();
         assert_eq!(e.downcast_ref::<ParseError>().map(|e| e.line), Some(None));
+    }
+
+    #[test]
+    fn a_json_array_of_other_things_than_strings_is_an_error_with_its_line() {
+        for (text, line) in [
+            ("FROM a\nRUN true\nCMD [ \"echo\", [ \"x\" ] ]\n", 3),
+            ("FROM a\nENTRYPOINT [\"sleep\", 10]\n", 2),
+            ("FROM a\nCOPY [\"a\", 1, \"/b\"]\n", 2),
+            ("FROM a\nVOLUME [true]\n", 2),
+            ("FROM a\nHEALTHCHECK CMD [\"x\", {}]\n", 2),
+        ] {
+            let e = error(text);
+            assert!(e.starts_with(&format!("Dockerfile:{line}: ")), "{e}");
+            assert!(e.contains("arrays must be comprised of strings only"), "{e}");
+        }
+        // Not JSON at all: the shell form, silently, as in Docker.
+        let df = parse("FROM a\nCMD ['echo', 'x']\n", "Dockerfile").unwrap();
+        assert!(!df.instructions[1].json);
     }
 
     #[test]

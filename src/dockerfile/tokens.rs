@@ -93,13 +93,22 @@ pub fn fields(text: &str) -> Vec<String> {
 }
 
 // ANCHOR: json_array
-/// The exec (JSON) form: a JSON array of strings. Anything else, including invalid JSON or
-/// an array holding a number, is not JSON form and Docker then reads the text as shell form.
-pub fn json_array(text: &str) -> Option<Vec<String>> {
+/// The exec (JSON) form: a JSON array of strings, `Ok(Some(…))`. Text that is not a JSON
+/// array, invalid JSON included, is not JSON form (`Ok(None)`): Docker then reads it as shell
+/// form. A valid JSON array holding anything but strings is an error, as in Docker.
+pub fn json_array(text: &str) -> Result<Option<Vec<String>>, String> {
     if !text.starts_with('[') {
-        return None;
+        return Ok(None);
     }
-    serde_json::from_str::<Vec<String>>(text).ok()
+    let Ok(items) = serde_json::from_str::<Vec<serde_json::Value>>(text) else { return Ok(None) };
+    let strings = items.into_iter().map(|item| match item {
+        serde_json::Value::String(s) => Ok(s),
+        other => Err(format!(
+            "when using JSON array syntax, arrays must be comprised of strings only: {} is not a string (quote it)",
+            crate::report::shorten(&other.to_string(), 40)
+        )),
+    });
+    strings.collect::<Result<Vec<_>, _>>().map(Some)
 }
 // ANCHOR_END: json_array
 
@@ -125,8 +134,12 @@ mod tests {
 
     #[test]
     fn json_form_needs_an_array_of_strings() {
-        assert_eq!(json_array(r#"["a", "b"]"#), Some(vec!["a".into(), "b".into()]));
-        assert_eq!(json_array(r#"["a", 1]"#), None);
-        assert_eq!(json_array("['a']"), None);
+        assert_eq!(json_array(r#"["a", "b"]"#), Ok(Some(vec!["a".into(), "b".into()])));
+        assert_eq!(json_array("['a']"), Ok(None), "not JSON: shell form");
+        assert_eq!(json_array(r#"["a"] x"#), Ok(None), "not JSON: shell form");
+        for not_strings in [r#"["a", 1]"#, r#"[ "echo", [ "x" ] ]"#, r#"[null]"#] {
+            let e = json_array(not_strings).unwrap_err();
+            assert!(e.contains("arrays must be comprised of strings only"), "{e}");
+        }
     }
 }

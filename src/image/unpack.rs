@@ -66,7 +66,9 @@ pub fn unpack(tar: impl Read, dest: &Path) -> crate::Result<Unpacked> {
         let mut entry = entry.context("reading the layer tarball (truncated or not a tar?)")?;
         let raw = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw).into_owned();
-        match u.entry(&mut entry).with_context(|| format!("layer entry {shown:?}"))? {
+        let to = dest.join(shown.trim_start_matches("./"));
+        let at = || format!("layer entry {shown:?} (to {})", to.display());
+        match u.entry(&mut entry).with_context(at)? {
             Outcome::Created => entries += 1,
             Outcome::Whiteout => whiteouts += 1,
             Outcome::SkippedDevice => skipped_devices += 1,

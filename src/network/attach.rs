@@ -59,6 +59,11 @@ pub fn ips_dir(root: &Path, bridge: &str) -> PathBuf {
     network_dir(root).join(bridge).join("ips")
 }
 
+/// `$MINIDOCKER_ROOT/network/<bridge>/mtu`: the MTU the bridge was created with.
+fn mtu_file(root: &Path, bridge: &str) -> PathBuf {
+    network_dir(root).join(bridge).join("mtu")
+}
+
 /// `$MINIDOCKER_ROOT/network/ports`: one file per published host port, holding the container.
 fn ports_dir(root: &Path) -> PathBuf {
     network_dir(root).join("ports")
@@ -191,6 +196,14 @@ pub fn attach(
     })
 }
 
+/// Whether a container can be plugged into `cfg`'s bridge: checked by `run` before it creates
+/// anything — under the lock, so it never sees a bridge half removed by a container stopping.
+pub fn check_bridge(cfg: &Config, root: &Path) -> crate::Result<()> {
+    let _lock = Lock::take(root)?;
+    bridge::existing(&mut Netlink::open()?, cfg)?;
+    bridge::check_mtu(cfg, &mtu_file(root, &cfg.bridge))
+}
+
 /// The child must have a network namespace of its own: in ours, "moving" the peer would
 /// leave it here, and configuring it as `eth0` would reconfigure the host.
 fn check_own_netns(child: Pid) -> crate::Result<()> {
@@ -217,7 +230,7 @@ fn attach_locked(
 ) -> crate::Result<Attachment> {
     // ANCHOR: attach
     reserve_ports(root, id, ports)?;
-    let bridge = bridge::ensure(nl, cfg)?;
+    let bridge = bridge::ensure(nl, cfg, &mtu_file(root, &cfg.bridge))?;
     nat::ensure_bridge(cfg)?;
     let ip = ipam::allocate(&ips_dir(root, &cfg.bridge), &cfg.subnet, id)?;
     let att = Attachment {

@@ -38,8 +38,8 @@ mod loopback;
 mod ports;
 
 pub use attach::{
-    attach, cleanup_container, configure_inside, destroy_bridge, detach, host_veth_name, ips_dir,
-    Attachment,
+    attach, check_bridge, cleanup_container, configure_inside, destroy_bridge, detach,
+    host_veth_name, ips_dir, Attachment,
 };
 pub use config::Config;
 pub use handoff::Handoff;

@@ -359,12 +359,12 @@ impl Netlink {
         }
     }
 
-    /// `ip link add NAME mtu MTU type bridge`.
-    pub fn create_bridge(&mut self, name: &str, mtu: u32) -> Result<()> {
+    /// `ip link add NAME type bridge`. Its MTU is then set with [`Netlink::set_mtu`]: given
+    /// here, the kernel would still lower it to its ports' (and to 1500 with none).
+    pub fn create_bridge(&mut self, name: &str) -> Result<()> {
         let msg = Message::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL)
             .header(&ifinfomsg(0, 0, 0))
             .attr_str(IFLA_IFNAME, name)
-            .attr_u32(IFLA_MTU, mtu)
             .nest(IFLA_LINKINFO)
             .attr_str(IFLA_INFO_KIND, "bridge")
             .end();
@@ -400,6 +400,15 @@ impl Netlink {
             .attr_u32(IFLA_MASTER, bridge.index);
         self.request(&format!("netlink RTM_NEWLINK {} master {}", link.name, bridge.name), msg)
             .map(drop)
+    }
+
+    /// `ip link set NAME mtu MTU`. On a bridge, an MTU set this way stays (the kernel stops
+    /// following its ports' MTUs) — unless it was that already, which changes nothing.
+    pub fn set_mtu(&mut self, link: &Link, mtu: u32) -> Result<()> {
+        let msg = Message::new(RTM_NEWLINK, 0)
+            .header(&ifinfomsg(link.index, 0, 0))
+            .attr_u32(IFLA_MTU, mtu);
+        self.request(&format!("netlink RTM_NEWLINK {} mtu {mtu}", link.name), msg).map(drop)
     }
 
     /// `ip link set NAME up`: IFF_UP in the flags, and in `change` to say only that bit changes.

@@ -9,20 +9,27 @@
 //! | `POST /v2/NAME/blobs/uploads/` | start an upload; `?mount=DIGEST&from=OTHER` asks to reuse another repository's blob |
 //! | `PUT LOCATION?digest=DIGEST` | the whole blob in one request (a "monolithic" upload) |
 //!
-//! Every request carries the `Authorization` the registry asked for; a `401` on the way (an
-//! expired token, a scope the token lacks) is answered once by authenticating again and
+//! Every request to the registry carries the `Authorization` it asked for; a `401` on the way
+//! (an expired token, a scope the token lacks) is answered once by authenticating again and
 //! repeating the request.
+//!
+//! Credentials belong to one origin — the scheme, host and port that challenged — as Docker
+//! and containerd have it: redirects are followed here, not by the HTTP library, so that an
+//! upload `Location`, a blob redirect or a token server's redirect to another host:port never
+//! gets them, while a redirect within the registry keeps them. Only `http` and `https`
+//! locations are followed, and a `401` from another host is not answered with ours.
 
 use super::auth::{self, Challenge, Credentials, TokenResponse};
 use crate::image::oci::{self, Descriptor};
 use crate::image::{Digest, Reference};
+use crate::report::{printable, shorten};
 use anyhow::{anyhow, bail, ensure, Context};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use ureq::config::AutoHeaderValue;
 use ureq::http::{header, Method, Request, Response, StatusCode};
-use ureq::{Agent, Body, SendBody};
+use ureq::{Agent, Body, ResponseExt, SendBody};
 
 /// What we read, in the `Accept` of manifest requests: OCI and Docker v2 manifests and indexes.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
@@ -53,6 +60,8 @@ pub struct Client {
     agent: Agent,
     registry: String,
     base: String,
+    /// The base's [`origin`]: the only one our `Authorization` is sent to.
+    origin: String,
     repository: String,
     /// `familiar/name` for messages.
     name: String,
@@ -79,13 +88,13 @@ pub enum Upload {
 }
 
 /// The HTTP agent all registry requests go through: no transparent decompression (blobs are
-/// hashed as sent), no `Authorization` carried across redirects, statuses handled here.
+/// hashed as sent), statuses and redirects handled here ([`send`]).
 pub fn agent() -> Agent {
     Agent::config_builder()
         .http_status_as_error(false)
         .accept_encoding(AutoHeaderValue::None)
         .user_agent(concat!("minidocker/", env!("CARGO_PKG_VERSION")))
-        .max_redirects(10)
+        .max_redirects(0)
         .timeout_connect(Some(Duration::from_secs(30)))
         .timeout_recv_response(Some(Duration::from_secs(300)))
         .timeout_per_read(Some(Duration::from_secs(60)))
@@ -127,10 +136,12 @@ impl Client {
             digest: None,
         }
         .familiar_name();
+        let base = super::base_url(registry);
         let client = Client {
             agent: agent(),
             registry: registry.into(),
-            base: super::base_url(registry),
+            origin: origin(&base).with_context(|| format!("invalid registry {registry:?}"))?,
+            base,
             repository: repository.into(),
             name,
             scopes,
@@ -232,7 +243,7 @@ impl Client {
         Ok(self.auth.lock().unwrap().header.clone())
     }
 
-    /// One request, without the retry.
+    /// One request, without the retry; our `Authorization` goes to the registry's origin only.
     fn send(
         &self,
         method: &Method,
@@ -241,23 +252,8 @@ impl Client {
         payload: &mut Payload,
         auth: Option<&str>,
     ) -> crate::Result<Response<Body>> {
-        let mut b = Request::builder().method(method.clone()).uri(url);
-        for (k, v) in headers {
-            b = b.header(*k, *v);
-        }
-        if let Some(a) = auth {
-            b = b.header(header::AUTHORIZATION, a);
-        }
-        let result = match payload {
-            Payload::Empty => self.agent.run(b.body(())?),
-            Payload::Bytes(bytes) => {
-                self.agent.run(b.header(header::CONTENT_LENGTH, bytes.len()).body(*bytes)?)
-            }
-            Payload::Stream(r, len) => self
-                .agent
-                .run(b.header(header::CONTENT_LENGTH, *len).body(SendBody::from_reader(*r))?),
-        };
-        result.map_err(|e| transport_error(e, &self.registry, url))
+        let auth = auth.map(|a| (self.origin.as_str(), a));
+        send(&self.agent, &self.registry, method, url, headers, payload, auth)
     }
 
     /// A request, authenticated; a `401` is answered by authenticating again and repeating
@@ -275,7 +271,8 @@ impl Client {
             return Ok(resp);
         }
         let ch = challenges(&resp);
-        if ch.is_empty() {
+        // A challenge from another host (a redirect's target) is not ours to answer.
+        if ch.is_empty() || origin(&resp.get_uri().to_string()).as_ref() != Some(&self.origin) {
             return Ok(resp);
         }
         self.authenticate(&ch)?;
@@ -287,6 +284,9 @@ impl Client {
     /// message}]}`), the status, and what to do about a refusal.
     pub fn status_error(&self, what: &str, resp: Response<Body>) -> anyhow::Error {
         let status = resp.status();
+        let elsewhere = Some(resp.get_uri())
+            .filter(|u| origin(&u.to_string()).as_ref() != Some(&self.origin))
+            .and_then(|u| u.authority().map(|a| printable(a.as_str()).into_owned()));
         let text =
             resp.into_body().with_config().limit(64 << 10).read_to_string().unwrap_or_default();
         let detail = registry_errors(&text).unwrap_or_else(|| {
@@ -298,6 +298,11 @@ impl Client {
             }
         });
         let hint = match (status.as_u16(), &self.creds) {
+            (401 | 403, _) if elsewhere.is_some() => format!(
+                " from {}, where the registry redirected us; credentials are only sent to {}",
+                elsewhere.unwrap_or_default(),
+                self.registry
+            ),
             (401 | 403, None) => format!("; log in with `minidocker login {}`", self.registry),
             (401, Some(c)) => format!(
                 "; the credentials of {} stored by `minidocker login` were not accepted",
@@ -305,7 +310,7 @@ impl Client {
             ),
             _ => String::new(),
         };
-        anyhow!("{what}: {detail} (HTTP {}{hint})", status.as_u16())
+        anyhow!("{what}: {} (HTTP {}{hint})", printable(&shorten(&detail, 300)), status.as_u16())
     }
 
     // ---- manifests ------------------------------------------------------------------------
@@ -342,7 +347,7 @@ impl Client {
             );
         }
         if let Some(c) = claimed.filter(|c| c.starts_with("sha256:")) {
-            ensure!(c == digest.as_str(), "the registry says the manifest of {at} is {c} but its content is {digest} — refused");
+            ensure!(c == digest.as_str(), "the registry says the manifest of {at} is {} but its content is {digest} — refused", printable(&c));
         }
         let media_type = media_type_of(&bytes, content_type.as_deref());
         Ok(Fetched { bytes, media_type, digest })
@@ -458,7 +463,7 @@ impl Client {
             202 => {
                 let loc = header_str(&resp, "location")
                     .context("the registry started an upload without saying where (no Location)")?;
-                Ok(Upload::Session(self.absolute(&loc)))
+                Ok(Upload::Session(resolve(&self.base, &loc).context("starting an upload")?))
             }
             _ => Err(self.status_error(&format!("starting an upload to {}", self.name), resp)),
         }
@@ -489,17 +494,6 @@ impl Client {
         }
         Ok(())
     }
-
-    /// A `Location` the registry gave, as a full URL.
-    fn absolute(&self, location: &str) -> String {
-        if location.starts_with("http://") || location.starts_with("https://") {
-            location.to_string()
-        } else if location.starts_with('/') {
-            format!("{}{location}", self.base)
-        } else {
-            format!("{}/{location}", self.base)
-        }
-    }
 }
 
 /// Ask a token server for a Bearer token, as Docker does: `GET realm?service=…&scope=…`,
@@ -514,21 +508,28 @@ pub fn fetch_token(
     let realm = challenge.param("realm").filter(|r| !r.is_empty()).with_context(|| {
         format!("{registry} asked for a Bearer token without saying where to get one (no realm)")
     })?;
-    ensure!(
-        realm.starts_with("https://") || realm.starts_with("http://"),
-        "{registry} names a token server that is not an http(s) URL: {realm:?}"
-    );
-    let mut req = agent.get(realm);
+    let realm_origin = origin(realm).with_context(|| {
+        format!("{registry} names a token server that is not an http(s) URL: {realm:?}")
+    })?;
+    let realm = printable(realm);
+    let mut query: Vec<(&str, &str)> = Vec::new();
     if let Some(s) = challenge.param("service") {
-        req = req.query("service", s);
+        query.push(("service", s));
     }
-    for s in scopes {
-        req = req.query("scope", s);
+    query.extend(scopes.iter().map(|s| ("scope", s.as_str())));
+    let basic = creds.map(|c| {
+        query.push(("account", &c.username));
+        c.basic()
+    });
+    let mut url = challenge.param("realm").unwrap_or_default().to_string();
+    for (i, (k, v)) in query.iter().enumerate() {
+        let sep = if i == 0 && !url.contains('?') { '?' } else { '&' };
+        url.push_str(&format!("{sep}{k}={}", encode(v)));
     }
-    if let Some(c) = creds {
-        req = req.query("account", &c.username).header(header::AUTHORIZATION, c.basic());
-    }
-    let resp = req.call().map_err(|e| transport_error(e, registry, realm))?;
+    // The registry that challenged named this server: it gets the credentials, its
+    // redirects elsewhere do not.
+    let auth = basic.as_deref().map(|b| (realm_origin.as_str(), b));
+    let resp = send(agent, registry, &Method::GET, &url, &[], &mut Payload::Empty, auth)?;
     let status = resp.status().as_u16();
     match status {
         200 => {}
@@ -552,12 +553,10 @@ pub fn fetch_token(
 pub fn check_login(registry: &str, creds: &Credentials) -> crate::Result<()> {
     let agent = agent();
     let url = format!("{}/v2/", super::base_url(registry));
+    let own = origin(&url).with_context(|| format!("invalid registry {registry:?}"))?;
     let get = |auth: Option<String>| {
-        let mut r = agent.get(&url);
-        if let Some(a) = auth {
-            r = r.header(header::AUTHORIZATION, a);
-        }
-        r.call().map_err(|e| transport_error(e, registry, &url))
+        let auth = auth.as_deref().map(|a| (own.as_str(), a));
+        send(&agent, registry, &Method::GET, &url, &[], &mut Payload::Empty, auth)
     };
     let resp = get(None)?;
     match resp.status().as_u16() {
@@ -591,13 +590,167 @@ fn challenges(resp: &Response<Body>) -> Vec<Challenge> {
         .collect()
 }
 
+/// `scheme://host:port` of an http(s) URL, the port made explicit: what credentials belong to.
+pub fn origin(url: &str) -> Option<String> {
+    let uri: ureq::http::Uri = url.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let port = match (uri.port_u16(), scheme.as_str()) {
+        (Some(p), "http" | "https") => p,
+        (None, "http") => 80,
+        (None, "https") => 443,
+        _ => return None,
+    };
+    Some(format!("{scheme}://{}:{port}", uri.host()?.to_ascii_lowercase()))
+}
+
+/// Where a `Location` sent in answer to `base` points: an http(s) URL, a path on the same
+/// host, or a path relative to `base`'s. Any other scheme (`file:`, …) is refused.
+pub fn resolve(base: &str, location: &str) -> crate::Result<String> {
+    let scheme = location.split_once(':').map(|(s, _)| s).filter(|s| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    if let Some(scheme) = scheme {
+        ensure!(
+            ["http", "https"].contains(&scheme.to_ascii_lowercase().as_str()),
+            "refused to follow the location {}: only http and https locations are followed",
+            printable(&shorten(location, 200))
+        );
+        return Ok(location.to_string());
+    }
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let root = base[after_scheme..].find(['/', '?', '#']).map_or(base.len(), |i| after_scheme + i);
+    Ok(if let Some(rest) = location.strip_prefix("//") {
+        format!("{}{rest}", &base[..after_scheme])
+    } else if location.starts_with('/') {
+        format!("{}{location}", &base[..root])
+    } else {
+        let path = &base[..base.find(['?', '#']).unwrap_or(base.len())];
+        let dir = path[root..].rfind('/').map_or(root, |i| root + i + 1);
+        let slash = if dir == root { "/" } else { "" };
+        format!("{}{slash}{location}", &path[..dir])
+    })
+}
+
+/// The most redirects one request follows (Go's and ureq's default too).
+const MAX_REDIRECTS: usize = 10;
+
+/// One request, following the redirects of a `GET` or `HEAD`: `auth` (an `Authorization`
+/// and the [`origin`] it belongs to) goes to URLs of that origin only; a location that is
+/// not http(s) is refused.
+fn send(
+    agent: &Agent,
+    registry: &str,
+    method: &Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    payload: &mut Payload,
+    auth: Option<(&str, &str)>,
+) -> crate::Result<Response<Body>> {
+    let mut url = url.to_string();
+    for _ in 0..=MAX_REDIRECTS {
+        let mut b = Request::builder().method(method.clone()).uri(&url);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        if let Some((_, a)) = auth.filter(|(o, _)| origin(&url).as_deref() == Some(*o)) {
+            b = b.header(header::AUTHORIZATION, a);
+        }
+        let result = match payload {
+            Payload::Empty => agent.run(b.body(())?),
+            Payload::Bytes(bytes) => {
+                agent.run(b.header(header::CONTENT_LENGTH, bytes.len()).body(*bytes)?)
+            }
+            Payload::Stream(r, len) => {
+                agent.run(b.header(header::CONTENT_LENGTH, *len).body(SendBody::from_reader(*r))?)
+            }
+        };
+        let resp = result.map_err(|e| transport_error(e, registry, &url))?;
+        let redirect = resp.status().is_redirection() && resp.status() != StatusCode::NOT_MODIFIED;
+        if !redirect || !matches!(*method, Method::GET | Method::HEAD) {
+            return Ok(resp);
+        }
+        let here = printable(url.split('?').next().unwrap_or(&url)).into_owned();
+        let location = header_str(&resp, "location")
+            .with_context(|| format!("{registry}: {here} redirects without a Location"))?;
+        url = resolve(&url, &location).with_context(|| format!("{registry}: {here} redirects"))?;
+    }
+    bail!("{registry}: more than {MAX_REDIRECTS} redirects, the last to {}", printable(&url))
+}
+
+/// `GET url` into the new file `to` (`ADD <url>`): through the registry's client, with its
+/// timeouts and its handling of redirects, at most `limit` bytes; on a failure the file is
+/// removed. Returns the number of bytes written.
+///
+/// The transfer runs on a thread of its own, so that Ctrl-C stops it at once: the HTTP
+/// library retries reads a signal interrupts until its read timeout (a minute) runs out.
+pub fn download(url: &str, to: &std::path::Path, limit: u64) -> crate::Result<u64> {
+    let mut out =
+        std::fs::File::create(to).with_context(|| format!("creating {}", to.display()))?;
+    let r = download_into(url, &mut out, limit)
+        .and_then(|n| out.sync_all().map(|()| n).context("writing the download"));
+    if r.is_err() {
+        let _ = std::fs::remove_file(to);
+    }
+    r.with_context(|| format!("downloading into {}", to.display()))
+}
+
+fn download_into(url: &str, out: &mut std::fs::File, limit: u64) -> crate::Result<u64> {
+    origin(url).with_context(|| format!("{}: not an http(s) URL", printable(url)))?;
+    let shown = printable(url.split('?').next().unwrap_or(url)).into_owned();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<crate::Result<Vec<u8>>>(4);
+    let (url, host) =
+        (url.to_string(), printable(url.split('/').nth(2).unwrap_or(url)).into_owned());
+    let what = shown.clone();
+    std::thread::spawn(move || {
+        let transfer = || -> crate::Result<()> {
+            let resp = send(&agent(), &host, &Method::GET, &url, &[], &mut Payload::Empty, None)?;
+            let status = resp.status().as_u16();
+            ensure!(status == 200, "{what} answered HTTP {status}");
+            let mut body = resp.into_body().into_reader();
+            loop {
+                let mut chunk = vec![0u8; 64 << 10];
+                let n = body.read(&mut chunk)?;
+                chunk.truncate(n);
+                if n == 0 || tx.send(Ok(chunk)).is_err() {
+                    return Ok(());
+                }
+            }
+        };
+        if let Err(e) = transfer() {
+            let _ = tx.send(Err(e));
+        }
+    });
+    let mut n = 0u64;
+    loop {
+        if let Err(sig) = crate::interrupt::check() {
+            bail!("{sig}: the download of {shown} stopped after {n} bytes");
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(chunk)) => {
+                n += chunk.len() as u64;
+                ensure!(
+                    n <= limit,
+                    "{shown} is larger than {} — refused",
+                    crate::units::human(limit)
+                );
+                out.write_all(&chunk)?;
+            }
+            Ok(Err(e)) if n == 0 => return Err(e),
+            Ok(Err(e)) => bail!("the download of {shown} was cut short after {n} bytes: {e:#}"),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(n),
+        }
+    }
+}
+
 fn header_str(resp: &Response<Body>, name: &str) -> Option<String> {
     resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 fn transport_error(e: ureq::Error, registry: &str, url: &str) -> anyhow::Error {
-    let url = url.split('?').next().unwrap_or(url);
-    anyhow!("cannot reach {registry} ({url}): {e}")
+    let url = printable(url.split('?').next().unwrap_or(url)).into_owned();
+    anyhow!("cannot reach {registry} ({url}): {}", printable(&e.to_string()))
 }
 
 /// The registry's error document, `{"errors": [{"code": "MANIFEST_UNKNOWN", "message": …}]}`,
@@ -692,5 +845,22 @@ mod tests {
         assert!(media_type_of(br#"{"schemaVersion":1}"#, None).contains("manifest.v1"));
         assert_eq!(encode("sha256:ab"), "sha256%3Aab");
         assert_eq!(encode("library/busybox"), "library/busybox");
+    }
+
+    #[test]
+    fn origins_and_locations() {
+        assert_eq!(origin("http://127.0.0.1:5000/v2/").as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(origin("HTTPS://Reg.example/v2/").as_deref(), Some("https://reg.example:443"));
+        assert_eq!(origin("https://reg.example:443/x"), origin("https://reg.example/y"));
+        assert_ne!(origin("http://127.0.0.1:5000/"), origin("http://127.0.0.1:5001/"));
+        assert_eq!(origin("file:///etc/passwd"), None);
+        let base = "http://h:1/v2/r/blobs/uploads/?x=1";
+        assert_eq!(resolve(base, "/cdn/a").unwrap(), "http://h:1/cdn/a");
+        assert_eq!(resolve(base, "abc").unwrap(), "http://h:1/v2/r/blobs/uploads/abc");
+        assert_eq!(resolve("http://h:1", "abc").unwrap(), "http://h:1/abc");
+        assert_eq!(resolve(base, "//other:2/p").unwrap(), "http://other:2/p");
+        assert_eq!(resolve(base, "https://o/p").unwrap(), "https://o/p");
+        let e = resolve(base, "file:///etc/passwd").unwrap_err().to_string();
+        assert!(e.contains("only http and https"), "{e}");
     }
 }

@@ -114,8 +114,8 @@ pub fn pull(store: &Store, reference: &Reference, opts: &PullOptions) -> crate::
     if config.os != want.os || config.architecture != want.architecture {
         eprintln!(
             "WARNING: The requested image's platform ({}/{}) does not match the {} platform ({}/{})",
-            config.os,
-            config.architecture,
+            crate::report::printable(&crate::report::shorten(&config.os, 40)),
+            crate::report::printable(&crate::report::shorten(&config.architecture, 40)),
             if opts.platform.is_some() { "requested" } else { "detected host" },
             want.os,
             want.architecture
@@ -295,9 +295,28 @@ pub fn choose(index: &Index, want: &Platform) -> crate::Result<Descriptor> {
                 want.architecture,
                 want.variant.as_deref().map(|v| format!("/{v}")).unwrap_or_default()
             );
+            // What a registry says is shown briefly and without its control characters.
+            const SHOWN: usize = 5;
+            let listed: Vec<String> = have
+                .iter()
+                .take(SHOWN)
+                .map(|p| crate::report::printable(&crate::report::shorten(p, 40)).into_owned())
+                .collect();
+            let more = if have.len() > SHOWN {
+                format!(", … {} more", have.len() - SHOWN)
+            } else {
+                String::new()
+            };
             bail!(
                 "no matching manifest for {want_s} in the manifest list entries (it has {})",
-                if have.is_empty() { "none with a platform".into() } else { have.join(", ") }
+                match have.len() {
+                    0 => "none with a platform".into(),
+                    n => format!(
+                        "{n} platform{}: {}{more}",
+                        if n == 1 { "" } else { "s" },
+                        listed.join(", ")
+                    ),
+                }
             )
         }
     }

@@ -12,6 +12,17 @@ pub(crate) struct Board {
     quiet: bool,
 }
 
+/// A board dropped before it settled is one whose command failed: its lines stay as they
+/// ended (`Failed`), and the cursor goes below them, so that the error is printed on a line of
+/// its own instead of glued to the last bar.
+impl Drop for Board {
+    fn drop(&mut self) {
+        if self.multi.take().is_some() {
+            eprintln!();
+        }
+    }
+}
+
 /// One layer's line.
 pub(crate) struct Line {
     bar: Option<ProgressBar>,

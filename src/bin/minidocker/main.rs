@@ -92,7 +92,23 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
-            eprintln!("{} {e:#}", "minidocker: error:".red().bold());
+            // Whatever a server or a file put into the message shows no control characters.
+            let mut text = format!("{e:#}");
+            let io_errno = |e: &anyhow::Error| {
+                e.chain().find_map(|c| match c.downcast_ref::<nix::errno::Errno>() {
+                    Some(errno) => Some(*errno as i32),
+                    None => c.downcast_ref::<std::io::Error>()?.raw_os_error(),
+                })
+            };
+            if matches!(io_errno(&e), Some(libc::ENOSPC | libc::EDQUOT)) {
+                let root = minidocker::image::store::default_root();
+                text.push_str(&format!(
+                    " — the file system is full: free space on it (`df -h {}` for the store's)",
+                    root.display()
+                ));
+            }
+            let text: Vec<_> = text.split('\n').map(report::printable).collect();
+            eprintln!("{} {}", "minidocker: error:".red().bold(), text.join("\n"));
             match e.downcast_ref::<interrupt::Interrupted>() {
                 Some(sig) => ExitCode::from((128 + sig.0) as u8),
                 None => ExitCode::from(1),

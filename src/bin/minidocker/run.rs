@@ -28,7 +28,7 @@ pub fn run(args: RunArgs) -> minidocker::Result<i32> {
     // not fit the bridge already there.
     if c.network == "bridge" {
         let cfg = network::Config::from_env()?;
-        network::bridge::existing(&mut network::netlink::Netlink::open()?, &cfg)?;
+        network::check_bridge(&cfg, store.root())?;
     }
     let container = lifecycle::create(&store, c)?;
     let detach = container.config.detach;
