@@ -6,6 +6,7 @@
 //! [`Cgroup`] works on cgroup v1, v2 and hybrid hosts: each controller's directory sits in the
 //! hierarchy [`Layout::locate`] finds for it.
 
+pub mod devices;
 pub mod freezer;
 mod layout;
 pub mod limits;

@@ -162,8 +162,11 @@ fn run_container(
     if layout.locate(crate::cgroups::Controller::Freezer).is_some() {
         controllers.push(crate::cgroups::Controller::Freezer);
     }
+    // And Docker's device rules: no host device beyond /dev/null and its kind can be opened.
+    controllers.push(crate::cgroups::Controller::Devices);
     let cg = Cgroup::create(&layout, &cgroup_name(&c.config.id), &controllers)?;
     limits.apply(&cg)?;
+    crate::cgroups::devices::apply(&cg, &crate::cgroups::devices::DEFAULT_RULES)?;
 
     // Every container has a log, as in Docker, whether anyone is attached or not.
     let log = fs::File::options().create(true).append(true).open(c.log_path())?;

@@ -4,6 +4,7 @@
 //! use [`run`]; a container's monitor ([`super::run`]) takes the same steps around a terminal,
 //! cgroups and a network.
 
+use crate::cgroups::{devices, Cgroup, Controller, Layout};
 use crate::mounts::{self, Bind};
 use crate::process::{self, Exit};
 use crate::rootfs::{enter, Rootfs};
@@ -75,9 +76,24 @@ pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<Exit> {
     } else {
         CONTAINER_NAMESPACES
     };
+    // A cgroup of its own for Docker's device rules, as a container has (see `devices_only`).
+    let cg = devices_only()?;
     let (child, gate) = process::spawn_with_env(flags, &setup, spec.argv, Some(spec.env))?;
+    cg.add(child.pid())?;
     gate.open()?;
     child.wait()
+}
+
+/// A cgroup with only the device controller, holding Docker's default device rules: how a
+/// build's `RUN` gets the same device isolation as a container. Removed when dropped.
+pub fn devices_only() -> crate::Result<Cgroup> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let name =
+        format!("minidocker/run-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    let cg = Cgroup::create(&Layout::detect()?, &name, &[Controller::Devices])?;
+    devices::apply(&cg, &devices::DEFAULT_RULES)?;
+    Ok(cg)
 }
 
 /// The environment for a container whose image sets `image_env`: that, with `PATH`,
