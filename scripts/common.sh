@@ -21,7 +21,9 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 #   skopeo, umoci: the OCI tools the image store is tested against; busybox-static: the busybox image;
 #   docker-registry (the reference distribution server), apache2-utils (htpasswd), openssl: registry tests;
 #   iproute2, iptables: container networking; docker.io: interop tests with a private dockerd.
-PACKAGES=(util-linux coreutils procps curl iproute2 iptables skopeo umoci busybox-static docker-registry apache2-utils openssl docker.io)
+# golang-github-docker-docker-dev: Docker's own seccomp default.json, the fixture
+# tests/security.rs compares our default profile with.
+PACKAGES=(util-linux coreutils procps curl iproute2 iptables skopeo umoci busybox-static docker-registry apache2-utils openssl docker.io golang-github-docker-docker-dev)
 MDBOOK_VERSION=0.5.4
 
 # Install the given Debian packages, those that are missing only.

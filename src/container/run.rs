@@ -221,6 +221,8 @@ fn run_container(
         "no command specified: the image has no CMD or ENTRYPOINT; give one after the image name"
     );
     let env = c.config.env.clone();
+    // Docker's seccomp profile unless --security-opt said otherwise.
+    let seccomp = super::config::seccomp_profile(&c.config.security_opt)?;
     let (hostname, workdir, user) =
         (c.config.hostname.clone(), c.config.working_dir.clone(), c.config.user.clone());
     let new_net = !flags.is_empty() && flags.contains(CloneFlags::CLONE_NEWNET);
@@ -297,6 +299,10 @@ fn run_container(
         security::restrict()?;
         if !user.is_empty() {
             spawn::switch_user(&user, console_fd.is_some())?;
+        }
+        // The last step before execve: from here on every system call passes the filter.
+        if let Some(profile) = &seccomp {
+            crate::seccomp::install(profile)?;
         }
         Ok(())
     };

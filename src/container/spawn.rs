@@ -47,6 +47,7 @@ pub struct Spec<'a> {
 /// Waits for it to end.
 pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<Exit> {
     let merged = rootfs.merged();
+    let default_profile = crate::seccomp::docker_default();
     let setup = || -> crate::Result<()> {
         // If this process dies (even by SIGKILL), the container dies with it.
         nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
@@ -69,7 +70,8 @@ pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<Exit> {
         if let Some(user) = spec.user.filter(|u| !u.is_empty()) {
             switch_user(user, false)?;
         }
-        Ok(())
+        // Docker's seccomp profile, last (a build's RUN runs under it in Docker too).
+        crate::seccomp::install(&default_profile)
     };
     let flags = if spec.host_network {
         CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET)
