@@ -369,3 +369,67 @@ fn seccomp_is_on_by_default_and_security_opt_turns_it_off() {
     }
     assert_eq!(root.container_ids().len(), 2, "a refused run made a container");
 }
+
+// ---- --init -------------------------------------------------------------------------------
+
+/// Ctrl-C (SIGINT to a foreground `run`) stops `--init busybox sleep 30` at once — without
+/// `--init`, `sleep` as PID 1 would ignore it — and the exit status is 130, as Docker's.
+#[test]
+fn init_passes_ctrl_c_on_and_reaps_zombies() {
+    if !have_root("init_passes_ctrl_c_on_and_reaps_zombies") {
+        return;
+    }
+    let root = TestRoot::with_busybox("sec-init");
+    let mut child = root
+        .minidocker()
+        .args([
+            "run",
+            "--rm",
+            "--init",
+            "--name",
+            "i",
+            "--network",
+            "none",
+            "busybox",
+            "sleep",
+            "30",
+        ])
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    // Until the container runs (and a moment more, for its init to start the command).
+    let started = std::time::Instant::now();
+    while md(&root, &["inspect", "--format", "{{.State.Running}}", "i"]).1.trim() != "true" {
+        assert!(started.elapsed().as_secs() < 10, "run --init did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let sent = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(sent.elapsed().as_secs() < 5, "Ctrl-C did not stop run --init sleep 30");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+
+    // An orphan's parent is PID 1: the init reaps it; `sleep` as PID 1 leaves a zombie.
+    let zombies = "sleep 1; grep -l 'State:.*Z' /proc/[0-9]*/status | wc -l";
+    for (init, want) in [(true, "0"), (false, "1")] {
+        let name = format!("z{init}");
+        let mut args = vec!["run", "-d", "--name", &name, "--network", "none"];
+        if init {
+            args.push("--init");
+        }
+        args.extend(["busybox", "sh", "-c", "(sleep 0.1 &); exec sleep 30"]);
+        let (code, _, err) = md(&root, &args);
+        assert_eq!(code, 0, "{err}");
+        let (_, out, err) = md(&root, &["exec", &name, "sh", "-c", zombies]);
+        assert_eq!(out.trim(), want, "zombies with --init={init}: {err}");
+        let (_, out, _) = md(&root, &["inspect", "--format", "{{.HostConfig.Init}}", &name]);
+        assert_eq!(out.trim(), init.to_string());
+        md(&root, &["rm", "-f", &name]);
+    }
+}

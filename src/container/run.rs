@@ -223,6 +223,7 @@ fn run_container(
     let env = c.config.env.clone();
     // Docker's seccomp profile unless --security-opt said otherwise.
     let seccomp = super::config::seccomp_profile(&c.config.security_opt)?;
+    let init = c.config.init;
     let (hostname, workdir, user) =
         (c.config.hostname.clone(), c.config.working_dir.clone(), c.config.user.clone());
     let new_net = !flags.is_empty() && flags.contains(CloneFlags::CLONE_NEWNET);
@@ -303,6 +304,10 @@ fn run_container(
         // The last step before execve: from here on every system call passes the filter.
         if let Some(profile) = &seccomp {
             crate::seccomp::install(profile)?;
+        }
+        // --init: this process stays as PID 1; its child executes the command.
+        if init {
+            super::init::fork_init()?;
         }
         Ok(())
     };
