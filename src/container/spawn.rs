@@ -93,7 +93,7 @@ pub fn devices_only() -> crate::Result<Cgroup> {
     static N: AtomicU32 = AtomicU32::new(0);
     let name =
         format!("minidocker/run-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-    let cg = Cgroup::create(&Layout::detect()?, &name, &[Controller::Devices])?;
+    let cg = Cgroup::create(&Layout::detect()?, &name, &[Controller::Devices])?.quietly();
     devices::apply(&cg, &devices::DEFAULT_RULES)?;
     Ok(cg)
 }
