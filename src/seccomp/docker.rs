@@ -89,7 +89,7 @@ fn applies(call: &Value, caps: &[&str]) -> bool {
         && !list("excludes", "caps").iter().any(have)
         && (inc_arches.is_empty() || inc_arches.iter().any(ours))
         && !list("excludes", "arches").iter().any(ours)
-        && min_kernel.is_none_or(|min| kernel_at_least(min))
+        && min_kernel.is_none_or(kernel_at_least)
 }
 
 /// Is the running kernel at least `min` ("4.8")?
