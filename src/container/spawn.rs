@@ -87,13 +87,25 @@ pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<Exit> {
 }
 
 /// A cgroup with only the device controller, holding Docker's default device rules: how a
-/// build's `RUN` gets the same device isolation as a container. Removed when dropped.
+/// build's `RUN` gets the same device isolation as a container. Removed when dropped; one
+/// that a process killed with -9 left (`run-<its PID>-N`) is removed by the next.
 pub fn devices_only() -> crate::Result<Cgroup> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
+    let layout = Layout::detect()?;
+    if let Some(h) = layout.locate(Controller::Devices) {
+        let parent = h.mountpoint.join("minidocker");
+        for entry in fs::read_dir(&parent).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let owner = name.strip_prefix("run-").and_then(|r| r.split('-').next());
+            if owner.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
+                let _ = fs::remove_dir(entry.path()); // empty: its processes died with it
+            }
+        }
+    }
     let name =
         format!("minidocker/run-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-    let cg = Cgroup::create(&Layout::detect()?, &name, &[Controller::Devices])?.quietly();
+    let cg = Cgroup::create(&layout, &name, &[Controller::Devices])?.quietly();
     devices::apply(&cg, &devices::DEFAULT_RULES)?;
     Ok(cg)
 }
