@@ -23,8 +23,10 @@ SETUP_PACKAGES=(util-linux coreutils procps curl iproute2 iptables busybox-stati
 # The tests (scripts/test) need besides:
 #   skopeo, umoci: the OCI tools the image store is tested against;
 #   docker-registry (the reference distribution server), apache2-utils (htpasswd), openssl: registry tests;
-#   docker.io: interop tests with a private dockerd.
-TEST_PACKAGES=(skopeo umoci docker-registry apache2-utils openssl docker.io)
+#   docker.io: interop tests with a private dockerd;
+#   golang-github-docker-docker-dev: Docker's own seccomp default.json, the fixture
+#   tests/security.rs compares our default profile with.
+TEST_PACKAGES=(skopeo umoci docker-registry apache2-utils openssl docker.io golang-github-docker-docker-dev)
 MDBOOK_VERSION=0.5.4
 
 # Install the given Debian packages, those that are missing only.

@@ -28,6 +28,7 @@
 //! | 0 helpers | [`lessons`] | the list of lessons that workshop, harness and tests read | |
 //! | 1 mechanisms | [`namespaces`] | clone/unshare, `/proc/PID/ns/*` | 01, exercise 01 |
 //! | 1 mechanisms | [`cgroups`] | cgroup v1 and v2: limits, usage counters | 02, exercise 02 |
+//! | 1 mechanisms | [`seccomp`] | system call filters: Docker's default profile as classic BPF | |
 //! | 1 mechanisms | [`image`] | OCI image store, layer (un)packing, whiteouts, references | 03 |
 //! | 1 mechanisms | [`network`] | bridge, veth over netlink, IPAM, NAT, ports | 05, exercise 05 |
 //! | 2 rootfs | [`rootfs`] | overlay union mount, the init layer, pivot_root | 03, exercise 03 |
@@ -73,6 +74,7 @@ pub mod registry;
 pub mod report;
 pub mod rooted;
 pub mod rootfs;
+pub mod seccomp;
 pub mod sys;
 pub mod units;
 pub mod volumes;

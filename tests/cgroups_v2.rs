@@ -170,3 +170,41 @@ fn xray_reads_limits_and_usage_from_v2_files() {
     assert_eq!(elsewhere.limits.memory_bytes, None);
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// The device rules on v2: an eBPF program attached to the group, proven on the real v2
+/// hierarchy (the BPF hook works there on a hybrid host too): a node of /dev/kmsg can be
+/// made (mknod is allowed) but not opened; /dev/null still can.
+#[test]
+fn real_v2_device_program_refuses_host_devices() {
+    if !common::have_root("real_v2_device_program_refuses_host_devices") {
+        return;
+    }
+    use minidocker::cgroups::devices;
+    let mnt = real_v2().expect("this host has no cgroup2 mount");
+    let layout = Layout::v2_at(&mnt, &[]);
+    let name = format!("minidocker/test-dev-{}", std::process::id());
+    let cg = Cgroup::create(&layout, &name, &[Controller::Devices]).unwrap();
+    assert_eq!(cg.version(Controller::Devices).unwrap(), Version::V2);
+    devices::apply(&cg, &devices::DEFAULT_RULES).unwrap();
+    let dir = std::env::temp_dir().join(format!("minidocker-devtest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = format!(
+        "mknod {d}/kmsg c 1 11 || exit 10; echo ok > /dev/null || exit 11; \
+         head -c 1 /dev/urandom > /dev/null || exit 12; \
+         if echo x 2>{d}/err > {d}/kmsg; then exit 13; fi; exit 0",
+        d = dir.display()
+    );
+    let argv = vec!["/bin/sh".to_string(), "-c".into(), script];
+    let (child, gate) = process::spawn(CloneFlags::empty(), &|| Ok(()), &argv).unwrap();
+    cg.add(child.pid()).unwrap();
+    gate.open().unwrap();
+    let exit = child.wait().unwrap();
+    let err = std::fs::read_to_string(dir.join("err")).unwrap_or_default();
+    std::fs::remove_dir_all(&dir).unwrap();
+    cg.destroy().unwrap();
+    assert!(
+        exit.success(),
+        "{exit:?} (10 mknod refused, 11/12 null/urandom refused, 13 kmsg opened)"
+    );
+    assert!(err.contains("Operation not permitted"), "opening the kmsg node: {err}");
+}

@@ -37,6 +37,9 @@ pub enum Controller {
     /// Stopping and resuming a group's processes. A controller of its own on v1; on v2 every
     /// group has `cgroup.freeze`, with nothing to switch on.
     Freezer,
+    /// Which device files may be opened or made. Files on v1; on v2 an eBPF program attached
+    /// to the group, with nothing to switch on.
+    Devices,
 }
 
 impl Controller {
@@ -47,13 +50,14 @@ impl Controller {
             Controller::Memory => "memory",
             Controller::Pids => "pids",
             Controller::Freezer => "freezer",
+            Controller::Devices => "devices",
         }
     }
 
     /// The name to write into a v2 `cgroup.subtree_control`, if it must be switched on.
     pub(crate) fn v2_name(self) -> Option<&'static str> {
         match self {
-            Controller::Cpuacct | Controller::Freezer => None,
+            Controller::Cpuacct | Controller::Freezer | Controller::Devices => None,
             c => Some(c.name()),
         }
     }

@@ -6,6 +6,7 @@
 //! [`Cgroup`] works on cgroup v1, v2 and hybrid hosts: each controller's directory sits in the
 //! hierarchy [`Layout::locate`] finds for it.
 
+pub mod devices;
 pub mod freezer;
 mod layout;
 pub mod limits;
@@ -49,6 +50,8 @@ pub struct Cgroup {
     dirs: Vec<PathBuf>,
     /// Every file written, with its value, for the lesson to show.
     written: RefCell<Vec<(PathBuf, String)>>,
+    /// Removed without a word (a group that is a detail of the story being told).
+    quiet: bool,
 }
 
 impl Cgroup {
@@ -60,8 +63,12 @@ impl Cgroup {
         name: &str,
         controllers: &[Controller],
     ) -> crate::Result<Cgroup> {
-        let mut cg =
-            Cgroup { placements: Vec::new(), dirs: Vec::new(), written: RefCell::new(Vec::new()) };
+        let mut cg = Cgroup {
+            placements: Vec::new(),
+            dirs: Vec::new(),
+            written: RefCell::new(Vec::new()),
+            quiet: false,
+        };
         for &c in controllers {
             let Some(h) = layout.locate(c) else {
                 bail!(
@@ -134,6 +141,12 @@ impl Cgroup {
             .iter()
             .find(|p| p.0 == c)
             .with_context(|| format!("this cgroup was not created with the '{c}' controller"))
+    }
+
+    /// Remove the group without reporting it (see [`crate::report::cleanup`]).
+    pub fn quietly(mut self) -> Cgroup {
+        self.quiet = true;
+        self
     }
 
     /// The directory that holds controller `c`'s files for this group.
@@ -233,7 +246,9 @@ impl Cgroup {
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
             }
-            report::cleanup(&format!("removed cgroup {}", dir.display()));
+            if !self.quiet {
+                report::cleanup(&format!("removed cgroup {}", dir.display()));
+            }
         }
         Ok(())
     }

@@ -60,6 +60,13 @@ pub struct RunArgs {
     /// At most N processes
     #[arg(long, value_name = "N", value_parser = values::pids_limit)]
     pub pids_limit: Option<u64>,
+    /// Security options: seccomp=unconfined (no system call filter) or seccomp=FILE (a
+    /// profile in Docker's JSON format); Docker's default profile otherwise
+    #[arg(long, value_name = "OPT", value_parser = values::security_opt)]
+    pub security_opt: Vec<String>,
+    /// Run a small init as PID 1 that forwards signals to the command and reaps zombies
+    #[arg(long)]
+    pub init: bool,
     /// The image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -91,6 +98,8 @@ impl RunArgs {
             detach: self.detach,
             tty: self.tty,
             open_stdin: self.interactive,
+            security_opt: self.security_opt.clone(),
+            init: self.init,
         })
     }
 }

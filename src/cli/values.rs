@@ -89,6 +89,11 @@ pub fn network(s: &str) -> Parsed<String> {
     Ok(crate::container::config::parse_network(s)?)
 }
 
+/// `--security-opt`: seccomp=unconfined, seccomp=FILE (its JSON read now), no-new-privileges.
+pub fn security_opt(s: &str) -> Parsed<String> {
+    Ok(crate::container::config::parse_security_opt(s)?)
+}
+
 /// `--name`: Docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
 pub fn container_name(s: &str) -> Parsed<String> {
     Ok(crate::container::config::parse_name(s)?)

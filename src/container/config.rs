@@ -41,6 +41,10 @@ pub struct Overrides {
     pub detach: bool,
     pub tty: bool,
     pub open_stdin: bool,
+    /// `--security-opt`, with a seccomp profile's file already read (see `ContainerConfig`).
+    pub security_opt: Vec<String>,
+    /// `--init`.
+    pub init: bool,
 }
 
 impl Default for Overrides {
@@ -63,6 +67,8 @@ impl Default for Overrides {
             detach: false,
             tty: false,
             open_stdin: false,
+            security_opt: Vec::new(),
+            init: false,
         }
     }
 }
@@ -145,6 +151,8 @@ pub fn from_image(image_name: &str, image: &Image, o: Overrides) -> crate::Resul
         detach: o.detach,
         tty: o.tty,
         open_stdin: o.open_stdin,
+        security_opt: o.security_opt,
+        init: o.init,
     };
     ensure!(
         !config.argv().is_empty(),
@@ -177,4 +185,36 @@ pub fn parse_name(name: &str) -> crate::Result<String> {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     ensure!(ok, "invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
     Ok(name.to_string())
+}
+
+/// `--security-opt`: `seccomp=unconfined`, `seccomp=FILE` (read and checked now, kept as its
+/// JSON text, as Docker's client does) or `no-new-privileges` (always in force here).
+pub fn parse_security_opt(s: &str) -> crate::Result<String> {
+    let (key, value) = s.split_once(['=', ':']).unwrap_or((s, ""));
+    match (key, value) {
+        ("seccomp", "unconfined") => Ok("seccomp=unconfined".into()),
+        ("seccomp", "") => anyhow::bail!("--security-opt seccomp needs a value: seccomp=unconfined or seccomp=FILE"),
+        ("seccomp", file) => {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                anyhow::anyhow!("--security-opt seccomp={file}: cannot read the profile: {e}")
+            })?;
+            let caps: Vec<&str> = super::security::DEFAULT_CAPS.iter().map(|c| c.1).collect();
+            crate::seccomp::from_docker_json(&text, &caps)
+                .and_then(|p| p.compile())
+                .map_err(|e| anyhow::anyhow!("--security-opt seccomp={file}: {e:#}"))?;
+            let compact: serde_json::Value = serde_json::from_str(&text)?;
+            Ok(format!("seccomp={compact}"))
+        }
+        ("no-new-privileges", "" | "true") => Ok(s.to_string()),
+        _ => anyhow::bail!(
+            "unsupported --security-opt {s:?}: minidocker knows seccomp=unconfined, seccomp=FILE and no-new-privileges"
+        ),
+    }
+}
+
+/// The seccomp profile a container's processes run under, from its `--security-opt`s
+/// (`None`: unconfined).
+pub fn seccomp_profile(opts: &[String]) -> crate::Result<Option<crate::seccomp::Profile>> {
+    let caps: Vec<&str> = super::security::DEFAULT_CAPS.iter().map(|c| c.1).collect();
+    crate::seccomp::from_security_opts(opts, &caps)
 }

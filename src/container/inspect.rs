@@ -87,6 +87,8 @@ pub fn container_json(c: &Container) -> Value {
             "Memory": cfg.memory.unwrap_or(0),
             "NanoCpus": cfg.cpus.map_or(0, |c| (c * 1e9) as u64),
             "PidsLimit": cfg.pids_limit,
+            "SecurityOpt": if cfg.security_opt.is_empty() { json!(null) } else { json!(cfg.security_opt) },
+            "Init": cfg.init,
         },
         "NetworkSettings": {
             "IPAddress": net.get("ip").cloned().unwrap_or(json!("")),

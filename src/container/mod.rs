@@ -4,6 +4,7 @@
 //! - [`config`]: a container's configuration from an image plus `run`'s overrides
 //! - [`run`]: create, start, the monitor, stop, kill, rm
 //! - [`security`]: capabilities and no_new_privs
+//! - [`init`]: `--init`, a tiny PID 1 that passes signals on and reaps zombies
 //! - [`spawn`]: a command started in a container (namespaces, pivot_root, user, environment)
 //! - [`template`]: `inspect --format '{{.State.Pid}}'`
 //! - [`tty`]: `-t`, a pseudo-terminal made inside the container, its master sent to the monitor
@@ -11,6 +12,7 @@
 //! - [`inspect`]: containers and volumes as `docker inspect` shows them
 
 pub mod config;
+pub mod init;
 pub mod inspect;
 pub mod run;
 pub mod security;

@@ -162,8 +162,11 @@ fn run_container(
     if layout.locate(crate::cgroups::Controller::Freezer).is_some() {
         controllers.push(crate::cgroups::Controller::Freezer);
     }
+    // And Docker's device rules: no host device beyond /dev/null and its kind can be opened.
+    controllers.push(crate::cgroups::Controller::Devices);
     let cg = Cgroup::create(&layout, &cgroup_name(&c.config.id), &controllers)?;
     limits.apply(&cg)?;
+    crate::cgroups::devices::apply(&cg, &crate::cgroups::devices::DEFAULT_RULES)?;
 
     // Every container has a log, as in Docker, whether anyone is attached or not.
     let log = fs::File::options().create(true).append(true).open(c.log_path())?;
@@ -218,6 +221,9 @@ fn run_container(
         "no command specified: the image has no CMD or ENTRYPOINT; give one after the image name"
     );
     let env = c.config.env.clone();
+    // Docker's seccomp profile unless --security-opt said otherwise.
+    let seccomp = super::config::seccomp_profile(&c.config.security_opt)?;
+    let init = c.config.init;
     let (hostname, workdir, user) =
         (c.config.hostname.clone(), c.config.working_dir.clone(), c.config.user.clone());
     let new_net = !flags.is_empty() && flags.contains(CloneFlags::CLONE_NEWNET);
@@ -293,6 +299,14 @@ fn run_container(
         security::restrict()?;
         if !user.is_empty() {
             spawn::switch_user(&user, console_fd.is_some())?;
+        }
+        // The last step before execve: from here on every system call passes the filter.
+        if let Some(profile) = &seccomp {
+            crate::seccomp::install(profile)?;
+        }
+        // --init: this process stays as PID 1; its child executes the command.
+        if init {
+            super::init::fork_init()?;
         }
         Ok(())
     };

@@ -3,7 +3,9 @@
 //! stricter than Docker's default (there it takes `--security-opt no-new-privileges`),
 //! `no_new_privs`: a set-uid binary cannot win back what was dropped. The masked and
 //! read-only `/proc` and `/sys` paths are mounts, done with the rest of the rootfs
-//! (`rootfs::enter`).
+//! (`rootfs::enter`). The seccomp filter ([`crate::seccomp`]) comes after all of these, as the
+//! very last step before `execve`; the device rules are the container's cgroup's
+//! ([`crate::cgroups::devices`]).
 
 use crate::{report, sys};
 use nix::errno::Errno;

@@ -4,6 +4,7 @@
 //! use [`run`]; a container's monitor ([`super::run`]) takes the same steps around a terminal,
 //! cgroups and a network.
 
+use crate::cgroups::{devices, Cgroup, Controller, Layout};
 use crate::mounts::{self, Bind};
 use crate::process::{self, Exit};
 use crate::rootfs::{enter, Rootfs};
@@ -46,6 +47,7 @@ pub struct Spec<'a> {
 /// Waits for it to end.
 pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<Exit> {
     let merged = rootfs.merged();
+    let default_profile = crate::seccomp::docker_default();
     let setup = || -> crate::Result<()> {
         // If this process dies (even by SIGKILL), the container dies with it.
         nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
@@ -68,16 +70,44 @@ pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<Exit> {
         if let Some(user) = spec.user.filter(|u| !u.is_empty()) {
             switch_user(user, false)?;
         }
-        Ok(())
+        // Docker's seccomp profile, last (a build's RUN runs under it in Docker too).
+        crate::seccomp::install(&default_profile)
     };
     let flags = if spec.host_network {
         CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET)
     } else {
         CONTAINER_NAMESPACES
     };
+    // A cgroup of its own for Docker's device rules, as a container has (see `devices_only`).
+    let cg = devices_only()?;
     let (child, gate) = process::spawn_with_env(flags, &setup, spec.argv, Some(spec.env))?;
+    cg.add(child.pid())?;
     gate.open()?;
     child.wait()
+}
+
+/// A cgroup with only the device controller, holding Docker's default device rules: how a
+/// build's `RUN` gets the same device isolation as a container. Removed when dropped; one
+/// that a process killed with -9 left (`run-<its PID>-N`) is removed by the next.
+pub fn devices_only() -> crate::Result<Cgroup> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let layout = Layout::detect()?;
+    if let Some(h) = layout.locate(Controller::Devices) {
+        let parent = h.mountpoint.join("minidocker");
+        for entry in fs::read_dir(&parent).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let owner = name.strip_prefix("run-").and_then(|r| r.split('-').next());
+            if owner.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
+                let _ = fs::remove_dir(entry.path()); // empty: its processes died with it
+            }
+        }
+    }
+    let name =
+        format!("minidocker/run-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    let cg = Cgroup::create(&layout, &name, &[Controller::Devices])?.quietly();
+    devices::apply(&cg, &devices::DEFAULT_RULES)?;
+    Ok(cg)
 }
 
 /// The environment for a container whose image sets `image_env`: that, with `PATH`,

@@ -47,6 +47,13 @@ pub struct ContainerConfig {
     /// state files of containers made before volumes existed, hence the default.
     #[serde(default)]
     pub volumes: Vec<crate::volumes::Mount>,
+    /// `--security-opt`, as Docker keeps it: `seccomp=unconfined`, or `seccomp=` followed
+    /// by the profile's JSON (read from the file when the container was made).
+    #[serde(default)]
+    pub security_opt: Vec<String>,
+    /// `--init`: a small init of ours runs as PID 1 and starts the command as its child.
+    #[serde(default)]
+    pub init: bool,
 }
 
 impl ContainerConfig {

@@ -80,6 +80,9 @@ pub struct Spec {
     pub stdin: bool,
     /// `-t`: the command gets a pseudo-terminal of its own, from the container's `/dev/ptmx`.
     pub tty: bool,
+    /// The container's `--security-opt`: which seccomp profile the command runs under
+    /// (none given: Docker's default, as for the container's own processes).
+    pub security_opt: Vec<String>,
 }
 
 impl Spec {
@@ -91,6 +94,7 @@ impl Spec {
             env: c.config.env.clone(),
             workdir: c.config.working_dir.clone(),
             user: c.config.user.clone(),
+            security_opt: c.config.security_opt.clone(),
             ..Spec::default()
         }
     }
@@ -245,6 +249,7 @@ pub fn start(target: i32, spec: &Spec, rules: &Rules) -> crate::Result<Started> 
             .to_string(),
         workdir: if spec.workdir.is_empty() { "/".into() } else { spec.workdir.clone() },
         user: spec.user.clone(),
+        seccomp: crate::container::config::seccomp_profile(&spec.security_opt)?,
     };
     let gate = Gate::new()?;
     let (report_r, report_w) =
@@ -307,6 +312,7 @@ struct Child {
     search_path: String,
     workdir: String,
     user: String,
+    seccomp: Option<crate::seccomp::Profile>,
 }
 
 impl Child {
@@ -426,6 +432,10 @@ impl Child {
                 crate::container::spawn::switch_user(&self.user, self.console.is_some())?;
                 // Changing the user cleared the parent-death signal: set it again.
                 orphan_check()?;
+            }
+            // The container's seccomp filter, last: an exec'd command is no freer than it.
+            if let Some(profile) = &self.seccomp {
+                crate::seccomp::install(profile)?;
             }
             Ok(())
         })();
