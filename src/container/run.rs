@@ -528,7 +528,10 @@ fn remove_dir(c: &Container) -> crate::Result<()> {
             let _ = fs::remove_dir(h.mountpoint.join(cgroup_name(&c.config.id)));
         }
     }
-    fs::remove_dir_all(&c.dir).with_context(|| format!("removing {}", c.dir.display()))
+    // Out of sight in one step, then deleted: a killed `rm` leaves no half container behind.
+    let root =
+        c.dir.parent().and_then(Path::parent).context("a container directory outside a store")?;
+    Store::open(root)?.trash(&c.dir)
 }
 
 /// The container's cgroup, relative to each hierarchy's root.

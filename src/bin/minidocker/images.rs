@@ -146,7 +146,8 @@ pub fn rmi(args: RmiArgs) -> minidocker::Result<i32> {
     let _lock = store.lock()?;
     let mut status = 0;
     for name in args.images {
-        match store.remove(&name, args.force) {
+        let users = minidocker::container::check::image_users(&store)?;
+        match store.remove(&name, args.force, &users) {
             Ok(r) => {
                 r.untagged.iter().for_each(|n| println!("Untagged: {n}"));
                 r.images.iter().chain(&r.layers).for_each(|d| println!("Deleted: {d}"));
