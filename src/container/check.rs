@@ -41,22 +41,7 @@ pub fn check(store: &Store, fix: bool) -> crate::Result<Vec<Finding>> {
         let dir = e.path();
         let id = e.file_name().to_string_lossy().into_owned();
         // Files being rewritten (`state.json` is written as `state.tmp<PID>`, then renamed).
-        for f in fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let name = f.file_name().to_string_lossy().into_owned();
-            let writer = name.rsplit_once(".tmp").and_then(|(_, p)| p.parse::<i32>().ok());
-            if writer.is_some_and(|p| !process_alive(p, 0)) {
-                let mut finding = Finding::leftover(format!(
-                    "container {}: {name} is a file a killed process was writing",
-                    short(&id)
-                ));
-                if fix {
-                    finding.fix(
-                        fs::remove_file(f.path()).map(|_| "removed".into()).map_err(Into::into),
-                    );
-                }
-                out.push(finding);
-            }
-        }
+        out.extend(crate::image::check::half_written(&dir, fix));
         if !dir.join("config.json").exists() {
             let mut f = Finding::leftover(format!(
                 "container {}: a directory without config.json, left by a create or rm that was killed",
@@ -83,12 +68,14 @@ pub fn check(store: &Store, fix: bool) -> crate::Result<Vec<Finding>> {
                 State::default()
             }
         };
-        let running = state.status == Status::Running && process_alive(state.pid, state.pid_start);
+        // Running, or being started or ended by its monitor: its cgroup and veth are in use.
+        let active = (state.status == Status::Running && process_alive(state.pid, state.pid_start))
+            || process_alive(state.monitor, 0);
         check_files(store, &dir, &config, &mut out);
         if let Some(layout) = &layout {
-            check_cgroup(layout, &dir, &config, running, fix, &mut out);
+            check_cgroup(layout, &dir, &config, active, fix, &mut out);
         }
-        if !running {
+        if !active {
             check_network(store, &config.id, &config.name, fix, &mut out);
         }
     }
@@ -130,7 +117,7 @@ fn check_cgroup(
     layout: &Layout,
     dir: &Path,
     c: &ContainerConfig,
-    running: bool,
+    active: bool,
     fix: bool,
     out: &mut Vec<Finding>,
 ) {
@@ -154,7 +141,7 @@ fn check_cgroup(
             out.push(f);
         }
     }
-    if running {
+    if active {
         return;
     }
     for h in &layout.hierarchies {
@@ -167,7 +154,10 @@ fn check_cgroup(
             ));
             if fix {
                 let _ = crate::cgroups::freezer::thaw(layout, &name);
-                f.fix(fs::remove_dir(&cg).map(|_| "removed".into()).map_err(Into::into));
+                f.fix(match fs::remove_dir(&cg) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+                    _ => Ok("removed".into()),
+                });
             }
             out.push(f);
         }

@@ -123,6 +123,10 @@ fn monitor(
         }
     };
     let mut c = c.clone();
+    // Recorded first: while its monitor lives, nothing of a container that is starting is a
+    // crash's leftover (`system check --fix` leaves its cgroup and veth alone).
+    c.state.monitor = std::process::id() as i32;
+    c.save_state()?;
     let result = run_container(store, &mut c, &tell, rules);
     if let Err(e) = &result {
         tell(&format!("{e:#}"));

@@ -124,6 +124,7 @@ pub fn check(store: &Store, fix: bool) -> crate::Result<Vec<Finding>> {
         }
         out.push(f);
     }
+    out.extend(half_written(store.root(), fix));
     for p in store.stale_leases()? {
         let mut f =
             Finding::leftover(format!("{} is the lease of a build that is gone", p.display()));
@@ -193,6 +194,30 @@ fn check_image(
             out.push(f);
         }
     }
+}
+
+/// The files in `dir` a killed process was writing, to be renamed over the real one:
+/// `state.tmp<PID>` ([`crate::files::write_json`]), `build-cache.json.<PID>`.
+pub fn half_written(dir: &Path, fix: bool) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let writer = name
+            .rsplit_once(".tmp")
+            .or_else(|| name.rsplit_once(".json."))
+            .and_then(|(_, p)| p.parse::<i32>().ok());
+        if writer.is_some_and(|p| !crate::process::process_alive(p, 0)) {
+            let mut f = Finding::leftover(format!(
+                "{} is a file a killed process was writing",
+                e.path().display()
+            ));
+            if fix {
+                f.fix(remove(&e.path()));
+            }
+            out.push(f);
+        }
+    }
+    out
 }
 
 fn hash_file(path: &Path) -> crate::Result<Digest> {
