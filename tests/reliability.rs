@@ -75,6 +75,10 @@ fn after_crash(root: &TestRoot, what: &str) {
     let (code, out, err) = md(root, &["system", "check"]);
     assert_eq!((code, out.trim()), (0, "0 problems, 0 leftovers"), "{what}: after --fix: {err}");
     ok(root, &["run", "--rm", "--network", "none", "busybox", "true"]);
+    // No one paused a container here: a killed commit's freeze must be gone.
+    let ps = ok(root, &["ps"]);
+    assert!(!ps.contains("Paused"), "{what}: {ps}");
+    ok(root, &["exec", "keep", "true"]);
 }
 
 #[test]
