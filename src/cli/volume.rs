@@ -68,7 +68,7 @@ pub enum VolumeCommand {
     },
 }
 
-/// Prune unused data, check the store: system prune, system check
+/// Prune unused data, check the store: system prune, system check (lesson 05)
 #[derive(Debug, Clone, Args)]
 pub struct SystemArgs {
     #[command(subcommand)]

@@ -62,16 +62,27 @@ pub fn check(store: &Store, fix: bool) -> crate::Result<Vec<Finding>> {
     // What the index refers to, and every image's own soundness.
     let mut blobs = BTreeSet::new();
     let mut layers = BTreeSet::new();
+    // Only when every image could be read is "used by no image" sure enough to delete on.
+    let mut all_read = true;
     match store.index() {
-        Err(e) => out.push(Finding::problem(format!("{e:#}"))),
+        Err(e) => {
+            out.push(Finding::problem(format!("{e:#}")));
+            all_read = false;
+        }
         Ok(index) => {
             for desc in &index.manifests {
                 let name =
                     desc.ref_name().map_or_else(|| desc.digest.short().to_string(), str::to_owned);
-                check_image(store, &name, &desc.digest, fix, &mut blobs, &mut layers, &mut out);
+                all_read &=
+                    check_image(store, &name, &desc.digest, fix, &mut blobs, &mut layers, &mut out);
             }
         }
     }
+    let unused = |what: String| match all_read {
+        true => Finding::leftover(what),
+        false => Finding::leftover(format!("{what} (kept: not every image could be read)")),
+    };
+    let fix_unused = fix && all_read;
     // Blobs: each must be what its name says; those no image uses are leftovers.
     for e in fs::read_dir(store.images().join("blobs/sha256"))?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -90,8 +101,8 @@ pub fn check(store: &Store, fix: bool) -> crate::Result<Vec<Finding>> {
             // Not removed: the image would only be missing it instead.
             out.push(Finding::problem(format!("blob {} is corrupt: its content does not match its digest — remove the images that use it (rmi -f) and import or pull them again", d.short())));
         } else if !used {
-            let mut f = Finding::leftover(format!("blob {} is used by no image", d.short()));
-            if fix {
+            let mut f = unused(format!("blob {} is used by no image", d.short()));
+            if fix_unused {
                 f.fix(remove(&path));
             }
             out.push(f);
@@ -102,16 +113,16 @@ pub fn check(store: &Store, fix: bool) -> crate::Result<Vec<Finding>> {
         let hex = e.file_name().to_string_lossy().into_owned();
         let digest = Digest::parse(&format!("sha256:{hex}")).ok();
         let whole = digest.as_ref().is_some_and(|d| store.has_layer(d));
-        let mut f = if !whole && layers.contains(&hex) {
+        let (mut f, may_fix) = if !whole && layers.contains(&hex) {
             continue; // reported (and with --fix, unpacked again) with its image
         } else if !whole {
-            Finding::problem(format!("layer {} is not a whole layer (no valid meta.json or diff/): a half-written or half-deleted one", short(&hex)))
+            (Finding::problem(format!("layer {} is not a whole layer (no valid meta.json or diff/): a half-written or half-deleted one", short(&hex))), fix)
         } else if !layers.contains(&hex) {
-            Finding::leftover(format!("layer {} is used by no image", short(&hex)))
+            (unused(format!("layer {} is used by no image", short(&hex))), fix_unused)
         } else {
             continue;
         };
-        if fix {
+        if may_fix {
             f.fix(store.trash(&e.path()).map(|_| "removed".into()));
         }
         out.push(f);
@@ -147,7 +158,7 @@ fn check_image(
     blobs: &mut BTreeSet<String>,
     layers: &mut BTreeSet<String>,
     out: &mut Vec<Finding>,
-) {
+) -> bool {
     blobs.insert(manifest_digest.hex().to_owned());
     let read = |d: &Digest, what: &str| -> Result<Vec<u8>, String> {
         store.read_blob(d).map_err(|e| format!("image {name}: its {what}: {e:#}"))
@@ -156,7 +167,10 @@ fn check_image(
         serde_json::from_slice(&b).map_err(|e| format!("image {name}: its manifest: {e}"))
     }) {
         Ok(m) => m,
-        Err(e) => return out.push(Finding::problem(e)),
+        Err(e) => {
+            out.push(Finding::problem(e));
+            return false;
+        }
     };
     blobs.insert(manifest.config.digest.hex().to_owned());
     blobs.extend(manifest.layers.iter().map(|l| l.digest.hex().to_owned()));
@@ -164,15 +178,19 @@ fn check_image(
         serde_json::from_slice(&b).map_err(|e| format!("image {name}: its config: {e}"))
     }) {
         Ok(c) => c,
-        Err(e) => return out.push(Finding::problem(e)),
+        Err(e) => {
+            out.push(Finding::problem(e));
+            return false;
+        }
     };
     layers.extend(config.rootfs.diff_ids.iter().map(|d| d.hex().to_owned()));
     if config.rootfs.diff_ids.len() != manifest.layers.len() {
-        return out.push(Finding::problem(format!(
+        out.push(Finding::problem(format!(
             "image {name}: its manifest has {} layers, its config {} diff_ids",
             manifest.layers.len(),
             config.rootfs.diff_ids.len()
         )));
+        return true;
     }
     for (desc, diff_id) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
         let have_blob = store.blob_path(&desc.digest).is_file();
@@ -194,6 +212,7 @@ fn check_image(
             out.push(f);
         }
     }
+    true
 }
 
 /// The files in `dir` a killed process was writing, to be renamed over the real one:
