@@ -87,17 +87,22 @@ pub fn freeze_marked(layout: &Layout, name: &str, marker: &Path) -> crate::Resul
 /// If `marker` names a process that is gone, thaw the group `name` it froze and remove the
 /// marker. Returns whether there was such an abandoned freeze.
 pub fn thaw_abandoned(layout: &Layout, name: &str, marker: &Path) -> crate::Result<bool> {
-    let Ok(text) = std::fs::read_to_string(marker) else { return Ok(false) };
-    let mut words = text.split_whitespace().map(|w| w.parse::<u64>().ok());
-    let (pid, start) = (words.next().flatten(), words.next().flatten());
-    if let (Some(pid), Some(start)) = (pid, start) {
-        if crate::process::process_alive(pid as i32, start) {
-            return Ok(false);
-        }
+    if !abandoned(marker) {
+        return Ok(false);
     }
     thaw(layout, name)?;
     let _ = std::fs::remove_file(marker);
     Ok(true)
+}
+
+/// Does `marker` exist and name a process that is gone?
+pub fn abandoned(marker: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(marker) else { return false };
+    let mut words = text.split_whitespace().map(|w| w.parse::<u64>().ok());
+    match (words.next().flatten(), words.next().flatten()) {
+        (Some(pid), Some(start)) => !crate::process::process_alive(pid as i32, start),
+        _ => true,
+    }
 }
 // ANCHOR_END: freeze_marked
 

@@ -35,7 +35,6 @@ pub fn image_users(store: &Store) -> crate::Result<Vec<User>> {
 pub fn check(store: &Store, fix: bool) -> crate::Result<Vec<Finding>> {
     let mut out = Vec::new();
     let layout = Layout::detect().ok();
-    let mut ids = Vec::new();
     let Ok(entries) = fs::read_dir(state::containers_dir(store)) else { return Ok(out) };
     for e in entries.flatten() {
         let dir = e.path();
@@ -60,7 +59,6 @@ pub fn check(store: &Store, fix: bool) -> crate::Result<Vec<Finding>> {
                 continue;
             }
         };
-        ids.push(config.id.clone());
         let state: State = match read_json(&dir.join("state.json")) {
             Ok(s) => s,
             Err(e) => {
@@ -122,24 +120,19 @@ fn check_cgroup(
     out: &mut Vec<Finding>,
 ) {
     let name = cgroup_name(&c.id);
-    let marker = dir.join("frozen-by-commit");
-    if marker.exists() {
-        let holder = fs::read_to_string(&marker).unwrap_or_default();
-        let mut w = holder.split_whitespace().map(|w| w.parse::<u64>().unwrap_or(0));
-        let (pid, start) = (w.next().unwrap_or(0), w.next().unwrap_or(0));
-        if !process_alive(pid as i32, start) {
-            let mut f = Finding::leftover(format!(
-                "container {}: frozen by a commit that was killed (any command that reads the container thaws it)",
-                c.name
-            ));
-            if fix {
-                f.fix(
-                    crate::cgroups::freezer::thaw_abandoned(layout, &name, &marker)
-                        .map(|_| "thawed".into()),
-                );
-            }
-            out.push(f);
+    let marker = state::freeze_marker(dir);
+    if crate::cgroups::freezer::abandoned(&marker) {
+        let mut f = Finding::leftover(format!(
+            "container {}: frozen by a commit that was killed (any command that reads the container thaws it)",
+            c.name
+        ));
+        if fix {
+            f.fix(
+                crate::cgroups::freezer::thaw_abandoned(layout, &name, &marker)
+                    .map(|_| "thawed".into()),
+            );
         }
+        out.push(f);
     }
     if active {
         return;

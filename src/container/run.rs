@@ -494,6 +494,18 @@ pub fn wait_gone(c: &Container, timeout: std::time::Duration) -> bool {
 
 /// `rm`: the container's directory, and whatever a dead monitor left (its cgroup).
 pub fn remove(c: &Container, force: bool) -> crate::Result<()> {
+    // One its monitor is still starting (`run -d` killed, or racing us) is let start first:
+    // removed from under its monitor, its process could outlive it, with its cgroup.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut c = c.clone();
+    while c.state.status == Status::Created
+        && state::process_alive(c.state.monitor, 0)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        c = Container::load(&c.dir)?;
+    }
+    let c = &c;
     if c.running() {
         anyhow::ensure!(
             force,

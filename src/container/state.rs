@@ -144,7 +144,8 @@ impl Container {
     }
 }
 
-fn freeze_marker(dir: &Path) -> PathBuf {
+/// The file a commit writes into container directory `dir` while it holds it frozen.
+pub fn freeze_marker(dir: &Path) -> PathBuf {
     dir.join("frozen-by-commit")
 }
 
