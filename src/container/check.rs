@@ -23,7 +23,7 @@ pub fn image_users(store: &Store) -> crate::Result<Vec<User>> {
         users.push(User {
             image,
             what: format!("{status} container {} ({})", c.config.name, c.short_id()),
-            remove_hint: Some(format!("minidocker rm{flag} {}", c.config.name)),
+            remedy: format!("remove it first (minidocker rm{flag} {})", c.config.name),
         });
     }
     Ok(users)

@@ -83,7 +83,7 @@ impl Store {
                 users.extend(doc.images.iter().map(|image| User {
                     image: image.clone(),
                     what: doc.what.clone(),
-                    remove_hint: Some("wait for the build to end".into()),
+                    remedy: "wait for the build to end".into(),
                 }));
             }
         }

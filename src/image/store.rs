@@ -118,8 +118,8 @@ pub struct User {
     pub image: Digest,
     /// Who, for the error: `running container web (0123456789ab)`.
     pub what: String,
-    /// How to end that use: `minidocker rm -f web`.
-    pub remove_hint: Option<String>,
+    /// How to end that use: `remove it first (minidocker rm -f web)`.
+    pub remedy: String,
 }
 
 /// What removing names and unused content did, for `rmi`'s output.
@@ -614,10 +614,10 @@ impl Store {
         } else if let Some(user) = used_by(&img.id) {
             ensure!(
                 force,
-                "unable to delete {what} (image {}): {} uses it — remove that first{}, or use rmi -f to untag the image and keep it while it is used",
+                "unable to delete {what} (image {}): {} uses it — {}, or use rmi -f to untag the image and keep it while it is used",
                 img.id.short(),
                 user.what,
-                user.remove_hint.as_deref().map_or(String::new(), |h| format!(" ({h})"))
+                user.remedy
             );
             // Untagged, not deleted: its layers stay for as long as they are used.
             index.manifests.retain(|d| d.digest != img.manifest_desc.digest);
@@ -684,15 +684,18 @@ impl Store {
     /// `minidocker import`: a root filesystem tarball becomes a one-layer image, with the
     /// run configuration `run` (empty unless `import -c` gave one) and the history comment
     /// `message` (`-m`; by default where it came from).
+    ///
+    /// The layer is made by [`Store::prepare_layer`] beforehand, without the lock (other
+    /// commands go on meanwhile); the caller holds the lock for this, which moves it in.
     pub fn import(
         &self,
-        input: impl Read,
+        layer: NewLayer,
         source: &str,
         name: Option<&Reference>,
         run: oci::RunConfig,
         message: Option<String>,
     ) -> crate::Result<Image> {
-        let (layer, unpacked) = self.add_layer(input)?;
+        let (layer, unpacked) = self.keep_prepared(layer)?;
         let now = crate::units::rfc3339_now();
         let platform = oci::host_platform();
         let config = ImageConfig {

@@ -102,10 +102,12 @@ pub fn import(args: ImportArgs) -> minidocker::Result<i32> {
         (Box::new(f), Some(len))
     };
     let store = Store::open_default()?;
-    let _lock = store.lock()?;
+    // Unpacked in tmp/ first, without the store's lock; locked only to move it in.
     let bar = progress::bytes(len, "Importing");
-    let img = store.import(bar.wrap_read(input), &source, name.as_ref(), run, message)?;
+    let layer = store.prepare_layer(bar.wrap_read(input))?;
     bar.finish_and_clear();
+    let _lock = store.lock()?;
+    let img = store.import(layer, &source, name.as_ref(), run, message)?;
     println!("{}", img.id);
     Ok(0)
 }
