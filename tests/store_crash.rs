@@ -172,6 +172,32 @@ fn a_layer_directory_that_is_not_whole_is_replaced_not_reused() {
 }
 
 #[test]
+fn an_import_locks_the_store_only_to_move_its_layer_in() {
+    if !have_root("an_import_locks_the_store_only_to_move_its_layer_in") {
+        return;
+    }
+    let root = TestRoot::with_busybox("import-lock");
+    let tarball = root.path.join("wide.tar");
+    wide_tarball(&tarball, 100, 50);
+    let mut import = spawn(&root, &["import", tarball.to_str().unwrap(), "wide"]);
+    // Once it unpacks in tmp/, other commands go on.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while root.scratch_left().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let t = Instant::now();
+    ok(&root, &["tag", "busybox", "other"]);
+    let took = t.elapsed();
+    // (The import of 5000 files takes seconds: tag, which waited for it before, is done first.)
+    let still_importing = import.try_wait().unwrap().is_none();
+    assert!(import.wait().unwrap().success());
+    assert!(still_importing && took < Duration::from_secs(1), "tag waited {took:?} for the import");
+    let store = Store::open(&root.path).unwrap();
+    let layer = store.layer_dir(&store.resolve("wide").unwrap().diff_ids()[0]);
+    assert_eq!(files_under(&layer), 100 * 51);
+}
+
+#[test]
 fn a_commit_killed_while_the_container_is_frozen_leaves_it_running() {
     if !have_root("a_commit_killed_while_the_container_is_frozen_leaves_it_running") {
         return;
