@@ -110,7 +110,6 @@ struct Builder<'a> {
     steps: Vec<StepReport>,
 }
 
-// ANCHOR: build_lock
 /// Build the Dockerfile in `opts`; prints the classic builder's output as it goes.
 ///
 /// The build takes the store's lock itself, and only while it reads an image to hold it in
@@ -707,7 +706,6 @@ impl Builder<'_> {
         fs::remove_file(&tar_path)?;
         Ok((new, files))
     }
-    // ANCHOR_END: build_lock
 
     /// ADD and COPY: files from the context (or another stage, or a URL for ADD) staged at
     /// their destination, then packed into the step's layer.

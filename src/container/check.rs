@@ -29,7 +29,6 @@ pub fn image_users(store: &Store) -> crate::Result<Vec<User>> {
     Ok(users)
 }
 
-// ANCHOR: check
 /// Check every container; with `fix`, clear what a crash left. The caller holds the store's
 /// lock, so no container is being created meanwhile.
 pub fn check(store: &Store, fix: bool) -> crate::Result<Vec<Finding>> {
@@ -80,7 +79,6 @@ pub fn check(store: &Store, fix: bool) -> crate::Result<Vec<Finding>> {
     check_mounts(store, fix, &mut out);
     Ok(out)
 }
-// ANCHOR_END: check
 
 /// The container's image and layers in the store, and its own layers on disk.
 fn check_files(store: &Store, dir: &Path, c: &ContainerConfig, out: &mut Vec<Finding>) {
