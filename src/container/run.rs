@@ -38,8 +38,10 @@ pub fn create(store: &Store, mut config: ContainerConfig) -> crate::Result<Conta
     let made = (|| {
         let init = InitFiles::for_host(&config.hostname, None);
         Rootfs::create(store, &config.diff_ids, &dir.join("rootfs"), &init)?;
-        crate::files::write_json(&dir.join("config.json"), &config)?;
+        // config.json last: a directory that has it is a whole container (a `run` killed
+        // before leaves a directory without one, which `system check --fix` removes).
         crate::files::write_json(&dir.join("state.json"), &State::default())?;
+        crate::files::write_json(&dir.join("config.json"), &config)?;
         Container::load(&dir)
     })();
     if made.is_err() {
