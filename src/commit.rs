@@ -149,9 +149,11 @@ pub fn commit(
     // may be packed half-written, and one whose size changes between pack's stat and its read
     // breaks the tarball, which `add_layer` then refuses (see the error below).
     let frozen = match opts.pause && c.running() {
-        true => Some(crate::cgroups::freezer::freeze(
+        // The marker file lets the next command thaw the container should we be killed now.
+        true => Some(crate::cgroups::freezer::freeze_marked(
             &crate::cgroups::Layout::detect()?,
             &lifecycle::cgroup_name(&c.config.id),
+            &c.freeze_marker(),
         )?),
         false => None,
     };

@@ -343,3 +343,20 @@ pub fn look_path(cmd: &str, path: &str) -> Option<CString> {
     }
     path.split(':').filter(|d| !d.is_empty()).find_map(|d| candidate(format!("{d}/{cmd}")))
 }
+
+/// Is `pid` alive and the same process that started at `start` (clock ticks since boot)?
+pub fn process_alive(pid: i32, start: u64) -> bool {
+    pid > 0 && start_time(pid).is_some_and(|s| start == 0 || s == start)
+}
+
+/// Field 22 of `/proc/PID/stat`: when the process started. A zombie counts as gone.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces and ')': fields count from the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}

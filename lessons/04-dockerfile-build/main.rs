@@ -75,8 +75,8 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     report::say(&format!("Exercise code: {}", lab.exercise_source()));
 
     lab.step("The base image")?;
+    // (The build takes the store's lock itself, while it writes into the store.)
     let store = Store::open_default()?;
-    let _lock = store.lock()?;
     if let Some(from) = df
         .instructions
         .iter()
@@ -189,7 +189,8 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     if keep.is_some() {
         report::note(&format!("kept as {tag}: try `minidocker history {tag}`"));
     } else {
-        let removed = store.remove(&tag.to_string(), false)?;
+        let _lock = store.lock()?;
+        let removed = store.remove(&tag.to_string(), false, &[])?;
         report::cleanup(&format!(
             "removed {tag}: {} image(s) and {} layer(s) no other image uses",
             removed.images.len(),

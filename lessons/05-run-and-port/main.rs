@@ -75,7 +75,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
             report::say(
                 "helloworld is not in the store: building it from assets/helloworld (lesson 04).",
             );
-            let _lock = store.lock()?;
+            // (The build takes the store's lock itself, while it writes.)
             rootfs::private_mount_namespace()?;
             let context = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/helloworld");
             let opts = minidocker::builder::Options {

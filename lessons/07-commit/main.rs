@@ -297,7 +297,7 @@ impl Cleanup<'_> {
         }
         if let Some(tag) = self.image.take() {
             let _lock = self.store.lock()?;
-            let removed = self.store.remove(&tag.to_string(), false)?;
+            let removed = self.store.remove(&tag.to_string(), false, &[])?;
             report::cleanup(&format!(
                 "removed image {tag}: {} layer(s) no other image uses",
                 removed.layers.len()

@@ -383,7 +383,7 @@ impl Cleanup<'_> {
         while let Some(image) = self.images.pop() {
             let _lock = self.store.lock()?;
             if self.store.resolve(&image).is_ok() {
-                self.store.remove(&image, true)?;
+                self.store.remove(&image, true, &[])?;
                 let shown =
                     image.strip_prefix("sha256:").map_or(image.clone(), |h| h[..12].to_string());
                 report::cleanup(&format!("removed image {shown}"));

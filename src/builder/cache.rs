@@ -31,7 +31,14 @@ impl Cache {
         store.resolve(id).ok().filter(|img| img.id.as_str() == id)
     }
 
+    /// Record a step. The caller holds the store's lock: builds run side by side, so the
+    /// file is read again and what other builds recorded meanwhile is kept.
     pub fn put(&mut self, key: String, id: &Digest) -> crate::Result<()> {
+        let on_disk: BTreeMap<String, String> = std::fs::read(&self.path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        self.map.extend(on_disk);
         self.map.insert(key, id.to_string());
         let tmp = self.path.with_extension(format!("json.{}", std::process::id()));
         std::fs::write(&tmp, serde_json::to_vec_pretty(&self.map)?)?;

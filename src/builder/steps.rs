@@ -12,6 +12,7 @@ use crate::container::spawn::Spec;
 use crate::dockerfile::{self, heredoc, Dockerfile, Instruction};
 use crate::image::oci::{self, Descriptor, History, ImageConfig};
 use crate::image::pack::{self, Packed};
+use crate::image::store::NewLayer;
 use crate::image::{Digest, Image, Reference, Store};
 use crate::rootfs::{InitFiles, Rootfs, View};
 use crate::{interrupt, units};
@@ -94,6 +95,9 @@ struct Stage {
 
 struct Builder<'a> {
     store: &'a Store,
+    /// The images this build uses and has made, kept from `rmi` and `system prune` while the
+    /// store is not locked (see [`build`]).
+    lease: crate::image::lease::Lease,
     opts: &'a Options,
     escape: char,
     work: crate::image::store::Scratch,
@@ -107,6 +111,11 @@ struct Builder<'a> {
 }
 
 /// Build the Dockerfile in `opts`; prints the classic builder's output as it goes.
+///
+/// The build takes the store's lock itself, and only while it reads an image to hold it in
+/// its lease or writes into the store (a step's layer and image, the tags) — never while a
+/// RUN runs — so other builds, `tag`, `run` and `rmi` go on meanwhile. The caller must not
+/// hold the lock.
 pub fn build(store: &Store, opts: &Options) -> crate::Result<Report> {
     let path = opts.dockerfile.clone().unwrap_or_else(|| opts.context.join("Dockerfile"));
     let text = fs::read_to_string(&path)
@@ -122,6 +131,7 @@ pub fn build(store: &Store, opts: &Options) -> crate::Result<Report> {
     println!("Sending build context to minidocker  {}", units::docker_size(ctx.bytes));
     let mut b = Builder {
         store,
+        lease: store.lease("a build")?,
         opts,
         escape: df.directives.escape,
         context: ctx.dir.clone(),
@@ -149,9 +159,12 @@ pub fn build(store: &Store, opts: &Options) -> crate::Result<Report> {
     })?;
     let image = store.resolve(id.as_str())?;
     println!("Successfully built {}", image.id.short());
-    for tag in &opts.tags {
-        store.tag(image.id.as_str(), tag)?;
-        println!("Successfully tagged {tag}");
+    if !opts.tags.is_empty() {
+        let _lock = store.lock()?;
+        for tag in &opts.tags {
+            store.tag(image.id.as_str(), tag)?;
+            println!("Successfully tagged {tag}");
+        }
     }
     let unused: Vec<&str> = opts
         .build_args
@@ -273,7 +286,7 @@ impl Builder<'_> {
                 cmd_inherited: true,
             }
         } else {
-            let img = self.store.resolve(&base).map_err(|_| {
+            let img = self.hold(&base).map_err(|_| {
                 anyhow!("base image {base} is not in the store: import it (scripts/base-images) or pull it (minidocker pull {base})")
             })?;
             Stage {
@@ -315,12 +328,22 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// Find an image and hold it in the build's lease, under the store's lock.
+    fn hold(&self, what: &str) -> crate::Result<Image> {
+        let _lock = self.store.lock()?;
+        let img = self.store.resolve(what)?;
+        self.lease.hold(&img.id)?;
+        Ok(img)
+    }
+
     /// Take the step from the cache, if it is there: the image it made becomes the current one.
     fn cached(&mut self, key: &str, ins: &Instruction) -> bool {
         if self.opts.no_cache {
             return false;
         }
         let Some(img) = self.cache.get(self.store, key) else { return false };
+        // Held, or an `rmi` could take it before the next step builds on it.
+        let Ok(img) = self.hold(img.id.as_str()) else { return false };
         println!(" ---> Using cache\n ---> {}", img.id.short());
         let st = self.stage();
         st.config = img.config.clone();
@@ -341,11 +364,22 @@ impl Builder<'_> {
         key: String,
         ins: &Instruction,
         created_by: String,
-        layer: Option<(Descriptor, LayerReport)>,
+        layer: Option<(NewLayer, Packed)>,
     ) -> crate::Result<()> {
         // A step that changed files but "makes no layer" loses its changes: what the
         // exercise's `makes_layer` decides is what the image gets.
         let layer = layer.filter(|_| (self.opts.rules.makes_layer)(&ins.keyword));
+        // The store's lock from the moment the layer is in the store until an image (held in
+        // our lease) uses it: no `rmi` comes in between to collect it as garbage.
+        let _lock = self.store.lock()?;
+        let layer = match layer {
+            Some((new, files)) => {
+                let (desc, unpacked) = self.store.keep_prepared(new)?;
+                let size = unpacked.tar_size;
+                Some((desc, LayerReport { diff_id: unpacked.diff_id, size, files }))
+            }
+            None => None,
+        };
         let now = units::rfc3339_now();
         let st = self.stages.last_mut().expect("a stage exists after FROM");
         st.config.created = Some(now.clone());
@@ -360,6 +394,7 @@ impl Builder<'_> {
             st.config.rootfs.diff_ids.push(report.diff_id.clone());
         }
         let img = self.store.put_image(&st.config, st.layers.clone(), None)?;
+        self.lease.hold(&img.id)?;
         st.id = Some(img.id.clone());
         self.cache.put(key, &img.id)?;
         println!(" ---> {}", img.id.short());
@@ -659,16 +694,17 @@ impl Builder<'_> {
         Ok(d)
     }
 
-    /// Pack a directory into a layer of the store.
-    fn layer_from(&self, dir: &Path, exclude: &[&str]) -> crate::Result<(Descriptor, LayerReport)> {
+    /// Pack a directory into a layer, made aside in `tmp/` (no lock): [`Builder::commit`]
+    /// moves it into the store.
+    fn layer_from(&self, dir: &Path, exclude: &[&str]) -> crate::Result<(NewLayer, Packed)> {
         let tar_path = self.work.path().join("layer.tar");
         let files = pack::pack(dir, exclude, fs::File::create(&tar_path)?)?;
         let tar = fs::File::open(&tar_path)?;
         let bar = crate::progress::bytes(Some(tar.metadata()?.len()), "Committing");
-        let (desc, unpacked) = self.store.add_layer(bar.wrap_read(tar))?;
+        let new = self.store.prepare_layer(bar.wrap_read(tar))?;
         bar.finish_and_clear();
         fs::remove_file(&tar_path)?;
-        Ok((desc, LayerReport { diff_id: unpacked.diff_id, size: unpacked.tar_size, files }))
+        Ok((new, files))
     }
 
     /// ADD and COPY: files from the context (or another stage, or a URL for ADD) staged at
@@ -817,8 +853,7 @@ impl Builder<'_> {
             return Ok(s.config.rootfs.diff_ids.clone());
         }
         let img = self
-            .store
-            .resolve(from)
+            .hold(from)
             .map_err(|_| anyhow!("COPY --from={from}: no stage and no image of that name"))?;
         Ok(img.config.rootfs.diff_ids)
     }

@@ -10,12 +10,16 @@
 use super::{Controller, Layout, Version};
 use crate::sys;
 use anyhow::{bail, Context};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The group `name` (such as `minidocker/<id>`) frozen until this is dropped (see [`freeze`]).
 #[derive(Debug)]
-pub struct Frozen(Option<Group>);
+pub struct Frozen {
+    group: Option<Group>,
+    /// The file that says who froze it ([`freeze_marked`]), removed once thawed.
+    marker: Option<PathBuf>,
+}
 
 /// A group's directory in the hierarchy that has the freezer.
 #[derive(Debug)]
@@ -55,11 +59,52 @@ fn freeze_group(group: &Group) -> crate::Result<()> {
 pub fn freeze(layout: &Layout, name: &str) -> crate::Result<Frozen> {
     let group = locate(layout, name)?;
     if group.is_frozen() {
-        return Ok(Frozen(None));
+        return Ok(Frozen { group: None, marker: None });
     }
     freeze_group(&group)?;
-    Ok(Frozen(Some(group)))
+    Ok(Frozen { group: Some(group), marker: None })
 }
+
+// ANCHOR: freeze_marked
+/// [`freeze`], with our PID (and start time) written to `marker` before the group is frozen
+/// and the file removed once it is thawed. A process killed with -9 in between cannot thaw
+/// what it froze; the marker tells whoever comes next ([`thaw_abandoned`]) that the freeze
+/// is nobody's any more — unlike a `pause`, which leaves no marker and stays.
+pub fn freeze_marked(layout: &Layout, name: &str, marker: &Path) -> crate::Result<Frozen> {
+    let group = locate(layout, name)?;
+    if group.is_frozen() {
+        return Ok(Frozen { group: None, marker: None });
+    }
+    let pid = std::process::id() as i32;
+    let start = crate::process::start_time(pid).unwrap_or(0);
+    std::fs::write(marker, format!("{pid} {start}\n"))
+        .with_context(|| format!("writing {}", marker.display()))?;
+    let frozen = Frozen { group: Some(group), marker: Some(marker.to_path_buf()) };
+    freeze_group(frozen.group.as_ref().expect("just set"))?;
+    Ok(frozen)
+}
+
+/// If `marker` names a process that is gone, thaw the group `name` it froze and remove the
+/// marker. Returns whether there was such an abandoned freeze.
+pub fn thaw_abandoned(layout: &Layout, name: &str, marker: &Path) -> crate::Result<bool> {
+    if !abandoned(marker) {
+        return Ok(false);
+    }
+    thaw(layout, name)?;
+    let _ = std::fs::remove_file(marker);
+    Ok(true)
+}
+
+/// Does `marker` exist and name a process that is gone?
+pub fn abandoned(marker: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(marker) else { return false };
+    let mut words = text.split_whitespace().map(|w| w.parse::<u64>().ok());
+    match (words.next().flatten(), words.next().flatten()) {
+        (Some(pid), Some(start)) => !crate::process::process_alive(pid as i32, start),
+        _ => true,
+    }
+}
+// ANCHOR_END: freeze_marked
 
 /// Whether the group `name` is frozen.
 pub fn is_paused(layout: &Layout, name: &str) -> bool {
@@ -107,10 +152,14 @@ impl Group {
 
 impl Drop for Frozen {
     fn drop(&mut self) {
-        if let Some(group) = &self.0 {
+        if let Some(group) = &self.group {
             if let Err(e) = group.set(false) {
                 eprintln!("warning: could not thaw {}: {e:#}", group.dir.display());
+                return;
             }
+        }
+        if let Some(m) = &self.marker {
+            let _ = std::fs::remove_file(m);
         }
     }
 }

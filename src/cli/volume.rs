@@ -68,7 +68,7 @@ pub enum VolumeCommand {
     },
 }
 
-/// Prune unused data: system prune (lesson 05)
+/// Prune unused data, check the store: system prune, system check (lesson 05)
 #[derive(Debug, Clone, Args)]
 pub struct SystemArgs {
     #[command(subcommand)]
@@ -88,5 +88,17 @@ pub enum SystemCommand {
         /// Also the anonymous volumes no container uses (as `volume prune -f`)
         #[arg(long)]
         volumes: bool,
+    },
+    /// Verify the store: blobs, layers, images and containers; --fix repairs what a crash left
+    ///
+    /// Prints one line per finding and a summary. A problem is something a command could
+    /// misread (a corrupt blob, a half layer, an image or container missing parts); a leftover
+    /// is what a killed command left and nothing reads (scratch, unused blobs and layers, a
+    /// dead container's cgroup or veth). Exit 0 when no problem remains, 1 otherwise.
+    Check {
+        /// Repair: remove leftovers and half-made layers, unpack missing layers from their
+        /// blobs, thaw what a killed commit froze, unmount stray mounts
+        #[arg(long)]
+        fix: bool,
     },
 }

@@ -10,7 +10,9 @@
 //! - [`tty`]: `-t`, a pseudo-terminal made inside the container, its master sent to the monitor
 //! - [`volumes`]: which containers use a volume; `volume rm`, `rm -v`, `volume prune`
 //! - [`inspect`]: containers and volumes as `docker inspect` shows them
+//! - [`check`]: `system check`: containers against the store, what a crash left of them
 
+pub mod check;
 pub mod config;
 pub mod init;
 pub mod inspect;

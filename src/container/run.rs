@@ -38,8 +38,10 @@ pub fn create(store: &Store, mut config: ContainerConfig) -> crate::Result<Conta
     let made = (|| {
         let init = InitFiles::for_host(&config.hostname, None);
         Rootfs::create(store, &config.diff_ids, &dir.join("rootfs"), &init)?;
-        crate::files::write_json(&dir.join("config.json"), &config)?;
+        // config.json last: a directory that has it is a whole container (a `run` killed
+        // before leaves a directory without one, which `system check --fix` removes).
         crate::files::write_json(&dir.join("state.json"), &State::default())?;
+        crate::files::write_json(&dir.join("config.json"), &config)?;
         Container::load(&dir)
     })();
     if made.is_err() {
@@ -123,6 +125,10 @@ fn monitor(
         }
     };
     let mut c = c.clone();
+    // Recorded first: while its monitor lives, nothing of a container that is starting is a
+    // crash's leftover (`system check --fix` leaves its cgroup and veth alone).
+    c.state.monitor = std::process::id() as i32;
+    c.save_state()?;
     let result = run_container(store, &mut c, &tell, rules);
     if let Err(e) = &result {
         tell(&format!("{e:#}"));
@@ -524,6 +530,18 @@ pub fn wait_gone(c: &Container, timeout: std::time::Duration) -> bool {
 
 /// `rm`: the container's directory, and whatever a dead monitor left (its cgroup).
 pub fn remove(c: &Container, force: bool) -> crate::Result<()> {
+    // One its monitor is still starting (`run -d` killed, or racing us) is let start first:
+    // removed from under its monitor, its process could outlive it, with its cgroup.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut c = c.clone();
+    while c.state.status == Status::Created
+        && state::process_alive(c.state.monitor, 0)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        c = Container::load(&c.dir)?;
+    }
+    let c = &c;
     if c.running() {
         anyhow::ensure!(
             force,
@@ -562,7 +580,10 @@ fn remove_dir(c: &Container) -> crate::Result<()> {
             let _ = fs::remove_dir(h.mountpoint.join(cgroup_name(&c.config.id)));
         }
     }
-    fs::remove_dir_all(&c.dir).with_context(|| format!("removing {}", c.dir.display()))
+    // Out of sight in one step, then deleted: a killed `rm` leaves no half container behind.
+    let root =
+        c.dir.parent().and_then(Path::parent).context("a container directory outside a store")?;
+    Store::open(root)?.trash(&c.dir)
 }
 
 /// The container's cgroup, relative to each hierarchy's root.

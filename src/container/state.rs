@@ -112,6 +112,10 @@ impl Container {
     pub fn load(dir: &Path) -> crate::Result<Container> {
         let config: ContainerConfig = read_json(&dir.join("config.json"))?;
         let mut state: State = read_json(&dir.join("state.json")).unwrap_or_default();
+        // A commit killed while the container was frozen: the next look at it thaws it.
+        if state.status == Status::Running && process_alive(state.pid, state.pid_start) {
+            thaw_abandoned(dir, &config.id);
+        }
         // No daemon keeps this true: a "running" container whose process is gone (its
         // monitor was killed, the machine rebooted) has exited. Its process dies of SIGKILL
         // when its monitor does (the parent-death signal): 128 + 9, as a shell says it.
@@ -141,7 +145,31 @@ impl Container {
     pub fn running(&self) -> bool {
         self.state.status == Status::Running
     }
+
+    /// Where a commit that froze the container says so (`commit::commit`).
+    pub fn freeze_marker(&self) -> PathBuf {
+        freeze_marker(&self.dir)
+    }
 }
+
+/// The file a commit writes into container directory `dir` while it holds it frozen.
+pub fn freeze_marker(dir: &Path) -> PathBuf {
+    dir.join("frozen-by-commit")
+}
+
+// ANCHOR: thaw_abandoned
+/// A commit killed while it held the container frozen left it so, with its marker: every
+/// command that reads the container thaws it (a `pause` has no marker and is left alone).
+fn thaw_abandoned(dir: &Path, id: &str) {
+    let marker = freeze_marker(dir);
+    if marker.exists() {
+        if let Ok(layout) = crate::cgroups::Layout::detect() {
+            let name = super::run::cgroup_name(id);
+            let _ = crate::cgroups::freezer::thaw_abandoned(&layout, &name, &marker);
+        }
+    }
+}
+// ANCHOR_END: thaw_abandoned
 
 /// Every container in the store, newest first.
 pub fn list(store: &Store) -> crate::Result<Vec<Container>> {
@@ -176,22 +204,7 @@ pub fn find(store: &Store, what: &str) -> crate::Result<Container> {
     }
 }
 
-/// Is `pid` alive and the same process that started at `start` (clock ticks since boot)?
-pub fn process_alive(pid: i32, start: u64) -> bool {
-    pid > 0 && start_time(pid).is_some_and(|s| start == 0 || s == start)
-}
-
-/// Field 22 of `/proc/PID/stat`: when the process started. A zombie counts as gone.
-pub fn start_time(pid: i32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces and ')': fields count from the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split(' ').collect();
-    if fields.first() == Some(&"Z") {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
-}
+pub use crate::process::{process_alive, start_time};
 
 /// A Docker-style name for a container nobody named: `brave_lovelace`.
 pub fn random_name(id: &str) -> String {

@@ -7,9 +7,13 @@
 //! - [`unpack`]: layer tarballs unpacked so nothing lands outside the layer
 //! - [`pack`]: a read-write layer packed into a layer tarball (build, commit)
 //! - [`store`]: the on-disk store, `import`, `load`, `tag`, `rmi`
+//! - [`lease`]: the images a running build uses, kept from `rmi`
+//! - [`check`]: `system check`: blobs, layers and images against the store
 //! - [`whiteout`]: deletions, as `.wh.` names on the wire and overlay's on disk
 
+pub mod check;
 pub mod digest;
+pub mod lease;
 pub mod oci;
 pub mod pack;
 pub mod reference;

@@ -6,13 +6,17 @@
 //!     oci-layout  index.json         index.json names each image (org.opencontainers.image.ref.name)
 //!     blobs/sha256/<hex>             manifests, configs, gzipped layer tarballs — content-addressed
 //!   layers/<diff_id hex>/diff/       each layer unpacked once, shared read-only (overlay lowerdirs)
-//!   layers/<diff_id hex>/meta.json
+//!   layers/<diff_id hex>/meta.json   written last: a layer without it is not a layer
+//!   leases/<pid>-<n>.json            images a running build uses or made (see `lease`)
 //!   tmp/                             work in progress; renamed into place only when complete
 //!   lock                             flock: one writer at a time
 //! ```
 //!
 //! Every write is a complete file or directory renamed into place, so a crash or Ctrl-C leaves
 //! either the old state or the new one, plus a scratch dir in `tmp/` the next writer removes.
+//! Removal goes the other way: a layer is first renamed out of sight into `tmp/`, then deleted
+//! there, so a `kill -9` halfway through deleting leaves no half layer where a layer belongs.
+//! `minidocker system check` ([`super::check`]) verifies all of it.
 
 use super::oci::{self, Descriptor, ImageConfig, Index, Manifest};
 use super::reference::{self, Reference};
@@ -100,6 +104,24 @@ impl Drop for Scratch {
     }
 }
 
+/// A layer made in `tmp/` by [`Store::prepare_layer`], not yet in the store.
+pub struct NewLayer {
+    scratch: Scratch,
+    pub desc: Descriptor,
+    pub unpacked: Unpacked,
+}
+
+/// Something that uses an image, so `rmi` refuses it: a container, a running build.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// The image's ID.
+    pub image: Digest,
+    /// Who, for the error: `running container web (0123456789ab)`.
+    pub what: String,
+    /// How to end that use: `remove it first (minidocker rm -f web)`.
+    pub remedy: String,
+}
+
 /// What removing names and unused content did, for `rmi`'s output.
 #[derive(Debug, Default)]
 pub struct Removed {
@@ -148,6 +170,16 @@ impl Store {
         self.root.join("layers").join(diff_id.hex()).join("diff")
     }
 
+    // ANCHOR: has_layer
+    /// Is the layer `diff_id` unpacked, whole? Its `meta.json` is written last in `tmp/`,
+    /// before the directory is renamed into `layers/`: a directory there without it (left by
+    /// a crash of an older minidocker, or by hand) is not a layer, and is replaced, not used.
+    pub fn has_layer(&self, diff_id: &Digest) -> bool {
+        self.layer_meta(diff_id).is_ok_and(|m| m.diff_id == *diff_id)
+            && self.layer_dir(diff_id).is_dir()
+    }
+    // ANCHOR_END: has_layer
+
     pub fn layer_meta(&self, diff_id: &Digest) -> crate::Result<LayerMeta> {
         let p = self.root.join("layers").join(diff_id.hex()).join("meta.json");
         let text = fs::read(&p)
@@ -157,6 +189,15 @@ impl Store {
 
     /// Take the store for writing. Also removes scratch dirs whose writer has died.
     pub fn lock(&self) -> crate::Result<Lock> {
+        let lock = self.lock_as_is()?;
+        for p in self.dead_scratch()? {
+            let _ = fs::remove_dir_all(&p).or_else(|_| fs::remove_file(&p));
+        }
+        Ok(lock)
+    }
+
+    /// Take the store's lock and change nothing (`system check` without `--fix`).
+    pub fn lock_as_is(&self) -> crate::Result<Lock> {
         let f = File::options()
             .create(true)
             .truncate(false)
@@ -164,6 +205,12 @@ impl Store {
             .open(self.root.join("lock"))?;
         let lock = Flock::lock(f, FlockArg::LockExclusive)
             .map_err(|(_, e)| crate::sys::failure("flock(lock)", e))?;
+        Ok(Lock(lock))
+    }
+
+    /// The entries of `tmp/` whose process is gone: what a crash left (they start with its PID).
+    pub fn dead_scratch(&self) -> crate::Result<Vec<PathBuf>> {
+        let mut dead = Vec::new();
         for e in fs::read_dir(self.root.join("tmp"))?.flatten() {
             let pid = e
                 .file_name()
@@ -171,25 +218,37 @@ impl Store {
                 .split('-')
                 .next()
                 .and_then(|p| p.parse::<i32>().ok());
-            let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
-            if !alive {
-                let _ = fs::remove_dir_all(e.path());
+            if !pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists()) {
+                dead.push(e.path());
             }
         }
-        Ok(Lock(lock))
+        Ok(dead)
     }
 
     /// A fresh scratch dir on the store's filesystem, so finished work is `rename`d into place.
     pub fn scratch(&self) -> crate::Result<Scratch> {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = self.root.join("tmp").join(format!(
-            "{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
+        let p = self.tmp_name("");
         fs::create_dir(&p).with_context(|| format!("creating {}", p.display()))?;
         Ok(Scratch(p))
     }
+
+    /// A new name in `tmp/`, starting with our PID: what [`Store::lock`] removes once we died.
+    fn tmp_name(&self, what: &str) -> PathBuf {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        self.root.join("tmp").join(format!("{}-{what}{n}", std::process::id()))
+    }
+
+    // ANCHOR: trash
+    /// Delete a directory of the store so that no one ever sees half of it: renamed into
+    /// `tmp/` first (one atomic step), deleted there. Killed meanwhile, what is left is in
+    /// `tmp/` under our dead PID, where the next [`Store::lock`] finishes the job.
+    pub fn trash(&self, dir: &Path) -> crate::Result<()> {
+        let aside = self.tmp_name("trash-");
+        fs::rename(dir, &aside).with_context(|| format!("moving {} aside", dir.display()))?;
+        fs::remove_dir_all(&aside).with_context(|| format!("removing {}", aside.display()))
+    }
+    // ANCHOR_END: trash
 
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> crate::Result<()> {
         let tmp = self.root.join("tmp").join(format!(
@@ -267,7 +326,15 @@ impl Store {
 
     /// Make a layer from a tarball stream (plain or gzipped) in one pass: it is gzipped into a
     /// blob and unpacked at the same time. Returns the blob's descriptor and the layer.
+    /// The caller holds the store's lock.
     pub fn add_layer(&self, input: impl Read) -> crate::Result<(Descriptor, Unpacked)> {
+        let new = self.prepare_layer(input)?;
+        self.keep_prepared(new)
+    }
+
+    /// The slow part of [`Store::add_layer`], which needs no lock: the blob and the layer
+    /// made in a scratch dir of `tmp/`, not yet in the store.
+    pub fn prepare_layer(&self, input: impl Read) -> crate::Result<NewLayer> {
         let mut input = BufReader::with_capacity(1 << 16, input);
         let gzipped = input.fill_buf().context("reading the tarball")?.starts_with(&[0x1f, 0x8b]);
         let raw: Box<dyn Read> =
@@ -282,8 +349,6 @@ impl Store {
         let mut tee = Tee { inner: raw, copy: encoder };
         let unpacked = unpack::unpack(&mut tee, &diff)?;
         let (digest, size, _) = tee.copy.finish().context("compressing the layer")?.finish();
-        fs::rename(&blob, self.blob_path(&digest))?;
-        self.keep_layer(&scratch.path().join("layer"), &unpacked)?;
         let desc = Descriptor {
             media_type: oci::LAYER_GZIP.into(),
             digest,
@@ -291,13 +356,23 @@ impl Store {
             annotations: Default::default(),
             platform: None,
         };
-        Ok((desc, unpacked))
+        Ok(NewLayer { scratch, desc, unpacked })
+    }
+
+    /// Move a [`Store::prepare_layer`]'s blob and layer into the store. The caller holds the
+    /// store's lock, and keeps it until an image in the index uses the layer (or a collection
+    /// of garbage would take it).
+    pub fn keep_prepared(&self, new: NewLayer) -> crate::Result<(Descriptor, Unpacked)> {
+        let dir = new.scratch.path();
+        fs::rename(dir.join("blob"), self.blob_path(&new.desc.digest))?;
+        self.keep_layer(&dir.join("layer"), &new.unpacked)?;
+        Ok((new.desc, new.unpacked))
     }
 
     /// Unpack a layer blob already in the store, unless it is unpacked; its uncompressed
     /// content must hash to `diff_id`.
     pub fn ensure_unpacked(&self, desc: &Descriptor, diff_id: &Digest) -> crate::Result<()> {
-        if self.layer_dir(diff_id).exists() {
+        if self.has_layer(diff_id) {
             return Ok(());
         }
         let gzipped = oci::layer_compression(&desc.media_type)?;
@@ -330,7 +405,10 @@ impl Store {
         self.keep_layer(&scratch.path().join("layer"), &unpacked)
     }
 
-    /// Move a finished layer into `layers/`; when another writer got there first, keep theirs.
+    // ANCHOR: keep_layer
+    /// Move a finished layer into `layers/`: its `meta.json` written last, then the whole
+    /// directory renamed into place — the rename is the moment it becomes a layer. When a whole
+    /// layer is there already, it is kept; a directory that is not a whole layer is replaced.
     fn keep_layer(&self, dir: &Path, u: &Unpacked) -> crate::Result<()> {
         let meta = LayerMeta {
             diff_id: u.diff_id.clone(),
@@ -339,13 +417,16 @@ impl Store {
             whiteouts: u.whiteouts,
         };
         fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
-        let dest = self.root.join("layers").join(u.diff_id.hex());
-        if !dest.exists() {
-            fs::rename(dir, &dest)
-                .with_context(|| format!("moving the layer into {}", dest.display()))?;
+        if self.has_layer(&u.diff_id) {
+            return Ok(());
         }
-        Ok(())
+        let dest = self.root.join("layers").join(u.diff_id.hex());
+        if dest.exists() {
+            self.trash(&dest)?;
+        }
+        fs::rename(dir, &dest).with_context(|| format!("moving the layer into {}", dest.display()))
     }
+    // ANCHOR_END: keep_layer
 
     // ---- images ---------------------------------------------------------------------------
 
@@ -511,17 +592,37 @@ impl Store {
         self.tag_manifest(&img.manifest_desc, target)
     }
 
+    // ANCHOR: remove
     /// `minidocker rmi`: remove a name; the image goes when its last name does (or, by ID,
     /// with all its names when `force`). Layers no image uses any more are deleted.
-    pub fn remove(&self, what: &str, force: bool) -> crate::Result<Removed> {
+    ///
+    /// An image that something uses — a container in `users` (running or stopped), a running
+    /// build (its lease) — is refused, as Docker does; with `force` its names go and the image
+    /// stays, untagged, with its layers, for as long as it is used.
+    pub fn remove(&self, what: &str, force: bool, users: &[User]) -> crate::Result<Removed> {
         let img = self.resolve(what)?;
         let by_name = Reference::parse(what).is_ok_and(|r| img.names.contains(&r.to_string()));
         let mut removed = Removed::default();
         let mut index = self.index()?;
+        let mut users: Vec<User> = users.to_vec();
+        users.extend(self.lease_users()?);
+        let used_by = |id: &Digest| users.iter().find(|u| u.image == *id);
         if by_name && img.names.len() > 1 {
             let name = Reference::parse(what)?.to_string();
             index.manifests.retain(|d| d.ref_name() != Some(name.as_str()));
             removed.untagged.push(name);
+        } else if let Some(user) = used_by(&img.id) {
+            ensure!(
+                force,
+                "unable to delete {what} (image {}): {} uses it — {}, or use rmi -f to untag the image and keep it while it is used",
+                img.id.short(),
+                user.what,
+                user.remedy
+            );
+            // Untagged, not deleted: its layers stay for as long as they are used.
+            index.manifests.retain(|d| d.digest != img.manifest_desc.digest);
+            index.manifests.push(img.manifest_desc.clone());
+            removed.untagged = img.names.clone();
         } else {
             if !by_name && img.names.len() > 1 && !force {
                 bail!("unable to delete {} (must be forced) — image is referenced in multiple repositories ({}); use -f or remove the names one by one", img.id.short(), img.names.join(", "));
@@ -539,7 +640,7 @@ impl Store {
                 let others = all.iter().any(|c| {
                     c.id != img.id && !removed.images.contains(&c.id) && p.is_parent_of(c)
                 });
-                if others {
+                if others || used_by(&p.id).is_some() {
                     break;
                 }
                 index.manifests.retain(|d| d.digest != p.manifest_desc.digest);
@@ -550,6 +651,7 @@ impl Store {
         removed.layers = self.collect_garbage()?;
         Ok(removed)
     }
+    // ANCHOR_END: remove
 
     /// Delete the blobs and unpacked layers no image in the index refers to.
     pub fn collect_garbage(&self) -> crate::Result<Vec<Digest>> {
@@ -570,7 +672,7 @@ impl Store {
         for e in fs::read_dir(self.root.join("layers"))?.flatten() {
             let hex = e.file_name().to_string_lossy().into_owned();
             if !diff_ids.contains(&hex) {
-                fs::remove_dir_all(e.path())?;
+                self.trash(&e.path())?;
                 gone.extend(Digest::parse(&format!("sha256:{hex}")).ok());
             }
         }
@@ -582,15 +684,18 @@ impl Store {
     /// `minidocker import`: a root filesystem tarball becomes a one-layer image, with the
     /// run configuration `run` (empty unless `import -c` gave one) and the history comment
     /// `message` (`-m`; by default where it came from).
+    ///
+    /// The layer is made by [`Store::prepare_layer`] beforehand, without the lock (other
+    /// commands go on meanwhile); the caller holds the lock for this, which moves it in.
     pub fn import(
         &self,
-        input: impl Read,
+        layer: NewLayer,
         source: &str,
         name: Option<&Reference>,
         run: oci::RunConfig,
         message: Option<String>,
     ) -> crate::Result<Image> {
-        let (layer, unpacked) = self.add_layer(input)?;
+        let (layer, unpacked) = self.keep_prepared(layer)?;
         let now = crate::units::rfc3339_now();
         let platform = oci::host_platform();
         let config = ImageConfig {

@@ -128,7 +128,7 @@ pub fn pull(store: &Store, reference: &Reference, opts: &PullOptions) -> crate::
     let mut jobs = Vec::new();
     for &(desc, diff_id) in unique(&pairs, |(d, _)| &d.digest) {
         let have_blob = store.blob_path(&desc.digest).exists();
-        if have_blob && store.layer_dir(diff_id).exists() {
+        if have_blob && store.has_layer(diff_id) {
             board.layer(desc.digest.short(), "Already exists").done("Already exists");
         } else {
             let line = board

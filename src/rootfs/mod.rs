@@ -65,7 +65,7 @@ impl Rootfs {
         let mut image_layers = Vec::new();
         for d in stacked(diff_ids) {
             let l = store.layer_dir(d);
-            anyhow::ensure!(l.is_dir(), "layer {d} of the image is not unpacked (the store is damaged; remove and re-import the image)");
+            anyhow::ensure!(store.has_layer(d), "layer {d} of the image is not unpacked whole (the store is damaged: see `minidocker system check`; remove and re-import the image)");
             image_layers.push(rel(&l)?);
         }
         for sub in ["init", "upper", "work", "merged"] {

@@ -14,8 +14,8 @@ pub fn build(args: BuildArgs) -> minidocker::Result<i32> {
         no_cache: args.no_cache,
         ..Options::default()
     };
+    // The build takes the store's lock itself, only while it writes into the store.
     let store = Store::open_default()?;
-    let _lock = store.lock()?;
     // RUN steps mount overlays: in a mount namespace of our own they never show on the host
     // and vanish with this process, whatever happens to it.
     rootfs::private_mount_namespace()?;

@@ -102,10 +102,12 @@ pub fn import(args: ImportArgs) -> minidocker::Result<i32> {
         (Box::new(f), Some(len))
     };
     let store = Store::open_default()?;
-    let _lock = store.lock()?;
+    // Unpacked in tmp/ first, without the store's lock; locked only to move it in.
     let bar = progress::bytes(len, "Importing");
-    let img = store.import(bar.wrap_read(input), &source, name.as_ref(), run, message)?;
+    let layer = store.prepare_layer(bar.wrap_read(input))?;
     bar.finish_and_clear();
+    let _lock = store.lock()?;
+    let img = store.import(layer, &source, name.as_ref(), run, message)?;
     println!("{}", img.id);
     Ok(0)
 }
@@ -146,7 +148,8 @@ pub fn rmi(args: RmiArgs) -> minidocker::Result<i32> {
     let _lock = store.lock()?;
     let mut status = 0;
     for name in args.images {
-        match store.remove(&name, args.force) {
+        let users = minidocker::container::check::image_users(&store)?;
+        match store.remove(&name, args.force, &users) {
             Ok(r) => {
                 r.untagged.iter().for_each(|n| println!("Untagged: {n}"));
                 r.images.iter().chain(&r.layers).for_each(|d| println!("Deleted: {d}"));

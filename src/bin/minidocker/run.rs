@@ -22,6 +22,9 @@ pub fn run(args: RunArgs) -> minidocker::Result<i32> {
         }
     }
     let store = Store::open_default()?;
+    // The store's lock from finding the image until the container is on disk: an `rmi` then
+    // either comes first (no such image) or sees the container (refused).
+    let lock = store.lock()?;
     let image = store.resolve(&args.image)?;
     let c = config::from_image(&args.image, &image, overrides)?;
     // So is a bad bridge configuration (MINIDOCKER_BRIDGE, _SUBNET, _MTU), or one that does
@@ -31,6 +34,7 @@ pub fn run(args: RunArgs) -> minidocker::Result<i32> {
         network::check_bridge(&cfg, store.root())?;
     }
     let container = lifecycle::create(&store, c)?;
+    drop(lock);
     let detach = container.config.detach;
     let code = lifecycle::start(&store, &container).inspect_err(|_| {
         // Nothing half made: a container that could not start is removed again.

@@ -1,13 +1,54 @@
 //! `minidocker system prune`: stopped containers, untagged images (a build's intermediates
 //! among them) and the layers only they used — and, with `--volumes` only (as in Docker), the
-//! anonymous volumes no container uses.
+//! anonymous volumes no container uses. `minidocker system check [--fix]`: the store verified.
 
 use minidocker::cli::volume::SystemCommand;
 use minidocker::container::{run as lifecycle, state};
+use minidocker::image::check::{Finding, Kind};
 use minidocker::image::Store;
 
 pub fn system(command: SystemCommand) -> minidocker::Result<i32> {
-    let SystemCommand::Prune { force: _, volumes } = command;
+    match command {
+        SystemCommand::Prune { force: _, volumes } => prune(volumes),
+        SystemCommand::Check { fix } => check(fix),
+    }
+}
+
+/// `system check [--fix]`: one line per finding, a summary; 1 while a problem remains.
+fn check(fix: bool) -> minidocker::Result<i32> {
+    let store = Store::open_default()?;
+    let _lock = store.lock_as_is()?;
+    let mut findings: Vec<Finding> = minidocker::image::check::check(&store, fix)?;
+    findings.extend(minidocker::container::check::check(&store, fix)?);
+    let mut remaining = (0, 0);
+    for f in &findings {
+        let kind = match f.kind {
+            Kind::Problem => "problem",
+            Kind::Leftover => "leftover",
+        };
+        match &f.fixed {
+            Some(done) => println!("fixed {kind}: {} — {done}", f.what),
+            None => {
+                println!("{kind}: {}", f.what);
+                match f.kind {
+                    Kind::Problem => remaining.0 += 1,
+                    Kind::Leftover => remaining.1 += 1,
+                }
+            }
+        }
+    }
+    let fixed = findings.iter().filter(|f| f.fixed.is_some()).count();
+    let hint = if remaining.1 > 0 && !fix { " (system check --fix removes them)" } else { "" };
+    println!(
+        "{} problems, {} leftovers{hint}{}",
+        remaining.0,
+        remaining.1,
+        if fix { format!("; {fixed} fixed") } else { String::new() }
+    );
+    Ok(if remaining.0 > 0 { 1 } else { 0 })
+}
+
+fn prune(volumes: bool) -> minidocker::Result<i32> {
     let store = Store::open_default()?;
     let _lock = store.lock()?;
     let mut containers = Vec::new();
@@ -31,7 +72,8 @@ pub fn system(command: SystemCommand) -> minidocker::Result<i32> {
             && !in_use.contains(&img.id.to_string())
             && store.resolve(img.id.as_str()).is_ok()
         {
-            let removed = store.remove(img.id.as_str(), true)?;
+            let users = minidocker::container::check::image_users(&store)?;
+            let removed = store.remove(img.id.as_str(), true, &users)?;
             images.extend(removed.images);
             layers.extend(removed.layers);
         }
