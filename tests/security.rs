@@ -1,8 +1,10 @@
 //! Isolation a default container gets beyond namespaces: Docker's device rules (the device
-//! cgroup), its seccomp profile, and `--init`.
+//! cgroup), its seccomp profile (compared with Docker's default.json, and with a private
+//! dockerd running the same probe), and `--init`.
 
 mod common;
 
+use common::dockerd::{self, Dockerd};
 use common::{have_root, md, TestRoot};
 
 /// The shell lines that try the devices: every line prints what it saw.
@@ -226,26 +228,34 @@ fn build_probe(dir: &std::path::Path) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// The probe's errno for each of [`PROBES`], in a container run with `extra` flags.
-fn probe(root: &TestRoot, dir: &std::path::Path, extra: &[&str]) -> Vec<i32> {
-    let mount = format!("{}:/probe:ro", dir.display());
-    let mut args = vec!["run", "--rm", "--network", "none", "-v", &mount];
-    args.extend(extra);
-    args.extend(["busybox", "/probe/syscalls"]);
-    let specs: Vec<String> = PROBES
-        .iter()
-        .map(|(name, a)| {
-            let nr = syscalls::number(name).unwrap();
-            format!("{name}:{nr}:{}", a.map(|x| x.to_string()).join(":"))
-        })
-        .collect();
-    args.extend(specs.iter().map(String::as_str));
-    let (code, out, err) = md(root, &args);
-    assert_eq!(code, 0, "{err}");
+/// `run` arguments that start the probe (built into `dir`) on each of [`PROBES`]:
+/// `--rm --network none -v DIR:/probe:ro EXTRA… busybox /probe/syscalls NAME:NR:A0:…`.
+fn probe_run_args(dir: &std::path::Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["--rm", "--network", "none", "-v"].map(String::from).into();
+    args.push(format!("{}:/probe:ro", dir.display()));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(["busybox".into(), "/probe/syscalls".into()]);
+    args.extend(PROBES.iter().map(|(name, a)| {
+        let nr = syscalls::number(name).unwrap();
+        format!("{name}:{nr}:{}", a.map(|x| x.to_string()).join(":"))
+    }));
+    args
+}
+
+/// The errno of each of [`PROBES`] in the probe's output.
+fn probe_codes(out: &str) -> Vec<i32> {
     let codes: Vec<i32> =
         out.lines().map(|l| l.rsplit(' ').next().unwrap().parse().unwrap()).collect();
     assert_eq!(codes.len(), PROBES.len(), "{out}");
     codes
+}
+
+/// The probe's errno for each of [`PROBES`], in a container run with `extra` flags.
+fn probe(root: &TestRoot, dir: &std::path::Path, extra: &[&str]) -> Vec<i32> {
+    let (code, out, err) =
+        common::run(root.minidocker().arg("run").args(probe_run_args(dir, extra)));
+    assert_eq!(code, 0, "{err}");
+    probe_codes(&out)
 }
 
 fn errno_name(e: i32) -> String {
@@ -300,6 +310,66 @@ fn sensitive_calls_get_dockers_errno_table() {
     assert_eq!(ours[at("add_key")], libc::EPERM);
     assert_eq!(ours[at("unshare")], libc::EPERM);
     assert_eq!(bare[at("unshare")], 0, "unconfined, unshare(CLONE_NEWUSER) works");
+}
+
+/// The real thing: the same probe in a container of a private Docker daemon (its built-in
+/// default profile, whatever default.json says) and in ours gives the same errno, call by call;
+/// `grep Seccomp /proc/self/status` and `unshare -U -r true` say the same in both, by default
+/// and with `--security-opt seccomp=unconfined`.
+#[test]
+fn a_private_dockerd_gives_the_same_errno_table_as_ours() {
+    let test = "a_private_dockerd_gives_the_same_errno_table_as_ours";
+    if !have_root(test) || !dockerd::available(test) {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let root = TestRoot::with_busybox("sec-dockerd");
+    let dir = root.path.join("probe");
+    build_probe(&dir);
+    let d = Dockerd::start("sec");
+    let security = d.docker_ok(&["info", "--format", "{{json .SecurityOptions}}"]);
+    assert!(
+        security.contains("name=seccomp,profile=default"),
+        "the private dockerd should apply its default seccomp profile: {security}"
+    );
+    d.docker_ok(&["import", &common::busybox_tarball().to_string_lossy(), "busybox:latest"]);
+    let docker_run = |args: &[String]| {
+        let mut all = vec!["run"];
+        all.extend(args.iter().map(String::as_str));
+        d.docker_ok(&all)
+    };
+
+    let theirs = probe_codes(&docker_run(&probe_run_args(&dir, &[])));
+    let ours = probe(&root, &dir, &[]);
+    let mut table = vec![format!("{:<34} {:<8} {:<10}", "call", "Docker", "minidocker")];
+    for (i, (name, args)) in PROBES.iter().enumerate() {
+        let mark = if theirs[i] == ours[i] { "" } else { "   <- differs" };
+        table.push(format!(
+            "{:<34} {:<8} {:<10}{mark}",
+            format!("{name}({:#x})", args[0]),
+            errno_name(theirs[i]),
+            errno_name(ours[i])
+        ));
+    }
+    let table = table.join("\n");
+    println!("{table}");
+    assert!(theirs == ours, "the errno tables of Docker and minidocker differ:\n{table}");
+
+    let script = "grep Seccomp /proc/self/status; unshare -U -r true; echo unshare=$?";
+    for extra in [&[][..], &["--security-opt", "seccomp=unconfined"][..]] {
+        let mut args: Vec<String> = ["--rm", "--network", "none"].map(String::from).into();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(["busybox", "sh", "-c", script].map(String::from));
+        let theirs = docker_run(&args);
+        let (code, ours, err) = common::run(root.minidocker().arg("run").args(&args));
+        assert_eq!(code, 0, "{err}");
+        println!("{extra:?}: Docker {theirs:?}, minidocker {ours:?}");
+        assert_eq!(ours, theirs, "{script} with {extra:?}: minidocker (left) and Docker (right)");
+        let unshare = if extra.is_empty() { "unshare=1" } else { "unshare=0" };
+        assert!(ours.lines().any(|l| l == unshare), "{extra:?}: {ours}");
+    }
+    d.finish();
+    eprintln!("private dockerd, both probes and the checks: {:?}", started.elapsed());
 }
 
 /// `Seccomp: 2` inside, `unshare -U -r` refused; unconfined it works; inspect says so; a bad

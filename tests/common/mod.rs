@@ -3,6 +3,8 @@
 
 use std::process::{Command, Output};
 
+pub mod dockerd;
+
 /// Root tests run as root. Without root they skip loudly — except in CI (`CI=true`), where a
 /// skip would hide that they never ran, so it is a failure.
 pub fn have_root(test: &str) -> bool {
