@@ -317,8 +317,8 @@ fn sensitive_calls_get_dockers_errno_table() {
 /// `grep Seccomp /proc/self/status` and `unshare -U -r true` say the same in both, by default
 /// and with `--security-opt seccomp=unconfined`.
 #[test]
-fn a_private_dockerd_gives_the_same_errno_table_as_ours() {
-    let test = "a_private_dockerd_gives_the_same_errno_table_as_ours";
+fn docker_and_minidocker_give_the_same_errno_table() {
+    let test = "docker_and_minidocker_give_the_same_errno_table";
     if !have_root(test) || !dockerd::available(test) {
         return;
     }
@@ -341,11 +341,11 @@ fn a_private_dockerd_gives_the_same_errno_table_as_ours() {
 
     let theirs = probe_codes(&docker_run(&probe_run_args(&dir, &[])));
     let ours = probe(&root, &dir, &[]);
-    let mut table = vec![format!("{:<34} {:<8} {:<10}", "call", "Docker", "minidocker")];
+    let mut table = vec![format!("{:<38} {:<8} {:<10}", "call", "Docker", "minidocker")];
     for (i, (name, args)) in PROBES.iter().enumerate() {
         let mark = if theirs[i] == ours[i] { "" } else { "   <- differs" };
         table.push(format!(
-            "{:<34} {:<8} {:<10}{mark}",
+            "{:<38} {:<8} {:<10}{mark}",
             format!("{name}({:#x})", args[0]),
             errno_name(theirs[i]),
             errno_name(ours[i])
