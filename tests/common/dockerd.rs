@@ -54,7 +54,7 @@ pub fn available(test: &str) -> bool {
 
 /// The Docker CLI of the docker.io package, the daemon's own version (not some newer `docker`
 /// earlier in PATH, which would try BuildKit and other API versions).
-pub fn docker_cli() -> &'static str {
+fn docker_cli() -> &'static str {
     if Path::new("/usr/bin/docker").exists() {
         "/usr/bin/docker"
     } else {
