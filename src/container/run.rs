@@ -171,7 +171,7 @@ fn run_container(
     // And Docker's device rules: no host device beyond /dev/null and its kind can be opened.
     controllers.push(crate::cgroups::Controller::Devices);
     let cg = Cgroup::create(&layout, &cgroup_name(&c.config.id), &controllers)?;
-    limits.apply(&cg)?;
+    limits.apply(&cg, &crate::cgroups::RULES)?;
     crate::cgroups::devices::apply(&cg, &crate::cgroups::devices::DEFAULT_RULES)?;
 
     // Every container has a log, as in Docker, whether anyone is attached or not.
