@@ -221,6 +221,7 @@ fn run_container(
     let handoff = bridge.as_ref().map(|_| network::Handoff::new()).transpose()?;
     let hosts_name = c.config.hostname.clone();
     let merged = fs_.merged();
+    let root_rules = *fs_.rules();
     let argv = c.config.argv();
     anyhow::ensure!(
         !argv.is_empty(),
@@ -267,7 +268,11 @@ fn run_container(
             sys::dup2(err, 2)?;
         }
         // The volumes are mounted once the rootfs is ready, before pivot_root (lesson 08).
-        enter::enter_with(&merged, &|root| crate::mounts::mount_all(root, &binds).map(drop))?;
+        enter::enter_with(
+            &merged,
+            &|root| crate::mounts::mount_all(root, &binds).map(drop),
+            &root_rules,
+        )?;
         sys::sethostname(&hostname)?;
         if new_net {
             crate::network::loopback_up()?;
