@@ -327,7 +327,8 @@ fn run_container(
     let console = console.map(tty::ConsoleSocket::into_receiver);
     let placed = cg.add(child.pid()).and_then(|()| match &bridge {
         Some((cfg, ports)) => {
-            network::attach(cfg, store.root(), &c.config.id, child.pid(), ports).map(Some)
+            network::attach(cfg, store.root(), &c.config.id, child.pid(), ports, &network::RULES)
+                .map(Some)
         }
         None => Ok(None),
     });
