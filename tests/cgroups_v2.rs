@@ -34,7 +34,7 @@ fn v2_limits_are_written_as_v2_files() {
         std::slice::from_ref(&dir),
         "v2 is one hierarchy: one directory for all controllers"
     );
-    limits.apply(&cg).unwrap();
+    limits.apply(&cg, &minidocker::cgroups::RULES).unwrap();
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     assert_eq!(read("cpu.max"), "50000 100000");
     assert_eq!(read("memory.max"), (64u64 << 20).to_string());
@@ -69,7 +69,7 @@ fn v2_swap_is_capped_when_the_kernel_accounts_it() {
     let cg = Cgroup::create(&layout, "t2", &[Controller::Memory]).unwrap();
     let dir = root.join("t2");
     std::fs::write(dir.join("memory.swap.max"), "max").unwrap();
-    limits::limit_memory(&cg, 1 << 20).unwrap();
+    (minidocker::cgroups::RULES.limit_memory)(&cg, 1 << 20).unwrap();
     assert_eq!(std::fs::read_to_string(dir.join("memory.swap.max")).unwrap(), "0");
     std::fs::write(dir.join("memory.events"), "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n").unwrap();
     assert_eq!(limits::oom_kills(&cg).unwrap(), 1);

@@ -102,7 +102,9 @@ fn solution_passes_and_untouched_exercise_fails_its_check() {
     assert_eq!(code, 0, "the reference answer fails its check:\n{out}{err}");
     let (code, out, _) = run(bin(&BIN).arg("--check"));
     assert_eq!(code, 1, "the untouched exercise passes its check:\n{out}");
-    assert!(out.contains("FAIL pids.max is 10"), "{out}");
+    // What the kernel shows without the limits: the burner not held, the hog not killed.
+    assert!(out.contains("FAIL the kernel holds it near 25 %"), "{out}");
+    assert!(out.contains("FAIL the OOM killer kills it inside the group"), "{out}");
 }
 
 #[test]
@@ -110,31 +112,15 @@ fn mine_runs_the_students_code() {
     if !have_root("mine_runs_the_students_code") {
         return;
     }
-    // The untouched exercise writes no pids.max, so nothing stops the fork bomb.
-    let (code, out, _) = run(bin(&BIN).args([
-        "--mine",
-        "--pids-limit",
-        "5",
-        "--",
-        BIN.as_str(),
-        "__workload",
-        "forkbomb",
-        "30",
-    ]));
+    // The untouched exercise writes no memory limit, so nothing stops the hog.
+    let hog = [BIN.as_str(), "__workload", "hog", "209715200"];
+    let (code, out, _) = run(bin(&BIN).args(["--mine", "--memory", "32m", "--"]).args(hog));
     assert_eq!(code, 0, "{out}");
     let mine = minidocker::lessons::find("02").unwrap().exercise();
     assert!(out.contains(&format!("your code in {mine}")), "{out}");
-    assert!(out.contains("forkbomb: 30 forks succeeded, 0 refused"), "{out}");
-    let (_, out, _) = run(bin(&BIN).args([
-        "--pids-limit",
-        "5",
-        "--",
-        BIN.as_str(),
-        "__workload",
-        "forkbomb",
-        "30",
-    ]));
-    assert!(out.contains("forkbomb: 4 forks succeeded, 26 refused"), "{out}");
+    assert!(out.contains("hog: all 200 MiB allocated"), "{out}");
+    let (code, out, _) = run(bin(&BIN).args(["--memory", "32m", "--"]).args(hog));
+    assert_eq!(code, 137, "the reference answer's limit kills the hog:\n{out}");
 }
 
 #[test]

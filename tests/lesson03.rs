@@ -150,6 +150,42 @@ fn ctrl_c_while_the_container_runs_leaves_nothing() {
     assert!(ps.stdout.is_empty(), "the container's process outlived the lesson");
 }
 
+/// A `switch_root` that does nothing (the starter's) must not let a container's command run
+/// on the host's root: `enter_with` checks that `/` is the new root and stops with one line.
+#[test]
+fn a_switch_root_that_did_nothing_is_refused() {
+    if !have_root("a_switch_root_that_did_nothing_is_refused") {
+        return;
+    }
+    use minidocker::rootfs::{enter, Rules, RULES};
+    let dir = minidocker::lesson::CheckDir::new("test03-switch");
+    for d in ["proc", "dev", "sys"] {
+        std::fs::create_dir_all(dir.0.join(d)).unwrap();
+    }
+    let nothing = Rules { switch_root: |_| Ok(()), ..RULES };
+    let (read, write) = nix::unistd::pipe().unwrap();
+    // SAFETY: the child only makes system calls, writes to the pipe and _exits.
+    match unsafe { nix::unistd::fork() }.unwrap() {
+        nix::unistd::ForkResult::Child => {
+            drop(read);
+            let said = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| enter::enter_with(&dir.0, &|_| Ok(()), &nothing))
+                .map_or_else(|e| format!("{e:#}"), |()| "entered".into());
+            let _ = nix::unistd::write(&write, said.as_bytes());
+            // SAFETY: _exit ends the forked child without running the parent's destructors.
+            unsafe { libc::_exit(0) };
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(write);
+            let mut said = String::new();
+            std::io::Read::read_to_string(&mut std::fs::File::from(read), &mut said).unwrap();
+            nix::sys::wait::waitpid(child, None).unwrap();
+            assert!(said.contains("refusing to run the container's command"), "{said}");
+        }
+    }
+}
+
 #[test]
 fn an_unknown_image_is_one_clear_line() {
     if !have_root("an_unknown_image_is_one_clear_line") {
@@ -177,6 +213,8 @@ fn the_check_passes_with_the_answer_and_fails_with_the_starter() {
     let (code, out, _) = run(common::bin(&BIN).arg("--check"));
     assert_eq!(code, 1, "the starter exercise must not pass:\n{out}");
     assert!(out.contains("FAIL the kernel accepts the options"), "{out}");
+    // The starter's switch_root does nothing: the child's root is still the host's.
+    assert!(out.contains("FAIL its /a.txt is \"plain\""), "{out}");
     let leftover = std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .flatten()

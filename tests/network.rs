@@ -151,7 +151,7 @@ impl Container {
     }
 
     fn attach(&self, net: &Net, ports: &[PortMapping]) -> minidocker::Result<Attachment> {
-        network::attach(&net.cfg, net.root(), &self.id, self.pid(), ports)
+        network::attach(&net.cfg, net.root(), &self.id, self.pid(), ports, &network::RULES)
     }
 
     /// Hand the attachment over and let the child run.
@@ -610,7 +610,8 @@ fn a_port_in_use_is_a_clear_error_and_nothing_is_created() {
     .unwrap();
     let e = format!(
         "{:#}",
-        network::attach(&net.cfg, net.root(), &c.id, host_child.pid(), &[]).unwrap_err()
+        network::attach(&net.cfg, net.root(), &c.id, host_child.pid(), &[], &network::RULES)
+            .unwrap_err()
     );
     assert!(e.contains("shares the host's network namespace"), "{e}");
     assert!(!link_exists(&net.cfg.bridge) && net.ip_files().is_empty());

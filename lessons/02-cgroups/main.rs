@@ -8,7 +8,7 @@ mod check;
 mod mine;
 
 use clap::Parser;
-use minidocker::cgroups::{self, limits, solution, Cgroup, Controller, Layout, Limits, Rules};
+use minidocker::cgroups::{self, limits, solution, Cgroup, Controller, Layout, Limits};
 use minidocker::lesson::{self, Lab, LabFlags};
 use minidocker::process::{self, Exit};
 use minidocker::{report, units, workload};
@@ -90,12 +90,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     }
 
     lab.step("Write the limits: a limit is a file")?;
-    // ANCHOR: apply
-    Limits { pids: None, ..limits }.apply(&cg)?;
-    if let Some(max) = limits.pids {
-        (rules.limit_pids)(&cg, max)?;
-    }
-    // ANCHOR_END: apply
+    limits.apply(&cg, rules)?;
     for (file, value) in cg.written() {
         report::evidence("wrote", &format!("{value:<14} → {}", file.display()));
     }
@@ -105,7 +100,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
         let (exit, _) = run_in(&cg, &cmd)?;
         report::evidence("command", &exit.to_string());
         lab.step("What the kernel measured")?;
-        report_usage(&cg, rules, &limits)?;
+        report_usage(&cg, &limits)?;
         return Ok(exit.code());
     }
 
@@ -139,7 +134,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     );
     let (exit, _) = run_in(&cg, &workload::command("forkbomb", "200"))?;
     report::evidence("fork bomb", &exit.to_string());
-    report::evidence("forks refused (pids.events max)", &(rules.forks_refused)(&cg)?.to_string());
+    report::evidence("forks refused (pids.events max)", &limits::forks_refused(&cg)?.to_string());
 
     lab.step("Clean up")?;
     cg.destroy()?;
@@ -171,7 +166,7 @@ fn report_memory(cg: &Cgroup, limits: &Limits) -> minidocker::Result<()> {
     Ok(())
 }
 
-fn report_usage(cg: &Cgroup, rules: &Rules, limits: &Limits) -> minidocker::Result<()> {
+fn report_usage(cg: &Cgroup, limits: &Limits) -> minidocker::Result<()> {
     report::evidence("cpu used", &format!("{:.2} s", limits::cpu_usage(cg)?.as_secs_f64()));
     if limits.memory.is_some() {
         report_memory(cg, limits)?;
@@ -180,7 +175,7 @@ fn report_usage(cg: &Cgroup, rules: &Rules, limits: &Limits) -> minidocker::Resu
         report::evidence("pids.max", &cg.read(Controller::Pids, "pids.max")?);
         report::evidence(
             "forks refused (pids.events max)",
-            &(rules.forks_refused)(cg)?.to_string(),
+            &limits::forks_refused(cg)?.to_string(),
         );
     }
     Ok(())

@@ -2,13 +2,22 @@
 //!
 //! It builds three tiny layers where the same files differ, mounts them with the exercise's
 //! options, and reads the merged tree: the right version must win, writes must land in the
-//! upper layer, and a delete must leave what `is_whiteout` recognises.
+//! upper layer, and a delete must leave what `is_whiteout` recognises. Then a child switches
+//! root with `switch_root` — into the overlay, and into a plain directory — and the check reads
+//! from outside what the kernel shows of that child: its mount table, its files, and the root
+//! of its mount namespace.
 
 use minidocker::lesson::{CheckDir, Lab};
 use minidocker::rootfs::{self, Layers, Rules};
 use minidocker::{report, sys};
 use nix::mount::MntFlags;
+use nix::sched::CloneFlags;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::{ForkResult, Pid};
 use std::fs;
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
@@ -63,11 +72,20 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
             read("etc/hostname") == "init",
             format!("the init layer is above the image: etc/hostname = {:?}", read("etc/hostname")),
         );
-        fs::write(merged.join("new.txt"), "new")?;
-        lab.expect(base.0.join("upper/new.txt").exists(), "a new file lands in the upper layer");
+        let wrote = fs::write(merged.join("new.txt"), "new");
+        lab.expect(
+            wrote.is_ok() && base.0.join("upper/new.txt").exists(),
+            format!(
+                "a new file lands in the upper layer{}",
+                wrote.err().map(|e| format!(" (writing it failed: {e})")).unwrap_or_default()
+            ),
+        );
+
+        lab.step("switch_root() into the overlay, in a child")?;
+        check_switch(lab, rules, &merged, "top")?;
 
         lab.step("Delete a file through the merged tree")?;
-        fs::remove_file(merged.join("a.txt"))?;
+        let _ = fs::remove_file(merged.join("a.txt"));
         let left = fs::symlink_metadata(base.0.join("upper/a.txt"));
         lab.expect(
             left.as_ref().is_ok_and(|m| (rules.is_whiteout)(m)),
@@ -96,7 +114,110 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
         let m = fs::symlink_metadata(&p)?;
         lab.expect(!(rules.is_whiteout)(&m), format!("is_whiteout() is false for {what}"));
     }
+    lab.step("switch_root() into a plain directory: not a mount point")?;
+    let plain = base.0.join("plain");
+    fs::create_dir_all(&plain)?;
+    fs::write(plain.join("a.txt"), "plain")?;
+    check_switch(lab, rules, &plain, "plain")?;
     Ok(lab.check_outcome())
+}
+
+/// Start a child in a mount namespace of its own that switches root to `new_root` with the
+/// exercise's `switch_root` and waits; look at it from outside; kill it. `a_txt` is what its
+/// `/a.txt` must hold.
+fn check_switch(
+    lab: &mut Lab,
+    rules: &Rules,
+    new_root: &Path,
+    a_txt: &str,
+) -> minidocker::Result<()> {
+    let switch = rules.switch_root;
+    let child = fork_child(&|| {
+        sys::unshare(CloneFlags::CLONE_NEWNS)?;
+        switch(new_root).map(|()| "ok".into())
+    })?;
+    let said = child.said.clone();
+    lab.expect(said == "ok", format!("switch_root({}) succeeds ({said})", new_root.display()));
+    if said != "ok" {
+        return Ok(());
+    }
+    let proc = |f: &str| format!("/proc/{}/{f}", child.pid);
+    // What the process sees at /a.txt: through /proc/PID/root, which is its root directory.
+    let seen = fs::read_to_string(proc("root/a.txt")).unwrap_or_else(|_| "(missing)".into());
+    lab.expect(seen == a_txt, format!("its /a.txt is {a_txt:?} (found {seen:?})"));
+    // Its mount table, as it sees it: mounts it cannot reach from its root are not listed.
+    let table = fs::read_to_string(proc("mountinfo"))?;
+    let points: Vec<&str> = table.lines().filter_map(|l| l.split(' ').nth(4)).collect();
+    report::evidence("its mount table", &points.join(" "));
+    lab.expect(
+        points == ["/"],
+        format!(
+            "its mount table lists its root and nothing else: the old root is gone ({} mounts)",
+            points.len()
+        ),
+    );
+    if let Some(line) = table.lines().next() {
+        report::evidence("its / in mountinfo", line);
+    }
+    // The root of its mount namespace: what a process entering the namespace (setns) stands
+    // on. pivot_root moved the new root there; chroot would have left the host's root.
+    let ns = fs::File::open(proc("ns/mnt"))?;
+    let entered = fork_child(&|| {
+        nix::sched::setns(ns.as_fd(), CloneFlags::CLONE_NEWNS)?;
+        Ok(fs::read_to_string("/a.txt").unwrap_or_else(|_| "(missing)".into()))
+    })?;
+    lab.expect(
+        entered.said == a_txt,
+        format!(
+            "the root of its mount namespace is the new root: /a.txt there is {:?} (pivot_root, not chroot)",
+            entered.said
+        ),
+    );
+    Ok(())
+}
+
+/// A forked child, stopped at a pause after `run`, and what it said: `run`'s text or error.
+struct Child {
+    pid: Pid,
+    said: String,
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = kill(self.pid, Signal::SIGKILL);
+        let _ = waitpid(self.pid, None);
+    }
+}
+
+/// Fork; in the child run `run`, send its text or error through a pipe, then wait to be killed.
+fn fork_child(run: &dyn Fn() -> minidocker::Result<String>) -> minidocker::Result<Child> {
+    let (read, write): (OwnedFd, OwnedFd) = nix::unistd::pipe()?;
+    std::io::Write::flush(&mut std::io::stdout())?;
+    // SAFETY: the check runs on one thread; the child makes system calls, writes to the pipe
+    // and never returns from this function.
+    match unsafe { nix::unistd::fork() }? {
+        ForkResult::Child => {
+            drop(read);
+            // A panic must not unwind into the rest of the check, running it twice.
+            let said = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+                Ok(r) => r.unwrap_or_else(|e| format!("{e:#}")),
+                Err(_) => "it panicked".to_string(),
+            };
+            let _ = nix::unistd::write(&write, said.as_bytes());
+            drop(write);
+            loop {
+                nix::unistd::pause();
+            }
+        }
+        ForkResult::Parent { child } => {
+            drop(write);
+            let mut said = String::new();
+            let mut read = fs::File::from(read);
+            // The child closes its end once it has spoken (or dies): read to the end.
+            let _ = read.read_to_string(&mut said);
+            Ok(Child { pid: child, said })
+        }
+    }
 }
 
 struct Unmount(PathBuf);

@@ -1,40 +1,75 @@
-//! Exercise 05 — give every container an address of its own, even when many start at once.
+//! Exercise 05 — publish a port: wire the container's veth into its network namespace, and
+//! write the NAT rules that take `curl localhost:4000` to the container's port 80.
 //!
-//! `05-run-and-port --mine` runs with your code; `05-run-and-port --check` checks it.
-//! The lab sheet is lessons/05-run-and-port/README.md.
+//! `05-run-and-port --check` checks it. The lab sheet is lessons/05-run-and-port/README.md.
 
-use minidocker::network::{Rules, Subnet};
-use std::io::Write;
+use minidocker::network::netlink::{Link, Netlink};
+use minidocker::network::{PortMapping, Rules};
+use nix::unistd::Pid;
 use std::net::Ipv4Addr;
-use std::path::Path;
 
-/// Take the first free address of `subnet` for container `id`: record it as the file
-/// `dir/<a.b.c.d>` holding the ID, and return it.
+/// Plug a container into the bridge. The veth pair has just been created on the host:
+/// `host` stays there as a port of `bridge`, `peer` goes to the container — the process
+/// `child`, which waits in a network namespace of its own (inside, it becomes `eth0`).
 ///
-/// No daemon keeps a table in memory, and two `minidocker run` may ask at the same moment:
-/// the file system itself must make sure an address is handed out once.
-/// `subnet.container_addresses()` lists the candidates (not the network, gateway or broadcast
-/// addresses).
-pub fn allocate(dir: &Path, subnet: &Subnet, id: &str) -> minidocker::Result<Ipv4Addr> {
-    std::fs::create_dir_all(dir)?;
-    // ANCHOR: allocate
-    for ip in subnet.container_addresses() {
-        let path = dir.join(ip.to_string());
-        // O_CREAT|O_EXCL: the kernel creates the file only if it does not exist, in one step.
-        // Of two runs racing for this address exactly one succeeds; the other tries the next.
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut f) => {
-                f.write_all(id.as_bytes())?;
-                return Ok(ip);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e.into()),
-        }
+/// `Netlink` has one method per kernel request: `set_master`, `set_up`, `move_to_netns`…
+pub fn plug_veth(
+    nl: &mut Netlink,
+    host: &Link,
+    peer: &Link,
+    bridge: &Link,
+    child: Pid,
+) -> minidocker::Result<()> {
+    // ANCHOR: plug_veth
+    nl.set_master(host, bridge)?;
+    nl.set_up(host)?;
+    nl.move_to_netns(peer, child.as_raw())?;
+    Ok(())
+    // ANCHOR_END: plug_veth
+}
+
+/// Where packets for this host's own addresses are sent to the bridge's nat chain `chain`
+/// (which holds one DNAT rule per published port): the built-in chains of the nat table that
+/// jump to it, each with the arguments of its rule (`iptables -t nat -A <CHAIN> <ARGS>`).
+pub fn nat_jumps(chain: &str) -> Vec<(&'static str, Vec<String>)> {
+    // ANCHOR: nat_jumps
+    // Only packets addressed to this host: without the match, a container's connection to
+    // port 4000 of any other machine would be taken too.
+    let local = ["-m", "addrtype", "--dst-type", "LOCAL", "-j", chain];
+    let args = || local.iter().map(|s| s.to_string()).collect();
+    vec![
+        // Packets that arrive: from other machines, from containers on the bridge.
+        ("PREROUTING", args()),
+        // Packets this host sends itself — `curl localhost:4000` — never pass PREROUTING.
+        ("OUTPUT", args()),
+    ]
+    // ANCHOR_END: nat_jumps
+}
+
+/// The arguments of the DNAT rule that publishes `port` (`-p 4000:80`, or
+/// `-p 127.0.0.1:4000:80`) of the container at `container` — the part after
+/// `iptables -t nat -A <chain>`.
+pub fn dnat(port: &PortMapping, container: Ipv4Addr) -> Vec<String> {
+    // ANCHOR: dnat
+    let mut args = Vec::new();
+    // Published on one address of the host only, or on all of them.
+    if !port.host_ip.is_unspecified() {
+        args.extend(["-d".to_string(), format!("{}/32", port.host_ip)]);
     }
-    // ANCHOR_END: allocate
-    anyhow::bail!("no free address left in {subnet}: remove some containers, or choose a larger MINIDOCKER_SUBNET")
+    args.extend([
+        "-p".to_string(),
+        port.proto.as_str().to_string(),
+        "--dport".to_string(),
+        port.host_port.to_string(),
+        "-j".to_string(),
+        "DNAT".to_string(),
+        "--to-destination".to_string(),
+        format!("{container}:{}", port.container_port),
+    ]);
+    args
+    // ANCHOR_END: dnat
 }
 
 /// The answers above as one value, which the lesson passes to the library: yours under
 /// `--mine` and `--check`, the reference answer's (solutions/) otherwise.
-pub const RULES: Rules = Rules { allocate };
+pub const RULES: Rules = Rules { plug_veth, nat_jumps, dnat };

@@ -1,9 +1,10 @@
 //! The limits `docker run --cpus -m --pids-limit` sets, and the counters that show them work.
 //!
-//! This is where cgroup v1 and v2 differ: the same limit is a different file (and format) in
-//! each. Every difference is written down here, once.
+//! This is where cgroup v1 and v2 differ: the same limit or counter is a different file (and
+//! format) in each. The CPU and memory limit files are exercise 02: the library writes them
+//! with the reference answer, `solutions/02-cgroups/exercise.rs` (this module's [`Rules`]).
 
-use super::{keyed, Cgroup, Controller, Version};
+use super::{keyed, Cgroup, Controller, Rules, Version};
 use anyhow::Context;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ pub const CPU_PERIOD_US: u64 = 100_000;
 pub struct Limits {
     /// CPUs' worth of time, `--cpus 0.5` = half of one CPU.
     pub cpus: Option<f64>,
-    /// Bytes of memory (and no swap beyond it), `-m 64m`.
+    /// Bytes of memory (and no swap beyond it, as `-m 64m --memory-swap 64m`), `-m 64m`.
     pub memory: Option<u64>,
     /// Maximum number of processes (threads count too), `--pids-limit 20`.
     pub pids: Option<u64>,
@@ -37,63 +38,35 @@ impl Limits {
         c
     }
 
-    /// Write every limit that is set into `cg`.
-    pub fn apply(&self, cg: &Cgroup) -> crate::Result<()> {
+    /// Write every limit that is set into `cg`, CPU and memory with `rules` (exercise 02;
+    /// the library's are [`super::RULES`]).
+    pub fn apply(&self, cg: &Cgroup, rules: &Rules) -> crate::Result<()> {
         if let Some(cpus) = self.cpus {
-            limit_cpus(cg, cpus)?;
+            anyhow::ensure!(cpus > 0.0, "--cpus must be more than 0, got {cpus}");
+            (rules.limit_cpus)(cg, cpus)?;
         }
         if let Some(bytes) = self.memory {
-            limit_memory(cg, bytes)?;
+            (rules.limit_memory)(cg, bytes)?;
         }
         if let Some(max) = self.pids {
-            (super::RULES.limit_pids)(cg, max)?;
+            limit_pids(cg, max)?;
         }
         Ok(())
     }
 }
 
-/// `--cpus N`: a quota of N × period microseconds of CPU time in every period.
-// ANCHOR: limit_cpus
-pub fn limit_cpus(cg: &Cgroup, cpus: f64) -> crate::Result<()> {
-    anyhow::ensure!(cpus > 0.0, "--cpus must be more than 0, got {cpus}");
-    // The kernel refuses quotas under 1 ms.
-    let quota = ((cpus * CPU_PERIOD_US as f64).round() as u64).max(1000);
-    match cg.version(Controller::Cpu)? {
-        Version::V2 => cg.write(Controller::Cpu, "cpu.max", &format!("{quota} {CPU_PERIOD_US}")),
-        Version::V1 => {
-            cg.write(Controller::Cpu, "cpu.cfs_period_us", &CPU_PERIOD_US.to_string())?;
-            cg.write(Controller::Cpu, "cpu.cfs_quota_us", &quota.to_string())
-        }
-    }
+/// `--pids-limit N`: at most N processes (threads included). The pids controller has the same
+/// file on v1 and v2; once the group holds N tasks, every further fork() in it fails (EAGAIN).
+// ANCHOR: limit_pids
+pub fn limit_pids(cg: &Cgroup, max: u64) -> crate::Result<()> {
+    cg.write(Controller::Pids, "pids.max", &max.to_string())
 }
-// ANCHOR_END: limit_cpus
+// ANCHOR_END: limit_pids
 
-/// `-m BYTES`: the hard limit, and no swap on top — Docker's `-m X --memory-swap X`. (Docker's
-/// `-m X` alone allows as much swap again: memory and swap together up to 2X.) The two versions
-/// say "no swap" with different knobs: v1's `memsw` limits memory *plus* swap, so it is set to
-/// the memory limit; v2's `memory.swap.max` limits swap *alone*, so it is set to 0.
-// ANCHOR: limit_memory
-pub fn limit_memory(cg: &Cgroup, bytes: u64) -> crate::Result<()> {
-    match cg.version(Controller::Memory)? {
-        Version::V2 => {
-            cg.write(Controller::Memory, "memory.max", &bytes.to_string())?;
-            if cg.has(Controller::Memory, "memory.swap.max") {
-                cg.write(Controller::Memory, "memory.swap.max", "0")?;
-            }
-            Ok(())
-        }
-        Version::V1 => {
-            cg.write(Controller::Memory, "memory.limit_in_bytes", &bytes.to_string())?;
-            // memsw is memory + swap together (equal to the limit: no swap); it exists only
-            // when the kernel accounts swap.
-            if cg.has(Controller::Memory, "memory.memsw.limit_in_bytes") {
-                cg.write(Controller::Memory, "memory.memsw.limit_in_bytes", &bytes.to_string())?;
-            }
-            Ok(())
-        }
-    }
+/// How many forks the pids limit has refused so far: `max` in the flat-keyed `pids.events`.
+pub fn forks_refused(cg: &Cgroup) -> crate::Result<u64> {
+    Ok(keyed(&cg.read(Controller::Pids, "pids.events")?, "max").unwrap_or(0))
 }
-// ANCHOR_END: limit_memory
 
 /// CPU time used by the group so far.
 // ANCHOR: cpu_usage

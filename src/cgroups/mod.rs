@@ -14,19 +14,19 @@ pub mod limits;
 pub use layout::{Controller, Hierarchy, Layout, Version};
 pub use limits::Limits;
 
-/// Exercise 02's reference answer, compiled as this module's own code: the library's pids
-/// limit is its `limit_pids`.
+/// Exercise 02's reference answer, compiled as this module's own code: the library's
+/// `--cpus` and `--memory` are its `limit_cpus` and `limit_memory`.
 #[path = "../../solutions/02-cgroups/exercise.rs"]
 pub mod solution;
 
-/// Exercise 02, the pids limit and its counter: the reference answer's ([`RULES`]) or a
-/// student's (`02-cgroups --mine`).
+/// Exercise 02, `--cpus` and `--memory` as cgroup files (v1 and v2): the reference answer's
+/// ([`RULES`]) or a student's (`02-cgroups --mine`). Passed to [`Limits::apply`].
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
-    /// Allow at most this many processes (threads included) in the group.
-    pub limit_pids: fn(&Cgroup, u64) -> crate::Result<()>,
-    /// How many forks the limit has refused so far.
-    pub forks_refused: fn(&Cgroup) -> crate::Result<u64>,
+    /// Write a CPU quota of this many CPUs into the group.
+    pub limit_cpus: fn(&Cgroup, f64) -> crate::Result<()>,
+    /// Write a memory limit of this many bytes, and no swap, into the group.
+    pub limit_memory: fn(&Cgroup, u64) -> crate::Result<()>,
 }
 
 /// The rules the library uses: the reference answer's.

@@ -171,7 +171,7 @@ fn run_container(
     // And Docker's device rules: no host device beyond /dev/null and its kind can be opened.
     controllers.push(crate::cgroups::Controller::Devices);
     let cg = Cgroup::create(&layout, &cgroup_name(&c.config.id), &controllers)?;
-    limits.apply(&cg)?;
+    limits.apply(&cg, &crate::cgroups::RULES)?;
     crate::cgroups::devices::apply(&cg, &crate::cgroups::devices::DEFAULT_RULES)?;
 
     // Every container has a log, as in Docker, whether anyone is attached or not.
@@ -221,6 +221,7 @@ fn run_container(
     let handoff = bridge.as_ref().map(|_| network::Handoff::new()).transpose()?;
     let hosts_name = c.config.hostname.clone();
     let merged = fs_.merged();
+    let root_rules = *fs_.rules();
     let argv = c.config.argv();
     anyhow::ensure!(
         !argv.is_empty(),
@@ -267,7 +268,11 @@ fn run_container(
             sys::dup2(err, 2)?;
         }
         // The volumes are mounted once the rootfs is ready, before pivot_root (lesson 08).
-        enter::enter_with(&merged, &|root| crate::mounts::mount_all(root, &binds).map(drop))?;
+        enter::enter_with(
+            &merged,
+            &|root| crate::mounts::mount_all(root, &binds).map(drop),
+            &root_rules,
+        )?;
         sys::sethostname(&hostname)?;
         if new_net {
             crate::network::loopback_up()?;
@@ -322,7 +327,8 @@ fn run_container(
     let console = console.map(tty::ConsoleSocket::into_receiver);
     let placed = cg.add(child.pid()).and_then(|()| match &bridge {
         Some((cfg, ports)) => {
-            network::attach(cfg, store.root(), &c.config.id, child.pid(), ports).map(Some)
+            network::attach(cfg, store.root(), &c.config.id, child.pid(), ports, &network::RULES)
+                .map(Some)
         }
         None => Ok(None),
     });

@@ -51,7 +51,11 @@ pub fn run(rootfs: &Rootfs, spec: &Spec) -> crate::Result<Exit> {
     let setup = || -> crate::Result<()> {
         // If this process dies (even by SIGKILL), the container dies with it.
         nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
-        enter::enter_with(&merged, &|root| mounts::mount_all(root, spec.binds).map(drop))?;
+        enter::enter_with(
+            &merged,
+            &|root| mounts::mount_all(root, spec.binds).map(drop),
+            rootfs.rules(),
+        )?;
         sys::sethostname(spec.hostname)?;
         for (path, text) in spec.dev_scripts {
             let path = Path::new("/dev").join(path);

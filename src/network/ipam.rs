@@ -78,16 +78,31 @@ impl fmt::Display for Subnet {
     }
 }
 
-/// Take the first free address of `subnet` for container `id`, recording it in `dir`.
-/// Exercise 05's answer is this code: see `solutions/05-run-and-port/exercise.rs`.
+/// Take the first free address of `subnet` for container `id`: record it as the file
+/// `dir/<a.b.c.d>` holding the ID, and return it.
+///
+/// No daemon keeps a table in memory, and two `minidocker run` may ask at the same moment:
+/// the file system itself makes sure an address is handed out once.
+// ANCHOR: allocate
 pub fn allocate(dir: &Path, subnet: &Subnet, id: &str) -> crate::Result<Ipv4Addr> {
-    let ip = (super::RULES.allocate)(dir, subnet, id)?;
-    report::syscall(
-        &format!("open({:?}, O_WRONLY|O_CREAT|O_EXCL)", dir.join(ip.to_string())),
-        "a new file",
-    );
-    Ok(ip)
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for ip in subnet.container_addresses() {
+        let path = dir.join(ip.to_string());
+        // O_CREAT|O_EXCL: the kernel creates the file only if it does not exist, in one step.
+        // Of two runs racing for this address exactly one succeeds; the other tries the next.
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut f) => {
+                std::io::Write::write_all(&mut f, id.as_bytes())?;
+                report::syscall(&format!("open({path:?}, O_WRONLY|O_CREAT|O_EXCL)"), "a new file");
+                return Ok(ip);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+        }
+    }
+    bail!("no free address left in {subnet}: remove some containers, or choose a larger MINIDOCKER_SUBNET")
 }
+// ANCHOR_END: allocate
 
 /// Every address recorded in `dir`, with the container that holds it.
 pub fn allocated(dir: &Path) -> Vec<(Ipv4Addr, String)> {

@@ -48,17 +48,31 @@ pub use loopback::loopback_up;
 pub use ports::{check_free, parse_publish, PortMapping, Proto};
 
 /// Exercise 05's reference answer, compiled as this module's own code: every container's
-/// address comes from its `allocate`.
+/// veth is plugged, and every port published, by its functions.
 #[path = "../../solutions/05-run-and-port/exercise.rs"]
 pub mod solution;
 
-/// Exercise 05, handing out addresses: the reference answer's ([`RULES`]) or a student's
-/// (`05-run-and-port --mine`).
+/// A rule of a built-in chain: the chain (`PREROUTING`…) and the rule's arguments.
+pub type ChainRule = (&'static str, Vec<String>);
+
+/// Exercise 05, publishing a port: the reference answer's ([`RULES`]) or a student's
+/// (`05-run-and-port --check`). Passed to [`attach`], which hands them on to
+/// [`nat::ensure_bridge`] and [`nat::add_container`].
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
-    /// Take the first free address of the subnet for a container, recording it in the
-    /// directory.
-    pub allocate: fn(&std::path::Path, &Subnet, &str) -> crate::Result<std::net::Ipv4Addr>,
+    /// Plug the veth pair: the host end into the bridge and up, the peer into the namespace
+    /// of the container's first process.
+    pub plug_veth: fn(
+        &mut netlink::Netlink,
+        &netlink::Link,
+        &netlink::Link,
+        &netlink::Link,
+        nix::unistd::Pid,
+    ) -> crate::Result<()>,
+    /// The jumps from the nat table's built-in chains to the bridge's chain: (chain, args).
+    pub nat_jumps: fn(&str) -> Vec<ChainRule>,
+    /// The arguments of the DNAT rule that publishes a port of the container at an address.
+    pub dnat: fn(&PortMapping, std::net::Ipv4Addr) -> Vec<String>,
 }
 
 /// The rules the library uses: the reference answer's.

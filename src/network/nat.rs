@@ -148,29 +148,46 @@ fn ensure_rule(table: &str, chain: &str, spec: &[String], first: bool) -> crate:
     Ok(())
 }
 
-/// The jumps into the bridge's chains: (table, built-in chain, spec, insert first).
-fn jumps(bridge: &str) -> Vec<(&'static str, &'static str, Vec<String>, bool)> {
+/// The comment on the jumps and other rules of bridge `bridge` in the built-in chains.
+fn bridge_tag(bridge: &str) -> String {
+    format!("minidocker-bridge:{bridge}")
+}
+
+/// `spec` with `-m comment --comment TAG` before its target (`-j`): how a rule of ours is
+/// found again to be removed.
+fn tagged(tag: &str, spec: &[String]) -> Vec<String> {
+    let at = spec.iter().position(|a| a == "-j").unwrap_or(spec.len());
+    let mut a = spec[..at].to_vec();
+    a.extend(strings(&["-m", "comment", "--comment", tag]));
+    a.extend_from_slice(&spec[at..]);
+    a
+}
+
+/// The built-in chains our rules may sit in, (table, chain): where removal looks for them.
+const BUILTINS: [(&str, &str); 6] = [
+    ("nat", "PREROUTING"),
+    ("nat", "INPUT"),
+    ("nat", "OUTPUT"),
+    ("nat", "POSTROUTING"),
+    ("filter", "FORWARD"),
+    ("raw", "PREROUTING"),
+];
+
+/// The jumps into the bridge's chains: (table, built-in chain, spec, insert first). The nat
+/// table's jumps to the DNAT chain are exercise 05's `nat_jumps`, from `rules`.
+fn jumps(
+    bridge: &str,
+    rules: &super::Rules,
+) -> Vec<(&'static str, &'static str, Vec<String>, bool)> {
     let (c, post) = (chain(bridge), post_chain(bridge));
-    let tag = format!("minidocker-bridge:{bridge}");
-    let local = |to: &str| {
-        strings(&[
-            "-m",
-            "addrtype",
-            "--dst-type",
-            "LOCAL",
-            "-m",
-            "comment",
-            "--comment",
-            &tag,
-            "-j",
-            to,
-        ])
-    };
-    vec![
-        ("nat", "PREROUTING", local(&c), false),
-        ("nat", "OUTPUT", local(&c), false),
-        ("nat", "POSTROUTING", strings(&["-m", "comment", "--comment", &tag, "-j", &post]), false),
-        ("filter", "FORWARD", strings(&["-m", "comment", "--comment", &tag, "-j", &c]), true),
+    let tag = bridge_tag(bridge);
+    let mut out: Vec<_> = (rules.nat_jumps)(&c)
+        .into_iter()
+        .map(|(builtin, spec)| ("nat", builtin, tagged(&tag, &spec), false))
+        .collect();
+    out.extend([
+        ("nat", "POSTROUTING", tagged(&tag, &strings(&["-j", &post])), false),
+        ("filter", "FORWARD", tagged(&tag, &strings(&["-j", &c])), true),
         // route_localnet lets the host's 127.0.0.1 traffic out through the bridge; without this
         // a container (which has CAP_NET_RAW) could also send packets *to* services bound to the
         // host's 127.0.0.1 (Kubernetes' CVE-2020-8558). Nothing legitimate comes from a
@@ -178,25 +195,16 @@ fn jumps(bridge: &str) -> Vec<(&'static str, &'static str, Vec<String>, bool)> {
         (
             "raw",
             "PREROUTING",
-            strings(&[
-                "-i",
-                bridge,
-                "-d",
-                "127.0.0.0/8",
-                "-m",
-                "comment",
-                "--comment",
-                &tag,
-                "-j",
-                "DROP",
-            ]),
+            tagged(&tag, &strings(&["-i", bridge, "-d", "127.0.0.0/8", "-j", "DROP"])),
             true,
         ),
-    ]
+    ]);
+    out
 }
 
-/// The bridge's chains, its own rules and the jumps into them (idempotent).
-pub fn ensure_bridge(cfg: &Config) -> crate::Result<()> {
+/// The bridge's chains, its own rules and the jumps into them (idempotent); the jumps to the
+/// DNAT chain with exercise 05's `rules`.
+pub fn ensure_bridge(cfg: &Config, rules: &super::Rules) -> crate::Result<()> {
     let (b, c, post) = (cfg.bridge.as_str(), chain(&cfg.bridge), post_chain(&cfg.bridge));
     let subnet = cfg.subnet.to_string();
     ensure_chain("nat", &c)?;
@@ -216,27 +224,22 @@ pub fn ensure_bridge(cfg: &Config) -> crate::Result<()> {
         &strings(&["-o", b, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]),
         false,
     )?;
-    for (table, builtin, spec, first) in jumps(b) {
+    for (table, builtin, spec, first) in jumps(b, rules) {
         ensure_rule(table, builtin, &spec, first)?;
     }
     Ok(())
 }
 
-/// The DNAT and FORWARD rules of a container's published ports.
-pub fn add_container(att: &Attachment) -> crate::Result<()> {
+/// The DNAT and FORWARD rules of a container's published ports; the DNAT rule's arguments
+/// are exercise 05's `dnat`, from `rules`.
+pub fn add_container(att: &Attachment, rules: &super::Rules) -> crate::Result<()> {
     let (b, c) = (att.bridge.as_str(), chain(&att.bridge));
     let tag = comment(&att.container_id);
     // ANCHOR: add_container
     for p in &att.ports {
-        let proto = p.proto.as_str();
-        let (hp, cp) = (p.host_port.to_string(), p.container_port.to_string());
-        let mut dnat = Vec::new();
-        if !p.host_ip.is_unspecified() {
-            dnat.extend(strings(&["-d", &format!("{}/32", p.host_ip)]));
-        }
-        dnat.extend(strings(&["-p", proto, "--dport", &hp, "-m", "comment", "--comment", &tag]));
-        dnat.extend(strings(&["-j", "DNAT", "--to-destination", &format!("{}:{cp}", att.ip)]));
+        let dnat = tagged(&tag, &(rules.dnat)(p, att.ip));
         iptables(&with("nat", "-A", &c, &dnat))?;
+        let (proto, cp) = (p.proto.as_str(), p.container_port.to_string());
         let accept = strings(&[
             "-d",
             &format!("{}/32", att.ip),
@@ -246,14 +249,10 @@ pub fn add_container(att: &Attachment) -> crate::Result<()> {
             proto,
             "--dport",
             &cp,
-            "-m",
-            "comment",
-            "--comment",
-            &tag,
             "-j",
             "ACCEPT",
         ]);
-        iptables(&with("filter", "-A", &c, &accept))?;
+        iptables(&with("filter", "-A", &c, &tagged(&tag, &accept)))?;
     }
     // ANCHOR_END: add_container
     Ok(())
@@ -323,12 +322,16 @@ pub fn remove_container(bridge: &str, id: &str) -> crate::Result<()> {
     Ok(())
 }
 
-/// The jumps, then the chains with all their rules (idempotent).
+/// The jumps (every rule of the built-in chains that carries the bridge's comment, whoever
+/// wrote it), then the chains with all their rules (idempotent).
 pub fn remove_bridge(bridge: &str) -> crate::Result<()> {
-    for (table, builtin, spec, _) in jumps(bridge) {
-        // Delete every copy (a crash between -C and -A elsewhere could have doubled one).
-        while iptables(&with(table, "-C", builtin, &spec)).is_ok() {
-            iptables(&with(table, "-D", builtin, &spec))?;
+    let tag = bridge_tag(bridge);
+    for (table, builtin) in BUILTINS {
+        for mut rule in rules_tagged(table, builtin, &tag) {
+            rule[0] = "-D".into();
+            let mut a = strings(&["-t", table]);
+            a.extend(rule);
+            iptables(&a)?;
         }
     }
     for (table, c) in
@@ -344,6 +347,18 @@ pub fn remove_bridge(bridge: &str) -> crate::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    /// The comment goes before the target, where removal and `-C` find it, whatever the
+    /// exercise's answer put in front.
+    #[test]
+    fn the_comment_goes_before_the_target() {
+        let spec = super::strings(&["-m", "addrtype", "--dst-type", "LOCAL", "-j", "MD-b"]);
+        assert_eq!(
+            super::tagged("t", &spec).join(" "),
+            "-m addrtype --dst-type LOCAL -m comment --comment t -j MD-b"
+        );
+        assert_eq!(super::tagged("t", &[]).join(" "), "-m comment --comment t");
+    }
+
     #[test]
     fn rules_are_split_like_a_shell_would() {
         let a = super::split_rule(

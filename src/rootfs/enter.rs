@@ -4,10 +4,12 @@
 //! Why `pivot_root` and not `chroot`: chroot only changes how *this process* resolves `/`;
 //! the old root stays mounted and reachable (a root process escapes with a second chroot).
 //! pivot_root moves the old root away and we then unmount it, so it is not in the
-//! container's mount table at all.
+//! container's mount table at all. That switch is exercise 03 (`solutions/03-rootfs-aufs/`).
 
 use crate::sys;
-use nix::mount::{MntFlags, MsFlags};
+use anyhow::Context;
+use nix::mount::MsFlags;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// The device files a container gets, as Docker's default: (name, major, minor).
@@ -22,14 +24,19 @@ pub const DEVICES: [(&str, u64, u64); 6] = [
 
 /// Run in the child, in its new mount (and PID) namespace, before exec.
 pub fn enter(merged: &Path) -> crate::Result<()> {
-    enter_with(merged, &|_| Ok(()))
+    enter_with(merged, &|_| Ok(()), &super::RULES)
 }
 
 // ANCHOR: enter_with
 /// [`enter`], with `mounts(merged)` called once the rootfs is ready (its `/proc`, `/dev` and
 /// `/sys`) and before `pivot_root`: where a container's volumes are bind-mounted (lesson 08).
-/// Docker's masks come after them, so a volume cannot uncover a masked path.
-pub fn enter_with(merged: &Path, mounts: &dyn Fn(&Path) -> crate::Result<()>) -> crate::Result<()> {
+/// Docker's masks come after them, so a volume cannot uncover a masked path. The switch of
+/// root is exercise 03's `switch_root`, from `rules`.
+pub fn enter_with(
+    merged: &Path,
+    mounts: &dyn Fn(&Path) -> crate::Result<()>,
+    rules: &super::Rules,
+) -> crate::Result<()> {
     // ANCHOR: private
     // Nothing mounted from here on propagates back to the host's mount table.
     sys::mount(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)?;
@@ -46,14 +53,18 @@ pub fn enter_with(merged: &Path, mounts: &dyn Fn(&Path) -> crate::Result<()>) ->
     )?;
     mounts(merged)?;
     protect_kernel_files(merged)?;
-    // ANCHOR: pivot
-    // pivot_root(".", "."): the new root and the old one stacked on the same mount point;
-    // unmounting "." then takes the old root (the top of the stack) away. No temp dir needed.
-    sys::chdir(merged)?;
-    sys::pivot_root(Path::new("."), Path::new("."))?;
-    sys::umount2(Path::new("."), MntFlags::MNT_DETACH)?;
-    sys::chdir(Path::new("/"))?;
-    // ANCHOR_END: pivot
+    // ANCHOR: switch
+    // The new root's identity, to make sure the switch happened: a command run with the
+    // host's files as its root could do real damage.
+    let want = std::fs::metadata(merged)?;
+    (rules.switch_root)(merged).context("switching root (exercise 03's switch_root)")?;
+    let now = std::fs::metadata("/")?;
+    anyhow::ensure!(
+        (now.dev(), now.ino()) == (want.dev(), want.ino()),
+        "switch_root returned, but / is still the old root: refusing to run the container's \
+         command on the host's files (exercise 03, TODO 3)"
+    );
+    // ANCHOR_END: switch
     Ok(())
 }
 // ANCHOR_END: enter_with

@@ -16,14 +16,17 @@ pub use overlay::{Layers, Origin};
 #[path = "../../solutions/03-rootfs-aufs/exercise.rs"]
 pub mod solution;
 
-/// Exercise 03, the overlay's options and the whiteout it leaves: the reference answer's
-/// ([`RULES`]) or a student's (`03-rootfs-aufs --mine`).
+/// Exercise 03, the overlay's options, the whiteout it leaves and the switch of root: the
+/// reference answer's ([`RULES`]) or a student's (`03-rootfs-aufs --mine`). Passed to
+/// [`Rootfs::mount`], which keeps them for [`enter::enter_with`].
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
     /// The data string of the overlay mount for these layers.
     pub overlay_options: fn(&Layers) -> String,
     /// Does this directory entry of a layer hide the same name in the layers below it?
     pub is_whiteout: fn(&std::fs::Metadata) -> bool,
+    /// Make this directory the process's root, the old root gone from its mount table.
+    pub switch_root: fn(&Path) -> crate::Result<()>,
 }
 
 /// The rules the library uses: the reference answer's.
@@ -45,6 +48,8 @@ pub struct Rootfs {
     pub dir: PathBuf,
     pub layers: Layers,
     mounted: bool,
+    /// The rules it was mounted with: the container entering it switches root with them.
+    rules: Rules,
 }
 
 impl Rootfs {
@@ -78,7 +83,7 @@ impl Rootfs {
             upper: rel(&dir.join("upper"))?,
             work: rel(&dir.join("work"))?,
         };
-        Ok(Rootfs { base, dir: dir.to_path_buf(), layers, mounted: false })
+        Ok(Rootfs { base, dir: dir.to_path_buf(), layers, mounted: false, rules: RULES })
     }
 
     /// The layers already laid out in `dir` by [`Rootfs::create`] (a container's, on disk).
@@ -108,18 +113,25 @@ impl Rootfs {
             "{} has no read-write layer: the container's files are damaged",
             dir.display()
         );
-        Ok(Rootfs { base, dir: dir.to_path_buf(), layers, mounted: false })
+        Ok(Rootfs { base, dir: dir.to_path_buf(), layers, mounted: false, rules: RULES })
     }
 
     pub fn merged(&self) -> PathBuf {
         self.dir.join("merged")
     }
 
-    /// Mount the union at `merged/`, with the overlay options `rules` build.
+    /// Mount the union at `merged/`, with the overlay options `rules` build; a container
+    /// entering it will switch root with `rules` too.
     pub fn mount(&mut self, rules: &Rules) -> crate::Result<()> {
         self.layers.mount(&self.base, &self.merged(), rules)?;
         self.mounted = true;
+        self.rules = *rules;
         Ok(())
+    }
+
+    /// The exercise's rules this root filesystem was mounted with.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     /// Which layer `path` (inside the container) comes from.
