@@ -640,6 +640,43 @@ fn file_replaces_a_symlink_instead_of_writing_through_it() {
     jail.assert_outside_untouched();
 }
 
+/// Directories written into (and so kept open by the unpacker), then swapped for symlinks:
+/// the entries after the swap go where the symlink points in the layer, not into the
+/// directory that was removed (where they would silently vanish).
+#[test]
+fn entries_after_a_directory_is_swapped_for_a_symlink_follow_it() {
+    if !have_root("entries_after_a_directory_is_swapped_for_a_symlink_follow_it") {
+        return;
+    }
+    let jail = Jail::new("swapped-dir");
+    let abs = jail.outside().to_string_lossy().into_owned();
+    // The layer's own twin of the outside path, where `o -> <outside>` leads.
+    let twin = abs.trim_start_matches('/').to_owned();
+    let tar = Tar::new()
+        .dir(&format!("{twin}/"))
+        .dir("t/")
+        .dir("a/")
+        .file("a/one", "before")
+        .dir("x/y/")
+        .file("x/y/one", "before")
+        .symlink("a", "/t")
+        .file("a/two", "after")
+        .symlink("x", "t")
+        .file("x/y/two", "after")
+        .dir("o/")
+        .file("o/one", "before")
+        .symlink("o", &abs)
+        .file("o/two", "after")
+        .finish();
+    jail.unpack(&tar).unwrap();
+    assert_eq!(fs::read_to_string(jail.at("t/two")).unwrap(), "after");
+    assert_eq!(fs::read_to_string(jail.at("t/y/two")).unwrap(), "after");
+    let two = jail.at(&format!("{twin}/two"));
+    assert_eq!(fs::read_to_string(two).unwrap(), "after", "{:?}", jail.listing());
+    assert!(!jail.at("t/one").exists() && !jail.at("t/y/one").exists());
+    jail.assert_outside_untouched();
+}
+
 /// `e -> <the jail's outside>`, then a directory entry `e/` with mode 0777 and another owner:
 /// the symlink is replaced by a directory, nothing is chmodded or chowned through it.
 #[test]

@@ -8,7 +8,9 @@
 //!   layer, a leading `/` is dropped (as `tar` does);
 //! - every parent directory is opened with `openat2(RESOLVE_IN_ROOT)` ([`crate::rooted`]):
 //!   the kernel resolves symlinks *as if the layer were `/`*, so `evil -> /etc` followed by
-//!   `evil/passwd` lands in the layer's own `etc/` and never the host's;
+//!   `evil/passwd` lands in the layer's own `etc/` and never the host's. The directories
+//!   opened are kept open for the next entries, and all closed as soon as anything in the
+//!   layer is removed or replaced (see [`Unpacker::dirs`] for why that keeps them right);
 //! - the last component is never followed: whatever is there (a symlink included) is removed
 //!   and the entry created in its place with `O_EXCL|O_NOFOLLOW` / `mkdirat` / `symlinkat`;
 //! - a hard link's target is looked up the same way, inside the layer;
@@ -28,14 +30,16 @@ use anyhow::{bail, Context};
 use nix::errno::Errno;
 use nix::fcntl::{openat, AtFlags, OFlag, ResolveFlag};
 use nix::sys::stat::{
-    fchmod, fchmodat, fstatat, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag,
+    fchmod, fchmodat, fstatat, futimens, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag,
     UtimensatFlags,
 };
 use nix::sys::time::TimeSpec;
-use nix::unistd::{fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
-use std::io::{self, Read};
+use nix::unistd::{fchown, fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 pub use super::whiteout::{OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX};
 
@@ -58,7 +62,12 @@ pub fn unpack(tar: impl Read, dest: &Path) -> crate::Result<Unpacked> {
     // Symlinks are resolved as if the layer directory were `/`, and never into another mount.
     let root = Root::new(dest)?.also(ResolveFlag::RESOLVE_NO_XDEV);
     // ANCHOR_END: in_root
-    let mut u = Unpacker { root, parent_cache: None, dir_times: Vec::new() };
+    let mut u = Unpacker {
+        root,
+        dirs: HashMap::new(),
+        dir_times: Vec::new(),
+        buf: vec![0; 1 << 17].into_boxed_slice(),
+    };
     let mut archive = tar::Archive::new(Hashing::new(tar));
     let (mut entries, mut whiteouts, mut skipped_devices) = (0, 0, 0);
     for entry in archive.entries().context("reading the layer tarball")? {
@@ -92,11 +101,26 @@ enum Outcome {
 
 struct Unpacker {
     root: Root,
-    /// The last parent directory opened, since tar entries come grouped by directory.
-    parent_cache: Option<(PathBuf, OwnedFd)>,
+    /// Directories of the layer opened before, by their cleaned path in the tar: resolving
+    /// every entry's parent again from the root costs a path walk per file.
+    ///
+    /// Why an entry here is the directory `openat2(root, path, RESOLVE_IN_ROOT)` would open
+    /// now: the layer is a fresh directory in the store's `tmp/` that only this unpacker
+    /// writes, so its tree changes only by the entries' own steps. A walk that succeeded went
+    /// through names that all existed; *creating* a name (a file, a directory, a symlink, a
+    /// link, a whiteout) where there was none cannot change such a walk. Only removing or
+    /// replacing an existing name can (a directory swapped for `dir -> /etc`), and that
+    /// happens in one place, [`Unpacker::clear`], which closes them all. Kept few (tar
+    /// entries come grouped by directory): at most [`MAX_DIRS`] descriptors.
+    dirs: HashMap<PathBuf, Rc<OwnedFd>>,
     /// Directories' mtimes are set last: creating their children changes them.
     dir_times: Vec<(PathBuf, i64)>,
+    /// File contents pass through it on their way from the tar to the file.
+    buf: Box<[u8]>,
 }
+
+/// How many directories [`Unpacker::dirs`] keeps open.
+const MAX_DIRS: usize = 64;
 
 /// `a/./b/../c` → `a/c`; a leading `/` is dropped; climbing above the top is an error.
 pub fn clean(name: &Path) -> crate::Result<PathBuf> {
@@ -138,49 +162,65 @@ impl Unpacker {
         let dir = self.parent(parent)?;
         match kind {
             T::Directory => {
-                let exists_as_dir = self.clear(&dir, &name, true)?;
-                if !exists_as_dir {
-                    mkdirat(&dir, name.as_str(), Mode::from_bits_truncate(0o700))
-                        .context("mkdirat")?;
+                let mkdir = || mkdirat(&*dir, name.as_str(), Mode::from_bits_truncate(0o700));
+                match mkdir() {
+                    Err(Errno::EEXIST) if self.clear(&dir, &name, true)? => {} // kept
+                    Err(Errno::EEXIST) => mkdir().context("mkdirat")?,
+                    r => r.context("mkdirat")?,
                 }
                 own(&dir, &name, uid, gid)?;
-                fchmodat(&dir, name.as_str(), mode, FchmodatFlags::NoFollowSymlink)
+                fchmodat(&*dir, name.as_str(), mode, FchmodatFlags::NoFollowSymlink)
                     .context("fchmodat")?;
                 self.dir_times.push((path.clone(), mtime));
             }
             T::Regular | T::Continuous | T::GNUSparse => {
-                self.clear(&dir, &name, false)?;
-                let fd = openat(
-                    &dir,
-                    name.as_str(),
-                    OFlag::O_CREAT
-                        | OFlag::O_EXCL
-                        | OFlag::O_WRONLY
-                        | OFlag::O_NOFOLLOW
-                        | OFlag::O_CLOEXEC,
-                    Mode::from_bits_truncate(0o600),
-                )
-                .context("creating the file")?;
-                let mut file = std::fs::File::from(fd);
+                // Never through what is there: O_EXCL fails on any name, a symlink included.
+                let create = || {
+                    openat(
+                        &*dir,
+                        name.as_str(),
+                        OFlag::O_CREAT
+                            | OFlag::O_EXCL
+                            | OFlag::O_WRONLY
+                            | OFlag::O_NOFOLLOW
+                            | OFlag::O_CLOEXEC,
+                        Mode::from_bits_truncate(0o600),
+                    )
+                };
+                let fd = match create() {
+                    Err(Errno::EEXIST) => {
+                        self.clear(&dir, &name, false)?;
+                        create()
+                    }
+                    r => r,
+                };
+                let mut file = std::fs::File::from(fd.context("creating the file")?);
                 let want = entry.size();
-                let got = io::copy(entry, &mut file).context("writing the file")?;
+                let got = copy(entry, &mut file, &mut self.buf).context("writing the file")?;
                 if got != want {
                     bail!("the tarball ends inside this file ({got} of {want} bytes) — truncated");
                 }
-                own(&dir, &name, uid, gid)?;
+                // All through the open file, no name looked up again.
+                fchown(&file, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
+                    .context("fchown")?;
                 // After chown: chown clears set-uid bits.
                 fchmod(&file, mode).context("fchmod")?;
                 set_xattrs(&file, entry)?;
-                set_time(&dir, &name, mtime)?;
+                let t = TimeSpec::new(mtime, 0);
+                futimens(&file, &t, &t).context("futimens")?;
             }
             T::Symlink => {
                 let target = entry.link_name()?.context("a symlink without a target")?;
-                self.clear(&dir, &name, false)?;
-                symlinkat(target.as_ref(), &dir, name.as_str()).context("symlinkat")?;
+                let link = || symlinkat(target.as_ref(), &*dir, name.as_str());
+                match link() {
+                    Err(Errno::EEXIST) => {
+                        self.clear(&dir, &name, false)?;
+                        link().context("symlinkat")?;
+                    }
+                    r => r.context("symlinkat")?,
+                }
                 own(&dir, &name, uid, gid)?;
                 set_time(&dir, &name, mtime)?;
-                // A parent cached before may now be reached through this link differently.
-                self.parent_cache = None;
             }
             T::Link => {
                 let target = clean(&entry.link_name()?.context("a hard link without a target")?)?;
@@ -192,14 +232,14 @@ impl Unpacker {
                     bail!("hard link to the directory {} — refused", target.display());
                 }
                 self.clear(&dir, &name, false)?;
-                linkat(&src, "", &dir, name.as_str(), AtFlags::AT_EMPTY_PATH).context("linkat")?;
+                linkat(&src, "", &*dir, name.as_str(), AtFlags::AT_EMPTY_PATH).context("linkat")?;
             }
             T::Fifo => {
                 self.clear(&dir, &name, false)?;
-                mknodat(&dir, name.as_str(), SFlag::S_IFIFO, mode, 0).context("mknodat")?;
+                mknodat(&*dir, name.as_str(), SFlag::S_IFIFO, mode, 0).context("mknodat")?;
                 own(&dir, &name, uid, gid)?;
                 // FIX: mknodat's mode is cut by the umask (0666 became 0644); set it exactly.
-                fchmodat(&dir, name.as_str(), mode, FchmodatFlags::NoFollowSymlink)
+                fchmodat(&*dir, name.as_str(), mode, FchmodatFlags::NoFollowSymlink)
                     .context("fchmodat")?;
                 set_time(&dir, &name, mtime)?;
             }
@@ -227,7 +267,7 @@ impl Unpacker {
         let dir = self.parent(parent)?;
         if Some(hidden) == OPAQUE_MARKER.strip_prefix(WHITEOUT_PREFIX) {
             let fd = openat(
-                &dir,
+                &*dir,
                 ".",
                 OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
                 Mode::empty(),
@@ -242,7 +282,7 @@ impl Unpacker {
             bail!("a whiteout must name one file, not {hidden:?} — refused");
         }
         self.clear(&dir, hidden, false)?;
-        mknodat(&dir, hidden, SFlag::S_IFCHR, Mode::empty(), 0)
+        mknodat(&*dir, hidden, SFlag::S_IFCHR, Mode::empty(), 0)
             .context("mknodat (overlay whiteout)")?;
         own(&dir, hidden, uid, gid)?;
         Ok(Outcome::Whiteout)
@@ -250,18 +290,25 @@ impl Unpacker {
     }
 
     /// The directory `rel` (relative to the layer) opened, created with its parents if missing.
-    fn parent(&mut self, rel: &Path) -> crate::Result<OwnedFd> {
-        if let Some((p, fd)) = &self.parent_cache {
-            if p == rel {
-                return Ok(fd.try_clone()?);
-            }
+    fn parent(&mut self, rel: &Path) -> crate::Result<Rc<OwnedFd>> {
+        if let Some(fd) = self.dirs.get(rel) {
+            return Ok(fd.clone());
         }
         let fd = match self.root.open_dir(rel) {
             Err(Errno::ENOENT) => self.root.mkdir_all(rel, |_, _| Ok(()))?,
             r => r.with_context(|| format!("opening the directory {}", rel.display()))?,
         };
-        self.parent_cache = Some((rel.to_path_buf(), fd.try_clone()?));
-        Ok(fd)
+        Ok(self.keep(rel, fd))
+    }
+
+    /// Remember the directory `rel`, opened.
+    fn keep(&mut self, rel: &Path, fd: OwnedFd) -> Rc<OwnedFd> {
+        if self.dirs.len() >= MAX_DIRS {
+            self.dirs.clear();
+        }
+        let fd = Rc::new(fd);
+        self.dirs.insert(rel.to_path_buf(), fd.clone());
+        fd
     }
 
     /// Make room for an entry called `name` in `dir`. A directory is kept when the new entry
@@ -282,21 +329,28 @@ impl Unpacker {
         } else {
             unlinkat(dir, name, UnlinkatFlags::NoRemoveDir).context("unlinkat")?;
         }
-        self.parent_cache = None;
+        // A name the layer's paths went through may be gone or be something else now.
+        self.dirs.clear();
         Ok(false)
     }
 
     fn restore_dir_times(&mut self) {
         // In tar order, so that when a directory appears twice the later entry's time wins.
-        for (path, mtime) in self.dir_times.drain(..) {
+        for (path, mtime) in std::mem::take(&mut self.dir_times) {
             // FIX: the parent is opened in the layer (RESOLVE_IN_ROOT), never by a plain path from
             // the root: a component of `path` may be a symlink (`evil -> /etc` with a directory
             // entry `evil/passwd/`, or `a/` swapped for `a -> ../x` after `a/b/`), which a plain
             // utimensat would follow to set the times of a file on the host.
             let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { continue };
-            let Ok(dir) = self.root.open_dir(parent) else { continue };
+            let dir = match self.dirs.get(parent) {
+                Some(fd) => fd.clone(),
+                None => match self.root.open_dir(parent) {
+                    Ok(fd) => self.keep(parent, fd),
+                    Err(_) => continue,
+                },
+            };
             let _ = utimensat(
-                &dir,
+                &*dir,
                 name,
                 &TimeSpec::new(mtime, 0),
                 &TimeSpec::new(mtime, 0),
@@ -316,6 +370,22 @@ fn own(dir: &OwnedFd, name: &str, uid: u32, gid: u32) -> crate::Result<()> {
     )
     .context("fchownat")?;
     Ok(())
+}
+
+/// `io::copy` through `buf`: fewer, bigger writes than its 8 KiB.
+fn copy(from: &mut impl Read, to: &mut impl Write, buf: &mut [u8]) -> io::Result<u64> {
+    let mut n = 0;
+    loop {
+        match from.read(buf) {
+            Ok(0) => return Ok(n),
+            Ok(k) => {
+                to.write_all(&buf[..k])?;
+                n += k as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn set_time(dir: &OwnedFd, name: &str, mtime: i64) -> crate::Result<()> {
