@@ -7,16 +7,25 @@ use std::path::Path;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// Every page of the book (`book/src/*.md`), with its text.
+fn pages() -> Vec<(std::path::PathBuf, String)> {
+    let src = Path::new(ROOT).join("book/src");
+    let mut pages = Vec::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            pages.push((path, text));
+        }
+    }
+    pages
+}
+
 #[test]
 fn every_include_resolves() {
     let src = Path::new(ROOT).join("book/src");
     let mut n = 0;
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "md") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
+    for (path, text) in pages() {
         for inc in text.split("{{#include ").skip(1) {
             let spec = inc.split("}}").next().unwrap();
             let (file, anchor) = spec.split_once(':').map_or((spec, None), |(f, a)| (f, Some(a)));
@@ -419,12 +428,10 @@ fn no_chapter_shows_an_answer_outside_the_answers_appendix() {
     let answers = answer_lines();
     assert!(answers.len() >= 16, "{answers:?}");
     let src = Path::new(ROOT).join("book/src");
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "md") || path.ends_with("answers.md") {
+    for (path, text) in pages() {
+        if path.ends_with("answers.md") {
             continue;
         }
-        let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
             leaks(&text, &answers),
             Vec::<String>::new(),
@@ -470,12 +477,7 @@ fn an_answer_is_caught_unless_it_is_in_a_closed_answer_block() {
 fn outputs_are_included_by_markers_around_whole_steps() {
     let src = Path::new(ROOT).join("book/src");
     let mut n = 0;
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "md") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
+    for (path, text) in pages() {
         for inc in text.split("{{#include output/").skip(1) {
             let spec = inc.split("}}").next().unwrap();
             let (file, anchor) = spec.split_once(':').unwrap_or((spec, ""));
@@ -515,13 +517,8 @@ fn outputs_are_included_by_markers_around_whole_steps() {
 fn every_figure_exists_parses_and_has_a_caption() {
     let src = Path::new(ROOT).join("book/src");
     let mut figures = std::collections::BTreeSet::new();
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "md") {
-            continue;
-        }
+    for (path, text) in pages() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(&path).unwrap();
         for (i, part) in text.split("<img ").enumerate().skip(1) {
             let tag = part.split('>').next().unwrap();
             let attr =
