@@ -31,7 +31,7 @@ use crate::dockerfile::{self, Instruction};
 use crate::files::clean_abs;
 use crate::image::oci::{self, Descriptor, History, RunConfig};
 use crate::image::pack::{self, Packed};
-use crate::image::{Digest, Image, Reference, Store};
+use crate::image::{whiteout, Digest, Image, Reference, Store};
 use crate::units;
 use anyhow::{bail, ensure, Context};
 use std::fs;
@@ -491,7 +491,7 @@ pub fn describe_upper_entry(path: &Path) -> String {
     let ft = m.file_type();
     if ft.is_char_device() {
         let (major, minor) = (nix::sys::stat::major(m.rdev()), nix::sys::stat::minor(m.rdev()));
-        let what = if m.rdev() == 0 { " — a whiteout: deleted" } else { "" };
+        let what = if whiteout::is_overlay_whiteout(&m) { " — a whiteout: deleted" } else { "" };
         return format!("character device {major}:{minor}{what}");
     }
     if ft.is_dir() {

@@ -71,7 +71,7 @@ impl Packer<'_> {
         let ft = meta.file_type();
         let text = rel.to_string_lossy().into_owned();
         let mut h = header(&meta);
-        if ft.is_char_device() && meta.rdev() == 0 {
+        if super::whiteout::is_overlay_whiteout(&meta) {
             // overlay's whiteout → OCI's: an empty regular file named .wh.NAME.
             let name = format!("{WHITEOUT_PREFIX}{}", rel.file_name().unwrap().to_string_lossy());
             let mut h = header(&meta);

@@ -10,6 +10,12 @@ pub const WHITEOUT_PREFIX: &str = ".wh.";
 pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
 pub const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
+/// overlayfs's whiteout on disk: a character device numbered 0/0 (`mknod NAME c 0 0`).
+pub fn is_overlay_whiteout(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    meta.file_type().is_char_device() && meta.rdev() == 0
+}
+
 /// `trusted.overlay.opaque=y`: this directory hides the same directory in lower layers.
 pub fn is_opaque(dir: &Path) -> bool {
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else { return false };

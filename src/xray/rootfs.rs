@@ -6,7 +6,6 @@ use crate::container::Container;
 use crate::image::Store;
 use serde::Serialize;
 use std::fs;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize)]
@@ -122,7 +121,7 @@ fn walk(dir: &Path, rel: &Path, lowers: &[PathBuf], n: &mut Counts) {
         let rel = rel.join(e.file_name());
         let Ok(m) = e.metadata() else { continue };
         let below = lowers.iter().any(|l| fs::symlink_metadata(l.join(&rel)).is_ok());
-        if m.file_type().is_char_device() && m.rdev() == 0 {
+        if crate::image::whiteout::is_overlay_whiteout(&m) {
             n.deleted += 1;
         } else if m.is_dir() {
             n.added += u64::from(!below);
