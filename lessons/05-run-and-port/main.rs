@@ -15,9 +15,8 @@ use minidocker::image::{reference, Store};
 use minidocker::lesson::{self, Lab, LabFlags};
 use minidocker::network::{self, solution};
 use minidocker::{report, rootfs};
-use std::io::{Read, Write};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Runs the article's Flask app (the helloworld image of lesson 04) detached, on a bridge, with a
 /// port published: shows the bridge and its address, the veth pair, the container's address,
@@ -111,7 +110,9 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     let config = config::from_image(&image_ref, &image, overrides)?;
     let created = lifecycle::create(&store, config)?;
     let guard = Remove(created.clone());
-    lifecycle::start(&store, &created)?;
+    // The container is made with this lesson's exercise: yours under --mine.
+    let with_yours = minidocker::container::Rules { network: *rules, ..minidocker::container::RULES };
+    lifecycle::start_with(&store, &created, &with_yours)?;
     // ANCHOR_END: run
     let c = Container::load(&created.dir)?;
     report::evidence(
@@ -168,7 +169,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
 
     lab.step(&format!("curl localhost:{}", mapping.host_port))?;
     let addr = format!("127.0.0.1:{}", mapping.host_port);
-    let body = http_get(&addr, Duration::from_secs(20)).ok_or_else(|| {
+    let body = network::http_get(&addr, Duration::from_secs(20)).ok_or_else(|| {
         anyhow::anyhow!("nothing answered on {addr}: see `minidocker logs {}`", c.config.name)
     })?;
     report::evidence("response", body.trim());
@@ -216,25 +217,10 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     Ok(0)
 }
 
-/// The article's `-p 4000:80`, or the first host port after 4000 that is free: nothing listens
-/// on it, no container of this store has it, and no DNAT rule of any store (the demo of
-/// scripts/setup runs in /var/lib/minidocker) sends it elsewhere. A DNAT rule holds no socket,
-/// so `bind` alone would not see the demo's port.
+/// The article's `-p 4000:80`, or the first free host port after it (the demo of
+/// scripts/setup may hold 4000), said so.
 fn default_publish(store: &Store) -> minidocker::Result<String> {
-    let nat = std::process::Command::new("iptables-save")
-        .args(["-t", "nat"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    let taken = |port: u16| {
-        let dport = format!("--dport {port} ");
-        network::check_free(&network::parse_publish(&format!("{port}:80")).unwrap()).is_err()
-            || store.root().join(format!("network/ports/tcp-{port}")).exists()
-            || nat.lines().any(|l| l.contains(&dport) && l.contains("DNAT"))
-    };
-    let port = (4000..4100)
-        .find(|&p| !taken(p))
-        .ok_or_else(|| anyhow::anyhow!("ports 4000 to 4099 are all taken: give one with -p"))?;
+    let port = network::first_free_port(store.root(), 4000)?;
     if port != 4000 {
         report::note(&format!(
             "port 4000 is taken (another program or container publishes it): using {port} — \
@@ -272,23 +258,4 @@ fn read_dir_names(dir: &str) -> String {
         .unwrap_or_default();
     names.sort();
     names.join(" ")
-}
-
-/// A minimal `curl -s http://ADDR/`, retried until the server is up.
-fn http_get(addr: &str, wait: Duration) -> Option<String> {
-    let deadline = Instant::now() + wait;
-    loop {
-        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
-            s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-            let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
-            let mut resp = String::new();
-            if s.read_to_string(&mut resp).is_ok() && resp.starts_with("HTTP/1.") {
-                return resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string());
-            }
-        }
-        if Instant::now() > deadline || minidocker::interrupt::check().is_err() {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }

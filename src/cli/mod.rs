@@ -37,9 +37,36 @@ use clap::{Parser, Subcommand};
     after_help = "Run 'minidocker COMMAND --help' for more on a command."
 )]
 pub struct Cli {
+    /// Run on your own code: every lesson's lessons/NN-*/exercise.rs instead of the reference
+    /// answers (the capstone: `minidocker --mine run -d -p 4000:80 helloworld`)
+    #[arg(long, global = true)]
+    pub mine: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
+
+/// Every exercise of the workshop, as one value: what `minidocker` runs on. [`REFERENCE`] holds
+/// the reference answers (`solutions/`); the binary builds the student's from each lesson's
+/// `exercise.rs` for `--mine`, the capstone.
+#[derive(Debug, Clone, Copy)]
+pub struct Exercises {
+    /// 01 namespaces, 02 cgroups, 03 rootfs, 05 network, 08 volumes: what `run` makes.
+    pub container: crate::container::Rules,
+    /// 04: which instructions make a layer, and the cache key (`build`).
+    pub builder: crate::builder::Rules,
+    /// 06: the joins of `exec`.
+    pub exec: crate::exec::Rules,
+    /// 07: the read-write layer as an image layer (`commit`).
+    pub commit: crate::commit::Rules,
+}
+
+/// The reference answers of every exercise: `minidocker` without `--mine`.
+pub const REFERENCE: Exercises = Exercises {
+    container: crate::container::RULES,
+    builder: crate::builder::RULES,
+    exec: crate::exec::RULES,
+    commit: crate::commit::RULES,
+};
 
 /// Docker's command set as this workshop has it, in lesson order within each group.
 #[derive(Debug, Subcommand)]

@@ -25,3 +25,26 @@ pub mod tty;
 pub mod volumes;
 
 pub use state::{Container, ContainerConfig, State, Status};
+
+/// The exercises a running container is made of: lessons 01 (its namespaces), 02 (its CPU and
+/// memory limits), 03 (its union mount and the switch of root), 05 (its published ports) and
+/// 08 (its volumes). [`RULES`] holds the reference answers — what `minidocker run` uses; the
+/// capstone (`minidocker --mine run …`) passes the student's, each lesson's `exercise.rs`, and
+/// a lesson passes the reference answers with its own exercise swapped in.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub namespaces: crate::namespaces::Rules,
+    pub cgroups: crate::cgroups::Rules,
+    pub rootfs: crate::rootfs::Rules,
+    pub network: crate::network::Rules,
+    pub volumes: crate::volumes::Rules,
+}
+
+/// The reference answers of every exercise a container runs on.
+pub const RULES: Rules = Rules {
+    namespaces: crate::namespaces::RULES,
+    cgroups: crate::cgroups::RULES,
+    rootfs: crate::rootfs::RULES,
+    network: crate::network::RULES,
+    volumes: crate::volumes::RULES,
+};

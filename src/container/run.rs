@@ -5,7 +5,7 @@
 //! monitor. No daemon: when the monitor is gone, `state.json` and `/proc` still tell the truth.
 
 use super::security;
-use super::spawn::{self, CONTAINER_NAMESPACES};
+use super::spawn;
 use super::state::{self, Container, ContainerConfig, State, Status};
 use super::tty;
 use crate::cgroups::{Cgroup, Layout, Limits};
@@ -53,17 +53,13 @@ pub fn create(store: &Store, mut config: ContainerConfig) -> crate::Result<Conta
 
 /// Start a created container and, unless detached, wait for it. Returns its exit code.
 pub fn start(store: &Store, c: &Container) -> crate::Result<i32> {
-    start_with(store, c, &crate::volumes::RULES)
+    start_with(store, c, &super::RULES)
 }
 
-/// [`start`] with exercise 08's rules for its volumes (which are filled from the image) — the
-/// reference answer's, [`crate::volumes::RULES`], or a student's (lesson 08's `--mine`). The monitor
-/// forked here gets them as an argument.
-pub fn start_with(
-    store: &Store,
-    c: &Container,
-    rules: &crate::volumes::Rules,
-) -> crate::Result<i32> {
+/// [`start`] with the exercises' rules the container is made with — the reference answers,
+/// [`super::RULES`], or some of a student's (a lesson's `--mine`, the capstone's
+/// `minidocker --mine`). The monitor forked here gets them as an argument.
+pub fn start_with(store: &Store, c: &Container, rules: &super::Rules) -> crate::Result<i32> {
     if !c.config.detach {
         return monitor(store, c, None, rules);
     }
@@ -111,7 +107,7 @@ fn monitor(
     store: &Store,
     c: &Container,
     ready: Option<OwnedFd>,
-    rules: &crate::volumes::Rules,
+    rules: &super::Rules,
 ) -> crate::Result<i32> {
     // Closed once the container started: `run -d` has read it and gone, and a later write
     // into a pipe nobody reads would kill the monitor with SIGPIPE.
@@ -149,16 +145,16 @@ fn run_container(
     store: &Store,
     c: &mut Container,
     tell: &dyn Fn(&str),
-    rules: &crate::volumes::Rules,
+    rules: &super::Rules,
 ) -> crate::Result<i32> {
     // A mount namespace for this monitor: the overlay is mounted here, the container's own
     // namespace is a copy of it, and the host never sees the mount.
     rootfs::private_mount_namespace()?;
     let mut fs_ = rootfs_of(store, c)?;
-    fs_.mount(&crate::rootfs::RULES)?;
+    fs_.mount(&rules.rootfs)?;
     // Volumes: the empty ones filled from the image (copyData) here, where the overlay is
     // mounted; the bind mounts themselves are the child's, in the container's namespace.
-    let binds = crate::volumes::prepare(store.root(), &c.config.volumes, &fs_.merged(), rules)?;
+    let binds = crate::volumes::prepare(store.root(), &c.config.volumes, &fs_.merged(), &rules.volumes)?;
 
     let limits = Limits { cpus: c.config.cpus, memory: c.config.memory, pids: c.config.pids_limit };
     let layout = Layout::detect()?;
@@ -171,7 +167,7 @@ fn run_container(
     // And Docker's device rules: no host device beyond /dev/null and its kind can be opened.
     controllers.push(crate::cgroups::Controller::Devices);
     let cg = Cgroup::create(&layout, &cgroup_name(&c.config.id), &controllers)?;
-    limits.apply(&cg, &crate::cgroups::RULES)?;
+    limits.apply(&cg, &rules.cgroups)?;
     crate::cgroups::devices::apply(&cg, &crate::cgroups::devices::DEFAULT_RULES)?;
 
     // Every container has a log, as in Docker, whether anyone is attached or not.
@@ -196,14 +192,16 @@ fn run_container(
         }
         None => None,
     };
+    let namespaces = spawn::container_namespaces(&rules.namespaces)?;
     let flags = match c.config.network.as_str() {
-        "host" => CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
-        _ if shared_net.is_some() => CONTAINER_NAMESPACES.difference(CloneFlags::CLONE_NEWNET),
-        "none" | "bridge" => CONTAINER_NAMESPACES,
+        "host" => namespaces.difference(CloneFlags::CLONE_NEWNET),
+        _ if shared_net.is_some() => namespaces.difference(CloneFlags::CLONE_NEWNET),
+        "none" | "bridge" => namespaces,
         other => {
             bail!("network {other:?} is not supported: use bridge, host, none or container:NAME")
         }
     };
+    let setup_inside = rules.namespaces.setup_inside;
     let shared_net_fd = shared_net.as_ref().map(|f| f.as_raw_fd());
     // Bridge networking: the veth can only be moved into the child's namespace once the child
     // exists; the child gets the result through this pipe and configures its side itself.
@@ -260,6 +258,10 @@ fn run_container(
                 "0",
             );
         }
+        // Exercise 01's set-up inside the new namespaces: the hostname, and a /proc of the
+        // new PID namespace — mounted here, on the old root, which pivot_root then takes
+        // away; the container's own /proc is made (with its masked paths) by `enter_with`.
+        setup_inside(&hostname)?;
         if no_stdin {
             sys::stdin_from_null()?;
         }
@@ -273,7 +275,6 @@ fn run_container(
             &|root| crate::mounts::mount_all(root, &binds).map(drop),
             &root_rules,
         )?;
-        sys::sethostname(&hostname)?;
         if new_net {
             crate::network::loopback_up()?;
         }
@@ -327,7 +328,7 @@ fn run_container(
     let console = console.map(tty::ConsoleSocket::into_receiver);
     let placed = cg.add(child.pid()).and_then(|()| match &bridge {
         Some((cfg, ports)) => {
-            network::attach(cfg, store.root(), &c.config.id, child.pid(), ports, &network::RULES)
+            network::attach(cfg, store.root(), &c.config.id, child.pid(), ports, &rules.network)
                 .map(Some)
         }
         None => Ok(None),

@@ -21,6 +21,32 @@ pub const CONTAINER_NAMESPACES: CloneFlags = CloneFlags::CLONE_NEWNS
     .union(CloneFlags::CLONE_NEWIPC)
     .union(CloneFlags::CLONE_NEWNET);
 
+/// The clone flags of a container's first process, from exercise 01's `child_namespaces`: the
+/// namespaces of [`CONTAINER_NAMESPACES`] and the cgroup namespace, which the child makes
+/// itself once its monitor has put it in its cgroup. Anything else is refused before a process
+/// exists: a container without its own network or UTS namespace would configure the host's.
+pub fn container_namespaces(rules: &crate::namespaces::Rules) -> crate::Result<CloneFlags> {
+    use crate::namespaces::{clone_flags, Namespace};
+    let wanted = CONTAINER_NAMESPACES | CloneFlags::CLONE_NEWCGROUP;
+    let given = clone_flags(&(rules.child_namespaces)());
+    let named = |flags: CloneFlags| {
+        let names: Vec<&str> =
+            Namespace::ALL.iter().filter(|ns| flags.contains(ns.flag())).map(|ns| ns.file()).collect();
+        names.join(", ")
+    };
+    anyhow::ensure!(
+        given == wanted,
+        "exercise 01's child_namespaces() gives [{}]; a container needs exactly [{}]{}: fix          lessons/01-namespaces/exercise.rs (`workshop check 01`)",
+        named(given),
+        named(wanted),
+        match named(wanted.difference(given)) {
+            missing if missing.is_empty() => String::new(),
+            missing => format!(" (missing: {missing})"),
+        }
+    );
+    Ok(CONTAINER_NAMESPACES)
+}
+
 /// What runs in a container, and how.
 pub struct Spec<'a> {
     pub hostname: &'a str,

@@ -45,7 +45,7 @@ pub use config::Config;
 pub use handoff::Handoff;
 pub use ipam::Subnet;
 pub use loopback::loopback_up;
-pub use ports::{check_free, parse_publish, PortMapping, Proto};
+pub use ports::{check_free, first_free_port, http_get, parse_publish, PortMapping, Proto};
 
 /// Exercise 05's reference answer, compiled as this module's own code: every container's
 /// veth is plugged, and every port published, by its functions.

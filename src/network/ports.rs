@@ -120,3 +120,53 @@ pub fn check_free(p: &PortMapping) -> crate::Result<()> {
             .with_context(|| format!("cannot publish {p}: binding {}:{}", p.host_ip, p.host_port)),
     }
 }
+
+/// The first host port from `from` up to `from + 99` that a new `-p PORT:…` can take: nothing
+/// listens on it, no container of the store at `root` publishes it, and no DNAT rule of any
+/// store (the demo of scripts/setup runs in /var/lib/minidocker) sends it elsewhere — a DNAT
+/// rule holds no socket, so `bind` alone would not see such a port. How a lesson whose
+/// default port is taken picks the next one.
+pub fn first_free_port(root: &std::path::Path, from: u16) -> crate::Result<u16> {
+    let nat = std::process::Command::new("iptables-save")
+        .args(["-t", "nat"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let taken = |port: u16| {
+        let dport = format!("--dport {port} ");
+        let mapping = PortMapping {
+            host_ip: Ipv4Addr::UNSPECIFIED,
+            host_port: port,
+            container_port: 80,
+            proto: Proto::Tcp,
+        };
+        check_free(&mapping).is_err()
+            || root.join(format!("network/ports/tcp-{port}")).exists()
+            || nat.lines().any(|l| l.contains(&dport) && l.contains("DNAT"))
+    };
+    let last = from.saturating_add(99);
+    (from..=last)
+        .find(|&p| !taken(p))
+        .with_context(|| format!("ports {from} to {last} are all taken: give one with -p"))
+}
+
+/// `curl -s http://ADDR/`, retried until a server answers or `wait` has passed (or Ctrl-C): the
+/// body of the first HTTP answer.
+pub fn http_get(addr: &str, wait: std::time::Duration) -> Option<String> {
+    use std::io::{Read, Write};
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
+            s.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok();
+            let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
+            let mut resp = String::new();
+            if s.read_to_string(&mut resp).is_ok() && resp.starts_with("HTTP/1.") {
+                return resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string());
+            }
+        }
+        if std::time::Instant::now() > deadline || crate::interrupt::check().is_err() {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -5,13 +5,14 @@ use minidocker::cli::images::BuildArgs;
 use minidocker::image::Store;
 use minidocker::rootfs;
 
-pub fn build(args: BuildArgs) -> minidocker::Result<i32> {
+pub fn build(args: BuildArgs, rules: &builder::Rules) -> minidocker::Result<i32> {
     let opts = Options {
         build_args: args.build_args(),
         context: args.context,
         dockerfile: args.file,
         tags: args.tag,
         no_cache: args.no_cache,
+        rules: *rules,
         ..Options::default()
     };
     // The build takes the store's lock itself, only while it writes into the store.

@@ -6,13 +6,13 @@ use minidocker::container::state;
 use minidocker::image::Store;
 
 /// `minidocker commit [-m MSG] [-a AUTHOR] [-c INSTR]... CONTAINER [REPOSITORY[:TAG]]`
-pub fn commit(args: CommitArgs) -> minidocker::Result<i32> {
+pub fn commit(args: CommitArgs, rules: &commit::Rules) -> minidocker::Result<i32> {
     let opts = Options {
         pause: args.pause,
         message: args.message,
         author: args.author,
         changes: args.change,
-        ..Options::default()
+        rules: *rules,
     };
     let store = Store::open_default()?;
     let c = state::find(&store, &args.container)?;

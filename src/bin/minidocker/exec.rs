@@ -9,7 +9,7 @@ use minidocker::exec::{self, Spec, StartError};
 use minidocker::image::Store;
 
 /// `minidocker exec`.
-pub fn exec(args: ExecArgs) -> minidocker::Result<i32> {
+pub fn exec(args: ExecArgs, rules: &exec::Rules) -> minidocker::Result<i32> {
     let (interactive, tty) = (args.interactive, args.tty);
     anyhow::ensure!(
         !(tty && interactive) || std::io::IsTerminal::is_terminal(&std::io::stdin()),
@@ -39,7 +39,7 @@ pub fn exec(args: ExecArgs) -> minidocker::Result<i32> {
     if let Some(u) = args.user {
         spec.user = u;
     }
-    match exec::exec(target, &spec, &exec::RULES) {
+    match exec::exec(target, &spec, rules) {
         Ok(exit) => Ok(exit.code()),
         // The command never ran: say why, and end as a shell would (126 or 127).
         Err(e) => match e.downcast_ref::<StartError>() {

@@ -10,6 +10,7 @@ mod exec;
 mod images;
 mod inspect;
 mod lifecycle;
+mod mine;
 mod prompt;
 mod registry;
 mod run;
@@ -51,8 +52,9 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     interrupt::install();
+    let exercises = if cli.mine { mine::EXERCISES } else { cli::REFERENCE };
     let result = match command {
-        Command::Build(a) => build::build(a),
+        Command::Build(a) => build::build(a, &exercises.builder),
         Command::History(a) => images::history(a),
         Command::Images(a) => images::images(a),
         Command::Import(a) => images::import(a),
@@ -63,7 +65,7 @@ fn main() -> ExitCode {
         Command::Push(a) => registry::push(a),
         Command::Login(a) => registry::login(a),
         Command::Logout(a) => registry::logout(a),
-        Command::Run(a) => run::run(a),
+        Command::Run(a) => run::run(a, &exercises.container),
         Command::Ps(a) => inspect::ps(a),
         Command::Logs(a) => lifecycle::logs(a),
         Command::Stop(a) => lifecycle::stop(a),
@@ -72,8 +74,8 @@ fn main() -> ExitCode {
         Command::Unpause(a) => lifecycle::unpause(a),
         Command::Rm(a) => lifecycle::rm(a),
         Command::Inspect(a) => inspect::inspect(a),
-        Command::Exec(a) => exec::exec(a),
-        Command::Commit(a) => commit::commit(a),
+        Command::Exec(a) => exec::exec(a, &exercises.exec),
+        Command::Commit(a) => commit::commit(a, &exercises.commit),
         Command::Volume(a) => match a.command {
             Some(v) => volume::volume(v),
             None => return help(&["volume"]),

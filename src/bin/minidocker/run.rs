@@ -2,12 +2,12 @@
 //! (`container::config::from_image`), created and started.
 
 use minidocker::cli::containers::RunArgs;
-use minidocker::container::{config, run as lifecycle, Container};
+use minidocker::container::{self, config, run as lifecycle, Container};
 use minidocker::image::Store;
 use minidocker::network;
 
 /// `minidocker run`.
-pub fn run(args: RunArgs) -> minidocker::Result<i32> {
+pub fn run(args: RunArgs, rules: &container::Rules) -> minidocker::Result<i32> {
     let overrides = args.overrides()?;
     // -it reads a terminal and puts it in raw mode: a pipe or a file will not do (Docker's check).
     anyhow::ensure!(
@@ -36,7 +36,7 @@ pub fn run(args: RunArgs) -> minidocker::Result<i32> {
     let container = lifecycle::create(&store, c)?;
     drop(lock);
     let detach = container.config.detach;
-    let code = lifecycle::start(&store, &container).inspect_err(|_| {
+    let code = lifecycle::start_with(&store, &container, rules).inspect_err(|_| {
         // Nothing half made: a container that could not start is removed again.
         if let Ok(c) = Container::load(&container.dir) {
             if lifecycle::remove(&c, true).is_ok() {
