@@ -103,6 +103,25 @@ pub const LESSONS: &[Lesson] = &[
     },
 ];
 
+/// The capstone: no exercise of its own. It runs `minidocker --mine` — every lesson's exercise
+/// of the student's at once — through the article's whole story, and checks what the article
+/// checks: `curl localhost:4000` answers with the container's hostname. `workshop` shows it last.
+pub const CAPSTONE: Lesson = Lesson {
+    number: "capstone",
+    name: "capstone",
+    title: "your own docker: minidocker --mine, made of your code from every lesson, builds and \
+            serves the article's Flask app",
+    article: "the whole article: `docker build -t helloworld .`, `docker run -d -p 4000:80`, \
+              curl, `docker exec`, `-v`, `docker commit`",
+    chapter: "capstone.md",
+    modules: &["cli"],
+};
+
+/// Every lesson with an exercise, in order, then the capstone: what `workshop` lists.
+pub fn with_capstone() -> impl Iterator<Item = &'static Lesson> {
+    LESSONS.iter().chain(std::iter::once(&CAPSTONE))
+}
+
 impl Lesson {
     /// `lessons/01-namespaces`: the student's room (lab sheet, binary, exercise, check).
     pub fn room(&self) -> String {
@@ -137,15 +156,16 @@ impl Lesson {
     }
 }
 
-/// The lesson called `key`: its number (`01`, or `1`) or its name (`01-namespaces`).
+/// The lesson called `key`: its number (`01`, or `1`) or its name (`01-namespaces`,
+/// `capstone`).
 pub fn find(key: &str) -> Option<&'static Lesson> {
     let number = key.parse::<u32>().ok().map(|n| format!("{n:02}"));
-    LESSONS.iter().find(|l| l.name == key || Some(l.number) == number.as_deref())
+    with_capstone().find(|l| l.name == key || Some(l.number) == number.as_deref())
 }
 
 /// The lesson whose binary is `bin` (`env!("CARGO_BIN_NAME")` in a lesson's `main.rs`).
 pub fn of_binary(bin: &str) -> &'static Lesson {
-    LESSONS.iter().find(|l| l.name == bin).unwrap_or_else(|| {
+    with_capstone().find(|l| l.name == bin).unwrap_or_else(|| {
         panic!("{bin} is not in the list of lessons (src/lessons.rs): add it there")
     })
 }
@@ -164,5 +184,7 @@ mod tests {
         assert_eq!(find("1").map(|l| l.name), Some("01-namespaces"));
         assert_eq!(find("08-volumes-bind-mount").map(|l| l.number), Some("08"));
         assert!(find("99").is_none() && find("all").is_none());
+        assert_eq!(find("capstone").map(|l| l.chapter), Some("capstone.md"));
+        assert_eq!(with_capstone().last().map(|l| l.name), Some("capstone"));
     }
 }

@@ -111,7 +111,8 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     let created = lifecycle::create(&store, config)?;
     let guard = Remove(created.clone());
     // The container is made with this lesson's exercise: yours under --mine.
-    let with_yours = minidocker::container::Rules { network: *rules, ..minidocker::container::RULES };
+    let with_yours =
+        minidocker::container::Rules { network: *rules, ..minidocker::container::RULES };
     lifecycle::start_with(&store, &created, &with_yours)?;
     // ANCHOR_END: run
     let c = Container::load(&created.dir)?;

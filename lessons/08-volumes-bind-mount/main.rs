@@ -329,7 +329,8 @@ fn start(
     let config = config::from_image(image, &img, overrides)?;
     let c = lifecycle::create(store, config)?;
     cleanup.containers.push(c.dir.clone());
-    let container_rules = minidocker::container::Rules { volumes: *rules, ..minidocker::container::RULES };
+    let container_rules =
+        minidocker::container::Rules { volumes: *rules, ..minidocker::container::RULES };
     lifecycle::start_with(store, &c, &container_rules)?;
     Container::load(&c.dir)
 }

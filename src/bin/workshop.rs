@@ -13,7 +13,7 @@
 
 use clap::{Parser, Subcommand};
 use colored::Colorize;
-use minidocker::lessons::{self, Lesson, LESSONS};
+use minidocker::lessons::{self, Lesson, CAPSTONE, LESSONS};
 use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg, Termios};
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Read, Write};
@@ -80,7 +80,7 @@ struct Picked(Vec<&'static Lesson>);
 
 fn pick(which: &str) -> Result<Picked, String> {
     if which == "all" {
-        return Ok(Picked(LESSONS.iter().collect()));
+        return Ok(Picked(lessons::with_capstone().collect()));
     }
     pick_one(which).map(|l| Picked(vec![l]))
 }
@@ -178,7 +178,7 @@ impl Progress {
 
     /// The first lesson whose exercise has not passed its check.
     fn next(&self) -> Option<&'static Lesson> {
-        LESSONS.iter().find(|l| self.results.get(l.number) != Some(&true))
+        lessons::with_capstone().find(|l| self.results.get(l.number) != Some(&true))
     }
 }
 
@@ -196,6 +196,26 @@ struct Outcome {
 /// order) is returned instead of printed.
 fn run_check(w: &Workshop, lesson: &Lesson, solution: bool, capture: bool) -> Outcome {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // The capstone checks `minidocker --mine`: that binary, with your latest code, first.
+    if lesson.name == CAPSTONE.name {
+        let built = Command::new(&cargo)
+            .current_dir(&w.dir)
+            .args(["build", "--quiet", "--bin", "minidocker"])
+            .stdout(Stdio::null())
+            .stderr(if capture { Stdio::piped() } else { Stdio::inherit() })
+            .output();
+        match built {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => {
+                let output = String::from_utf8_lossy(&o.stderr).into_owned();
+                return Outcome { passed: false, interrupted: o.status.code().is_none(), output };
+            }
+            Err(e) => {
+                let output = format!("workshop: cannot run {cargo}: {e}\n");
+                return Outcome { passed: false, interrupted: false, output };
+            }
+        }
+    }
     let mut cmd = Command::new(&cargo);
     cmd.current_dir(&w.dir)
         .args(["run", "--quiet", "--bin", lesson.name, "--", "--check"])
@@ -242,15 +262,19 @@ fn list(w: &Workshop) {
     for l in LESSONS {
         println!("{} {}  {:<24} {}", p.mark(l), l.number, l.name, l.title);
     }
-    let passed = LESSONS.iter().filter(|l| p.results.get(l.number) == Some(&true)).count();
+    // The capstone last, set apart: no exercise of its own, all of yours together.
+    let l = &CAPSTONE;
+    println!("{} ★   {:<24} {}", p.mark(l), l.name, l.title);
+    let total = lessons::with_capstone().count();
+    let passed =
+        lessons::with_capstone().filter(|l| p.results.get(l.number) == Some(&true)).count();
     println!();
     match p.next() {
         Some(l) => println!(
-            "{passed} of {} passed. Next: {} — `cargo run --bin workshop -- next` says how.",
-            LESSONS.len(),
+            "{passed} of {total} passed. Next: {} — `cargo run --bin workshop -- next` says how.",
             l.number
         ),
-        None => println!("All {} passed.", LESSONS.len()),
+        None => println!("All {total} passed: your own docker works."),
     }
 }
 
@@ -283,7 +307,7 @@ fn next(w: &Workshop) {
     println!("{} {} — {}", "Next:".bold(), l.name.bold(), l.title);
     println!("  1. read   {} (the book: book/src/{})", l.lab_sheet(), l.chapter);
     println!("  2. run    cargo run --bin {}", l.name);
-    println!("  3. edit   {}", l.exercise());
+    println!("  3. edit   {}", what_to_edit(l));
     println!(
         "  4. check  cargo run --bin workshop -- watch {n}   (once: check {n}; stuck: hint {n})",
         n = l.number
@@ -341,6 +365,13 @@ fn hint(w: &Workshop, l: &Lesson) -> ExitCode {
 }
 
 fn reset(w: &Workshop, l: &Lesson, yes: bool) -> ExitCode {
+    if l.name == CAPSTONE.name {
+        eprintln!(
+            "workshop: the capstone has no exercise of its own — it runs yours of lessons 01 to \
+             08: reset one of those (`workshop reset NN`)"
+        );
+        return ExitCode::from(2);
+    }
     let (starter, exercise) = (w.path(&l.starter()), w.path(&l.exercise()));
     let text = match std::fs::read(&starter) {
         Ok(t) => t,
@@ -455,7 +486,7 @@ fn render(l: &Lesson, out: &Outcome) -> String {
         "workshop watch".bold(),
         l.name.bold(),
         l.title,
-        format!("exercise: {}   lab sheet: {}", l.exercise(), l.lab_sheet()).dimmed()
+        format!("exercise: {}   lab sheet: {}", what_to_edit(l), l.lab_sheet()).dimmed()
     );
     let first_fail = out.output.lines().find_map(|line| line.trim_start().strip_prefix("FAIL "));
     let compile_error = out.output.lines().find(|line| line.starts_with("error"));
@@ -472,6 +503,22 @@ fn render(l: &Lesson, out: &Outcome) -> String {
     s
 }
 
+/// The file a lesson's exercise is in: for the capstone, any of them.
+fn what_to_edit(l: &Lesson) -> String {
+    match l.name == CAPSTONE.name {
+        true => "lessons/NN-*/exercise.rs (any)".into(),
+        false => l.exercise(),
+    }
+}
+
+/// The files whose save re-runs a lesson's check: its exercise — for the capstone, every one.
+fn watched_files(w: &Workshop, lesson: &Lesson) -> Vec<PathBuf> {
+    match lesson.name == CAPSTONE.name {
+        true => LESSONS.iter().map(|l| w.path(&l.exercise())).collect(),
+        false => vec![w.path(&lesson.exercise())],
+    }
+}
+
 fn watch(w: &Workshop, start: Option<&'static Lesson>) -> ExitCode {
     // Without a lesson, follow the path: the first one not passed, then on to the next.
     let follow = start.is_none();
@@ -482,8 +529,9 @@ fn watch(w: &Workshop, start: Option<&'static Lesson>) -> ExitCode {
     let keys = Keys::new();
     let mut eof = false;
     loop {
-        let exercise = w.path(&lesson.exercise());
-        let before = stamp(&exercise);
+        let watched = watched_files(w, lesson);
+        let stamps = || watched.iter().map(|f| stamp(f)).collect::<Vec<_>>();
+        let before = stamps();
         let out = keys.cooked(|| run_check(w, lesson, false, true));
         if out.interrupted {
             return ExitCode::from(130);
@@ -506,7 +554,7 @@ fn watch(w: &Workshop, start: Option<&'static Lesson>) -> ExitCode {
                 "\n{}",
                 format!(
                     "Save {} and it is checked again.   h: a hint   r: check again   q: quit",
-                    lesson.exercise()
+                    what_to_edit(lesson)
                 )
                 .bold()
             ),
@@ -525,7 +573,7 @@ fn watch(w: &Workshop, start: Option<&'static Lesson>) -> ExitCode {
                 }
                 _ => {}
             }
-            if stamp(&exercise) != before {
+            if stamps() != before {
                 break;
             }
         }

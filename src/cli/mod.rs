@@ -38,9 +38,19 @@ use clap::{Parser, Subcommand};
 )]
 pub struct Cli {
     /// Run on your own code: every lesson's lessons/NN-*/exercise.rs instead of the reference
-    /// answers (the capstone: `minidocker --mine run -d -p 4000:80 helloworld`)
-    #[arg(long, global = true)]
-    pub mine: bool,
+    /// answers (the capstone: `minidocker --mine run -d -p 4000:80 helloworld`); `--mine=03,05`
+    /// takes yours for those lessons only
+    #[arg(
+        long,
+        global = true,
+        value_name = "NN,…",
+        num_args = 0..=1,
+        require_equals = true,
+        value_delimiter = ',',
+        default_missing_value = "all",
+        value_parser = values::exercise_lesson
+    )]
+    pub mine: Option<Vec<String>>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -58,6 +68,27 @@ pub struct Exercises {
     pub exec: crate::exec::Rules,
     /// 07: the read-write layer as an image layer (`commit`).
     pub commit: crate::commit::Rules,
+}
+
+impl Exercises {
+    /// `mine` for the lessons `--mine` names (numbers, or `all`), the reference answers for
+    /// the others.
+    pub fn choose(mine: &Exercises, lessons: &[String]) -> Exercises {
+        let yours = |n: &str| lessons.iter().any(|l| l == "all" || l == n);
+        let pick = |n: &str| if yours(n) { mine } else { &REFERENCE };
+        Exercises {
+            container: crate::container::Rules {
+                namespaces: pick("01").container.namespaces,
+                cgroups: pick("02").container.cgroups,
+                rootfs: pick("03").container.rootfs,
+                network: pick("05").container.network,
+                volumes: pick("08").container.volumes,
+            },
+            builder: pick("04").builder,
+            exec: pick("06").exec,
+            commit: pick("07").commit,
+        }
+    }
 }
 
 /// The reference answers of every exercise: `minidocker` without `--mine`.

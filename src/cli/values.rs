@@ -288,3 +288,15 @@ fn edits(a: &str, b: &str) -> usize {
     }
     d[a.len()][b.len()]
 }
+
+/// A value of `--mine=NN,…`: a lesson with an exercise (`3`, `03` or its name), as its number,
+/// or `all`.
+pub fn exercise_lesson(text: &str) -> Result<String, String> {
+    if text == "all" {
+        return Ok(text.into());
+    }
+    crate::lessons::find(text)
+        .filter(|l| crate::lessons::LESSONS.iter().any(|e| e.name == l.name))
+        .map(|l| l.number.to_string())
+        .ok_or_else(|| format!("no lesson {text:?} has an exercise: give 01 to 08, or all"))
+}

@@ -154,7 +154,8 @@ fn run_container(
     fs_.mount(&rules.rootfs)?;
     // Volumes: the empty ones filled from the image (copyData) here, where the overlay is
     // mounted; the bind mounts themselves are the child's, in the container's namespace.
-    let binds = crate::volumes::prepare(store.root(), &c.config.volumes, &fs_.merged(), &rules.volumes)?;
+    let binds =
+        crate::volumes::prepare(store.root(), &c.config.volumes, &fs_.merged(), &rules.volumes)?;
 
     let limits = Limits { cpus: c.config.cpus, memory: c.config.memory, pids: c.config.pids_limit };
     let layout = Layout::detect()?;

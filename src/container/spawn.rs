@@ -30,13 +30,17 @@ pub fn container_namespaces(rules: &crate::namespaces::Rules) -> crate::Result<C
     let wanted = CONTAINER_NAMESPACES | CloneFlags::CLONE_NEWCGROUP;
     let given = clone_flags(&(rules.child_namespaces)());
     let named = |flags: CloneFlags| {
-        let names: Vec<&str> =
-            Namespace::ALL.iter().filter(|ns| flags.contains(ns.flag())).map(|ns| ns.file()).collect();
+        let names: Vec<&str> = Namespace::ALL
+            .iter()
+            .filter(|ns| flags.contains(ns.flag()))
+            .map(|ns| ns.file())
+            .collect();
         names.join(", ")
     };
     anyhow::ensure!(
         given == wanted,
-        "exercise 01's child_namespaces() gives [{}]; a container needs exactly [{}]{}: fix          lessons/01-namespaces/exercise.rs (`workshop check 01`)",
+        "exercise 01's child_namespaces() gives [{}]; a container needs exactly [{}]{}: fix \
+         lessons/01-namespaces/exercise.rs (`workshop check 01`)",
         named(given),
         named(wanted),
         match named(wanted.difference(given)) {

@@ -52,7 +52,10 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     interrupt::install();
-    let exercises = if cli.mine { mine::EXERCISES } else { cli::REFERENCE };
+    let exercises = match &cli.mine {
+        Some(lessons) => cli::Exercises::choose(&mine::EXERCISES, lessons),
+        None => cli::REFERENCE,
+    };
     let result = match command {
         Command::Build(a) => build::build(a, &exercises.builder),
         Command::History(a) => images::history(a),
