@@ -270,6 +270,13 @@ fn shown_outputs_are_what_the_binaries_print() {
         &["-p", &publish],
         |_| true,
     );
+    assert_matches_in(
+        Some(&store),
+        "capstone.txt",
+        &common::lesson_bin("capstone"),
+        &["-p", &port.to_string()],
+        |_| true,
+    );
 
     let (code, _, err) = common::run(store.minidocker().args([
         "run",

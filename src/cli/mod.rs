@@ -55,6 +55,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+// ANCHOR: exercises
 /// Every exercise of the workshop, as one value: what `minidocker` runs on. [`REFERENCE`] holds
 /// the reference answers (`solutions/`); the binary builds the student's from each lesson's
 /// `exercise.rs` for `--mine`, the capstone.
@@ -70,6 +71,9 @@ pub struct Exercises {
     pub commit: crate::commit::Rules,
 }
 
+// ANCHOR_END: exercises
+
+// ANCHOR: choose
 impl Exercises {
     /// `mine` for the lessons `--mine` names (numbers, or `all`), the reference answers for
     /// the others.
@@ -90,6 +94,8 @@ impl Exercises {
         }
     }
 }
+
+// ANCHOR_END: choose
 
 /// The reference answers of every exercise: `minidocker` without `--mine`.
 pub const REFERENCE: Exercises = Exercises {

@@ -26,6 +26,7 @@ pub mod volumes;
 
 pub use state::{Container, ContainerConfig, State, Status};
 
+// ANCHOR: rules
 /// The exercises a running container is made of: lessons 01 (its namespaces), 02 (its CPU and
 /// memory limits), 03 (its union mount and the switch of root), 05 (its published ports) and
 /// 08 (its volumes). [`RULES`] holds the reference answers — what `minidocker run` uses; the
@@ -48,3 +49,4 @@ pub const RULES: Rules = Rules {
     network: crate::network::RULES,
     volumes: crate::volumes::RULES,
 };
+// ANCHOR_END: rules

@@ -4,6 +4,7 @@
 
 use minidocker::cli::Exercises;
 
+// ANCHOR: mine
 #[path = "../../../lessons/01-namespaces/exercise.rs"]
 mod ex01;
 #[path = "../../../lessons/02-cgroups/exercise.rs"]
@@ -34,3 +35,4 @@ pub const EXERCISES: Exercises = Exercises {
     exec: ex06::RULES,
     commit: ex07::RULES,
 };
+// ANCHOR_END: mine
