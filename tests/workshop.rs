@@ -21,8 +21,9 @@ const WORKSHOP: &str = env!("CARGO_BIN_EXE_workshop");
 /// Stands in for `cargo run --quiet --bin NAME -- --check` in the workshop's folder.
 const FAKE_CARGO: &str = r#"#!/bin/sh
 echo "$@" >> cargo-calls
+[ "$1" = build ] && exit 0
 name=$4
-if grep -q PASSME "lessons/$name/exercise.rs"; then
+if grep -qs PASSME "lessons/$name/exercise.rs" || [ -e "lessons/$name/PASSME" ]; then
     echo "  PASS the only check"
     exit 0
 fi
@@ -40,8 +41,11 @@ impl Copy {
         let dir = std::env::temp_dir().join(format!("workshop-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let real = Path::new(env!("CARGO_MANIFEST_DIR"));
-        for l in LESSONS {
+        for l in lessons::with_capstone() {
             for file in [l.exercise(), l.hints(), l.starter(), l.lab_sheet()] {
+                if !real.join(&file).exists() {
+                    continue; // the capstone has no exercise of its own
+                }
                 let to = dir.join(&file);
                 std::fs::create_dir_all(to.parent().unwrap()).unwrap();
                 std::fs::copy(real.join(&file), &to).unwrap();
@@ -90,7 +94,7 @@ fn list_remembers_each_check_between_runs_and_next_follows_it() {
     assert!(list_line(&copy, "01").starts_with('·'), "not started yet");
     // No subcommand is the list.
     let (code, out, _) = run(&mut copy.workshop());
-    assert!(code == 0 && out.contains("0 of 8 passed. Next: 01"), "{out}");
+    assert!(code == 0 && out.contains("0 of 9 passed. Next: 01"), "{out}");
 
     let (code, out, err) = run(copy.workshop().args(["check", "01"]));
     assert_eq!(code, 1, "{out}\n{err}");
@@ -119,6 +123,41 @@ fn list_remembers_each_check_between_runs_and_next_follows_it() {
     for want in ["lessons/02-cgroups/README.md", "cargo run --bin 02-cgroups", "watch 02"] {
         assert!(out.contains(want), "{want}:\n{out}");
     }
+}
+
+/// The capstone comes last: after every lesson passed, `next` points at it; its check builds
+/// minidocker (with the student's code) before it runs; it has no exercise to reset.
+#[test]
+fn the_capstone_comes_last_and_checks_a_freshly_built_minidocker() {
+    let copy = Copy::new("capstone");
+    let (_, out, _) = run(copy.workshop().arg("list"));
+    let last = out.lines().filter(|l| !l.trim().is_empty()).nth_back(1).unwrap_or_default();
+    assert!(last.contains("★") && last.contains("capstone"), "{out}");
+    for l in LESSONS {
+        let mut text = std::fs::read_to_string(copy.exercise(l.number)).unwrap();
+        text.push_str("// PASSME\n");
+        std::fs::write(copy.exercise(l.number), text).unwrap();
+    }
+    let (code, _, err) = run(copy.workshop().args(["check", "all"]));
+    assert_eq!(code, 1, "the capstone's stand-in check fails: {err}");
+    assert!(err.contains("not passing yet: capstone"), "{err}");
+    let calls = std::fs::read_to_string(copy.0.join("cargo-calls")).unwrap();
+    let tail: Vec<&str> = calls.lines().rev().take(2).collect();
+    assert_eq!(
+        tail,
+        ["run --quiet --bin capstone -- --check", "build --quiet --bin minidocker"],
+        "{calls}"
+    );
+    let (_, out, _) = run(copy.workshop().arg("next"));
+    assert!(out.starts_with("Next: capstone"), "{out}");
+    assert!(out.contains("lessons/NN-*/exercise.rs (any)"), "{out}");
+    std::fs::write(copy.0.join("lessons/capstone/PASSME"), "").unwrap();
+    let (code, _, err) = run(copy.workshop().args(["check", "capstone"]));
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = run(copy.workshop().arg("list"));
+    assert!(out.contains("All 9 passed"), "{out}");
+    let (code, _, err) = run(copy.workshop().args(["reset", "capstone", "-y"]));
+    assert!(code == 2 && err.contains("no exercise of its own"), "{err}");
 }
 
 #[test]
