@@ -13,7 +13,6 @@ pub fn build(args: BuildArgs, rules: &builder::Rules) -> minidocker::Result<i32>
         tags: args.tag,
         no_cache: args.no_cache,
         rules: *rules,
-        ..Options::default()
     };
     // The build takes the store's lock itself, only while it writes into the store.
     let store = Store::open_default()?;
