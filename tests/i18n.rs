@@ -235,25 +235,26 @@ fn has_chinese(s: &str) -> bool {
     s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
 }
 
-/// A figure is Chinese when its title is, and every text in it that has an English word of
-/// three letters or more has Chinese in it too. Paths, commands and names of code (with `/`,
-/// `.`, `_`, `=`, `<`, digits…) are not words; nor are the terms that stay English in Chinese
-/// books (overlay, whiteout).
+/// The texts of a figure left in English. A figure is Chinese when its title and description
+/// are, and every text in it that has an English word of three letters or more has Chinese in
+/// it too. Paths, commands and names of code (with `/`, `.`, `_`, `=`, `<`, digits…) are not
+/// words; nor are the terms that stay English in Chinese books (overlay, whiteout).
 fn english_in_figure(svg: &str) -> Vec<String> {
     const KEPT: &[&str] = &["overlay", "overlayfs", "whiteout", "Init"];
-    let doc = roxmltree::Document::parse(svg).unwrap();
+    let doc =
+        roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("not well-formed XML: {e}"));
+    let word = |w: &str| {
+        let w = w.trim_matches(|c: char| ",;:()!?'\"…".contains(c));
+        w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphabetic()) && !KEPT.contains(&w)
+    };
     let mut english = Vec::new();
-    for node in doc.descendants().filter(|n| n.has_tag_name("title") || n.has_tag_name("text")) {
+    for node in
+        doc.descendants().filter(|n| ["title", "desc", "text"].contains(&n.tag_name().name()))
+    {
         let text: String =
             node.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).collect();
-        let word = |w: &&str| {
-            let w = w.trim_matches(|c: char| ",;:()!?'\"…".contains(c));
-            w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphabetic()) && !KEPT.contains(&w)
-        };
-        let title = node.has_tag_name("title");
-        if (title && !has_chinese(&text))
-            || (text.split_whitespace().any(|w| word(&w)) && !has_chinese(&text))
-        {
+        let prose = !node.has_tag_name("text") || text.split_whitespace().any(word);
+        if prose && !has_chinese(&text) {
             english.push(text);
         }
     }
@@ -286,6 +287,30 @@ fn the_chinese_copy_on_write_chapter_and_its_figure_are_chinese() {
     }
     assert!(figures >= 1, "no figure in the Chinese copy-on-write chapters");
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// Every figure the translation points at (`figures/zh-CN/x.svg` in a msgstr) exists, and its
+/// text is Chinese.
+#[test]
+fn every_chinese_figure_exists_and_is_chinese() {
+    let po = std::fs::read_to_string(book().join("po/zh-CN.po")).unwrap();
+    let mut figures = BTreeSet::new();
+    for entry in parse_po(&po) {
+        for part in entry.msgstr.split("](figures/").skip(1) {
+            figures.insert(format!("figures/{}", part.split(')').next().unwrap()));
+        }
+    }
+    for figure in &figures {
+        assert!(
+            figure.starts_with("figures/zh-CN/"),
+            "zh-CN.po points at {figure}, not a Chinese copy"
+        );
+        let svg = std::fs::read_to_string(book().join("src").join(figure))
+            .unwrap_or_else(|_| panic!("zh-CN.po points at {figure}, which does not exist"));
+        let english = english_in_figure(&svg);
+        assert!(english.is_empty(), "{figure}: English left in the figure: {english:?}");
+    }
+    assert!(!figures.is_empty(), "no Chinese figure in zh-CN.po");
 }
 
 #[test]
