@@ -289,6 +289,53 @@ fn the_chinese_copy_on_write_chapter_and_its_figure_are_chinese() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
+/// Every link of the Chinese edition leads to a page that exists and, with a `#fragment`, to a
+/// heading that is there: a translated heading gets a new id, which a link from another page
+/// does not know.
+#[test]
+fn every_link_of_the_chinese_edition_leads_somewhere() {
+    let out = mdbook("links", &[("MDBOOK_BOOK__LANGUAGE", "zh-CN")]);
+    let attrs = |html: &str, name: &str| -> Vec<String> {
+        let quote = format!("{name}=\"");
+        html.split(quote.as_str()).skip(1).map(|s| s.split('"').next().unwrap().into()).collect()
+    };
+    let mut pages = BTreeMap::new();
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "html") {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            pages.insert(name, std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    let mut broken = Vec::new();
+    for (name, html) in
+        pages.iter().filter(|(n, _)| !["print.html", "toc.html"].contains(&n.as_str()))
+    {
+        for href in attrs(html, "href") {
+            if href.contains(':') || href.starts_with("{{") {
+                continue;
+            }
+            let (file, fragment) = href.split_once('#').unwrap_or((&href, ""));
+            let target = if file.is_empty() { name.as_str() } else { file };
+            let found = match pages.get(target) {
+                Some(page) => {
+                    fragment.is_empty() || attrs(page, "id").iter().any(|id| id == fragment)
+                }
+                None => out.join(target).exists() && fragment.is_empty(),
+            };
+            if !found {
+                broken.push(format!("{name}: {href}"));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "links of the Chinese edition that lead nowhere:\n{}",
+        broken.join("\n")
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
 /// Every figure the translation points at (`figures/zh-CN/x.svg` in a msgstr) exists, and its
 /// text is Chinese.
 #[test]
