@@ -103,15 +103,31 @@ fn verbatim(msgid: &str) -> bool {
     msgid.starts_with("```") || quoted('"') || quoted('\'') || !prose
 }
 
-/// Runs mdbook on the book with `env` into a fresh directory, and returns that directory.
-fn mdbook(name: &str, env: &[(&str, &str)]) -> PathBuf {
-    let out = std::env::temp_dir().join(format!("minidocker-i18n-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+/// A built book in a directory of its own, removed when dropped (a failed test too).
+struct Built(PathBuf);
+
+impl Drop for Built {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl std::ops::Deref for Built {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+/// Runs mdbook on the book with `env` into a fresh directory.
+fn mdbook(name: &str, env: &[(&str, &str)]) -> Built {
+    let out =
+        Built(std::env::temp_dir().join(format!("minidocker-i18n-{name}-{}", std::process::id())));
     let result = Command::new("mdbook")
         .arg("build")
         .arg(book())
         .arg("-d")
-        .arg(&out)
+        .arg(&*out)
         .envs(env.iter().copied())
         .output();
     let output = result.unwrap_or_else(|e| {
@@ -135,7 +151,6 @@ fn fresh_pot() -> String {
         &[("MDBOOK_OUTPUT", r#"{"xgettext": {"pot-file": "messages.pot", "granularity": 0}}"#)],
     );
     let pot = std::fs::read_to_string(out.join("messages.pot")).unwrap();
-    std::fs::remove_dir_all(&out).unwrap();
     let date = |l: &str| l.starts_with("\"POT-Creation-Date: ");
     pot.lines()
         .map(|l| if date(l) { "\"POT-Creation-Date: \\n\"\n".into() } else { format!("{l}\n") })
@@ -286,7 +301,6 @@ fn the_chinese_copy_on_write_chapter_and_its_figure_are_chinese() {
         }
     }
     assert!(figures >= 1, "no figure in the Chinese copy-on-write chapters");
-    std::fs::remove_dir_all(&out).unwrap();
 }
 
 /// Every link of the Chinese edition leads to a page that exists and, with a `#fragment`, to a
@@ -300,7 +314,7 @@ fn every_link_of_the_chinese_edition_leads_somewhere() {
         html.split(quote.as_str()).skip(1).map(|s| s.split('"').next().unwrap().into()).collect()
     };
     let mut pages = BTreeMap::new();
-    for entry in std::fs::read_dir(&out).unwrap() {
+    for entry in std::fs::read_dir(&*out).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "html") {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -333,7 +347,6 @@ fn every_link_of_the_chinese_edition_leads_somewhere() {
         "links of the Chinese edition that lead nowhere:\n{}",
         broken.join("\n")
     );
-    std::fs::remove_dir_all(&out).unwrap();
 }
 
 /// Every figure the translation points at (`figures/zh-CN/x.svg` in a msgstr) exists, and its
