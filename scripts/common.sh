@@ -18,8 +18,9 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 # Debian packages, installed only when missing. The main job (scripts/setup) needs:
 #   util-linux: setpriv; coreutils: timeout; procps: ps for the labs; curl: the demo's answer;
-#   iproute2, iptables: container networking; busybox-static: the busybox image.
-SETUP_PACKAGES=(util-linux coreutils procps curl iproute2 iptables busybox-static)
+#   iproute2, iptables: container networking; busybox-static: the busybox image;
+#   fonts-noto-cjk: the Chinese edition of the book (and its figures) renders with real glyphs.
+SETUP_PACKAGES=(util-linux coreutils procps curl iproute2 iptables busybox-static fonts-noto-cjk)
 # The tests (scripts/test) need besides:
 #   skopeo, umoci: the OCI tools the image store is tested against;
 #   docker-registry (the reference distribution server), apache2-utils (htpasswd), openssl: registry tests;
@@ -28,6 +29,9 @@ SETUP_PACKAGES=(util-linux coreutils procps curl iproute2 iptables busybox-stati
 #   tests/security.rs compares our default profile with.
 TEST_PACKAGES=(skopeo umoci docker-registry apache2-utils openssl docker.io golang-github-docker-docker-dev)
 MDBOOK_VERSION=0.5.4
+# mdbook-i18n-helpers (mdbook-xgettext, mdbook-gettext: the Chinese edition, po/README.md): 0.4.0
+# is the first release on mdBook 0.5's preprocessor and renderer crates; 0.3.x needs mdBook 0.4.
+I18N_HELPERS_VERSION=0.4.0
 
 # Install the given Debian packages, those that are missing only.
 install_packages() {
@@ -48,10 +52,20 @@ install_packages() {
 install_deps() {
     install_packages "${SETUP_PACKAGES[@]}"
     command -v cargo >/dev/null || { echo "$0: cargo not found: install Rust first (https://rustup.rs)" >&2; exit 1; }
-    # mdBook builds the book; cargo install caches it in ~/.cargo/bin, so this runs once.
+    install_book_tools
+}
+
+# mdBook builds the book, mdbook-i18n-helpers its Chinese edition; cargo install caches them in
+# ~/.cargo/bin, so this runs once. Needs no root (scripts/i18n calls it too).
+install_book_tools() {
     if [ "$(mdbook --version 2>/dev/null)" != "mdbook v$MDBOOK_VERSION" ]; then
         say "Installing mdbook $MDBOOK_VERSION (once; about two minutes)"
         cargo install mdbook --version "$MDBOOK_VERSION" --locked --no-default-features --features search --quiet
+    fi
+    if ! cargo install --list | grep -qx "mdbook-i18n-helpers v$I18N_HELPERS_VERSION:"; then
+        say "Installing mdbook-i18n-helpers $I18N_HELPERS_VERSION (once; about two minutes)"
+        cargo install mdbook-i18n-helpers --version "$I18N_HELPERS_VERSION" --locked \
+            --bin mdbook-xgettext --bin mdbook-gettext --quiet
     fi
 }
 

@@ -516,37 +516,34 @@ fn outputs_are_included_by_markers_around_whole_steps() {
     assert!(n >= 20, "only {n} output includes");
 }
 
-/// The book's figures: every `<img src="figures/….svg">` of a chapter names a file that exists
-/// and is well-formed XML with an `<svg>` root, has alt text, and sits in a `<figure>` with a
-/// caption; there are at least six; and no diagram is drawn as ASCII art any more (box-drawing
-/// characters or `+---` in a `text` block written in the chapter, outputs included aside).
+/// The book's figures: every figure of a chapter (`![alt](figures/….svg)` — Markdown, so that
+/// its alt text and path reach the translation) names a file that exists and is well-formed XML
+/// with an `<svg>` root, has alt text, and sits in a `<figure>` with a caption; there are at
+/// least six; and no diagram is drawn as ASCII art any more (box-drawing characters or `+---`
+/// in a `text` block written in the chapter, outputs included aside).
 #[test]
 fn every_figure_exists_parses_and_has_a_caption() {
     let src = Path::new(ROOT).join("book/src");
     let mut figures = std::collections::BTreeSet::new();
     for (path, text) in pages() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        for (i, part) in text.split("<img ").enumerate().skip(1) {
-            let tag = part.split('>').next().unwrap();
-            let attr =
-                |a: &str| tag.split(&format!("{a}=\"")).nth(1).and_then(|v| v.split('"').next());
-            let file = attr("src").unwrap_or_else(|| panic!("{name}: an <img> without src"));
-            assert!(
-                attr("alt").is_some_and(|a| a.len() > 20),
-                "{name}: {file} has no alt text worth the name"
-            );
-            let before = text.split("<img ").take(i).collect::<Vec<_>>().join("<img ");
+        assert!(!text.contains("<img "), "{name}: an <img> tag; write the figure as ![alt](file)");
+        for (i, part) in text.split("](figures/").enumerate().skip(1) {
+            let file = format!("figures/{}", part.split(')').next().unwrap());
+            let before = text.split("](figures/").take(i).collect::<Vec<_>>().join("](figures/");
+            let (head, alt) = before.rsplit_once("![").unwrap_or_else(|| panic!("{name}: {file}"));
+            assert!(alt.len() > 20, "{name}: {file} has no alt text worth the name");
             let after = part.split("</figure>").next().unwrap();
             assert!(
-                before.trim_end().ends_with("<figure>") && after.contains("<figcaption>"),
+                head.trim_end().ends_with("<figure>") && after.contains("<figcaption>"),
                 "{name}: {file} is not in a <figure> with a <figcaption>"
             );
-            let svg = std::fs::read_to_string(src.join(file))
+            let svg = std::fs::read_to_string(src.join(&file))
                 .unwrap_or_else(|_| panic!("{name}: figure {file} does not exist"));
             let doc = roxmltree::Document::parse(&svg)
                 .unwrap_or_else(|e| panic!("{name}: figure {file} is not well-formed XML: {e}"));
             assert_eq!(doc.root_element().tag_name().name(), "svg", "{file}");
-            figures.insert(file.to_string());
+            figures.insert(file);
         }
         // ASCII art: box drawing or +--- inside a text block of the chapter itself.
         let mut in_text = false;
