@@ -241,21 +241,25 @@ fn volume_paths(c: &ContainerConfig) -> Vec<String> {
 /// into the read-write layer like any other file, but it still describes this one container —
 /// its name, its addresses, its host's DNS servers — and not the image.
 pub fn left_out(path: &str, init: &Path) -> bool {
+    // ANCHOR: left_out
     // What the init layer holds as a *file* (or link) was copied up from there. Its
     // directories are another matter: `etc/` is in the init layer too, and leaving it out
     // would lose every change the container made under /etc.
     fs::symlink_metadata(init.join(path)).is_ok_and(|m| !m.is_dir())
+    // ANCHOR_END: left_out
 }
 
 /// The environment the committed image keeps, from the container's `env`: exactly what its
 /// process got — the image's variables, the `-e` flags, and what the runtime added for this
 /// container (`HOSTNAME=<hostname>` always, `HOME=/root` when nothing else set HOME).
 pub fn image_env(env: &[String], hostname: &str) -> Vec<String> {
+    // ANCHOR: image_env
     // The runtime adds both again for every container of the new image. Kept, HOSTNAME would
     // name the old container in every new one (twice in `env`, the old name first); a
     // HOSTNAME the user set with -e has another value and stays.
     let ours = [format!("HOSTNAME={hostname}"), "HOME=/root".to_string()];
     env.iter().filter(|e| !ours.contains(e)).cloned().collect()
+    // ANCHOR_END: image_env
 }
 
 /// Walk the read-write layer and collect what is left out of the commit: the init layer's

@@ -1,8 +1,10 @@
-//! A read-write layer packed into an OCI tarball and unpacked again is the same tree:
-//! overlay's whiteouts and opaque directories survive the trip through `.wh.` names.
+//! A read-write layer packed into an OCI tarball (with the library's walk, exercise 07's
+//! reference answer) and unpacked again is the same tree: overlay's whiteouts and opaque
+//! directories survive the trip through `.wh.` names.
 
 mod common;
 
+use minidocker::commit::RULES;
 use minidocker::image::whiteout::is_opaque;
 use minidocker::image::{pack, unpack};
 use std::fs;
@@ -38,7 +40,8 @@ fn an_upper_dir_round_trips_through_a_layer_tarball() {
     .unwrap();
 
     let mut tarball = Vec::new();
-    let packed = pack::pack(&upper, &["etc-hosts-like"], &mut tarball).unwrap();
+    let packed =
+        pack::pack(&upper, &["etc-hosts-like"], RULES.pack_rw_layer, &mut tarball).unwrap();
     assert_eq!(packed.deleted.len(), 2, "{packed:?}");
     assert!(!packed.changed.iter().any(|p| p.contains("etc-hosts-like")), "{packed:?}");
 
@@ -59,6 +62,6 @@ fn an_upper_dir_round_trips_through_a_layer_tarball() {
     assert!(!out.join("etc-hosts-like").exists());
     // Same tree, same bytes: packing is deterministic, so the build cache can trust diff_ids.
     let mut again = Vec::new();
-    pack::pack(&upper, &["etc-hosts-like"], &mut again).unwrap();
+    pack::pack(&upper, &["etc-hosts-like"], RULES.pack_rw_layer, &mut again).unwrap();
     assert_eq!(again, tarball);
 }

@@ -63,7 +63,7 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
         let m = |p: &str| merged.join(p);
         fs::write(m("new.txt"), "new\n")?;
         fs::hard_link(m("new.txt"), m("again.txt"))?;
-        std::os::unix::fs::symlink("keep.txt", m("latest"))?;
+        std::os::unix::fs::symlink("sub/deep", m("latest"))?;
         fs::remove_file(m("old.txt"))?;
         let motd = fs::read_to_string(m("etc/motd"))?;
         fs::write(m("etc/motd"), motd + "changed in the container\n")?;
@@ -75,7 +75,7 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
         tree(&merged)?
     }; // unmounted here
     report::say(
-        "The container: wrote new.txt (and again.txt, a hard link to it), the symlink latest,",
+        "The container: wrote new.txt (and again.txt, a hard link to it), the symlink latest -> sub/deep,",
     );
     report::say("changed etc/motd, deleted old.txt, sub/deep/x.txt and the directory gone/, and");
     report::say("deleted data/ and made it again with only c.txt. The kernel's upper directory:");

@@ -49,7 +49,7 @@ const NEEDS_ROOT: &str =
 const CHANGES: [&str; 4] = [
     "echo 'hello from the container' > /test.txt",
     "rm /etc/group",
-    "rm -r /usr/sbin; mkdir /usr/sbin; echo mine > /usr/sbin/only",
+    "rm -r /usr/sbin && mkdir /usr/sbin && echo mine > /usr/sbin/only",
     "echo '10.1.2.3 db' >> /etc/hosts",
 ];
 /// What the container of the new image looks at.
