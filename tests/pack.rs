@@ -32,6 +32,14 @@ fn an_upper_dir_round_trips_through_a_layer_tarball() {
         0,
     )
     .unwrap();
+    // A device node the container made is not image content (a 0:0 one is a whiteout).
+    nix::sys::stat::mknod(
+        &upper.join("app/null"),
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o666),
+        nix::sys::stat::makedev(1, 3),
+    )
+    .unwrap();
     minidocker::image::unpack::fsetxattr(
         &fs::File::open(upper.join("app/opaque")).unwrap(),
         "trusted.overlay.opaque",
@@ -60,6 +68,7 @@ fn an_upper_dir_round_trips_through_a_layer_tarball() {
     );
     assert!(is_opaque(&out.join("app/opaque")), "the opaque marker came back as the xattr");
     assert!(!out.join("etc-hosts-like").exists());
+    assert!(!out.join("app/null").exists(), "a device node is left out");
     // Same tree, same bytes: packing is deterministic, so the build cache can trust diff_ids.
     let mut again = Vec::new();
     pack::pack(&upper, &["etc-hosts-like"], RULES.pack_rw_layer, &mut again).unwrap();

@@ -8,7 +8,6 @@ use minidocker::image::pack::Layer;
 use minidocker::image::whiteout::{OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX};
 use minidocker::sys;
 use std::fs;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 /// Put what lies in directory `dir` of the read-write layer `upper` into `layer`, the way an
@@ -29,7 +28,6 @@ pub fn pack_rw_layer(upper: &Path, dir: &Path, layer: &mut Layer) -> minidocker:
     //   again), and an opaque one (its trusted.overlay.opaque attribute is "y") is marked.
     let _ = (upper, dir, layer, fs::read_dir::<&Path>, sys::lgetxattr);
     let _ = (OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX);
-    let _ = |m: &fs::Metadata| (m.file_type().is_char_device(), m.rdev());
     Ok(())
     // ANCHOR_END: pack_rw_layer
 }

@@ -8,7 +8,6 @@ use minidocker::image::pack::Layer;
 use minidocker::image::whiteout::{OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX};
 use minidocker::sys;
 use std::fs;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 /// Put what lies in directory `dir` of the read-write layer `upper` into `layer`, the way an
@@ -22,6 +21,7 @@ use std::path::Path;
 /// names (see the constants imported above).
 pub fn pack_rw_layer(upper: &Path, dir: &Path, layer: &mut Layer) -> minidocker::Result<()> {
     // ANCHOR: pack_rw_layer
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
     // Sorted: the same tree always gives the same tarball, so the same diff_id.
     let mut names = Vec::new();
     for entry in fs::read_dir(upper.join(dir))? {

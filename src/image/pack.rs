@@ -59,8 +59,9 @@ impl Layer<'_> {
     /// Add the file `from` (on disk, not followed if a link) as `path` (relative: `etc/motd`),
     /// as it is: a file with its bytes (a second name of the same inode as a hard link to the
     /// first), a directory (the entry alone: what is in it is added one by one), a symbolic
-    /// link, a FIFO, a device node — each with its owner, permissions and modification time.
-    /// A path the commit leaves out is skipped.
+    /// link, a FIFO — each with its owner, permissions and modification time. A path the
+    /// commit leaves out is skipped, and so are sockets and device nodes; a 0:0 character
+    /// device is no device but overlay's whiteout, and goes in as what it is.
     pub fn add(&mut self, path: &Path, from: &Path) -> crate::Result<()> {
         let text = path.to_string_lossy().into_owned();
         if self.excluded(path) {
@@ -135,20 +136,19 @@ impl Layer<'_> {
                 rel,
                 Exactly::new(fs::File::open(full)?, meta.len(), &text),
             )?;
-        } else if ft.is_fifo() || ft.is_char_device() || ft.is_block_device() {
-            h.set_entry_type(match () {
-                _ if ft.is_fifo() => tar::EntryType::Fifo,
-                _ if ft.is_char_device() => tar::EntryType::Char,
-                _ => tar::EntryType::Block,
-            });
-            if !ft.is_fifo() {
-                let dev = meta.rdev();
-                h.set_device_major(nix::sys::stat::major(dev) as u32)?;
-                h.set_device_minor(nix::sys::stat::minor(dev) as u32)?;
-            }
+        } else if ft.is_fifo() {
+            h.set_entry_type(tar::EntryType::Fifo);
+            self.tar.append_data(&mut h, rel, std::io::empty())?;
+        } else if ft.is_char_device() && meta.rdev() == 0 {
+            // Not a device (major 0 names none): overlay's whiteout, which the walk was to
+            // translate. As it is, it is what the layer gets — and what any unpacker refuses.
+            h.set_entry_type(tar::EntryType::Char);
+            h.set_device_major(0)?;
+            h.set_device_minor(0)?;
             self.tar.append_data(&mut h, rel, std::io::empty())?;
         } else {
-            // A socket is a live endpoint, not content: tar has no entry for it.
+            // Sockets and device nodes a container made are not image content (the unpacker
+            // would refuse a device outside /dev): left out.
             return Ok(());
         }
         self.packed.changed.push(text);
