@@ -178,7 +178,8 @@ pub fn symlink(target: &str, path: &Path) -> crate::Result<()> {
 }
 
 /// `lgetxattr(path, name)`: the extended attribute `name` of `path` itself (of a symbolic
-/// link, the link's own), or `None` when it has no such attribute.
+/// link, the link's own), or `None` when it has no such attribute. Values up to 256 bytes
+/// (overlay's and file capabilities are a few): a longer one fails with ERANGE.
 pub fn lgetxattr(path: &Path, name: &str) -> crate::Result<Option<Vec<u8>>> {
     let call = format!("lgetxattr({path:?}, {name:?})");
     let c = |s: &[u8]| std::ffi::CString::new(s).map_err(|_| failure(&call, Errno::EINVAL));

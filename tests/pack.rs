@@ -74,3 +74,42 @@ fn an_upper_dir_round_trips_through_a_layer_tarball() {
     pack::pack(&upper, &["etc-hosts-like"], RULES.pack_rw_layer, &mut again).unwrap();
     assert_eq!(again, tarball);
 }
+
+/// What exercise 07's check relies on: a walk that adds overlay's whiteout as it is gets a 0:0
+/// character device into the tarball — which the unpacker then refuses — not silence.
+#[test]
+fn a_whiteout_added_as_it_is_reaches_the_tarball_and_is_refused() {
+    if !common::have_root("a_whiteout_added_as_it_is_reaches_the_tarball_and_is_refused") {
+        return;
+    }
+    fn as_it_is(
+        upper: &std::path::Path,
+        dir: &std::path::Path,
+        layer: &mut pack::Layer,
+    ) -> minidocker::Result<()> {
+        for e in fs::read_dir(upper.join(dir))? {
+            let path = dir.join(e?.file_name());
+            layer.add(&path, &upper.join(&path))?;
+        }
+        Ok(())
+    }
+    let root = common::TestRoot::new("pack-naive");
+    let upper = root.path.join("upper");
+    fs::create_dir_all(&upper).unwrap();
+    let none = nix::sys::stat::Mode::empty();
+    nix::sys::stat::mknod(&upper.join("gone"), nix::sys::stat::SFlag::S_IFCHR, none, 0).unwrap();
+    let mut tarball = Vec::new();
+    pack::pack(&upper, &[], as_it_is, &mut tarball).unwrap();
+    let mut archive = tar::Archive::new(tarball.as_slice());
+    let kinds: Vec<(String, tar::EntryType)> = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.path().unwrap().display().to_string(), e.header().entry_type()))
+        .collect();
+    assert_eq!(kinds, [("gone".to_string(), tar::EntryType::Char)]);
+    let out = root.path.join("out");
+    fs::create_dir(&out).unwrap();
+    let err = unpack::unpack(tarball.as_slice(), &out).unwrap_err();
+    assert!(format!("{err:#}").contains("a device node outside /dev"), "{err:#}");
+}
