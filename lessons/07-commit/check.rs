@@ -87,8 +87,8 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     }
     anyhow::ensure!(
         whiteout::is_opaque(&upper.join(OPAQUE)),
-        "this kernel's overlay did not mark the recreated data/ opaque (trusted.overlay.opaque): \
-         the check cannot run here — mount options redirect_dir/metacopy forced on?"
+        "this kernel's overlay did not mark the re-made data/ opaque (trusted.overlay.opaque=y), \
+         which the check needs: it cannot run on this kernel"
     );
 
     lab.step("Your walk packs the upper directory into a layer tarball")?;
