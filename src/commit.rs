@@ -1,17 +1,18 @@
 //! `docker commit`: a container's read-write layer becomes an image layer.
 //!
 //! The new image is the container's image plus one layer — the read-write layer (可读写层),
-//! packed the way [`pack`] packs a build step's: overlay's whiteouts become `.wh.` entries,
-//! opaque directories get `.wh..wh..opq` — and one history entry. Its configuration is the
-//! image's, updated with what the container ran with (Cmd, Entrypoint, Env, WorkingDir, User)
-//! and with the `-c` changes, Dockerfile instructions applied on top.
+//! packed by [`pack`] with exercise 07's walk ([`Rules`]; [`solution`] is the reference answer
+//! the library uses, also for every build step's layer): overlay's whiteouts become `.wh.`
+//! entries, opaque directories get `.wh..wh..opq` — and one history entry. Its configuration
+//! is the image's, updated with what the container ran with (Cmd, Entrypoint, Env, WorkingDir,
+//! User) and with the `-c` changes, Dockerfile instructions applied on top.
 //!
-//! Two things of a container never reach the image; exercise 07 decides them
-//! ([`solution`] is the reference answer the library uses):
+//! Two things of a container never reach the image:
 //! - the init layer's files (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`), even when
-//!   the container wrote to them and overlay copied them up into the read-write layer;
+//!   the container wrote to them and overlay copied them up into the read-write layer
+//!   ([`left_out`]);
 //! - the variables the runtime put in the container's environment for it alone
-//!   (`HOSTNAME`, `HOME`).
+//!   (`HOSTNAME`, `HOME`: [`image_env`]).
 //!
 //! The image's layers are not copied: the new image's manifest names the same blobs, and
 //! its containers mount the same unpacked directories.
@@ -39,14 +40,13 @@ use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-/// Exercise 07, what a commit leaves out: the reference answer's ([`RULES`]) or a student's
-/// (`07-commit --mine`).
+/// Exercise 07, the read-write layer as an OCI layer: the reference answer's ([`RULES`]) or a
+/// student's (`07-commit --mine`).
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
-    /// Is this path of the read-write layer (`etc/hosts`) left out? Gets the init layer's dir.
-    pub left_out: fn(&str, &Path) -> bool,
-    /// The container's environment → the image's (gets the container's hostname).
-    pub image_env: fn(&[String], &str) -> Vec<String>,
+    /// Walk a directory of the read-write layer into the layer tarball, overlay's whiteouts
+    /// and opaque directories translated to OCI's.
+    pub pack_rw_layer: pack::Walk,
 }
 
 impl Default for Rules {
@@ -160,13 +160,14 @@ pub fn commit(
     let fs_ = lifecycle::rootfs_of(store, c)?;
     let upper = fs_.base.join(&fs_.layers.upper);
     let init = fs_.base.join(&fs_.layers.init);
-    let left_out = left_out_paths(&upper, &init, &volume_paths(&c.config), opts.rules)?;
+    let left_out = left_out_paths(&upper, &init, &volume_paths(&c.config))?;
 
     let work = store.scratch()?;
     let tar_path = work.path().join("layer.tar");
     let exclude: Vec<&str> = left_out.iter().map(|l| l.path.as_str()).collect();
-    let files = pack::pack(&upper, &exclude, fs::File::create(&tar_path)?)
-        .context("packing the read-write layer")?;
+    let files =
+        pack::pack(&upper, &exclude, opts.rules.pack_rw_layer, fs::File::create(&tar_path)?)
+            .context("packing the read-write layer")?;
     // The layer is a file of its own now: the container may go on while it is compressed.
     drop(frozen);
     let layer = if files.changed.is_empty() && files.deleted.is_empty() {
@@ -186,7 +187,7 @@ pub fn commit(
     let mut config = image.config.clone();
     config.created = Some(now.clone());
     config.author = opts.author.clone();
-    config.config = run_config(&image.config.config, &c.config, opts.rules);
+    config.config = run_config(&image.config.config, &c.config);
     apply_changes(&mut config.config, &changes)?;
     config.history.push(History {
         created: Some(now),
@@ -234,20 +235,41 @@ fn volume_paths(c: &ContainerConfig) -> Vec<String> {
     crate::volumes::destinations(&c.volumes)
 }
 
-/// Walk the read-write layer and collect what is left out of the commit: the paths the
-/// exercise's `left_out` picks, and whatever lies below a volume.
-fn left_out_paths(
-    upper: &Path,
-    init: &Path,
-    volumes: &[String],
-    rules: Rules,
-) -> crate::Result<Vec<LeftOut>> {
+/// Is `path` of the container's read-write layer (relative, as it is found there: `etc/hosts`,
+/// `tmp` for a directory) left out of the committed layer? `init` is the container's init layer
+/// (lesson 03): the files that made this container itself. A write to one of them copies it up
+/// into the read-write layer like any other file, but it still describes this one container —
+/// its name, its addresses, its host's DNS servers — and not the image.
+pub fn left_out(path: &str, init: &Path) -> bool {
+    // ANCHOR: left_out
+    // What the init layer holds as a *file* (or link) was copied up from there. Its
+    // directories are another matter: `etc/` is in the init layer too, and leaving it out
+    // would lose every change the container made under /etc.
+    fs::symlink_metadata(init.join(path)).is_ok_and(|m| !m.is_dir())
+    // ANCHOR_END: left_out
+}
+
+/// The environment the committed image keeps, from the container's `env`: exactly what its
+/// process got — the image's variables, the `-e` flags, and what the runtime added for this
+/// container (`HOSTNAME=<hostname>` always, `HOME=/root` when nothing else set HOME).
+pub fn image_env(env: &[String], hostname: &str) -> Vec<String> {
+    // ANCHOR: image_env
+    // The runtime adds both again for every container of the new image. Kept, HOSTNAME would
+    // name the old container in every new one (twice in `env`, the old name first); a
+    // HOSTNAME the user set with -e has another value and stays.
+    let ours = [format!("HOSTNAME={hostname}"), "HOME=/root".to_string()];
+    env.iter().filter(|e| !ours.contains(e)).cloned().collect()
+    // ANCHOR_END: image_env
+}
+
+/// Walk the read-write layer and collect what is left out of the commit: the init layer's
+/// files ([`left_out`]), and whatever lies below a volume.
+fn left_out_paths(upper: &Path, init: &Path, volumes: &[String]) -> crate::Result<Vec<LeftOut>> {
     fn walk(
         dir: &Path,
         rel: &str,
         init: &Path,
         volumes: &[String],
-        rules: Rules,
         out: &mut Vec<LeftOut>,
     ) -> crate::Result<()> {
         let mut names: Vec<String> = Vec::new();
@@ -264,7 +286,7 @@ fn left_out_paths(
                 });
                 continue;
             }
-            if (rules.left_out)(&path, init) {
+            if left_out(&path, init) {
                 out.push(LeftOut {
                     path,
                     why: "from the init layer: it describes this container, not the image",
@@ -273,25 +295,25 @@ fn left_out_paths(
             }
             let full = dir.join(&name);
             if fs::symlink_metadata(&full)?.is_dir() {
-                walk(&full, &path, init, volumes, rules, out)?;
+                walk(&full, &path, init, volumes, out)?;
             }
         }
         Ok(())
     }
     let mut out = Vec::new();
-    walk(upper, "", init, volumes, rules, &mut out)?;
+    walk(upper, "", init, volumes, &mut out)?;
     Ok(out)
 }
 
 /// The new image's run configuration: the image's, updated with what the container ran
 /// with. Fields the container does not have (Volumes, Shell, Healthcheck, OnBuild…) stay.
-fn run_config(image: &RunConfig, c: &ContainerConfig, rules: Rules) -> RunConfig {
+fn run_config(image: &RunConfig, c: &ContainerConfig) -> RunConfig {
     let some_vec = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
     let some_str = |s: &String| (!s.is_empty()).then(|| s.clone());
     let mut rc = image.clone();
     rc.cmd = some_vec(&c.cmd);
     rc.entrypoint = some_vec(&c.entrypoint);
-    rc.env = some_vec(&(rules.image_env)(&c.env, &c.hostname));
+    rc.env = some_vec(&image_env(&c.env, &c.hostname));
     rc.working_dir = some_str(&c.working_dir);
     rc.user = some_str(&c.user);
     // The ports it exposed, and — as `docker run -p` records them — those it published.

@@ -176,3 +176,28 @@ pub fn symlink(target: &str, path: &Path) -> crate::Result<()> {
     let r = std::os::unix::fs::symlink(target, path).map_err(io_errno);
     traced(format!("symlink({target:?}, {path:?})"), r)
 }
+
+/// `lgetxattr(path, name)`: the extended attribute `name` of `path` itself (of a symbolic
+/// link, the link's own), or `None` when it has no such attribute. Values up to 256 bytes
+/// (overlay's and file capabilities are a few): a longer one fails with ERANGE.
+pub fn lgetxattr(path: &Path, name: &str) -> crate::Result<Option<Vec<u8>>> {
+    let call = format!("lgetxattr({path:?}, {name:?})");
+    let c = |s: &[u8]| std::ffi::CString::new(s).map_err(|_| failure(&call, Errno::EINVAL));
+    let (c_path, c_name) = (c(path.as_os_str().as_encoded_bytes())?, c(name.as_bytes())?);
+    let mut buf = [0u8; 256];
+    // SAFETY: two NUL-terminated strings, and a buffer we own with its length.
+    let n = unsafe {
+        libc::lgetxattr(c_path.as_ptr(), c_name.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+    };
+    match Errno::result(n) {
+        Ok(n) => {
+            report::syscall(&call, &n.to_string());
+            Ok(Some(buf[..n as usize].to_vec()))
+        }
+        Err(e @ (Errno::ENODATA | Errno::EOPNOTSUPP)) => {
+            report::syscall(&call, &format!("-1 {e:?} ({})", e.desc()));
+            Ok(None)
+        }
+        Err(e) => traced(call, Err(e)),
+    }
+}

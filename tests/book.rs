@@ -463,7 +463,7 @@ fn no_chapter_shows_an_answer_outside_the_answers_appendix() {
 #[test]
 fn an_answer_is_caught_unless_it_is_in_a_closed_answer_block() {
     let answers = answer_lines();
-    let inc = "```rust\n{{#include ../../solutions/07-commit/exercise.rs:left_out}}\n```\n";
+    let inc = "```rust\n{{#include ../../solutions/07-commit/exercise.rs:pack_rw_layer}}\n```\n";
     let pasted = format!("```rust\n{}\n```\n", answers[0].1);
     for shown in [inc.to_string(), pasted.clone()] {
         assert_eq!(leaks(&format!("text\n{shown}more\n"), &answers).len(), 1, "{shown}");

@@ -1,8 +1,9 @@
 //! Lesson 07 — `docker commit`: a running container's read-write layer becomes an image layer;
 //! the init layer's files stay behind.
 //!
-//! The mechanism is in `src/commit.rs` (with `src/image/pack.rs`, which turns overlay's
-//! whiteouts into OCI's); this file only narrates it. The lab sheet is `README.md` here.
+//! The mechanism is in `src/commit.rs` (with `src/image/pack.rs`, which writes the tarball, and
+//! exercise 07, which walks the read-write layer and turns overlay's whiteouts and opaque
+//! directories into OCI's); this file only narrates it. The lab sheet is `README.md` here.
 
 mod check;
 #[path = "exercise.rs"]
@@ -12,6 +13,7 @@ use clap::Parser;
 use minidocker::commit::{self, solution, Options};
 use minidocker::container::config::{self, Overrides};
 use minidocker::container::{run as lifecycle, Container};
+use minidocker::image::whiteout::OPAQUE_MARKER;
 use minidocker::image::{reference, Reference, Store};
 use minidocker::lesson::{self, Lab, LabFlags};
 use minidocker::{report, units};
@@ -21,9 +23,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// Runs a container of an image (default: busybox) in the background; its command creates
-/// /test.txt, deletes /etc/group and adds a line to /etc/hosts, then sleeps. Shows its read-write
-/// layer from the host — the new file, the whiteout, the /etc/hosts copied up from the init layer
-/// — commits the running container, lists the new layer's tarball (the .wh. entry) and what was
+/// /test.txt, deletes /etc/group, replaces /usr/sbin by a new directory and adds a line to
+/// /etc/hosts, then sleeps. Shows its read-write layer from the host — the new file, the
+/// whiteout, the opaque directory, the /etc/hosts copied up from the init layer — commits the
+/// running container, lists the new layer's tarball (the .wh. entries) and what was
 /// left out, shows the new image's history and configuration, and runs a container of it: the
 /// file is there, the deleted one gone, and /etc/hosts and /etc/hostname are the new container's
 /// own. The containers and the image are removed at the end unless -t names the image to keep.
@@ -43,11 +46,16 @@ const NEEDS_ROOT: &str =
     "containers need namespaces, overlay mounts and cgroups, which only root may create";
 
 /// What the first container does to its files, then it waits to be committed.
-const CHANGES: &str = "echo 'hello from the container' > /test.txt && rm /etc/group && echo '10.1.2.3 db' >> /etc/hosts";
+const CHANGES: [&str; 4] = [
+    "echo 'hello from the container' > /test.txt",
+    "rm /etc/group",
+    "rm -r /usr/sbin && mkdir /usr/sbin && echo mine > /usr/sbin/only",
+    "echo '10.1.2.3 db' >> /etc/hosts",
+];
 /// What the container of the new image looks at.
 /// (`/proc/1/environ` is the environment execve gave the container's first process, duplicates and
 /// all; a shell's `env` would show only the last of two.)
-const LOOK: &str = "cat /test.txt; ls /etc/group 2>&1; grep db /etc/hosts || echo 'no db line in /etc/hosts'; echo \"/etc/hostname: $(cat /etc/hostname)\"; tr '\\0' '\\n' < /proc/1/environ | grep ^HOSTNAME=";
+const LOOK: &str = "cat /test.txt; ls /etc/group 2>&1; echo \"/usr/sbin: $(ls /usr/sbin)\"; grep db /etc/hosts || echo 'no db line in /etc/hosts'; echo \"/etc/hostname: $(cat /etc/hostname)\"; tr '\\0' '\\n' < /proc/1/environ | grep ^HOSTNAME=";
 
 fn main() -> ExitCode {
     lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run)
@@ -76,7 +84,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
         ),
     );
     let mut cleanup = Cleanup { store: &store, containers: Vec::new(), image: None };
-    let script = format!("{CHANGES} && echo ready && exec sleep 3600");
+    let script = format!("{} && echo ready && exec sleep 3600", CHANGES.join(" && "));
     let first = start(&store, &mut cleanup, &image_ref, vec!["sh".into(), "-c".into(), script])?;
     lifecycle::wait_for_log_line(&first, "ready")?;
     let first = Container::load(&first.dir)?;
@@ -97,8 +105,8 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
         ),
     );
     report::evidence("its command", &first.config.argv().join(" "));
-    report::say("Its command made three changes before it went to sleep (lesson 06's exec could make them from outside):");
-    for c in CHANGES.split(" && ") {
+    report::say("Its command made four changes before it went to sleep (lesson 06's exec could make them from outside):");
+    for c in CHANGES {
         report::say(&format!("  {c}"));
     }
 
@@ -162,35 +170,34 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     report::evidence("still running", &format!("{}", Container::load(&first.dir)?.running()));
 
     lab.step("The new layer's tarball — and what stayed behind")?;
-    let layer = done.layer.as_ref().ok_or_else(|| {
-        anyhow::anyhow!("the commit made no layer: the container changed nothing")
-    })?;
-    report::evidence(
-        "layer",
-        &format!(
-            "diff_id {}, {} uncompressed, blob {}",
-            &layer.diff_id.hex()[..12],
-            units::human(layer.size),
-            &layer.desc.digest.hex()[..12]
-        ),
-    );
-    for e in commit::layer_entries(&store, &layer.desc)? {
-        let what =
-            if e.is_whiteout() { "  ← a whiteout: the 0:0 device, as OCI writes it" } else { "" };
-        report::evidence("  tar", &format!("{}{what}", e.ls()));
+    match &done.layer {
+        Some(layer) => {
+            report::evidence(
+                "layer",
+                &format!(
+                    "diff_id {}, {} uncompressed, blob {}",
+                    &layer.diff_id.hex()[..12],
+                    units::human(layer.size),
+                    &layer.desc.digest.hex()[..12]
+                ),
+            );
+            for e in commit::layer_entries(&store, &layer.desc)? {
+                let what = match () {
+                    _ if e.path.ends_with(OPAQUE_MARKER) => {
+                        "  ← opaque: hides what the image has in this directory"
+                    }
+                    _ if e.is_whiteout() => "  ← a whiteout: the 0:0 device, as OCI writes it",
+                    _ => "",
+                };
+                report::evidence("  tar", &format!("{}{what}", e.ls()));
+            }
+        }
+        None => report::note("the commit made no layer: the walk packed nothing (exercise 07's pack_rw_layer, with --mine)"),
     }
     for l in &done.left_out {
         let content = fs::read_to_string(upper.join(&l.path)).unwrap_or_default();
         report::evidence("left out", &format!("{} — {}", l.path, l.why));
         report::evidence("  its content", &content.trim_end().replace('\n', " | "));
-    }
-    let shipped: Vec<String> = commit::layer_entries(&store, &layer.desc)?
-        .into_iter()
-        .map(|e| e.path)
-        .filter(|p| solution::left_out(p, &init))
-        .collect();
-    if !shipped.is_empty() {
-        report::note(&format!("the init layer's {} went into the image: another container's name and addresses, shipped wherever the image is pushed", shipped.join(", ")));
     }
 
     lab.step(
@@ -231,18 +238,14 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     for line in fs::read_to_string(second.log_path()).unwrap_or_default().lines() {
         report::evidence("  output", line);
     }
-    report::say(&format!("/test.txt came with the image; /etc/group stays deleted. The `db` line stayed behind, and /etc/hostname names this container, not {}:", first.short_id()));
+    report::say("/test.txt came with the image; /etc/group stays deleted; /usr/sbin holds only the new file.");
+    report::say(&format!(
+        "The `db` line stayed behind, and /etc/hostname names this container, not {}:",
+        first.short_id()
+    ));
     report::say(
         "its init layer sits above the image's layers, with its own /etc/hosts and /etc/hostname.",
     );
-    if !shipped.is_empty() {
-        report::note(
-            "so the committed copies are in the image, yet no container of it ever sees them",
-        );
-    }
-    if rc.env.iter().flatten().any(|e| *e == format!("HOSTNAME={}", first.config.hostname)) {
-        report::note("HOSTNAME came twice: the image's (the old container's name) first, then the runtime's. C's getenv() returns the first.");
-    }
 
     lab.step("Clean up")?;
     cleanup.finish()?;

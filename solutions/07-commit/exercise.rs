@@ -1,43 +1,58 @@
-//! Exercise 07 — what of a container belongs in an image, and what only to that container.
+//! Exercise 07 — the read-write layer as an OCI layer.
 //!
 //! `07-commit --mine` commits with your code; `07-commit --check` checks it.
 //! The lab sheet is lessons/07-commit/README.md.
 
 use minidocker::commit::Rules;
+use minidocker::image::pack::Layer;
+use minidocker::image::whiteout::{OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX};
+use minidocker::sys;
 use std::fs;
 use std::path::Path;
 
-/// Is `path` of the container's read-write layer (relative, as it is found there:
-/// `etc/hosts`, `test.txt`, `tmp` for a directory) left out of the committed layer?
+/// Put what lies in directory `dir` of the read-write layer `upper` into `layer`, the way an
+/// OCI layer carries it — and what lies below it, directory by directory.
 ///
-/// `init` is the container's init layer (lesson 03): the directory with the files that made
-/// this container itself. A write to one of them copies it up into the read-write layer like
-/// any other file, but it still describes this one container — its name, its addresses, its
-/// host's DNS servers — and not the image.
-pub fn left_out(path: &str, init: &Path) -> bool {
-    // ANCHOR: left_out
-    // What the init layer holds as a *file* (or link) was copied up from there. Its
-    // directories are another matter: `etc/` is in the init layer too, and leaving it out
-    // would lose every change the container made under /etc.
-    fs::symlink_metadata(init.join(path)).is_ok_and(|m| !m.is_dir())
-    // ANCHOR_END: left_out
+/// `upper` is a container's overlay upper directory, as the kernel left it; `dir` is relative
+/// to it (the library calls this with `""`, the top). Name every entry as it is relative to
+/// `upper` (`etc/motd`). `layer.add(path, from)` packs the file `from` as it is, named `path`;
+/// `layer.add_empty_file(path, &meta)` packs an empty file. `sys::lgetxattr(path, name)` reads
+/// an extended attribute. An OCI layer has no 0:0 devices and no overlay attributes: only
+/// names (see the constants imported above).
+pub fn pack_rw_layer(upper: &Path, dir: &Path, layer: &mut Layer) -> minidocker::Result<()> {
+    // ANCHOR: pack_rw_layer
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    // Sorted: the same tree always gives the same tarball, so the same diff_id.
+    let mut names = Vec::new();
+    for entry in fs::read_dir(upper.join(dir))? {
+        names.push(entry?.file_name());
+    }
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        let full = upper.join(&path);
+        let meta = fs::symlink_metadata(&full)?;
+        if meta.file_type().is_char_device() && meta.rdev() == 0 {
+            // overlay deleted `name` here: OCI says so with an empty `.wh.name` in the same
+            // directory.
+            let whiteout = format!("{WHITEOUT_PREFIX}{}", name.to_string_lossy());
+            layer.add_empty_file(&dir.join(whiteout), &meta)?;
+            continue;
+        }
+        layer.add(&path, &full)?;
+        if meta.is_dir() {
+            // An opaque directory hides everything the lower layers have below it: OCI marks
+            // it with an entry inside it, before the directory's own new content.
+            if sys::lgetxattr(&full, OPAQUE_XATTR)?.as_deref() == Some(b"y") {
+                layer.add_empty_file(&path.join(OPAQUE_MARKER), &meta)?;
+            }
+            pack_rw_layer(upper, &path, layer)?;
+        }
+    }
+    Ok(())
+    // ANCHOR_END: pack_rw_layer
 }
 
-/// The environment the committed image keeps, from the container's `env`.
-///
-/// `env` is exactly what the container's process got: the image's variables, the `-e` flags,
-/// and what the runtime added for this container — `HOSTNAME=<its hostname>` always, and
-/// `HOME=/root` when nothing else set HOME. `hostname` is the container's hostname.
-pub fn image_env(env: &[String], hostname: &str) -> Vec<String> {
-    // ANCHOR: image_env
-    // The runtime adds both again for every container of the new image. Kept, HOSTNAME would
-    // name the old container in every new one (twice in `env`, the old name first); a
-    // HOSTNAME the user set with -e has another value and stays.
-    let ours = [format!("HOSTNAME={hostname}"), "HOME=/root".to_string()];
-    env.iter().filter(|e| !ours.contains(e)).cloned().collect()
-    // ANCHOR_END: image_env
-}
-
-/// The answers above as one value, which the lesson passes to the library: yours under
+/// The answer above as one value, which the lesson passes to the library: yours under
 /// `--mine` and `--check`, the reference answer's (solutions/) otherwise.
-pub const RULES: Rules = Rules { left_out, image_env };
+pub const RULES: Rules = Rules { pack_rw_layer };

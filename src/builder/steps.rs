@@ -698,7 +698,12 @@ impl Builder<'_> {
     /// moves it into the store.
     fn layer_from(&self, dir: &Path, exclude: &[&str]) -> crate::Result<(NewLayer, Packed)> {
         let tar_path = self.work.path().join("layer.tar");
-        let files = pack::pack(dir, exclude, fs::File::create(&tar_path)?)?;
+        let files = pack::pack(
+            dir,
+            exclude,
+            crate::commit::RULES.pack_rw_layer,
+            fs::File::create(&tar_path)?,
+        )?;
         let tar = fs::File::open(&tar_path)?;
         let bar = crate::progress::bytes(Some(tar.metadata()?.len()), "Committing");
         let new = self.store.prepare_layer(bar.wrap_read(tar))?;

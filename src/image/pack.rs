@@ -1,9 +1,11 @@
 //! The reverse of [`unpack`](super::unpack): a read-write layer (an overlay upper directory)
-//! becomes an OCI layer tarball. What overlay stores on disk is translated to what OCI sends
-//! on the wire: a 0:0 character device (a deleted file) becomes an empty `.wh.NAME`, an opaque
-//! directory gets a `.wh..wh..opq` entry. `docker build` and `docker commit` both end here.
+//! becomes an OCI layer tarball. What overlay stores on disk must be translated to what OCI
+//! sends on the wire — a 0:0 character device (a deleted file) becomes an empty `.wh.NAME`, an
+//! opaque directory gets a `.wh..wh..opq` entry. That translation, and the walk that makes it,
+//! is exercise 07 ([`Walk`]; the library's is `commit::RULES`): this module only writes the
+//! entries it is given, as they are. `docker build` and `docker commit` both end here.
 
-use super::whiteout::{is_opaque, OPAQUE_MARKER, WHITEOUT_PREFIX};
+use super::whiteout::{OPAQUE_MARKER, WHITEOUT_PREFIX};
 use anyhow::Context;
 use std::collections::HashMap;
 use std::fs;
@@ -20,109 +22,142 @@ pub struct Packed {
     pub deleted: Vec<String>,
 }
 
-/// Write the tarball of `upper` to `out`, leaving out the paths in `exclude` (relative, like
-/// `etc/hosts`: the init layer's files belong to one container, not to an image).
-pub fn pack(upper: &Path, exclude: &[&str], out: impl Write) -> crate::Result<Packed> {
-    let mut b = tar::Builder::new(out);
-    let mut p = Packer { packed: Packed::default(), links: HashMap::new(), exclude };
-    p.dir(&mut b, upper, Path::new(""))?;
-    b.into_inner().context("finishing the layer tarball")?.flush()?;
-    Ok(p.packed)
+/// Exercise 07: put what lies in directory `dir` of the read-write layer `upper` (`dir` is
+/// relative; [`pack`] passes `""`, the walk passes the directories below) into `layer`.
+pub type Walk = fn(upper: &Path, dir: &Path, layer: &mut Layer) -> crate::Result<()>;
+
+/// Write the tarball of `upper` to `out` with `walk`, leaving out the paths in `exclude`
+/// (relative, like `etc/hosts`: the init layer's files belong to one container, not to an
+/// image), and what lies below them.
+pub fn pack(
+    upper: &Path,
+    exclude: &[&str],
+    walk: Walk,
+    mut out: impl Write,
+) -> crate::Result<Packed> {
+    let mut layer = Layer {
+        tar: tar::Builder::new(&mut out),
+        packed: Packed::default(),
+        links: HashMap::new(),
+        exclude,
+    };
+    walk(upper, Path::new(""), &mut layer)?;
+    layer.tar.into_inner().context("finishing the layer tarball")?.flush()?;
+    Ok(layer.packed)
 }
 
-struct Packer<'a> {
+/// A layer tarball being written: the entries exercise 07's walk gives it, in its order.
+pub struct Layer<'a> {
+    tar: tar::Builder<&'a mut dyn Write>,
     packed: Packed,
     /// (device, inode) → the first path packed, so later names become hard links.
     links: HashMap<(u64, u64), PathBuf>,
     exclude: &'a [&'a str],
 }
 
-impl Packer<'_> {
-    fn dir<W: Write>(
-        &mut self,
-        b: &mut tar::Builder<W>,
-        root: &Path,
-        rel: &Path,
-    ) -> crate::Result<()> {
-        let mut names: Vec<_> = fs::read_dir(root.join(rel))?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<Result<_, _>>()?;
-        // Sorted: the same tree always gives the same bytes, so the same diff_id.
-        names.sort();
-        for name in names {
-            let rel = rel.join(&name);
-            let text = rel.to_string_lossy().into_owned();
-            if self.exclude.contains(&text.as_str()) {
-                continue;
-            }
-            self.entry(b, root, &rel).with_context(|| format!("packing {text}"))?;
+impl Layer<'_> {
+    /// Add the file `from` (on disk, not followed if a link) as `path` (relative: `etc/motd`),
+    /// as it is: a file with its bytes (a second name of the same inode as a hard link to the
+    /// first), a directory (the entry alone: what is in it is added one by one), a symbolic
+    /// link, a FIFO — each with its owner, permissions and modification time. A path the
+    /// commit leaves out is skipped, and so are sockets and device nodes; a 0:0 character
+    /// device is no device but overlay's whiteout, and goes in as what it is.
+    pub fn add(&mut self, path: &Path, from: &Path) -> crate::Result<()> {
+        let text = path.to_string_lossy().into_owned();
+        if self.excluded(path) {
+            return Ok(());
+        }
+        self.entry(path, from).with_context(|| format!("packing {text}"))
+    }
+
+    /// Add an empty regular file named `path` (relative), mode 0644, with the owner and
+    /// modification time of `like`.
+    pub fn add_empty_file(&mut self, path: &Path, like: &fs::Metadata) -> crate::Result<()> {
+        if self.excluded(path) {
+            return Ok(());
+        }
+        let mut h = header(like);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(0o644);
+        h.set_size(0);
+        self.tar.append_data(&mut h, path, std::io::empty())?;
+        let (dir, name) = (path.parent().unwrap_or(Path::new("")), file_name(path));
+        if name == OPAQUE_MARKER {
+            self.packed.deleted.push(format!("{}/ (opaque: everything below it)", dir.display()));
+        } else if let Some(deleted) = name.strip_prefix(WHITEOUT_PREFIX) {
+            self.packed.deleted.push(dir.join(deleted).to_string_lossy().into_owned());
+        } else {
+            self.packed.changed.push(path.to_string_lossy().into_owned());
         }
         Ok(())
     }
 
-    fn entry<W: Write>(
-        &mut self,
-        b: &mut tar::Builder<W>,
-        root: &Path,
-        rel: &Path,
-    ) -> crate::Result<()> {
-        let full = root.join(rel);
-        let meta = fs::symlink_metadata(&full)?;
+    /// Is `path` — or, for a whiteout `.wh.NAME`, the path it deletes — left out, or below
+    /// a path left out?
+    fn excluded(&self, path: &Path) -> bool {
+        let name = file_name(path);
+        let meant = match name.strip_prefix(WHITEOUT_PREFIX) {
+            Some(deleted) if name != OPAQUE_MARKER => path.with_file_name(deleted),
+            _ => path.to_path_buf(),
+        };
+        self.exclude.iter().any(|x| meant.starts_with(x))
+    }
+
+    fn entry(&mut self, rel: &Path, full: &Path) -> crate::Result<()> {
+        let meta = fs::symlink_metadata(full)?;
         let ft = meta.file_type();
         let text = rel.to_string_lossy().into_owned();
         let mut h = header(&meta);
-        if super::whiteout::is_overlay_whiteout(&meta) {
-            // overlay's whiteout → OCI's: an empty regular file named .wh.NAME.
-            let name = format!("{WHITEOUT_PREFIX}{}", rel.file_name().unwrap().to_string_lossy());
-            let mut h = header(&meta);
-            h.set_entry_type(tar::EntryType::Regular);
-            h.set_mode(0o644);
-            h.set_size(0);
-            b.append_data(&mut h, rel.with_file_name(name), std::io::empty())?;
-            self.packed.deleted.push(text);
-        } else if ft.is_dir() {
+        if ft.is_dir() {
             h.set_entry_type(tar::EntryType::Directory);
-            b.append_data(&mut h, format!("{text}/"), std::io::empty())?;
+            self.tar.append_data(&mut h, format!("{text}/"), std::io::empty())?;
             self.packed.changed.push(format!("{text}/"));
-            if is_opaque(&full) {
-                let mut h = header(&meta);
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_mode(0o644);
-                h.set_size(0);
-                b.append_data(&mut h, rel.join(OPAQUE_MARKER), std::io::empty())?;
-                self.packed.deleted.push(format!("{text}/ (opaque: everything below it)"));
-            }
-            self.dir(b, root, rel)?;
+            return Ok(());
         } else if ft.is_symlink() {
             h.set_entry_type(tar::EntryType::Symlink);
-            b.append_link(&mut h, rel, fs::read_link(&full)?)?;
-            self.packed.changed.push(text);
+            self.tar.append_link(&mut h, rel, fs::read_link(full)?)?;
         } else if ft.is_file() {
             if meta.nlink() > 1 {
                 if let Some(first) = self.links.get(&(meta.dev(), meta.ino())) {
                     h.set_entry_type(tar::EntryType::Link);
                     h.set_size(0);
-                    b.append_link(&mut h, rel, first)?;
+                    self.tar.append_link(&mut h, rel, first)?;
                     self.packed.changed.push(text);
                     return Ok(());
                 }
                 self.links.insert((meta.dev(), meta.ino()), rel.to_path_buf());
             }
-            if let Some(cap) = capability(&full) {
-                pax(b, &[("SCHILY.xattr.security.capability", &cap)])?;
+            if let Some(cap) = capability(full) {
+                pax(&mut self.tar, &[("SCHILY.xattr.security.capability", &cap)])?;
             }
             h.set_entry_type(tar::EntryType::Regular);
-            b.append_data(&mut h, rel, Exactly::new(fs::File::open(&full)?, meta.len(), &text))?;
-            self.packed.changed.push(text);
+            self.tar.append_data(
+                &mut h,
+                rel,
+                Exactly::new(fs::File::open(full)?, meta.len(), &text),
+            )?;
         } else if ft.is_fifo() {
             h.set_entry_type(tar::EntryType::Fifo);
-            h.set_size(0);
-            b.append_data(&mut h, rel, std::io::empty())?;
-            self.packed.changed.push(text);
+            self.tar.append_data(&mut h, rel, std::io::empty())?;
+        } else if ft.is_char_device() && meta.rdev() == 0 {
+            // Not a device (major 0 names none): overlay's whiteout, which the walk was to
+            // translate. As it is, it is what the layer gets — and what any unpacker refuses.
+            h.set_entry_type(tar::EntryType::Char);
+            h.set_device_major(0)?;
+            h.set_device_minor(0)?;
+            self.tar.append_data(&mut h, rel, std::io::empty())?;
+        } else {
+            // Sockets and device nodes a container made are not image content (the unpacker
+            // would refuse a device outside /dev): left out.
+            return Ok(());
         }
-        // Sockets and device nodes are not image content; the unpacker would refuse devices.
+        self.packed.changed.push(text);
         Ok(())
     }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// A file's bytes, exactly as many as its tar header announced: a tar entry is its header's

@@ -2,7 +2,8 @@
 //! is an empty file `.wh.name`, and a directory that hides everything below it holds
 //! `.wh..wh..opq`. On disk, overlayfs's own: a 0/0 character device, and the
 //! `trusted.overlay.opaque=y` attribute. [`super::unpack`] turns the first into the second,
-//! [`super::pack`] the second into the first; the union mount (`rootfs::overlay`) reads them.
+//! exercise 07's walk (`commit::RULES`, through [`super::pack`]) the second into the first; the
+//! union mount (`rootfs::overlay`) reads them.
 
 use std::path::Path;
 
