@@ -124,9 +124,13 @@ impl Lab {
             println!("{} all {total} checks of {name} pass", "CHECK OK:".green().bold());
             0
         } else {
+            // The capstone has no exercise.rs of its own: every lesson's is under test.
+            let edit = match self.lesson.name == lessons::CAPSTONE.name {
+                true => "find the exercise behind the first FAIL (--only NN narrows it), fix it",
+                false => "edit exercise.rs",
+            };
             println!(
-                "{} {failed} of {total} checks of {name} fail — read {}, edit exercise.rs, run \
-                 --check again",
+                "{} {failed} of {total} checks of {name} fail — read {}, {edit}, run --check again",
                 "CHECK FAILED:".red().bold(),
                 self.lesson.lab_sheet(),
             );
