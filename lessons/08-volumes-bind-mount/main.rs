@@ -80,7 +80,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
         volumes: Vec::new(),
         dirs: vec![host_dir.clone()],
     };
-    let spec = volumes::parse_with(rules, "/test")?;
+    let spec = volumes::parse("/test")?;
     report::evidence("-v /test reads as", &format!("{spec:?}"));
     let script = format!("{WRITE} && echo ready && exec sleep 3600");
     let first = start(&mut cleanup, rules, &image_ref, &["/test"], &script)?;
@@ -323,7 +323,7 @@ fn start(
         cmd: vec!["sh".into(), "-c".into(), script.into()],
         network: "none".into(),
         detach: true,
-        volumes: volumes::parse_all_with(rules, &texts)?,
+        volumes: volumes::parse_all(&texts)?,
         ..Default::default()
     };
     let config = config::from_image(image, &img, overrides)?;
