@@ -8,6 +8,7 @@ use anyhow::{ensure, Context};
 use std::cell::Cell;
 use std::path::Path;
 
+// ANCHOR: enter
 /// Enter the rootfs at `merged` with the volumes `binds` mounted: it is made ready (private
 /// propagation, `/proc`, `/dev`, `/sys`), then `rules.mount_volumes` makes the bind mounts
 /// and calls the switch of root (Docker's masks, then `root_rules.switch_root`) when it
@@ -35,3 +36,4 @@ pub fn enter(
     );
     Ok(())
 }
+// ANCHOR_END: enter
