@@ -33,9 +33,9 @@ pub struct Bind {
 }
 
 /// Where a mount goes in a root filesystem: a path in it, resolved inside it (its symlinks
-/// followed as if it were `/`), made if it was missing. [`MountPoint::path`] names what is
-/// there *now* for `mount(2)`: the directory, or — once something is mounted on it — that
-/// mount's root.
+/// followed as if it were `/`). [`MountPoint::path`] names what is there *now* for
+/// `mount(2)`: the directory (or file), or — once something is mounted on it — that mount's
+/// root.
 pub struct MountPoint {
     root: Root,
     /// Resolved: relative to the root, without symlinks.
@@ -45,11 +45,35 @@ pub struct MountPoint {
 }
 
 impl MountPoint {
-    /// `destination` (`/test`) in the tree at `merged`, made if missing — a directory, or
-    /// an empty file when `file`. Symlinks on the way stay inside the tree (see [`mount_point`]).
-    pub fn new(merged: &Path, destination: &str, file: bool) -> crate::Result<MountPoint> {
+    /// `destination` (`/test`) in the tree at `merged`, if it is there. Symlinks on the way
+    /// are followed inside the tree, never out of it.
+    pub fn find(merged: &Path, destination: &str) -> crate::Result<Option<MountPoint>> {
         let root = Root::new(merged)?;
-        let fd = mount_point(&root, destination, file)?;
+        match root.open(destination, OFlag::O_PATH) {
+            Ok(fd) => Ok(Some(MountPoint::held(root, fd)?)),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(sys::failure(&format!("openat2({destination:?}, RESOLVE_IN_ROOT)"), e)),
+        }
+    }
+
+    /// Make `destination` in the tree at `merged` — an empty directory, with the directories
+    /// above it that are missing — and return it. Symlinks on the way are followed inside
+    /// the tree, dangling ones included: their targets are made there (see [`mount_point`]).
+    pub fn create_dir(merged: &Path, destination: &str) -> crate::Result<MountPoint> {
+        let root = Root::new(merged)?;
+        let fd = mount_point(&root, destination, false)?;
+        MountPoint::held(root, fd)
+    }
+
+    /// [`MountPoint::create_dir`], but the last component an empty file: where a file is
+    /// bind-mounted.
+    pub fn create_file(merged: &Path, destination: &str) -> crate::Result<MountPoint> {
+        let root = Root::new(merged)?;
+        let fd = mount_point(&root, destination, true)?;
+        MountPoint::held(root, fd)
+    }
+
+    fn held(root: Root, fd: OwnedFd) -> crate::Result<MountPoint> {
         let rel = root.relative(&fd)?;
         Ok(MountPoint { root, rel, held: RefCell::new(vec![fd]) })
     }

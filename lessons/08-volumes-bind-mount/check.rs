@@ -33,8 +33,10 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     rootfs::private_mount_namespace()?;
     fs::create_dir_all(&dir.0)?;
     // Everything of the check is on this tmpfs: a remount that reached a whole filesystem
-    // (MS_REMOUNT without MS_BIND) would make it read-only, not the host's disk.
-    sys::mount(Some("tmpfs"), &dir.0, Some("tmpfs"), MsFlags::empty(), Some("mode=0755"))?;
+    // (MS_REMOUNT without MS_BIND) would make it read-only, not the host's disk. nosuid,
+    // nodev, noexec, as /tmp often is: a read-only remount must keep them.
+    let strict = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    sys::mount(Some("tmpfs"), &dir.0, Some("tmpfs"), strict, Some("mode=0755"))?;
     let _tmpfs = Unmount(dir.0.clone());
     let base = &dir.0;
     let store = base.join("store");
@@ -83,10 +85,18 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     sys::mount(Some("tmpfs"), &rw.join("sub"), Some("tmpfs"), MsFlags::empty(), None)?;
     let _sub = Unmount(rw.join("sub"));
     fs::write(rw.join("sub/below.txt"), "mounted below the source\n")?;
+    let conf = base.join("app.conf");
+    fs::write(&conf, "a file of the host\n")?;
 
-    lab.step("TODO 1 and 2: -v data:/test  -v host-rw:/srv  -v host-ro:/ro:ro, in a child")?;
-    let texts =
-        ["data:/test".into(), format!("{}:/srv", rw.display()), format!("{}:/ro:ro", ro.display())];
+    lab.step(
+        "TODO 1 and 2: -v data:/test -v host-rw:/srv -v host-ro:/ro:ro -v app.conf:/etc/app.conf",
+    )?;
+    let texts = [
+        "data:/test".into(),
+        format!("{}:/srv", rw.display()),
+        format!("{}:/ro:ro", ro.display()),
+        format!("{}:/etc/app.conf", conf.display()),
+    ];
     let data = volumes::data_dir(&store, "data");
     let Some(child) = started(lab, &store, &merged, rules, &texts) else {
         return Ok(lab.check_outcome());
@@ -101,7 +111,8 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
         l.as_deref().and_then(|l| l.split(' ').nth(n)).unwrap_or("").to_string()
     };
     let on_tmpfs = |p: &Path| Path::new("/").join(p.strip_prefix(base).unwrap_or(p));
-    for (point, source) in [("/test", &data), ("/srv", &rw), ("/ro", &ro)] {
+    for (point, source) in [("/test", &data), ("/srv", &rw), ("/ro", &ro), ("/etc/app.conf", &conf)]
+    {
         let l = line(point);
         report::evidence(&format!("its mountinfo, {point}"), l.as_deref().unwrap_or("no line"));
         lab.expect(
@@ -118,6 +129,11 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
             format!("TODO 1: {point} is {want} in the mount table ({:?})", field(&l, 5)),
         );
     }
+    let ro_options = field(&line("/ro"), 5);
+    lab.expect(
+        ["nosuid", "nodev", "noexec"].iter().all(|f| ro_options.split(',').any(|o| o == *f)),
+        format!("TODO 1: /ro kept its source's nosuid, nodev and noexec ({ro_options:?})"),
+    );
     let sub = line("/srv/sub");
     lab.expect(
         sub.is_some(),
@@ -135,10 +151,11 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
             result(fs::write("/ro/x.txt", "x")),
             result(fs::write("/test/new.txt", "written in the container\n")),
             fs::read_to_string("/srv/sub/below.txt").unwrap_or_default().trim().to_string(),
+            fs::read_to_string("/etc/app.conf").unwrap_or_default().trim().to_string(),
         ]
         .join("|"))
     })?;
-    report::evidence("writes to /srv, /ro, /test; /srv/sub/below.txt", &inside);
+    report::evidence("writes to /srv, /ro, /test; /srv/sub/below.txt; /etc/app.conf", &inside);
     let said: Vec<&str> = inside.split('|').collect();
     let said = |n: usize| said.get(n).copied().unwrap_or("");
     lab.expect(
@@ -152,6 +169,10 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     lab.expect(
         said(3) == "mounted below the source",
         format!("/srv/sub/below.txt is there ({:?})", said(3)),
+    );
+    lab.expect(
+        said(4) == "a file of the host",
+        format!("/etc/app.conf is the host's file, mounted on a file ({:?})", said(4)),
     );
     lab.expect(
         fs::write(ro.join("host.txt"), "x").is_ok(),
@@ -218,9 +239,9 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     );
     drop(child);
 
-    lab.step("TODO 2 again: the volume now used, an empty host directory, nocopy")?;
-    let used = fs::remove_file(data.join("image.txt"))
-        .and_then(|()| fs::write(data.join("kept.txt"), "a container's work\n"));
+    lab.step("Again: the volume now used, an empty host directory, nocopy, nested volumes")?;
+    let _ = fs::remove_file(data.join("image.txt")); // there if TODO 2 copied it
+    let used = fs::write(data.join("kept.txt"), "a container's work\n");
     if let Err(e) = used {
         lab.expect(false, format!("the volume can be used on the host ({e})"));
         return Ok(lab.check_outcome());
@@ -228,6 +249,7 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     let texts = [
         "data:/test".into(),
         format!("{}:/srv", empty.display()),
+        "nested:/opt/nested".into(),
         "/opt".into(),
         "fresh:/var/cache:nocopy".into(),
     ];
@@ -250,6 +272,11 @@ pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
         lab.expect(
             volumes::is_empty(&volumes::data_dir(&store, "fresh")),
             "TODO 2: nocopy: the new volume stays empty",
+        );
+        let (a, b) = (ino(&volumes::data_dir(&store, "nested")), ino(&opt.join("nested")));
+        lab.expect(
+            a.is_some() && a == b,
+            format!("TODO 1: -v nested:/opt/nested, given before -v /opt, is seen at /opt/nested: parents are mounted first ({a:?}, {b:?})"),
         );
     }
     drop(_sub);

@@ -4,31 +4,45 @@
 //! The lab sheet is lessons/08-volumes-bind-mount/README.md.
 
 use minidocker::sys;
-use minidocker::volumes::{copy_data, is_empty, Bind, MountPoint, Rules, Spec, SwitchRoot};
+use minidocker::volumes::{copy_contents, is_empty, Bind, MountPoint, Rules, Spec, SwitchRoot};
 use nix::mount::MsFlags;
+use nix::sys::statvfs::{statvfs, FsFlags};
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 /// In the container's child, in its own mount namespace (private: nothing mounted here reaches
 /// the host's): the container's root filesystem is the merged overlay at `merged`, with its
 /// `/proc`, `/dev` and `/sys` already mounted, and `switch_root()` makes it the root
-/// (`pivot_root`, the old root detached). Mount each of `binds` — the host directory (or file)
-/// `source` at `destination` in the container, read-only when `read_only` — and switch root.
+/// (`pivot_root`, the old root detached). Mount each of `binds` — the host directory, or file
+/// when `file`, `source` at `destination` in the container, read-only when `read_only` — in
+/// the order `-v` gave them, and switch root.
 ///
-/// `MountPoint::new(merged, destination, file)` finds the mount point inside the merged tree
-/// (a symlink in the image cannot lead out of it) and creates it when the image has none;
-/// its `path()` names what is there now for `sys::mount`, which is mount(2).
+/// `MountPoint::find(tree, destination)` finds a mount point inside a tree (a symlink in the
+/// image cannot lead out of it); `MountPoint::create_dir` and `MountPoint::create_file` make
+/// one there. A mount point's `path()` names what is there now for `sys::mount`, which is
+/// mount(2); `statvfs(path)?.flags()` says which of `FsFlags::ST_NOSUID`, `ST_NODEV`,
+/// `ST_NOEXEC` and `ST_RDONLY` the mount there has.
 pub fn mount_volumes(
     merged: &Path,
     binds: &[Bind],
     switch_root: &SwitchRoot,
 ) -> minidocker::Result<()> {
     // ANCHOR: mount_volumes
+    // Parents before children: a mount on /srv made after one on /srv/data would hide it.
+    let mut binds: Vec<&Bind> = binds.iter().collect();
+    binds.sort_by_key(|b| Path::new(&b.destination).components().count());
     // Before pivot_root: now the host's directories and the container's tree are both in
     // view. Afterwards the old root is gone, and with it every source.
     for b in binds {
         // In the merged tree — the container's view — never in a layer: overlay reads its
-        // layers' directories, not what is mounted on them.
-        let point = MountPoint::new(merged, &b.destination, b.file)?;
+        // layers' directories, not what is mounted on them. A mount point the image lacks is
+        // made, of the source's kind: a file is mounted on a file.
+        let point = match MountPoint::find(merged, &b.destination)? {
+            Some(point) => point,
+            None if b.file => MountPoint::create_file(merged, &b.destination)?,
+            None => MountPoint::create_dir(merged, &b.destination)?,
+        };
         let source = b.source.to_string_lossy();
         // MS_REC, as Docker does: what is mounted below the source comes along.
         let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
@@ -36,7 +50,19 @@ pub fn mount_volumes(
         if b.read_only {
             // A bind mount copies the source's flags and ignores MS_RDONLY: read-only is a
             // second call, a remount of this one mount (MS_BIND: not of its filesystem).
-            let ro = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+            let mut ro = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+            // The remount sets the mount's flags to exactly these: keep the source's nosuid,
+            // nodev and noexec, or a read-only volume would allow what the source did not.
+            let had = statvfs(&point.path()?)?.flags();
+            for (st, ms) in [
+                (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+                (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+                (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+            ] {
+                if had.contains(st) {
+                    ro |= ms;
+                }
+            }
             sys::mount(None, &point.path()?, None, ro, None)?;
         }
     }
@@ -49,9 +75,9 @@ pub fn mount_volumes(
 /// there — a volume's `_data`, or the directory of `-v /host/dir:...`. Fill `dir` from
 /// `image`, or leave it as it is.
 ///
-/// `copy_data(from, to)` copies a directory's content with owners, modes and times;
-/// `is_empty(dir)` says whether a directory has no entries; `spec.is_volume()` and
-/// `spec.no_copy` say what the `-v` asked for.
+/// `copy_contents(from, to)` copies what is in a directory, with owners, modes and times, and
+/// leaves `to` itself as it is; `is_empty(dir)` says whether a directory has no entries;
+/// `spec.is_volume()` and `spec.no_copy` say what the `-v` asked for.
 pub fn fill_from_image(spec: &Spec, image: &Path, dir: &Path) -> minidocker::Result<()> {
     // ANCHOR: fill_from_image
     // Only a volume, only when asked (no `nocopy`), and only while it is empty: the first
@@ -59,7 +85,12 @@ pub fn fill_from_image(spec: &Spec, image: &Path, dir: &Path) -> minidocker::Res
     // directory is the user's — mounted as it is, empty or not; the image's files stay hidden
     // under it.
     if spec.is_volume() && !spec.no_copy && is_empty(dir) {
-        copy_data(image, dir)?;
+        copy_contents(image, dir)?;
+        // And the volume takes the owner and mode of the image's directory, so a user the
+        // image made can write to it (owner first: a chown clears set-id bits).
+        let meta = fs::metadata(image)?;
+        std::os::unix::fs::chown(dir, Some(meta.uid()), Some(meta.gid()))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
     }
     Ok(())
     // ANCHOR_END: fill_from_image

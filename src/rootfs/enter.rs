@@ -27,7 +27,6 @@ pub fn enter(merged: &Path) -> crate::Result<()> {
     enter_with(merged, &|_| Ok(()), &super::RULES)
 }
 
-// ANCHOR: enter_with
 /// [`enter`], with `mounts(merged)` called once the rootfs is ready (its `/proc`, `/dev` and
 /// `/sys`) and before `pivot_root`: where a build's `RUN --mount`s are made. (A container's
 /// volumes take the same two steps, [`ready`] and [`switch`], around exercise 08's code.)
@@ -40,7 +39,6 @@ pub fn enter_with(
     mounts(merged)?;
     switch(merged, rules)
 }
-// ANCHOR_END: enter_with
 
 /// The first half of entering: private propagation, then the rootfs's own `/proc`, minimal
 /// `/dev` and read-only `/sys`, mounted in the merged tree.

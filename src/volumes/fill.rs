@@ -12,7 +12,7 @@ use std::path::Path;
 
 /// In the monitor, the container's overlay mounted at `merged`: check each mount's source,
 /// let `rules.fill_from_image` fill it from the directory `merged` has at the destination
-/// (copyData), and return the bind mounts to make, parents before children.
+/// (copyData), and return the bind mounts to make, in the order of `mounts`.
 pub fn prepare(
     root: &Path,
     mounts: &[Mount],
@@ -64,6 +64,5 @@ pub fn prepare(
             tmpfs: None,
         });
     }
-    binds.sort_by_key(|b| Path::new(&b.destination).components().count());
     Ok(binds)
 }

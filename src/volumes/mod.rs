@@ -39,7 +39,7 @@ pub mod fill;
 pub mod spec;
 pub mod store;
 
-pub use crate::files::{copy_data, is_empty};
+pub use crate::files::{copy_contents, is_empty};
 pub use crate::mounts::{mount_all, mount_point, Bind, MountPoint};
 pub use enter::enter;
 pub use fill::prepare;
