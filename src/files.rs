@@ -58,11 +58,16 @@ pub fn clean_abs(p: &Path) -> String {
 /// symlinks, hard links, device nodes — copied into the empty volume directory `to`, which
 /// then takes `from`'s own owner and mode. Returns how many entries were copied.
 pub fn copy_data(from: &Path, to: &Path) -> crate::Result<u64> {
-    let mut links = HashMap::new();
-    let n = copy_dir(from, to, &mut links)?;
+    let n = copy_contents(from, to)?;
     // Followed: `from` may be the `/proc/self/fd/N` of the directory, a link to it.
     set_attrs(&fs::metadata(from)?, to)?;
     Ok(n)
+}
+
+/// [`copy_data`] without its last step: what is *in* `from` — owners, modes, times,
+/// symlinks, hard links, device nodes — copied into `to`; `to` itself is left as it is.
+pub fn copy_contents(from: &Path, to: &Path) -> crate::Result<u64> {
+    copy_dir(from, to, &mut HashMap::new())
 }
 
 fn copy_dir(

@@ -1,7 +1,8 @@
 //! Bind mounts into a root filesystem before `pivot_root`, each mount point resolved
 //! *inside* that tree ([`crate::rooted`]) and held open, so a symlink in an image can never
 //! take a mount out of it. Volumes (lesson 08) and a build's `RUN --mount` (lesson 04)
-//! describe their mounts as [`Bind`]s; the container's child makes them with [`mount_all`].
+//! describe their mounts as [`Bind`]s. A container's volumes are mounted by exercise 08's
+//! `mount_volumes` on [`MountPoint`]s; a build's `RUN --mount`s by [`mount_all`].
 
 use crate::files::clean_abs;
 use crate::rooted::{self, Root};
@@ -11,6 +12,7 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, ResolveFlag};
 use nix::mount::MsFlags;
 use nix::sys::stat::Mode;
+use std::cell::RefCell;
 use std::fs::{self, File};
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
@@ -30,8 +32,73 @@ pub struct Bind {
     pub tmpfs: Option<String>,
 }
 
-/// In the container's child, in its own mount namespace, before `pivot_root`: make each bind
-/// mount onto the merged tree at `merged`. Returns the mount points.
+/// Where a mount goes in a root filesystem: a path in it, resolved inside it (its symlinks
+/// followed as if it were `/`). [`MountPoint::path`] names what is there *now* for
+/// `mount(2)`: the directory (or file), or — once something is mounted on it — that mount's
+/// root.
+pub struct MountPoint {
+    root: Root,
+    /// Resolved: relative to the root, without symlinks.
+    rel: PathBuf,
+    /// The descriptors the paths handed out stand for, open as long as this value.
+    held: RefCell<Vec<OwnedFd>>,
+}
+
+impl MountPoint {
+    /// `destination` (`/test`) in the tree at `merged`, if it is there. Symlinks on the way
+    /// are followed inside the tree, never out of it.
+    pub fn find(merged: &Path, destination: &str) -> crate::Result<Option<MountPoint>> {
+        let root = Root::new(merged)?;
+        match root.open(destination, OFlag::O_PATH) {
+            Ok(fd) => Ok(Some(MountPoint::held(root, fd)?)),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(sys::failure(&format!("openat2({destination:?}, RESOLVE_IN_ROOT)"), e)),
+        }
+    }
+
+    /// Make `destination` in the tree at `merged` — an empty directory, with the directories
+    /// above it that are missing — and return it. Symlinks on the way are followed inside
+    /// the tree, dangling ones included: their targets are made there (see [`mount_point`]).
+    pub fn create_dir(merged: &Path, destination: &str) -> crate::Result<MountPoint> {
+        let root = Root::new(merged)?;
+        let fd = mount_point(&root, destination, false)?;
+        MountPoint::held(root, fd)
+    }
+
+    /// [`MountPoint::create_dir`], but the last component an empty file: where a file is
+    /// bind-mounted.
+    pub fn create_file(merged: &Path, destination: &str) -> crate::Result<MountPoint> {
+        let root = Root::new(merged)?;
+        let fd = mount_point(&root, destination, true)?;
+        MountPoint::held(root, fd)
+    }
+
+    fn held(root: Root, fd: OwnedFd) -> crate::Result<MountPoint> {
+        let rel = root.relative(&fd)?;
+        Ok(MountPoint { root, rel, held: RefCell::new(vec![fd]) })
+    }
+
+    /// A path for `mount(2)` to what is at the mount point now: `/proc/self/fd/N`, opened
+    /// inside the root with no symlink followed, so nothing swapped in since can move the
+    /// mount out of it (runc's CVE-2021-30465). Ask again after mounting on it: a remount
+    /// takes the root of the new mount, which a path walk reaches, not the directory under it.
+    pub fn path(&self) -> crate::Result<PathBuf> {
+        let rel = &self.rel;
+        let fd = self
+            .root
+            .open_with(rel, OFlag::O_PATH | OFlag::O_NOFOLLOW, ResolveFlag::RESOLVE_NO_SYMLINKS)
+            .map_err(|e| {
+                sys::failure(&format!("openat2({rel:?}, RESOLVE_IN_ROOT|RESOLVE_NO_SYMLINKS)"), e)
+            })?;
+        let path = rooted::fd_path(&fd);
+        self.held.borrow_mut().push(fd);
+        Ok(path)
+    }
+}
+
+/// A build's `RUN --mount`s (lesson 04), in its container's child, in its own mount
+/// namespace, before `pivot_root`: make each bind mount (or tmpfs) onto the merged tree at
+/// `merged`. Returns the mount points. (A container's volumes are exercise 08's.)
 pub fn mount_all(merged: &Path, binds: &[Bind]) -> crate::Result<Vec<PathBuf>> {
     let root = Root::new(merged)?;
     let mut targets = Vec::new();

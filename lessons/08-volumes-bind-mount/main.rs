@@ -1,9 +1,10 @@
 //! Lesson 08 — a volume is a bind mount made at the right moment: in the container's mount
 //! namespace, once its rootfs is ready and before `pivot_root`.
 //!
-//! The mechanism is in `src/volumes/` and `src/mounts.rs` (with the hook in `src/rootfs/enter.rs` and the
-//! monitor in `src/container/run.rs`); this file only narrates it. The lab sheet is
-//! `README.md` here.
+//! The mechanism is in `src/volumes/` (`enter.rs`: between the rootfs made ready and the switch
+//! of root, exercise 08's `mount_volumes`; `fill.rs`: copyData, exercise 08's
+//! `fill_from_image`) and `src/container/run.rs` (the monitor and its child); this file only
+//! narrates it. The lab sheet is `README.md` here.
 
 mod check;
 #[path = "exercise.rs"]
@@ -80,7 +81,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
         volumes: Vec::new(),
         dirs: vec![host_dir.clone()],
     };
-    let spec = volumes::parse_with(rules, "/test")?;
+    let spec = volumes::parse("/test")?;
     report::evidence("-v /test reads as", &format!("{spec:?}"));
     let script = format!("{WRITE} && echo ready && exec sleep 3600");
     let first = start(&mut cleanup, rules, &image_ref, &["/test"], &script)?;
@@ -323,7 +324,7 @@ fn start(
         cmd: vec!["sh".into(), "-c".into(), script.into()],
         network: "none".into(),
         detach: true,
-        volumes: volumes::parse_all_with(rules, &texts)?,
+        volumes: volumes::parse_all(&texts)?,
         ..Default::default()
     };
     let config = config::from_image(image, &img, overrides)?;

@@ -11,7 +11,7 @@ use super::tty;
 use crate::cgroups::{Cgroup, Layout, Limits};
 use crate::image::Store;
 use crate::process::{self, Exit};
-use crate::rootfs::{self, enter, InitFiles, Rootfs};
+use crate::rootfs::{self, InitFiles, Rootfs};
 use crate::{interrupt, network, sys, units};
 use anyhow::{bail, Context};
 use nix::sched::CloneFlags;
@@ -221,6 +221,7 @@ fn run_container(
     let hosts_name = c.config.hostname.clone();
     let merged = fs_.merged();
     let root_rules = *fs_.rules();
+    let volume_rules = rules.volumes;
     let argv = c.config.argv();
     anyhow::ensure!(
         !argv.is_empty(),
@@ -271,11 +272,7 @@ fn run_container(
             sys::dup2(err, 2)?;
         }
         // The volumes are mounted once the rootfs is ready, before pivot_root (lesson 08).
-        enter::enter_with(
-            &merged,
-            &|root| crate::mounts::mount_all(root, &binds).map(drop),
-            &root_rules,
-        )?;
+        crate::volumes::enter(&merged, &binds, &volume_rules, &root_rules)?;
         if new_net {
             crate::network::loopback_up()?;
         }

@@ -27,16 +27,22 @@ pub fn enter(merged: &Path) -> crate::Result<()> {
     enter_with(merged, &|_| Ok(()), &super::RULES)
 }
 
-// ANCHOR: enter_with
 /// [`enter`], with `mounts(merged)` called once the rootfs is ready (its `/proc`, `/dev` and
-/// `/sys`) and before `pivot_root`: where a container's volumes are bind-mounted (lesson 08).
-/// Docker's masks come after them, so a volume cannot uncover a masked path. The switch of
-/// root is exercise 03's `switch_root`, from `rules`.
+/// `/sys`) and before `pivot_root`: where a build's `RUN --mount`s are made. (A container's
+/// volumes take the same two steps, [`ready`] and [`switch`], around exercise 08's code.)
 pub fn enter_with(
     merged: &Path,
     mounts: &dyn Fn(&Path) -> crate::Result<()>,
     rules: &super::Rules,
 ) -> crate::Result<()> {
+    ready(merged)?;
+    mounts(merged)?;
+    switch(merged, rules)
+}
+
+/// The first half of entering: private propagation, then the rootfs's own `/proc`, minimal
+/// `/dev` and read-only `/sys`, mounted in the merged tree.
+pub fn ready(merged: &Path) -> crate::Result<()> {
     // ANCHOR: private
     // Nothing mounted from here on propagates back to the host's mount table.
     sys::mount(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)?;
@@ -44,14 +50,12 @@ pub fn enter_with(
     let nosuid = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     sys::mount(Some("proc"), &merged.join("proc"), Some("proc"), nosuid, None)?;
     minimal_dev(&merged.join("dev"))?;
-    sys::mount(
-        Some("sysfs"),
-        &merged.join("sys"),
-        Some("sysfs"),
-        nosuid | MsFlags::MS_RDONLY,
-        None,
-    )?;
-    mounts(merged)?;
+    sys::mount(Some("sysfs"), &merged.join("sys"), Some("sysfs"), nosuid | MsFlags::MS_RDONLY, None)
+}
+
+/// The second half: Docker's masks (after the volumes, so a volume cannot uncover a masked
+/// path), then the switch of root — exercise 03's `switch_root`, from `rules` — checked.
+pub fn switch(merged: &Path, rules: &super::Rules) -> crate::Result<()> {
     protect_kernel_files(merged)?;
     // ANCHOR: switch
     // The new root's identity, to make sure the switch happened: a command run with the
@@ -67,7 +71,6 @@ pub fn enter_with(
     // ANCHOR_END: switch
     Ok(())
 }
-// ANCHOR_END: enter_with
 
 /// Docker's masked paths (hidden: /dev/null over files, an empty read-only tmpfs over
 /// directories) and read-only paths (bind-mounted onto themselves, then remounted read-only):

@@ -13,39 +13,37 @@
 //! An empty volume is filled from the image first — Docker's *copyData*: the files the image
 //! has at the mount point, with their owners, modes and times, are copied into the volume,
 //! so a container finds what its image put there, and keeps it across containers. A host
-//! directory is never filled: the bind mount hides whatever the image had there. Exercise 08
-//! decides both — how `-v` is read and when a volume is filled ([`solution`] is the reference
-//! answer the library uses).
+//! directory is never filled: the bind mount hides whatever the image had there.
 //!
 //! Where things happen:
 //! - [`attach`], in `create`: anonymous volumes get their names, named ones are created,
 //!   under the volumes' lock, so `volume rm` and `volume prune`
 //!   (`container::volumes`) never remove one a new container is taking;
 //! - [`prepare`], in the container's monitor (in its own mount namespace, the overlay
-//!   mounted): copyData into empty volumes, and the list of bind mounts to make;
-//! - [`mount_all`] ([`crate::mounts`]), in the container's child process, from
-//!   `rootfs::enter`'s hook: each mount point found (symlinks resolved *inside* the rootfs,
-//!   [`crate::rooted`]) or created in the merged tree and held open, `mount(source,
-//!   /proc/self/fd/N, MS_BIND|MS_REC)` onto that very descriptor, and a read-only remount for
-//!   `:ro`.
+//!   mounted): copyData — exercise 08's `fill_from_image` — and the list of bind mounts;
+//! - [`enter`], in the container's child: the rootfs made ready, then exercise 08's
+//!   `mount_volumes`: each mount point found or created *inside* the merged tree
+//!   ([`MountPoint`]), `mount(source, it, MS_BIND|MS_REC)`, a read-only remount for `:ro` —
+//!   and only then the switch of root, which it is handed.
 //!
-//! The files: [`spec`] reads `-v`, [`store`] keeps the volumes on disk, [`fill`] prepares
-//! them at start (copyData and the bind mounts).
+//! Exercise 08 is those two: [`solution`] is the reference answer the library uses. The
+//! files: [`spec`] reads `-v`, [`store`] keeps the volumes on disk, [`fill`] prepares them at
+//! start, [`enter`] mounts them.
 
 /// Exercise 08's reference answer, compiled as this module's own code.
 #[path = "../../solutions/08-volumes-bind-mount/exercise.rs"]
 pub mod solution;
 
+pub mod enter;
 pub mod fill;
 pub mod spec;
 pub mod store;
 
-pub use crate::files::is_empty;
-pub use crate::mounts::{mount_all, mount_point, Bind};
+pub use crate::files::{copy_contents, is_empty};
+pub use crate::mounts::{mount_all, mount_point, Bind, MountPoint};
+pub use enter::enter;
 pub use fill::prepare;
-pub use spec::{
-    clean, destinations, parse_all, parse_all_with, parse_with, valid_name, Mount, Source, Spec,
-};
+pub use spec::{clean, destinations, parse, parse_all, valid_name, Mount, Source, Spec};
 pub use store::{
     attach, create, data_dir, delete, get, list, lock, prune_unused, volumes_dir, Attached, Lock,
     Pruned, Volume,
@@ -53,16 +51,22 @@ pub use store::{
 
 use std::path::Path;
 
-/// Exercise 08, how `-v` is read and when a volume is filled: the reference answer's
-/// ([`RULES`]) or a student's (`08-volumes-bind-mount --mine`). Passed to [`parse_with`],
-/// [`parse_all_with`], [`prepare`] and `container::run::start_with`.
+/// Exercise 08, the bind mounts made before `pivot_root` and copyData: the reference
+/// answer's ([`RULES`]) or a student's (`08-volumes-bind-mount --mine`). Passed to
+/// [`prepare`], [`enter`] and `container::run::start_with`.
 #[derive(Debug, Clone, Copy)]
 pub struct Rules {
-    /// `-v TEXT` → what it asks for.
-    pub parse: fn(&str) -> crate::Result<Spec>,
-    /// Is the directory `dir`, about to be mounted for `spec`, filled from the image first?
-    pub fills_from_image: fn(&Spec, &Path) -> bool,
+    /// In the container's child, its rootfs ready at `merged`: make the bind mounts, and
+    /// switch root by calling the function given.
+    pub mount_volumes: fn(&Path, &[Bind], &SwitchRoot) -> crate::Result<()>,
+    /// copyData: `image`, what the image has at the mount point (a directory), and `dir`, the
+    /// directory of the host about to be mounted there: fill `dir` from `image`, or not.
+    pub fill_from_image: fn(&Spec, &Path, &Path) -> crate::Result<()>,
 }
+
+/// What `mount_volumes` is handed to switch root: Docker's masks, then exercise 03's
+/// `switch_root`, checked.
+pub type SwitchRoot<'a> = dyn Fn() -> crate::Result<()> + 'a;
 
 /// The rules the library uses (`minidocker run -v`): the reference answer's.
 pub use solution::RULES;

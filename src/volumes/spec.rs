@@ -1,9 +1,9 @@
 //! What a `-v` asks for: its parsed form ([`Spec`]), and the mount a container keeps in its
 //! `config.json` ([`Mount`]).
 
-use super::{data_dir, Rules, RULES};
+use super::data_dir;
 use crate::files::clean_abs;
-use anyhow::{ensure, Context};
+use anyhow::{bail, ensure};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -75,22 +75,77 @@ pub fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
-/// Read one `-v` with `rules`; the error names the specification.
-pub fn parse_with(rules: &Rules, text: &str) -> crate::Result<Spec> {
-    (rules.parse)(text).with_context(|| format!("invalid volume specification {text:?}"))
+/// Read one `-v` as Docker does on Linux. The forms, each with an optional `:MODE`:
+///
+/// | `-v`                     | source                          | in the container |
+/// |--------------------------|---------------------------------|------------------|
+/// | `/test`                  | `Source::Anonymous`             | `/test`          |
+/// | `data:/test`             | `Source::Named("data")`         | `/test`          |
+/// | `/home/me/src:/test:ro`  | `Source::Host("/home/me/src")`  | `/test`, read-only |
+///
+/// MODE is a comma-separated list of `ro`, `rw` (the default) and `nocopy` (a volume only:
+/// never fill it from the image). The container path must be absolute, is cleaned and cannot
+/// be `/`; a source that is not an absolute path must be a volume name ([`valid_name`]).
+/// The error names the specification and says what is wrong with it.
+pub fn parse(text: &str) -> crate::Result<Spec> {
+    read(text).map_err(|e| e.context(format!("invalid volume specification {text:?}")))
 }
 
-/// Read every `-v` of a `run` with the library's rules, [`RULES`]: each must be valid and no
-/// two may share a destination. Nothing is created here.
+fn read(text: &str) -> crate::Result<Spec> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let (source, destination, modes) = match parts.as_slice() {
+        [dest] => (None, *dest, None),
+        [src, dest] => (Some(*src), *dest, None),
+        [src, dest, modes] => (Some(*src), *dest, Some(*modes)),
+        _ => bail!("too many ':' — the forms are /test, NAME:/test and /host/dir:/test, each with an optional :ro"),
+    };
+    let is_mode =
+        |m: &str| !m.is_empty() && m.split(',').all(|w| ["ro", "rw", "nocopy"].contains(&w));
+    if source.is_some() && modes.is_none() && is_mode(destination) {
+        bail!("a mode needs a source before the path: NAME:/test:{destination} or /host/dir:/test:{destination}");
+    }
+    ensure!(!destination.is_empty(), "the path in the container is missing");
+    ensure!(
+        destination.starts_with('/'),
+        "the path in the container, {destination:?}, must be absolute"
+    );
+    let destination = clean(destination);
+    ensure!(destination != "/", "a volume cannot be mounted on / itself");
+    let source = match source {
+        None => Source::Anonymous,
+        Some("") => {
+            bail!("the source before ':' is empty: give a volume name or an absolute host path")
+        }
+        Some(s) if s.starts_with('/') => Source::Host(PathBuf::from(clean(s))),
+        Some(s) if valid_name(s) => Source::Named(s.to_string()),
+        Some(s) => bail!(
+            "{s:?} is neither a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+) nor an absolute host path"
+        ),
+    };
+    let (mut read_only, mut no_copy, mut rw) = (false, false, false);
+    for m in modes.map(|m| m.split(',').collect::<Vec<_>>()).unwrap_or_default() {
+        match m {
+            "ro" => read_only = true,
+            "rw" => rw = true,
+            "nocopy" => no_copy = true,
+            "" => bail!("an empty mode after ':'"),
+            other => bail!("unknown mode {other:?}: ro, rw or nocopy"),
+        }
+    }
+    ensure!(!(read_only && rw), "ro and rw at once");
+    ensure!(
+        !(no_copy && matches!(source, Source::Host(_))),
+        "nocopy is for volumes: a host directory is never filled from the image"
+    );
+    Ok(Spec { source, destination, read_only, no_copy })
+}
+
+/// Read every `-v` of a `run`: each must be valid and no two may share a destination.
+/// Nothing is created here.
 pub fn parse_all(texts: &[String]) -> crate::Result<Vec<Mount>> {
-    parse_all_with(&RULES, texts)
-}
-
-/// [`parse_all`] with exercise 08's `rules` — the reference answer's or a student's.
-pub fn parse_all_with(rules: &Rules, texts: &[String]) -> crate::Result<Vec<Mount>> {
     let mut out: Vec<Mount> = Vec::new();
     for t in texts {
-        let spec = parse_with(rules, t)?;
+        let spec = parse(t)?;
         ensure!(
             !out.iter().any(|m| m.spec.destination == spec.destination),
             "duplicate mount point {}: two -v name the same path in the container",
@@ -106,7 +161,7 @@ pub fn destinations(mounts: &[Mount]) -> Vec<String> {
     mounts.iter().map(|m| m.spec.destination.trim_start_matches('/').to_string()).collect()
 }
 
-/// `clean_abs` for the exercise: `/app/./x/../y/` → `/app/y`.
+/// `/app/./x/../y/` → `/app/y`.
 pub fn clean(path: &str) -> String {
     clean_abs(Path::new(path))
 }
