@@ -356,7 +356,7 @@ fn every_link_of_the_chinese_edition_leads_somewhere() {
 }
 
 /// Every figure the translation points at (`figures/zh-CN/x.svg` in a msgstr) exists, and its
-/// text is Chinese.
+/// text is Chinese — all but the one a program drew.
 #[test]
 fn every_chinese_figure_exists_and_is_chinese() {
     let po = std::fs::read_to_string(book().join("po/zh-CN.po")).unwrap();
@@ -366,6 +366,9 @@ fn every_chinese_figure_exists_and_is_chinese() {
             figures.insert(format!("figures/{}", part.split(')').next().unwrap()));
         }
     }
+    // panorama.svg is not a drawing but what `minidocker xray --svg` printed (scripts/
+    // book-outputs makes it), an output like the included ones: it stays as the program drew it.
+    figures.remove("figures/panorama.svg");
     for figure in &figures {
         assert!(
             figure.starts_with("figures/zh-CN/"),
