@@ -138,6 +138,14 @@ impl Profile {
     /// ```
     // ANCHOR: compile
     pub fn compile(&self) -> crate::Result<Vec<Insn>> {
+        // The numbers and the arch check below are x86-64's: elsewhere the filter would fail
+        // every call, so say so instead.
+        anyhow::ensure!(
+            cfg!(target_arch = "x86_64"),
+            "the seccomp filter is written for x86-64 system calls and this machine is {}: \
+             containers cannot start here yet (see the book's troubleshooting page, ARM machines)",
+            std::env::consts::ARCH
+        );
         let enosys = Action::Errno(libc::ENOSYS as u32).ret();
         let mut prog = vec![
             insn(LD_ABS, 0, 0, ARCH),
