@@ -562,3 +562,154 @@ fn every_figure_exists_parses_and_has_a_caption() {
     }
     assert!(figures.len() >= 6, "only {} figures: {figures:?}", figures.len());
 }
+
+/// The questions of a lab sheet: how many bullets its `## Questions` section has, and the
+/// numbers of its `## Observe` items that ask something (a `?` in the item).
+fn sheet_questions(sheet: &str) -> (usize, Vec<usize>) {
+    let section = |title: &str| -> Vec<&str> {
+        sheet
+            .lines()
+            .skip_while(|l| *l != title)
+            .skip(1)
+            .take_while(|l| !l.starts_with("## "))
+            .collect()
+    };
+    let questions = section("## Questions").iter().filter(|l| l.starts_with("* ")).count();
+    let mut asking = Vec::new();
+    let mut item: Option<(usize, String)> = None;
+    for line in section("## Observe").into_iter().chain(["1. "]) {
+        let number = line.split_once(". ").and_then(|(n, _)| n.parse::<usize>().ok());
+        if let Some(n) = number {
+            if let Some((k, text)) = item.take() {
+                if text.contains('?') {
+                    asking.push(k);
+                }
+            }
+            item = Some((n, String::new()));
+        }
+        if let Some((_, text)) = item.as_mut() {
+            *text += line;
+        }
+    }
+    (questions, asking)
+}
+
+/// What a kit page lacks of a lab sheet's answer key: `**QN.**` for each question, numbered in
+/// the sheet's order, `**Observe N.**` for each observation that asks something — and no
+/// answer numbered past the sheet's last question (the sheet lost or reordered one).
+fn unanswered(sheet: &str, kit: &str) -> Vec<String> {
+    let (questions, observations) = sheet_questions(sheet);
+    let mut missing: Vec<String> = (1..=questions)
+        .map(|n| format!("**Q{n}.**"))
+        .chain(observations.iter().map(|n| format!("**Observe {n}.**")))
+        .filter(|mark| !kit.contains(mark.as_str()))
+        .collect();
+    let extra = format!("**Q{}.**", questions + 1);
+    if kit.contains(&extra) {
+        missing.push(format!("{extra} answers a question the sheet does not have"));
+    }
+    missing
+}
+
+/// The instructors' kit answers every question of the lab sheets: lessons 01–06 must have a
+/// kit page (`book/src/kit-NN.md`), and every lesson that has one is checked.
+#[test]
+fn every_lab_sheet_question_has_an_answer_in_the_kit() {
+    let src = Path::new(ROOT).join("book/src");
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).unwrap();
+    let kit_part = summary.split("# Instructors' kit").nth(1).expect("an Instructors' kit part");
+    assert!(kit_part.contains("(kit.md)"), "{summary}");
+    let mut checked = 0;
+    for l in minidocker::lessons::LESSONS {
+        let page = format!("kit-{}.md", l.number);
+        let Ok(kit) = std::fs::read_to_string(src.join(&page)) else {
+            assert!(l.number > "06", "{page} is missing");
+            continue;
+        };
+        let sheet =
+            std::fs::read_to_string(Path::new(ROOT).join("lessons").join(l.name).join("README.md"))
+                .unwrap();
+        assert!(sheet_questions(&sheet).0 >= 3, "{}: its questions were not found", l.name);
+        assert_eq!(unanswered(&sheet, &kit), Vec::<String>::new(), "{page} lacks answers");
+        if l.number <= "06" {
+            assert!(kit_part.contains(&format!("({page})")), "SUMMARY.md does not list {page}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 6);
+}
+
+#[test]
+fn a_missing_answer_is_caught() {
+    let sheet =
+        "# Lab\n\n## Observe\n\n1. Look.\n2. Which one\n   is it?\n\n## Exercise\n\nWhy?\n\n\
+                 ## Questions\n\n* Why this?\n* And\n  that?\n";
+    assert_eq!(sheet_questions(sheet), (2, vec![2]));
+    let kit = "**Observe 2.** This. **Q1.** Because. **Q2.** So.";
+    assert_eq!(unanswered(sheet, kit), Vec::<String>::new());
+    assert_eq!(unanswered(sheet, &kit.replace("**Q2.**", "")), ["**Q2.**"]);
+    assert_eq!(unanswered(sheet, &kit.replace("Observe 2", "Observe 1")), ["**Observe 2.**"]);
+    assert_eq!(unanswered(sheet, &format!("{kit} **Q3.** Old.")).len(), 1);
+}
+
+/// mdBook's id for a heading: letters, digits, `_` and `-` kept (lower case), spaces become
+/// `-`, the rest (backticks, colons, parentheses) dropped.
+fn heading_id(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| match c {
+            c if c.is_alphanumeric() || c == '_' || c == '-' => Some(c.to_ascii_lowercase()),
+            c if c.is_whitespace() => Some('-'),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The ids of a page's headings (code blocks, whose `#` lines are comments, left out).
+fn heading_ids(md: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut in_code = false;
+    for line in md.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code && line.starts_with('#') {
+            ids.push(heading_id(line.trim_start_matches('#').trim()));
+        }
+    }
+    ids
+}
+
+/// The links of the glossary, the troubleshooting page, the kit and the introduction to other
+/// pages of the book lead somewhere: the page exists, and so does the heading after `#`.
+#[test]
+fn the_glossary_and_kit_links_resolve() {
+    let src = Path::new(ROOT).join("book/src");
+    let mut pages: Vec<String> = ["glossary.md", "troubleshooting.md", "kit.md", "introduction.md"]
+        .map(String::from)
+        .to_vec();
+    pages.extend((1..=6).map(|n| format!("kit-{n:02}.md")));
+    let mut links = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(src.join(page)).unwrap();
+        for part in text.split("](").skip(1) {
+            let target = part.split(')').next().unwrap();
+            if target.contains("://") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let body = std::fs::read_to_string(src.join(file))
+                .unwrap_or_else(|_| panic!("{page}: {target}: no page {file}"));
+            if !anchor.is_empty() {
+                let ids = heading_ids(&body);
+                assert!(ids.iter().any(|id| id == anchor), "{page}: {target}: no heading {anchor}");
+            }
+            links += 1;
+        }
+    }
+    let glossary = std::fs::read_to_string(src.join("glossary.md")).unwrap();
+    let rows = glossary.lines().filter(|l| l.starts_with("| ") && l.contains("](")).count();
+    assert!(rows >= 40, "only {rows} glossary entries");
+    assert!(links >= rows);
+    assert_eq!(heading_id("Into the merged tree: `pivot_root`"), "into-the-merged-tree-pivot_root");
+    assert_eq!(heading_id("Three ways to say `-v`"), "three-ways-to-say--v");
+}

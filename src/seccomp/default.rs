@@ -1,7 +1,9 @@
 //! minidocker's default seccomp profile: the policy of Docker's default (`default.json` in
 //! moby's `profiles/seccomp`), for x86_64 and Docker's default capability set, written out as
 //! Rust — what Docker's JSON rules come to once the capabilities a default container lacks
-//! (CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_SYS_TIME, …) have taken theirs out.
+//! (CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_SYS_TIME, …) have taken theirs out. On arm64 the names
+//! it lacks (`open`, `stat`, `fork`, `arch_prctl`…) are left out, as libseccomp leaves them out
+//! of Docker's own profile there.
 //!
 //! Everything not named here is refused with EPERM: the kernel keyring (`keyctl`, `add_key`),
 //! `mount`, `unshare`/`setns`, `bpf`, `perf_event_open`, module loading, `reboot`, clock

@@ -1,13 +1,14 @@
 //! Docker's JSON profile format (`--security-opt seccomp=FILE`), the part Docker's own
 //! default uses: `defaultAction`, `defaultErrnoRet`, and `syscalls[]` with `names`,
 //! `action`, `errnoRet`, `args` (`SCMP_CMP_EQ`, `SCMP_CMP_NE`, `SCMP_CMP_MASKED_EQ`) and
-//! `includes`/`excludes` by capability, architecture (`amd64` here) and `minKernel`.
+//! `includes`/`excludes` by capability, architecture (`amd64` or `arm64`) and `minKernel`.
 
 use super::{Action, Arg, Op, Profile, Rule};
 use anyhow::{bail, Context};
 use serde_json::Value;
 
-/// The profile in `json` for a process with capabilities `caps` (`CAP_CHOWN`, …) on x86_64.
+/// The profile in `json` for a process with capabilities `caps` (`CAP_CHOWN`, …) on this
+/// machine's architecture.
 pub fn from_docker_json(json: &str, caps: &[&str]) -> crate::Result<Profile> {
     let v: Value = serde_json::from_str(json).context("the seccomp profile is not valid JSON")?;
     let errno_of = |v: &Value, default: u32| {
@@ -68,8 +69,11 @@ fn action(v: Option<&Value>, errno: u32) -> crate::Result<Action> {
     })
 }
 
+/// This machine's architecture in the names Docker's profiles use.
+const ARCH: &str = if cfg!(target_arch = "aarch64") { "arm64" } else { "amd64" };
+
 /// Does this rule apply here: every capability it `includes` is ours, none it `excludes`;
-/// our architecture (`amd64`) is among its `includes.arches` (if any), not its excludes;
+/// our architecture ([`ARCH`]) is among its `includes.arches` (if any), not its excludes;
 /// the kernel is at least `includes.minKernel`.
 fn applies(call: &Value, caps: &[&str]) -> bool {
     let list = |side: &str, key: &str| -> Vec<String> {
@@ -82,7 +86,7 @@ fn applies(call: &Value, caps: &[&str]) -> bool {
             .collect()
     };
     let have = |c: &String| caps.contains(&c.as_str());
-    let ours = |a: &String| a == "amd64";
+    let ours = |a: &String| a == ARCH;
     let inc_arches = list("includes", "arches");
     let min_kernel = call.get("includes").and_then(|i| i.get("minKernel")).and_then(Value::as_str);
     list("includes", "caps").iter().all(have)
@@ -125,7 +129,8 @@ mod tests {
         }"#;
         let p = from_docker_json(json, &["CAP_CHOWN"]).unwrap();
         let names: Vec<&str> = p.rules.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["read", "write", "clone", "clone3", "arch_prctl"]);
+        let ours = if ARCH == "arm64" { "set_tls" } else { "arch_prctl" };
+        assert_eq!(names, ["read", "write", "clone", "clone3", ours]);
         assert_eq!(p.default, Action::Errno(1));
         assert_eq!(p.rules[3].action, Action::Errno(38));
         assert_eq!(p.rules[2].args, [Arg { index: 0, op: Op::MaskedEq(0x7E02_0000), value: 0 }]);

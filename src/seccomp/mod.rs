@@ -100,8 +100,13 @@ const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> Insn {
     Insn { code, jt, jf, k }
 }
 
-/// `AUDIT_ARCH_X86_64`: the `arch` field of a call made through the 64-bit ABI.
+/// `AUDIT_ARCH_X86_64`: the `arch` field of a call made through x86-64's 64-bit ABI.
 pub const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+/// `AUDIT_ARCH_AARCH64`: the same for arm64 (EM_AARCH64, 64-bit, little-endian).
+pub const AUDIT_ARCH_AARCH64: u32 = 0xC000_00B7;
+/// This machine's: the only calls the filter answers with its rules.
+pub const AUDIT_ARCH: u32 =
+    if cfg!(target_arch = "aarch64") { AUDIT_ARCH_AARCH64 } else { AUDIT_ARCH_X86_64 };
 /// x32 calls (32-bit pointers, 64-bit ABI) have this bit set in their number.
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 /// Offsets in `struct seccomp_data`.
@@ -128,7 +133,7 @@ impl Profile {
     /// The filter, as a classic BPF program:
     ///
     /// ```text
-    ///   A = arch;  if A != AUDIT_ARCH_X86_64: return ERRNO(ENOSYS)   (i386, x32: not ours)
+    ///   A = arch;  if A != AUDIT_ARCH:        return ERRNO(ENOSYS)   (i386, arm32: not ours)
     ///   A = nr;    if A >= X32_SYSCALL_BIT:   return ERRNO(ENOSYS)
     ///   the numbers 0..=max in runs of the same action, lowest first:
     ///     if A <= last of the run: return its action            (2 instructions a run)
@@ -138,10 +143,18 @@ impl Profile {
     /// ```
     // ANCHOR: compile
     pub fn compile(&self) -> crate::Result<Vec<Insn>> {
+        // The numbers are x86-64's or arm64's: elsewhere the filter would fail every call,
+        // so say so instead.
+        anyhow::ensure!(
+            cfg!(any(target_arch = "x86_64", target_arch = "aarch64")),
+            "the seccomp filter knows the system calls of x86-64 and arm64, and this machine is \
+             {}: containers cannot start here",
+            std::env::consts::ARCH
+        );
         let enosys = Action::Errno(libc::ENOSYS as u32).ret();
         let mut prog = vec![
             insn(LD_ABS, 0, 0, ARCH),
-            insn(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+            insn(JEQ_K, 1, 0, AUDIT_ARCH),
             insn(RET_K, 0, 0, enosys),
             insn(LD_ABS, 0, 0, NR),
             insn(JGE_K, 0, 1, X32_SYSCALL_BIT),
@@ -372,7 +385,7 @@ mod tests {
     fn the_default_filter_decides_as_docker() {
         let p = docker_default().compile().unwrap();
         assert!(p.len() < 200, "{} instructions", p.len());
-        let call = |name: &str, a0: u64| run(&p, AUDIT_ARCH_X86_64, nr(name), [a0, 0, 0, 0, 0, 0]);
+        let call = |name: &str, a0: u64| run(&p, AUDIT_ARCH, nr(name), [a0, 0, 0, 0, 0, 0]);
         let (allow, eperm) = (Action::Allow.ret(), Action::Errno(1).ret());
         let enosys = Action::Errno(38).ret();
         assert_eq!(call("read", 0), allow);
@@ -388,8 +401,8 @@ mod tests {
         assert_eq!(call("personality", 8), allow);
         assert_eq!(call("personality", 0xffff_ffff), allow);
         assert_eq!(call("personality", 0x0040_0000), eperm, "READ_IMPLIES_EXEC");
-        assert_eq!(run(&p, AUDIT_ARCH_X86_64, 460, [0; 6]), enosys, "newer than the profile");
-        assert_eq!(run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 250, [0; 6]), enosys, "x32");
+        assert_eq!(run(&p, AUDIT_ARCH, 460, [0; 6]), enosys, "newer than the profile");
+        assert_eq!(run(&p, AUDIT_ARCH, X32_SYSCALL_BIT | 250, [0; 6]), enosys, "x32");
         assert_eq!(run(&p, 0x4000_0003, 0, [0; 6]), enosys, "i386");
     }
 
@@ -407,11 +420,10 @@ mod tests {
             ],
         };
         let p = profile.compile().unwrap();
-        let socket =
-            |family: u64| run(&p, AUDIT_ARCH_X86_64, nr("socket"), [family, 0, 0, 0, 0, 0]);
+        let socket = |family: u64| run(&p, AUDIT_ARCH, nr("socket"), [family, 0, 0, 0, 0, 0]);
         assert_eq!(socket(1), Action::Allow.ret());
         assert_eq!(socket(2), Action::Errno(97).ret());
         assert_eq!(socket(1 << 32 | 1), Action::Errno(97).ret());
-        assert_eq!(run(&p, AUDIT_ARCH_X86_64, nr("read"), [0; 6]), Action::Errno(1).ret());
+        assert_eq!(run(&p, AUDIT_ARCH, nr("read"), [0; 6]), Action::Errno(1).ret());
     }
 }
