@@ -104,6 +104,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
         no_cache: false,
         build_args: Vec::new(),
         rules: *rules,
+        ..Options::default()
     };
 
     lab.step("Build (--no-cache, so every step really runs): every instruction makes an image")?;

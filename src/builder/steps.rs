@@ -34,6 +34,9 @@ pub struct Options {
     /// The two decisions lesson 04's exercise asks for: the reference answers
     /// ([`super::RULES`], the default), or a student's.
     pub rules: Rules,
+    /// Lesson 03's union mount and switch of root, for every `RUN`: the reference answers (the
+    /// default), or a student's (`minidocker --mine build`).
+    pub rootfs: crate::rootfs::Rules,
 }
 
 /// Exercise 04, which steps add a layer and what a cache key is made of: the reference
@@ -654,7 +657,7 @@ impl Builder<'_> {
             dir.path(),
             &InitFiles::for_host(hostname, None),
         )?;
-        fs_.mount(&crate::rootfs::RULES)?;
+        fs_.mount(&self.opts.rootfs)?;
         let stubs = mounts::stubs(&fs_.merged(), &mounted.binds)?;
         println!(" ---> Running in {hostname}");
         let mut env = crate::container::spawn::environment(&image_env, hostname);

@@ -32,6 +32,12 @@ pub struct Rules {
 /// The rules the library uses: the reference answer's.
 pub use solution::RULES;
 
+impl Default for Rules {
+    fn default() -> Rules {
+        RULES
+    }
+}
+
 use crate::image::Store;
 use crate::sys;
 use anyhow::Context;

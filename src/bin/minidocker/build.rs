@@ -5,7 +5,12 @@ use minidocker::cli::images::BuildArgs;
 use minidocker::image::Store;
 use minidocker::rootfs;
 
-pub fn build(args: BuildArgs, rules: &builder::Rules) -> minidocker::Result<i32> {
+/// `minidocker build`, with lesson 04's rules and lesson 03's for the overlay of every `RUN`.
+pub fn build(
+    args: BuildArgs,
+    rules: &builder::Rules,
+    rootfs: &minidocker::rootfs::Rules,
+) -> minidocker::Result<i32> {
     let opts = Options {
         build_args: args.build_args(),
         context: args.context,
@@ -13,6 +18,7 @@ pub fn build(args: BuildArgs, rules: &builder::Rules) -> minidocker::Result<i32>
         tags: args.tag,
         no_cache: args.no_cache,
         rules: *rules,
+        rootfs: *rootfs,
     };
     // The build takes the store's lock itself, only while it writes into the store.
     let store = Store::open_default()?;

@@ -57,7 +57,7 @@ fn main() -> ExitCode {
         None => cli::REFERENCE,
     };
     let result = match command {
-        Command::Build(a) => build::build(a, &exercises.builder),
+        Command::Build(a) => build::build(a, &exercises.builder, &exercises.container.rootfs),
         Command::History(a) => images::history(a),
         Command::Images(a) => images::images(a),
         Command::Import(a) => images::import(a),
