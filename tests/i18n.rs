@@ -261,12 +261,36 @@ fn has_chinese(s: &str) -> bool {
 /// it too. Paths, commands and names of code (with `/`, `.`, `_`, `=`, `<`, digits…) are not
 /// words; nor are the terms that stay English in Chinese books (overlay, whiteout).
 fn english_in_figure(svg: &str) -> Vec<String> {
-    const KEPT: &[&str] = &["overlay", "overlayfs", "whiteout", "Init"];
+    // Terms the Chinese edition keeps, and the names of programs, images, system calls and
+    // namespace kinds a drawing shows (code, as in the text).
+    const KEPT: &[&str] = &[
+        "overlay",
+        "overlayfs",
+        "whiteout",
+        "Init",
+        "pip",
+        "python",
+        "helloworld",
+        "busybox",
+        "setns",
+        "fork",
+        "clone",
+        "uts",
+        "ipc",
+        "net",
+        "pid",
+        "mnt",
+        "cgroup",
+        "user",
+        "time",
+    ];
     let doc =
         roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("not well-formed XML: {e}"));
     let word = |w: &str| {
         let w = w.trim_matches(|c: char| ",;:()!?'\"…".contains(c));
-        w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphabetic()) && !KEPT.contains(&w)
+        // Upper-case words are code a drawing quotes (Dockerfile instructions, variables).
+        let code = w.chars().all(|c| c.is_ascii_uppercase());
+        w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphabetic()) && !KEPT.contains(&w) && !code
     };
     let mut english = Vec::new();
     for node in
@@ -274,7 +298,13 @@ fn english_in_figure(svg: &str) -> Vec<String> {
     {
         let text: String =
             node.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).collect();
-        let prose = !node.has_tag_name("text") || text.split_whitespace().any(word);
+        // A label that quotes a command line, a rule or an address is code: it stays.
+        let code = text.split_whitespace().any(|t| {
+            t.starts_with('-')
+                || ["/", "=", "()"].iter().any(|c| t.contains(c))
+                || t.trim_end_matches(':').contains(':')
+        });
+        let prose = !node.has_tag_name("text") || (!code && text.split_whitespace().any(word));
         if prose && !has_chinese(&text) {
             english.push(text);
         }
