@@ -89,6 +89,38 @@ impl Cgroup {
         Ok(cg)
     }
 
+    /// The group `name` another process made (an OCI runtime's `create`), for the given
+    /// controllers: its directories must exist. Dropping it removes them, as for [`Cgroup::create`].
+    pub fn reopen(
+        layout: &Layout,
+        name: &str,
+        controllers: &[Controller],
+    ) -> crate::Result<Cgroup> {
+        let mut cg = Cgroup {
+            placements: Vec::new(),
+            dirs: Vec::new(),
+            written: RefCell::new(Vec::new()),
+            quiet: true,
+        };
+        for &c in controllers {
+            if let Some(h) = layout.locate(c) {
+                let dir = h.mountpoint.join(name);
+                anyhow::ensure!(dir.is_dir(), "cgroup {} is gone", dir.display());
+                if !cg.dirs.contains(&dir) {
+                    cg.dirs.push(dir.clone());
+                }
+                cg.placements.push((c, h.version, dir));
+            }
+        }
+        Ok(cg)
+    }
+
+    /// Leave the group in place when this is dropped: its processes outlive this one (an OCI
+    /// runtime's `create`, whose container is removed by a later `delete`).
+    pub fn leave(mut self) {
+        self.dirs.clear();
+    }
+
     /// mkdir every missing directory from the hierarchy's root down to `dir`. Parents (such
     /// as `minidocker/`) are shared between groups and stay; `dir` itself is ours to remove.
     fn make_dirs(&mut self, root: &Path, dir: &Path) -> crate::Result<()> {

@@ -291,13 +291,19 @@ impl Profile {
 /// `execve`: from here on, every call the process makes passes through it.
 // ANCHOR: install
 pub fn install(profile: &Profile) -> crate::Result<()> {
-    let filter = profile.compile()?;
-    let prog = libc::sock_fprog { len: filter.len() as u16, filter: filter.as_ptr() as *mut Insn };
     // Without CAP_SYS_ADMIN the kernel takes a filter only from a process with no_new_privs:
     // a set-uid program must not run under a filter its caller chose.
     // SAFETY: prctl with plain integer arguments.
     let r = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
     Errno::result(r).map_err(|e| sys::failure("prctl(PR_SET_NO_NEW_PRIVS, 1)", e))?;
+    install_filter(profile)
+}
+
+/// [`install`] without setting no_new_privs: for a process that still has CAP_SYS_ADMIN
+/// (an OCI runtime's init whose config leaves `noNewPrivileges` false, as runc does).
+pub fn install_filter(profile: &Profile) -> crate::Result<()> {
+    let filter = profile.compile()?;
+    let prog = libc::sock_fprog { len: filter.len() as u16, filter: filter.as_ptr() as *mut Insn };
     let call = format!("seccomp(SECCOMP_SET_MODE_FILTER, 0, {{{} instructions}})", filter.len());
     // SAFETY: `prog` points at `filter`, which lives until the call returns; the kernel
     // copies the program.
