@@ -48,14 +48,14 @@ enum Command {
     /// Create a container from a bundle; its process waits for `start`.
     Create {
         #[command(flatten)]
-        create: Create,
+        create: BundleArgs,
     },
     /// Let a created container's process run its command.
     Start { id: String },
     /// Create and start a container; without --detach, wait for it and delete it.
     Run {
         #[command(flatten)]
-        create: Create,
+        create: BundleArgs,
         /// Return once it started.
         #[arg(short, long)]
         detach: bool,
@@ -108,7 +108,7 @@ enum Command {
 }
 
 #[derive(clap::Args)]
-struct Create {
+struct BundleArgs {
     /// The bundle: a directory with config.json and the rootfs.
     #[arg(short, long, default_value = ".")]
     bundle: PathBuf,
@@ -130,7 +130,7 @@ struct Create {
     id: String,
 }
 
-impl Create {
+impl BundleArgs {
     fn options(&self) -> CreateOptions {
         CreateOptions {
             bundle: self.bundle.clone(),

@@ -392,7 +392,7 @@ impl Runtime {
         Ok(())
     }
 
-    /// The container's cgroup (if it is still there), removed when dropped.
+    /// The container's cgroup (if it is still there); [`Cgroup::destroy`] removes it.
     fn cgroup(&self, s: &Saved) -> crate::Result<Option<Cgroup>> {
         let layout = Layout::detect()?;
         let wanted: Vec<Controller> =
@@ -486,9 +486,7 @@ impl Runtime {
         let seccomp = s.spec.seccomp(&caps)?;
         // Our cgroup first: the command is forked into it.
         if let Some(cg) = self.cgroup(&s)? {
-            let r = cg.add(nix::unistd::getpid());
-            cg.leave();
-            r?;
+            cg.add(nix::unistd::getpid())?;
         }
         let order = (exec::RULES.join_order)(&exec::differing(target)?);
         let open = |ns: Namespace| {
