@@ -325,7 +325,8 @@ pub fn enter_process(
         Errno::result(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) })
             .map_err(|e| sys::failure("prctl(PR_SET_NO_NEW_PRIVS, 1)", e))?;
     }
-    let path = p.env.iter().find_map(|v| v.strip_prefix("PATH=")).unwrap_or(process::DEFAULT_PATH);
+    // No PATH in the environment is an empty one, as for runc: only a path runs then.
+    let path = p.env.iter().find_map(|v| v.strip_prefix("PATH=")).unwrap_or("");
     let cmd = &p.args[0];
     anyhow::ensure!(
         process::look_path(cmd, path).is_some_and(|c| {
