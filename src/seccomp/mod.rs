@@ -135,6 +135,7 @@ impl Profile {
     ///   a call with argument rules gets a block of its own:
     ///     if A <= nr: for each rule: load, compare …, return its action; return the rest's
     ///   return ERRNO(ENOSYS)     a call newer than the profile: the C library falls back
+    ///                            (unless the default is to allow: then that)
     /// ```
     // ANCHOR: compile
     pub fn compile(&self) -> crate::Result<Vec<Insn>> {
@@ -178,7 +179,13 @@ impl Profile {
             prog.push(insn(RET_K, 0, 0, action.ret()));
             nr = last + 1;
         }
-        prog.push(insn(RET_K, 0, 0, enosys));
+        // A profile that allows what it does not list (an OCI config's "refuse these few")
+        // allows the newer calls too.
+        let newer = match self.default {
+            Action::Allow | Action::Log => self.default.ret(),
+            _ => enosys,
+        };
+        prog.push(insn(RET_K, 0, 0, newer));
         // The kernel's limit (BPF_MAXINSNS).
         anyhow::ensure!(
             prog.len() <= 4096,
