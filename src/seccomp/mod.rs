@@ -407,6 +407,15 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_that_allows_by_default_allows_newer_calls_too() {
+        let rule = Rule { name: "mkdir".into(), action: Action::Errno(1), args: vec![] };
+        let p = Profile { default: Action::Allow, rules: vec![rule] }.compile().unwrap();
+        let call = |name: &str| run(&p, AUDIT_ARCH_X86_64, nr(name), [0; 6]);
+        assert_eq!(call("mkdir"), Action::Errno(1).ret());
+        assert_eq!(call("statx"), Action::Allow.ret(), "a number above every rule's");
+    }
+
+    #[test]
     fn not_equal_and_fallbacks() {
         let profile = Profile {
             default: Action::Errno(1),
