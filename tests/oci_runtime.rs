@@ -156,14 +156,15 @@ fn runc_and_ours_agree_on_the_same_bundle() {
         let mut outputs = Vec::new();
         for bin in ["runc", OURS] {
             let rt = Runtime::new(bin, "agree");
-            let (code, out, err) = rt.cmd(&["run", "--bundle", bundle.path(), "probe"]);
+            let id = format!("probe-{}", std::process::id());
+            let (code, out, err) = rt.cmd(&["run", "--bundle", bundle.path(), &id]);
             assert_eq!(code, 3, "{bin} run: the probe exits 3: {out}{err}");
             assert!(out.contains("Operation not permitted"), "{bin}: seccomp refuses mkdir: {out}");
             assert!(out.contains(&format!("NoNewPrivs:\t{}", nnp as u8)), "{bin}: {out}");
             assert!(out.contains("Seccomp:\t2"), "{bin}: a filter is on: {out}");
             outputs.push(normalized(&out));
             // `run` deleted it.
-            let (code, _, _) = rt.cmd(&["state", "probe"]);
+            let (code, _, _) = rt.cmd(&["state", &id]);
             assert_ne!(code, 0, "{bin}: the container is gone after run");
         }
         assert_eq!(outputs[0], outputs[1], "runc (left) and ours (right) differ, nnp={nnp}");
@@ -180,42 +181,38 @@ fn create_start_kill_delete_and_exec_as_runc_does() {
     let exec = json!({"args": ["sh", "-c", "echo exec in $(hostname); exit 5"],
         "env": ["PATH=/bin"], "cwd": "/", "user": {"uid": 0, "gid": 0}});
     std::fs::write(&process, exec.to_string()).unwrap();
+    let id = format!("life-{}", std::process::id());
     let mut seen = Vec::new();
     for bin in ["runc", OURS] {
-        let rt = Runtime::new(bin, "life");
+        let rt = Runtime::new(bin, &id);
         let pid_file = bundle.dir.join(format!("{}.pid", seen.len()));
-        let (code, err) = rt.create(&[
-            "--bundle",
-            bundle.path(),
-            "--pid-file",
-            pid_file.to_str().unwrap(),
-            "life",
-        ]);
+        let (code, err) =
+            rt.create(&["--bundle", bundle.path(), "--pid-file", pid_file.to_str().unwrap(), &id]);
         assert_eq!(code, 0, "{bin} create: {err}");
-        let created = rt.state("life");
+        let created = rt.state(&id);
         assert_eq!(created["status"], "created", "{bin}: {created}");
         let pid: i64 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
         assert_eq!(created["pid"], pid, "{bin}: the pid file has the init's PID");
         // Waiting at the exec FIFO: not yet the command.
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
         assert_ne!(comm.trim(), "sleep", "{bin}: create must not run the command yet");
-        let (code, _, err) = rt.cmd(&["start", "life"]);
+        let (code, _, err) = rt.cmd(&["start", &id]);
         assert_eq!(code, 0, "{bin} start: {err}");
-        rt.wait_status("life", "running");
-        let (code, out, err) = rt.cmd(&["exec", "--process", process.to_str().unwrap(), "life"]);
+        rt.wait_status(&id, "running");
+        let (code, out, err) = rt.cmd(&["exec", "--process", process.to_str().unwrap(), &id]);
         assert_eq!((code, out.as_str()), (5, "exec in runc\n"), "{bin} exec: {err}");
-        let (code, out, _) = rt.cmd(&["ps", "--format", "json", "life"]);
+        let (code, out, _) = rt.cmd(&["ps", "--format", "json", &id]);
         assert_eq!(code, 0);
         let pids: Vec<i64> = serde_json::from_str(&out).unwrap();
         assert_eq!(pids, [pid], "{bin} ps");
-        let (code, _, _) = rt.cmd(&["delete", "life"]);
+        let (code, _, _) = rt.cmd(&["delete", &id]);
         assert_ne!(code, 0, "{bin}: delete refuses a running container");
-        let (code, _, err) = rt.cmd(&["kill", "life", "KILL"]);
+        let (code, _, err) = rt.cmd(&["kill", &id, "KILL"]);
         assert_eq!(code, 0, "{bin} kill: {err}");
-        let stopped = rt.wait_status("life", "stopped");
-        let (code, _, err) = rt.cmd(&["delete", "life"]);
+        let stopped = rt.wait_status(&id, "stopped");
+        let (code, _, err) = rt.cmd(&["delete", &id]);
         assert_eq!(code, 0, "{bin} delete: {err}");
-        let (code, _, _) = rt.cmd(&["state", "life"]);
+        let (code, _, _) = rt.cmd(&["state", &id]);
         assert_ne!(code, 0, "{bin}: state of a deleted container fails");
         let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         seen.push((keys(&created), keys(&stopped), stopped["pid"].clone()));
@@ -478,4 +475,62 @@ fn containerd_drives_our_runtime() {
             assert!(!dir.exists(), "{} is left", dir.display());
         }
     }
+}
+
+#[test]
+fn docker_runs_containers_with_our_runtime() {
+    let test = "docker_runs_containers_with_our_runtime";
+    if !have_root(test) || !common::dockerd::available(test) {
+        return;
+    }
+    let runtime = format!("mini={OURS}");
+    let d = common::dockerd::Dockerd::start_with("oci", &["--add-runtime", &runtime]);
+    d.docker_ok(&["import", &common::busybox_tarball().to_string_lossy(), "busybox:latest"]);
+    // The same steps with runc and with ours: the same answers.
+    let mut answers = Vec::new();
+    for rt in ["runc", "mini"] {
+        let name = format!("c-{rt}");
+        let (code, out, err) = d.docker(&[
+            "run",
+            "--rm",
+            "--runtime",
+            rt,
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "echo hi; exit 6",
+        ]);
+        assert_eq!((code, out.as_str()), (6, "hi\n"), "{rt}: docker run: {err}");
+        d.docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--runtime",
+            rt,
+            "--network",
+            "none",
+            "-m",
+            "64m",
+            "busybox",
+            "sleep",
+            "60",
+        ]);
+        let limit = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max \
+                     2>/dev/null; exit 3";
+        let (code, out, err) = d.docker(&["exec", &name, "sh", "-c", limit]);
+        assert_eq!((code, out.trim()), (3, "67108864"), "{rt}: docker exec sees -m: {err}");
+        let top = d.docker_ok(&["top", &name]);
+        assert!(top.lines().any(|l| l.ends_with("sleep 60")), "{rt}: docker top: {top}");
+        let stats = d.docker_ok(&["stats", "--no-stream", "--format", "{{.MemUsage}}", &name]);
+        assert!(stats.trim().ends_with("/ 64MiB"), "{rt}: docker stats: {stats}");
+        d.docker_ok(&["stop", "-t", "1", &name]);
+        let status = d.docker_ok(&["inspect", "--format", "{{.State.ExitCode}}", &name]);
+        d.docker_ok(&["rm", &name]);
+        answers.push(status.trim().to_string());
+    }
+    assert_eq!(answers[0], answers[1], "docker stop's exit code: runc (left), ours (right)");
+    d.finish();
 }

@@ -123,7 +123,12 @@ pub fn filesystem(spec: &Spec, rootfs: &Path, bundle: &Path, no_pivot: bool) -> 
     } else {
         (rootfs::RULES.switch_root)(rootfs)?;
     }
-    // After the switch, as runc: `/dev/null` is the container's own.
+    Ok(())
+}
+
+/// After the switch of root and the sysctls (which write into `/proc/sys`), as runc: the
+/// read-only and masked paths (`/dev/null` is the container's own now), and a read-only root.
+pub fn protect(spec: &Spec) -> crate::Result<()> {
     rootfs::enter::protect_kernel_files(
         Path::new("/"),
         &spec.linux.masked_paths,

@@ -239,6 +239,9 @@ impl Runtime {
                 sys::sethostname(h)?;
             }
             init::sysctls(&spec)?;
+            if new_mount_ns {
+                init::protect(&spec)?;
+            }
             if let Some(sock) = &console {
                 crate::container::tty::open_in_child(sock.as_raw_fd(), None, true)?;
             }
@@ -563,12 +566,12 @@ impl Drop for Made {
     }
 }
 
-/// The container's cgroup, relative to each hierarchy's root: `cgroupsPath` (absolute, or
-/// relative to ours as runc takes it) or `minidocker-runc/<id>`.
+/// The container's cgroup, relative to each hierarchy's root: `cgroupsPath`, or the ID as
+/// runc makes it.
 fn cgroup_name(spec: &Spec, id: &str) -> String {
     match spec.linux.cgroups_path.as_deref() {
         Some(p) if !p.is_empty() => p.trim_start_matches('/').to_string(),
-        _ => format!("minidocker-runc/{id}"),
+        _ => id.to_string(),
     }
 }
 
