@@ -226,7 +226,8 @@ fn a_bad_bundle_fails_with_one_line_and_leaves_nothing() {
         return;
     }
     let parent = format!("mdt-oci-bad-{}", std::process::id());
-    let cases: [(&str, &dyn Fn(&mut Value)); 4] = [
+    type Edit<'a> = &'a dyn Fn(&mut Value);
+    let cases: [(&str, Edit); 4] = [
         ("invalid JSON", &|_| {}),
         ("executable file not found", &|c| c["process"]["args"] = json!(["no-such-binary"])),
         ("unknown namespace type", &|c| {

@@ -129,11 +129,10 @@ pub fn filesystem(spec: &Spec, rootfs: &Path, bundle: &Path, no_pivot: bool) -> 
 /// After the switch of root and the sysctls (which write into `/proc/sys`), as runc: the
 /// read-only and masked paths (`/dev/null` is the container's own now), and a read-only root.
 pub fn protect(spec: &Spec) -> crate::Result<()> {
-    rootfs::enter::protect_kernel_files(
-        Path::new("/"),
-        &spec.linux.masked_paths,
-        &spec.linux.readonly_paths,
-    )?;
+    // Read-only first, then the masks: runc's order.
+    let none: &[String] = &[];
+    rootfs::enter::protect_kernel_files(Path::new("/"), none, &spec.linux.readonly_paths)?;
+    rootfs::enter::protect_kernel_files(Path::new("/"), &spec.linux.masked_paths, none)?;
     if spec.root.as_ref().is_some_and(|r| r.readonly) {
         let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
         sys::mount(None, Path::new("/"), None, ro, None)?;

@@ -93,7 +93,16 @@ pub fn protect_kernel_files<S: AsRef<str>>(
     masked: &[S],
     read_only: &[S],
 ) -> crate::Result<()> {
-    // Read-only first, then the masks, in runc's order.
+    for p in masked {
+        let path = merged.join(p.as_ref().trim_start_matches('/'));
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => {
+                sys::mount(Some("tmpfs"), &path, Some("tmpfs"), MsFlags::MS_RDONLY, Some("size=0"))?
+            }
+            Ok(_) => sys::mount(Some("/dev/null"), &path, None, MsFlags::MS_BIND, None)?,
+            Err(_) => {} // not on this kernel
+        }
+    }
     for p in read_only {
         let path = merged.join(p.as_ref().trim_start_matches('/'));
         if path.exists() {
@@ -108,16 +117,6 @@ pub fn protect_kernel_files<S: AsRef<str>>(
             // remount sets its flags anew.
             let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
             sys::mount(None, &path, None, ro | kept_flags(&path), None)?;
-        }
-    }
-    for p in masked {
-        let path = merged.join(p.as_ref().trim_start_matches('/'));
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.is_dir() => {
-                sys::mount(Some("tmpfs"), &path, Some("tmpfs"), MsFlags::MS_RDONLY, Some("size=0"))?
-            }
-            Ok(_) => sys::mount(Some("/dev/null"), &path, None, MsFlags::MS_BIND, None)?,
-            Err(_) => {} // not on this kernel
         }
     }
     Ok(())
