@@ -535,3 +535,50 @@ fn docker_runs_containers_with_our_runtime() {
     assert_eq!(answers[0], answers[1], "docker stop's exit code: runc (left), ours (right)");
     d.finish();
 }
+
+#[test]
+fn the_flask_app_runs_under_docker_with_our_runtime() {
+    let test = "the_flask_app_runs_under_docker_with_our_runtime";
+    if !have_root(test) || !common::dockerd::available(test) {
+        return;
+    }
+    let runtime = format!("mini={OURS}");
+    let d = common::dockerd::Dockerd::start_with("flask", &["--add-runtime", &runtime]);
+    let python = common::base_tarball("python");
+    d.docker_ok(&["import", &python.to_string_lossy(), "python:3.11-slim"]);
+    let assets = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/helloworld");
+    d.docker_ok(&["build", "-q", "-t", "helloworld", assets]);
+    // Docker's own networking: a bridge network (in the daemon's network namespace) and the
+    // port published by Docker; our runtime runs libnetwork's prestart hook.
+    let octet = std::env::var("MINIDOCKER_TEST_OCTET").unwrap_or_else(|_| "198".into());
+    d.docker_ok(&["network", "create", "--subnet", &format!("10.{octet}.250.0/24"), "flask"]);
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "hello",
+        "--runtime",
+        "mini",
+        "--network",
+        "flask",
+        "-p",
+        "4000:80",
+        "helloworld",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let page = loop {
+        let (code, out, _) =
+            run(d.in_net(Command::new("curl").args(["-s", "http://127.0.0.1:4000/"])));
+        if code == 0 && !out.is_empty() {
+            break out;
+        }
+        assert!(Instant::now() < deadline, "the app never answered: {}", d.log_tail());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(page.contains("Hello World!"), "{page}");
+    let hostname = d.docker_ok(&["inspect", "--format", "{{.Config.Hostname}}", "hello"]);
+    assert!(page.contains(hostname.trim()), "the page names the container's hostname: {page}");
+    d.docker_ok(&["rm", "-f", "hello"]);
+    d.docker_ok(&["network", "rm", "flask"]);
+    d.finish();
+}
