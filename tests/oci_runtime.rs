@@ -523,10 +523,13 @@ fn docker_runs_containers_with_our_runtime() {
                      2>/dev/null; exit 3";
         let (code, out, err) = d.docker(&["exec", &name, "sh", "-c", limit]);
         assert_eq!((code, out.trim()), (3, "67108864"), "{rt}: docker exec sees -m: {err}");
+        d.docker_ok(&["update", "-m", "128m", "--memory-swap", "128m", &name]);
+        let (_, out, err) = d.docker(&["exec", &name, "sh", "-c", limit]);
+        assert_eq!(out.trim(), "134217728", "{rt}: docker update -m: {err}");
         let top = d.docker_ok(&["top", &name]);
         assert!(top.lines().any(|l| l.ends_with("sleep 60")), "{rt}: docker top: {top}");
         let stats = d.docker_ok(&["stats", "--no-stream", "--format", "{{.MemUsage}}", &name]);
-        assert!(stats.trim().ends_with("/ 64MiB"), "{rt}: docker stats: {stats}");
+        assert!(stats.trim().ends_with("/ 128MiB"), "{rt}: docker stats: {stats}");
         d.docker_ok(&["stop", "-t", "1", &name]);
         let status = d.docker_ok(&["inspect", "--format", "{{.State.ExitCode}}", &name]);
         d.docker_ok(&["rm", &name]);

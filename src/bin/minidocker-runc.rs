@@ -103,6 +103,13 @@ enum Command {
     Pause { id: String },
     /// Thaw a paused container.
     Resume { id: String },
+    /// Change a container's memory, CPU and PIDs limits.
+    Update {
+        /// The new limits as JSON (linux.resources of config.json), "-" for standard input.
+        #[arg(short, long)]
+        resources: String,
+        id: String,
+    },
     /// What this runtime supports, as JSON.
     Features,
 }
@@ -245,6 +252,17 @@ fn run(cli: &Cli) -> minidocker::Result<i32> {
         }
         Command::Pause { id } => rt.freeze(id, true)?,
         Command::Resume { id } => rt.freeze(id, false)?,
+        Command::Update { resources, id } => {
+            let text = if resources == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(resources)
+                    .map_err(|e| anyhow::anyhow!("cannot read --resources {resources}: {e}"))?
+            };
+            let r = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("--resources is not valid JSON: {e}"))?;
+            rt.update(id, &r)?;
+        }
         Command::Features => println!("{}", serde_json::to_string_pretty(&features())?),
     }
     Ok(0)

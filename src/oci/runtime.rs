@@ -449,6 +449,14 @@ impl Runtime {
             .collect())
     }
 
+    /// `update --resources`: new memory, CPU and PIDs limits for a container that exists.
+    pub fn update(&self, id: &str, resources: &Resources) -> crate::Result<()> {
+        let s = self.load(id)?;
+        anyhow::ensure!(self.status(&s) != "stopped", "container {id} is stopped");
+        let cg = self.cgroup(&s)?.with_context(|| format!("container {id} has no cgroup"))?;
+        apply_limits(&cg, resources)
+    }
+
     /// `pause` / `resume`: the freezer.
     pub fn freeze(&self, id: &str, on: bool) -> crate::Result<()> {
         let s = self.load(id)?;
@@ -612,8 +620,21 @@ fn apply_resources(cg: &Cgroup, r: Option<&Resources>) -> crate::Result<()> {
     }
     rules.extend(devices::DEFAULT_RULES);
     devices::apply(cg, &rules)?;
+    apply_limits(cg, r)
+}
+
+/// The memory, CPU and PIDs limits of `r` (`create`, and `update`).
+fn apply_limits(cg: &Cgroup, r: &Resources) -> crate::Result<()> {
     let rules = &crate::cgroups::RULES;
     if let Some(limit) = r.memory.as_ref().and_then(|m| m.limit).filter(|l| *l > 0) {
+        // v1 refuses a memory limit above the memory+swap one: raise that first (`update`).
+        let memsw = "memory.memsw.limit_in_bytes";
+        if cg.has(Controller::Memory, memsw) {
+            let now: u64 = cg.read(Controller::Memory, memsw)?.parse().unwrap_or(u64::MAX);
+            if now < limit as u64 {
+                cg.write(Controller::Memory, memsw, &limit.to_string())?;
+            }
+        }
         (rules.limit_memory)(cg, limit as u64)?;
     }
     if let Some(cpu) = &r.cpu {
