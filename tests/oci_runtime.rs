@@ -585,3 +585,60 @@ fn the_flask_app_runs_under_docker_with_our_runtime() {
     d.docker_ok(&["network", "rm", "flask"]);
     d.finish();
 }
+
+#[test]
+fn hooks_get_the_state_and_a_slow_one_is_cut_off() {
+    if !have_root("hooks_get_the_state_and_a_slow_one_is_cut_off") {
+        return;
+    }
+    let rt = Runtime::new(OURS, "hooks");
+    let id = format!("hooks-{}", std::process::id());
+    let out = std::env::temp_dir().join(format!("mdt-oci-hooks-out-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let hook = |name: &str| {
+        let file = out.join(name);
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", file.display())]})
+    };
+    let bundle = Bundle::new("hooks", |c| {
+        c["process"]["args"] = json!(["true"]);
+        c["hooks"] = json!({
+            "createRuntime": [hook("createRuntime")],
+            "prestart": [hook("prestart")],
+            "poststart": [hook("poststart")],
+            "poststop": [hook("poststop")],
+        });
+    });
+    let (code, out_, err) = rt.cmd(&["run", "--bundle", bundle.path(), &id]);
+    assert_eq!(code, 0, "{out_}{err}");
+    for (name, status) in [
+        ("createRuntime", "creating"),
+        ("prestart", "creating"),
+        ("poststart", "running"),
+        ("poststop", "stopped"),
+    ] {
+        let text = std::fs::read_to_string(out.join(name)).unwrap_or_default();
+        let state: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        assert_eq!(state["id"], id.as_str(), "{name} hook's stdin: {text:?}");
+        assert_eq!(state["status"], status, "{name} hook's stdin: {text:?}");
+        assert!(state["pid"].as_i64().unwrap_or(0) > 0, "{name}: {text}");
+    }
+
+    // A prestart hook that outlives its timeout fails the create, and nothing is left.
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.dir.join("config.json")).unwrap())
+            .unwrap();
+    config["process"]["args"] = json!(["sleep", "60"]);
+    config["hooks"] =
+        json!({"prestart": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]});
+    bundle.write(&config);
+    let started = Instant::now();
+    let (code, err) = rt.create(&["--bundle", bundle.path(), &id]);
+    assert_ne!(code, 0);
+    assert!(started.elapsed() < Duration::from_secs(10), "the timeout was not honoured");
+    assert!(err.contains("timed out after 1 s") && err.lines().count() == 1, "{err}");
+    assert!(!rt.root.join(&id).exists(), "the state directory is left");
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        assert!(!h.path().join(&id).exists(), "its cgroup is left in {}", h.path().display());
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
