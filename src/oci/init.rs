@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 struct Options {
     flags: MsFlags,
     /// Flags that a bind mount takes only by a second, remounting call (`ro`, `nosuid`, …).
-    clear: MsFlags,
+    remount: MsFlags,
     propagation: MsFlags,
     data: Vec<String>,
 }
@@ -25,7 +25,7 @@ struct Options {
 fn options(opts: &[String]) -> Options {
     let mut o = Options {
         flags: MsFlags::empty(),
-        clear: MsFlags::empty(),
+        remount: MsFlags::empty(),
         propagation: MsFlags::empty(),
         data: Vec::new(),
     };
@@ -63,7 +63,7 @@ fn options(opts: &[String]) -> Options {
             o.flags.remove(set);
         } else {
             o.flags |= set;
-            o.clear |= set & !(MsFlags::MS_BIND | MsFlags::MS_REC);
+            o.remount |= set & !(MsFlags::MS_BIND | MsFlags::MS_REC);
         }
     }
     o
@@ -161,10 +161,9 @@ fn mount_one(root: &Root, rootfs: &Path, m: &Mount, bundle: &Path) -> crate::Res
         sys::mount(Some(&host_source.to_string_lossy()), &at, None, flags, None)?;
         // The descriptor is the directory below the new mount: a second call names the path.
         let at = rootfs.join(root.relative(&target)?);
-        if !o.clear.is_empty() {
-            // A bind mount's flags come with a second call, which must repeat the ones the
-            // mount already has that cannot be cleared by a non-privileged remount.
-            let again = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | o.clear;
+        if !o.remount.is_empty() {
+            // A bind mount takes its flags (ro, nosuid, …) by a second call.
+            let again = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | o.remount;
             sys::mount(None, &at, None, again, None)?;
         }
     } else {

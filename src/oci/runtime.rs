@@ -118,20 +118,14 @@ impl Runtime {
         }
     }
 
+    /// `state`: as runc says it, with PID 0 once stopped.
     pub fn state(&self, id: &str) -> crate::Result<State> {
         let s = self.load(id)?;
-        let status = self.status(&s);
-        Ok(State {
-            oci_version: OCI_VERSION.into(),
-            id: s.id.clone(),
-            pid: if status == "stopped" { 0 } else { s.pid },
-            status: status.into(),
-            bundle: s.bundle.clone(),
-            rootfs: s.rootfs.clone(),
-            created: s.created.clone(),
-            annotations: s.spec.annotations.clone(),
-            owner: String::new(),
-        })
+        let mut state = self.state_of(&s, self.status(&s));
+        if state.status == "stopped" {
+            state.pid = 0;
+        }
+        Ok(state)
     }
 
     /// `create`: the container up to the exec FIFO. Returns its first process's PID; on an
@@ -282,22 +276,7 @@ impl Runtime {
             run_hook(hook, &state)?;
         }
         gate.let_go()?;
-        let mut said = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            match nix::unistd::read(&ready_r, &mut buf) {
-                Err(nix::errno::Errno::EINTR) => continue,
-                Ok(n) if n > 0 && said.is_empty() && buf[0] == b'r' => {
-                    said.push(b'r');
-                    break;
-                }
-                Ok(n) if n > 0 => said.extend_from_slice(&buf[..n]),
-                r => {
-                    r.map_err(|e| sys::failure("read(ready)", e))?;
-                    break;
-                }
-            }
-        }
+        let said = read_ready(&ready_r)?;
         if said.first() != Some(&b'r') {
             let why = match said.split_first() {
                 Some((b'e', why)) => String::from_utf8_lossy(why).into_owned(),
@@ -423,7 +402,7 @@ impl Runtime {
         if status != "stopped" {
             let _ = nix::sys::signal::kill(Pid::from_raw(s.pid), Signal::SIGKILL);
         }
-        // Dropping the group kills what is left in it, then removes it.
+        // Kill what is left in the group, then remove it.
         if let Some(cg) = self.cgroup(&s)? {
             cg.destroy()?;
         }
@@ -647,6 +626,23 @@ fn apply_limits(cg: &Cgroup, r: &Resources) -> crate::Result<()> {
         crate::cgroups::limits::limit_pids(cg, pids.limit as u64)?;
     }
     Ok(())
+}
+
+/// What the init said on the ready pipe: `r` (ready), `e` and why not, or nothing (it died).
+fn read_ready(pipe: &OwnedFd) -> crate::Result<Vec<u8>> {
+    let mut said = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match nix::unistd::read(pipe, &mut buf) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(sys::failure("read(the init's ready pipe)", e)),
+            Ok(0) => return Ok(said),
+            Ok(n) => said.extend_from_slice(&buf[..n]),
+        }
+        if said.first() == Some(&b'r') {
+            return Ok(said);
+        }
+    }
 }
 
 /// In the init, ready: open the exec FIFO for writing (through the descriptor opened before
