@@ -642,3 +642,101 @@ fn hooks_get_the_state_and_a_slow_one_is_cut_off() {
     }
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// Podman with all its state under `dir` (storage, run files, network configs, events), its
+/// containers under a cgroup of the test's own; removed when dropped.
+struct Podman {
+    dir: PathBuf,
+    cgroup: String,
+}
+
+impl Podman {
+    fn new(test: &str) -> Podman {
+        let dir = std::env::temp_dir().join(format!("mdt-podman-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("net")).unwrap();
+        Podman { dir, cgroup: format!("mdt-podman-{test}-{}", std::process::id()) }
+    }
+
+    fn cmd(&self, args: &[&str]) -> (i32, String, String) {
+        let d = |sub: &str| self.dir.join(sub).display().to_string();
+        let mut c = Command::new("podman");
+        c.args(["--root", &d("storage"), "--runroot", &d("run"), "--tmpdir", &d("tmp")])
+            .args(["--network-config-dir", &d("net"), "--cgroup-manager", "cgroupfs"])
+            .args(["--events-backend", "file", "--storage-driver", "overlay"])
+            .args(["--runtime", OURS])
+            .args(args);
+        run(&mut c)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.cmd(args);
+        assert_eq!(code, 0, "podman {args:?}: {err}");
+        out
+    }
+
+    /// `run` with this test's cgroup parent, no network, and limits within what this host
+    /// lets a root without CAP_SYS_RESOURCE set (Podman's default nofile is 1048576).
+    fn run_args<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec!["run", "--network", "none", "--cgroup-parent", &self.cgroup];
+        args.extend(["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000"]);
+        args.extend(extra);
+        args
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["rm", "-a", "-f"]);
+        let _ = self.cmd(&["rmi", "-a", "-f"]);
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let dir = self.dir.display().to_string();
+        let mut points: Vec<&str> = mounts
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|m| m.starts_with(&dir))
+            .collect();
+        points.reverse();
+        for m in points {
+            let _ = nix::mount::umount2(m, nix::mount::MntFlags::MNT_DETACH);
+        }
+        for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+            // Podman's own group for its conmon processes, then the parent.
+            let _ = std::fs::remove_dir(h.path().join(&self.cgroup).join("conmon"));
+            let _ = std::fs::remove_dir(h.path().join(&self.cgroup));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn podman_runs_execs_and_stops_with_our_runtime() {
+    let test = "podman_runs_execs_and_stops_with_our_runtime";
+    if !have_root(test) {
+        return;
+    }
+    let p = Podman::new("drive");
+    p.ok(&["import", &common::busybox_tarball().to_string_lossy(), "localhost/busybox"]);
+    let (code, out, err) =
+        p.cmd(&p.run_args(&["--rm", "localhost/busybox", "sh", "-c", "echo hi; exit 6"]));
+    assert_eq!((code, out.as_str()), (6, "hi\n"), "podman run: {err}");
+    p.ok(&p.run_args(&["-d", "--name", "long", "localhost/busybox", "sleep", "60"]));
+    let (code, out, err) = p.cmd(&["exec", "long", "sh", "-c", "echo in; exit 4"]);
+    assert_eq!((code, out.as_str()), (4, "in\n"), "podman exec: {err}");
+    p.ok(&["stop", "-t", "1", "long"]);
+    let status = p.ok(&["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "long"]);
+    assert_eq!(status.trim(), "exited 137", "sleep ignores SIGTERM as PID 1: podman stop kills it");
+    p.ok(&["rm", "long"]);
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let parent = h.path().join(&p.cgroup);
+        let left: Vec<_> = std::fs::read_dir(&parent)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.path().is_dir() && e.file_name() != "conmon")
+                    .map(|e| e.file_name())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(left.is_empty(), "containers' cgroups left in {}: {left:?}", parent.display());
+    }
+}

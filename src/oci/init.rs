@@ -281,7 +281,15 @@ pub fn enter_process(
         let lim = libc::rlimit { rlim_cur: r.soft, rlim_max: r.hard };
         // SAFETY: setrlimit with a resource number and a struct we own.
         let rc = unsafe { libc::setrlimit(res, &lim) };
-        Errno::result(rc).map_err(|e| sys::failure(&format!("setrlimit({})", r.kind), e))?;
+        Errno::result(rc).map_err(|e| {
+            let why = match e {
+                Errno::EPERM => {
+                    "raising a hard limit needs CAP_SYS_RESOURCE, which this runtime lacks"
+                }
+                e => e.desc(),
+            };
+            anyhow::anyhow!("setrlimit({}, soft {}, hard {}): {why}", r.kind, r.soft, r.hard)
+        })?;
     }
     if let Some(adj) = p.oom_score_adj {
         sys::write_file(Path::new("/proc/self/oom_score_adj"), &adj.to_string())?;
