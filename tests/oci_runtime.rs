@@ -515,6 +515,10 @@ fn docker_runs_containers_with_our_runtime() {
             "none",
             "-m",
             "64m",
+            "--cpu-shares",
+            "512",
+            "--device",
+            "/dev/kmsg",
             "busybox",
             "sleep",
             "60",
@@ -523,6 +527,12 @@ fn docker_runs_containers_with_our_runtime() {
                      2>/dev/null; exit 3";
         let (code, out, err) = d.docker(&["exec", &name, "sh", "-c", limit]);
         assert_eq!((code, out.trim()), (3, "67108864"), "{rt}: docker exec sees -m: {err}");
+        // What the two runtimes must agree on: swap (Docker's default, twice -m), CPU shares,
+        // a --device node, the capabilities.
+        let probe = "cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes \
+                     /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu.weight 2>/dev/null; \
+                     ls -l /dev/kmsg | cut -c1-10,35-42; grep Cap /proc/self/status";
+        let probed = d.docker_ok(&["exec", &name, "sh", "-c", probe]);
         d.docker_ok(&["update", "-m", "128m", "--memory-swap", "128m", &name]);
         let (_, out, err) = d.docker(&["exec", &name, "sh", "-c", limit]);
         assert_eq!(out.trim(), "134217728", "{rt}: docker update -m: {err}");
@@ -533,9 +543,11 @@ fn docker_runs_containers_with_our_runtime() {
         d.docker_ok(&["stop", "-t", "1", &name]);
         let status = d.docker_ok(&["inspect", "--format", "{{.State.ExitCode}}", &name]);
         d.docker_ok(&["rm", &name]);
-        answers.push(status.trim().to_string());
+        answers.push(format!("{probed}exit {}", status.trim()));
     }
-    assert_eq!(answers[0], answers[1], "docker stop's exit code: runc (left), ours (right)");
+    assert_eq!(answers[0], answers[1], "runc (left) and ours (right)");
+    let ours = &answers[1];
+    assert!(ours.starts_with("134217728\n512\ncrw"), "swap, shares, --device: {ours}");
     d.finish();
 }
 

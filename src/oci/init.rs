@@ -107,13 +107,7 @@ pub fn filesystem(spec: &Spec, rootfs: &Path, bundle: &Path, no_pivot: bool) -> 
         rootfs::enter::populate_dev(&rootfs.join("dev"))?;
     }
     for d in &spec.linux.devices {
-        anyhow::ensure!(
-            d.kind == "c",
-            "linux.devices: only character devices (\"c\"), not {:?}",
-            d.kind
-        );
-        let path = rootfs.join(d.path.trim_start_matches('/'));
-        sys::mknod_char(&path, d.file_mode.unwrap_or(0o666), d.major, d.minor)?;
+        make_device(rootfs, d)?;
     }
     if no_pivot {
         sys::chdir(rootfs)?;
@@ -138,6 +132,29 @@ pub fn protect(spec: &Spec) -> crate::Result<()> {
         sys::mount(None, Path::new("/"), None, ro, None)?;
     }
     Ok(())
+}
+
+/// A node of `linux.devices` in the container's `/dev`, with its mode and owner.
+fn make_device(rootfs: &Path, d: &super::spec::Device) -> crate::Result<()> {
+    use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+    let kind = match d.kind.as_str() {
+        "c" | "u" => SFlag::S_IFCHR,
+        "b" => SFlag::S_IFBLK,
+        "p" => SFlag::S_IFIFO,
+        k => bail!("linux.devices: {}: type {k:?} (c, u, b, p)", d.path),
+    };
+    let path = rootfs.join(d.path.trim_start_matches('/'));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mode = Mode::from_bits_truncate(d.file_mode.unwrap_or(0o666));
+    mknod(&path, kind, mode, makedev(d.major, d.minor))
+        .map_err(|e| sys::failure(&format!("mknod({})", d.path), e))?;
+    // mknod's mode passes through the umask.
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(mode.bits()))?;
+    let uid = d.uid.map(nix::unistd::Uid::from_raw);
+    let gid = d.gid.map(nix::unistd::Gid::from_raw);
+    nix::unistd::chown(&path, uid, gid).map_err(|e| sys::failure("chown(a device node)", e))
 }
 
 fn mount_one(root: &Root, rootfs: &Path, m: &Mount, bundle: &Path) -> crate::Result<()> {

@@ -615,6 +615,32 @@ fn apply_limits(cg: &Cgroup, r: &Resources) -> crate::Result<()> {
             }
         }
         (rules.limit_memory)(cg, limit as u64)?;
+        // That is no swap; `swap` (memory + swap, Docker's --memory-swap) allows some. -1:
+        // unlimited.
+        if let Some(swap) = r.memory.as_ref().and_then(|m| m.swap).filter(|s| *s != 0) {
+            let v1 = cg.version(Controller::Memory)? == crate::cgroups::Version::V1;
+            let (file, value) = match (v1, swap) {
+                (true, -1) => ("memory.memsw.limit_in_bytes", "-1".to_string()),
+                (true, s) => ("memory.memsw.limit_in_bytes", s.to_string()),
+                (false, -1) => ("memory.swap.max", "max".to_string()),
+                (false, s) => ("memory.swap.max", (s - limit).max(0).to_string()),
+            };
+            if cg.has(Controller::Memory, file) {
+                cg.write(Controller::Memory, file, &value)?;
+            }
+        }
+    }
+    if let Some(shares) = r.cpu.as_ref().and_then(|c| c.shares).filter(|s| *s > 0) {
+        match cg.version(Controller::Cpu)? {
+            crate::cgroups::Version::V1 => {
+                cg.write(Controller::Cpu, "cpu.shares", &shares.to_string())?
+            }
+            // runc's conversion of shares (2–262144) to a weight (1–10000).
+            crate::cgroups::Version::V2 => {
+                let weight = 1 + (shares.clamp(2, 262_144) - 2) * 9999 / 262_142;
+                cg.write(Controller::Cpu, "cpu.weight", &weight.to_string())?
+            }
+        }
     }
     if let Some(cpu) = &r.cpu {
         if let (Some(quota), period) = (cpu.quota.filter(|q| *q > 0), cpu.period.unwrap_or(100_000))
