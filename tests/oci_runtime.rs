@@ -227,13 +227,15 @@ fn a_bad_bundle_fails_with_one_line_and_leaves_nothing() {
     }
     let parent = format!("mdt-oci-bad-{}", std::process::id());
     type Edit<'a> = &'a dyn Fn(&mut Value);
-    let cases: [(&str, Edit); 4] = [
+    let cases: [(&str, Edit); 5] = [
         ("invalid JSON", &|_| {}),
         ("executable file not found", &|c| c["process"]["args"] = json!(["no-such-binary"])),
         ("unknown namespace type", &|c| {
             c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "time-travel"}))
         }),
         ("cgroupsPath", &|c| c["linux"]["cgroupsPath"] = json!("/cgroup.procs/nope")),
+        // A sysctl of the host's kernel, not the container's.
+        ("not namespaced", &|c| c["linux"]["sysctl"] = json!({"kernel.panic": "1"})),
     ];
     let rt = Runtime::new(OURS, "bad");
     for (n, (what, edit)) in cases.iter().enumerate() {

@@ -251,6 +251,9 @@ impl Spec {
                 m.destination
             );
         }
+        for key in self.linux.sysctl.keys() {
+            self.check_sysctl(key)?;
+        }
         if let Some(caps) = &process.capabilities {
             for name in caps.bounding.iter().chain(&caps.effective).chain(&caps.permitted) {
                 anyhow::ensure!(
@@ -260,6 +263,36 @@ impl Spec {
             }
         }
         Ok(())
+    }
+
+    /// A sysctl is written inside the container: only one its own namespace holds, or it
+    /// would change the host's kernel (runc refuses the same).
+    fn check_sysctl(&self, key: &str) -> crate::Result<()> {
+        use crate::namespaces::Namespace as N;
+        let new = |ns| self.namespaces().any(|(n, path)| n == ns && path.is_none());
+        let ipc = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem"];
+        let ns = if key.starts_with("net.") {
+            Some(N::Net)
+        } else if ipc.contains(&key)
+            || key.starts_with("kernel.shm")
+            || key.starts_with("fs.mqueue.")
+        {
+            Some(N::Ipc)
+        } else if key == "kernel.hostname" || key == "kernel.domainname" {
+            Some(N::Uts)
+        } else {
+            None
+        };
+        match ns {
+            Some(ns) if new(ns) => Ok(()),
+            Some(ns) => bail!(
+                "config.json: sysctl {key} needs a {} namespace of the container's own",
+                ns.file()
+            ),
+            None => bail!(
+                "config.json: sysctl {key} is not namespaced: it would change the host's kernel"
+            ),
+        }
     }
 
     pub fn process(&self) -> &Process {
