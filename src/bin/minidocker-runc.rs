@@ -2,7 +2,7 @@
 //! shim, Docker (`--add-runtime`) and Podman (`--runtime`) call. See `minidocker::oci`.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use minidocker::oci::runtime::{parse_signal, CreateOptions};
+use minidocker::oci::runtime::{parse_signal, wait_forwarding, CreateOptions};
 use minidocker::oci::{spec::Process, Runtime};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -213,7 +213,7 @@ fn run(cli: &Cli) -> minidocker::Result<i32> {
             }
             if !detach {
                 // The container's process is our child: wait for it, then delete it.
-                let exit = minidocker::process::Running::new(pid).wait();
+                let exit = wait_forwarding(minidocker::process::Running::new(pid));
                 rt.delete(&create.id, true)?;
                 return Ok(exit?.code());
             }
@@ -234,7 +234,7 @@ fn run(cli: &Cli) -> minidocker::Result<i32> {
             if *detach {
                 child.leave();
             } else {
-                return Ok(child.wait()?.code());
+                return Ok(wait_forwarding(child)?.code());
             }
         }
         Command::Ps { format, id } => {

@@ -723,6 +723,30 @@ fn run_hook(hook: &Hook, state: &State) -> crate::Result<()> {
     }
 }
 
+/// Wait for `child` (a foreground `run`'s container, or `exec`'s command), passing on to it
+/// the SIGINT, SIGTERM and SIGHUP this process gets, as runc does.
+pub fn wait_forwarding(child: process::Running) -> crate::Result<process::Exit> {
+    use nix::sys::wait::{waitpid, WaitStatus};
+    crate::interrupt::install();
+    let pid = child.pid();
+    loop {
+        let exit = match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, code)) => process::Exit::Code(code),
+            Ok(WaitStatus::Signaled(_, sig, _)) => process::Exit::Signal(sig),
+            Ok(_) => continue,
+            Err(nix::errno::Errno::EINTR) => {
+                if let Some(sig) = crate::interrupt::take() {
+                    let _ = nix::sys::signal::kill(pid, sig);
+                }
+                continue;
+            }
+            Err(e) => return Err(sys::failure(&format!("waitpid({pid})"), e)),
+        };
+        child.reaped();
+        return Ok(exit);
+    }
+}
+
 /// A signal by name (`KILL`, `SIGKILL`) or number (`9`).
 pub fn parse_signal(s: &str) -> crate::Result<Signal> {
     if let Ok(n) = s.parse::<i32>() {
