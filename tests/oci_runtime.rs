@@ -754,3 +754,44 @@ fn podman_runs_execs_and_stops_with_our_runtime() {
         assert!(left.is_empty(), "containers' cgroups left in {}: {left:?}", parent.display());
     }
 }
+
+#[test]
+fn a_foreground_run_passes_sigterm_on_as_runc_does() {
+    if !have_root("a_foreground_run_passes_sigterm_on_as_runc_does") {
+        return;
+    }
+    let script = "trap 'echo got TERM; exit 9' TERM; touch /tmp/ready; while :; do sleep 0.1; done";
+    let bundle = Bundle::new("sigterm", |c| {
+        c["process"]["args"] = json!(["sh", "-c", script]);
+        c["root"]["readonly"] = json!(false);
+    });
+    let ready = bundle.dir.join("rootfs/tmp/ready");
+    for bin in ["runc", OURS] {
+        let _ = std::fs::remove_file(&ready);
+        let rt = Runtime::new(bin, "sigterm");
+        let id = format!("sigterm-{}", std::process::id());
+        let mut child = Command::new(bin)
+            .arg("--root")
+            .arg(&rt.root)
+            .args(["run", "--bundle", bundle.path(), &id])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ready.exists() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = rt.cmd(&["delete", "--force", &id]);
+                panic!("{bin}: the container never started");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(9), "{bin}: the container's exit code");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "got TERM\n", "{bin}");
+        let (code, _, _) = rt.cmd(&["state", &id]);
+        assert_ne!(code, 0, "{bin}: run deleted the container");
+    }
+}
