@@ -27,7 +27,9 @@ SETUP_PACKAGES=(util-linux coreutils procps curl iproute2 iptables busybox-stati
 #   docker.io: interop tests with a private dockerd;
 #   golang-github-docker-docker-dev: Docker's own seccomp default.json, the fixture
 #   tests/security.rs compares our default profile with.
-TEST_PACKAGES=(skopeo umoci docker-registry apache2-utils openssl docker.io golang-github-docker-docker-dev)
+#   runc, containerd, podman: tests/oci_runtime.rs runs bundles with runc next to
+#   minidocker-runc, and a private containerd, dockerd and Podman drive minidocker-runc.
+TEST_PACKAGES=(skopeo umoci docker-registry apache2-utils openssl docker.io golang-github-docker-docker-dev runc containerd podman)
 MDBOOK_VERSION=0.5.4
 # mdbook-i18n-helpers (mdbook-xgettext, mdbook-gettext: the Chinese edition, po/README.md): 0.4.0
 # is the first release on mdBook 0.5's preprocessor and renderer crates; 0.3.x needs mdBook 0.4.

@@ -95,7 +95,8 @@ impl Gate {
         self.let_go()
     }
 
-    fn let_go(&self) -> crate::Result<()> {
+    /// [`Gate::open`], keeping the gate to ask [`Gate::child_error`] later.
+    pub fn let_go(&self) -> crate::Result<()> {
         nix::unistd::write(&self.parent_end, b"g").context("opening the start gate")?;
         Ok(())
     }
@@ -171,6 +172,13 @@ impl Running {
 
     /// The caller reaped the child itself (with its own `waitpid` loop): nothing to kill.
     pub fn reaped(mut self) {
+        self.reaped = true;
+    }
+
+    /// Leave the child running when this is dropped: it outlives us, and the process that
+    /// inherits it (the subreaper that started us, an engine's shim) reaps it — what an OCI
+    /// runtime's `create` does with the container's first process.
+    pub fn leave(mut self) {
         self.reaped = true;
     }
 

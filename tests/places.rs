@@ -143,6 +143,22 @@ fn minidocker_lists_its_commands_and_refuses_unknown_ones() {
 }
 
 #[test]
+fn minidocker_runc_speaks_runcs_command_line() {
+    let bin = env!("CARGO_BIN_EXE_minidocker-runc");
+    let (code, out, _) = common::run(common::bin(bin).arg("--help"));
+    assert_eq!(code, 0);
+    for cmd in ["create", "start", "run", "state", "kill", "delete", "exec", "ps", "features"] {
+        assert!(out.contains(&format!("  {cmd} ")), "{cmd} missing from:\n{out}");
+    }
+    let (code, out, _) = common::run(common::bin(bin).arg("--version"));
+    assert_eq!(code, 0);
+    assert!(out.starts_with("minidocker-runc version ") && out.contains("\nspec: 1.0"), "{out}");
+    let (code, _, err) = common::run(common::bin(bin).arg("frobnicate"));
+    assert_eq!(code, 2);
+    assert!(err.contains("unrecognized subcommand 'frobnicate'"), "{err}");
+}
+
+#[test]
 fn workshop_lists_the_exercises_and_refuses_unknown_lessons() {
     let bin = env!("CARGO_BIN_EXE_workshop");
     let (code, out, _) = common::run(common::bin(bin).arg("list"));

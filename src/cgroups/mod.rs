@@ -52,6 +52,8 @@ pub struct Cgroup {
     written: RefCell<Vec<(PathBuf, String)>>,
     /// Removed without a word (a group that is a detail of the story being told).
     quiet: bool,
+    /// Left in place when dropped (only [`Cgroup::destroy`] removes it).
+    kept: bool,
 }
 
 impl Cgroup {
@@ -68,6 +70,7 @@ impl Cgroup {
             dirs: Vec::new(),
             written: RefCell::new(Vec::new()),
             quiet: false,
+            kept: false,
         };
         for &c in controllers {
             let Some(h) = layout.locate(c) else {
@@ -87,6 +90,40 @@ impl Cgroup {
             cg.placements.push((c, h.version, dir));
         }
         Ok(cg)
+    }
+
+    /// The group `name` another process made (an OCI runtime's `create`), for the given
+    /// controllers: its directories must exist. Dropping it leaves it; [`Cgroup::destroy`]
+    /// removes it.
+    pub fn reopen(
+        layout: &Layout,
+        name: &str,
+        controllers: &[Controller],
+    ) -> crate::Result<Cgroup> {
+        let mut cg = Cgroup {
+            placements: Vec::new(),
+            dirs: Vec::new(),
+            written: RefCell::new(Vec::new()),
+            quiet: true,
+            kept: true,
+        };
+        for &c in controllers {
+            if let Some(h) = layout.locate(c) {
+                let dir = h.mountpoint.join(name);
+                anyhow::ensure!(dir.is_dir(), "cgroup {} is gone", dir.display());
+                if !cg.dirs.contains(&dir) {
+                    cg.dirs.push(dir.clone());
+                }
+                cg.placements.push((c, h.version, dir));
+            }
+        }
+        Ok(cg)
+    }
+
+    /// Leave the group in place when this is dropped: its processes outlive this one (an OCI
+    /// runtime's `create`, whose container is removed by a later `delete`).
+    pub fn leave(mut self) {
+        self.kept = true;
     }
 
     /// mkdir every missing directory from the hierarchy's root down to `dir`. Parents (such
@@ -256,6 +293,9 @@ impl Cgroup {
 
 impl Drop for Cgroup {
     fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
         if let Err(e) = self.remove() {
             eprintln!("warning: could not remove cgroup: {e:#}");
         }

@@ -35,10 +35,77 @@ fn last_cap() -> u32 {
         .unwrap_or(40)
 }
 
+/// Every capability's name, by number (linux/capability.h), for configs that name them.
+const CAP_NAMES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// The number of the capability called `name` (`CAP_CHOWN` → 0).
+pub fn cap_number(name: &str) -> Option<u32> {
+    CAP_NAMES.iter().position(|n| *n == name).map(|n| n as u32)
+}
+
+/// The set of the capabilities named, as a bit mask (unknown names are left out).
+pub fn cap_mask<S: AsRef<str>>(names: &[S]) -> u64 {
+    names.iter().filter_map(|n| cap_number(n.as_ref())).fold(0, |m, c| m | (1 << c))
+}
+
 /// Drop every capability outside the default set from the bounding set, then keep only the
 /// default set as permitted, effective and inheritable, and set no_new_privs.
 pub fn restrict() -> crate::Result<()> {
     let keep: u64 = DEFAULT_CAPS.iter().fold(0, |m, (c, _)| m | (1 << c));
+    keep_bounding(keep)?;
+    report::syscall("prctl(PR_CAPBSET_DROP, …every capability outside Docker's default 14…)", "0");
+    capset(keep, keep, keep)?;
+    // SAFETY: prctl with plain integer arguments.
+    let r = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    Errno::result(r).map_err(|e| sys::failure("prctl(PR_SET_NO_NEW_PRIVS, 1)", e))?;
+    report::syscall("prctl(PR_SET_NO_NEW_PRIVS, 1)", "0");
+    Ok(())
+}
+
+/// Drop every capability outside `keep` from the bounding set.
+pub fn keep_bounding(keep: u64) -> crate::Result<()> {
     for cap in 0..=last_cap() {
         if keep & (1 << cap) == 0 {
             // SAFETY: prctl with plain integer arguments.
@@ -48,17 +115,11 @@ pub fn restrict() -> crate::Result<()> {
             }
         }
     }
-    report::syscall("prctl(PR_CAPBSET_DROP, …every capability outside Docker's default 14…)", "0");
-    capset(keep)?;
-    // SAFETY: prctl with plain integer arguments.
-    let r = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-    Errno::result(r).map_err(|e| sys::failure("prctl(PR_SET_NO_NEW_PRIVS, 1)", e))?;
-    report::syscall("prctl(PR_SET_NO_NEW_PRIVS, 1)", "0");
     Ok(())
 }
 
 /// capset(2), version 3 (64-bit sets in two 32-bit halves).
-fn capset(set: u64) -> crate::Result<()> {
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> crate::Result<()> {
     #[repr(C)]
     struct Header {
         version: u32,
@@ -72,11 +133,20 @@ fn capset(set: u64) -> crate::Result<()> {
         inheritable: u32,
     }
     let header = Header { version: 0x2008_0522, pid: 0 };
-    let half = |s: u64| Data { effective: s as u32, permitted: s as u32, inheritable: s as u32 };
-    let data = [half(set), half(set >> 32)];
+    let half = |shift: u32| Data {
+        effective: (effective >> shift) as u32,
+        permitted: (permitted >> shift) as u32,
+        inheritable: (inheritable >> shift) as u32,
+    };
+    let data = [half(0), half(32)];
     // SAFETY: the header and two data structs laid out as the kernel's v3 ABI expects.
     let r = unsafe { libc::syscall(libc::SYS_capset, &header as *const Header, data.as_ptr()) };
     Errno::result(r).map_err(|e| sys::failure("capset(default capabilities)", e))?;
-    report::syscall(&format!("capset(effective=permitted=inheritable={set:#x})"), "0");
+    let call = if effective == permitted && permitted == inheritable {
+        format!("capset(effective=permitted=inheritable={effective:#x})")
+    } else {
+        format!("capset(effective={effective:#x}, permitted={permitted:#x}, inheritable={inheritable:#x})")
+    };
+    report::syscall(&call, "0");
     Ok(())
 }

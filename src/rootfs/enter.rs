@@ -56,7 +56,7 @@ pub fn ready(merged: &Path) -> crate::Result<()> {
 /// The second half: Docker's masks (after the volumes, so a volume cannot uncover a masked
 /// path), then the switch of root — exercise 03's `switch_root`, from `rules` — checked.
 pub fn switch(merged: &Path, rules: &super::Rules) -> crate::Result<()> {
-    protect_kernel_files(merged)?;
+    protect_kernel_files(merged, &MASKED, &READ_ONLY)?;
     // ANCHOR: switch
     // The new root's identity, to make sure the switch happened: a command run with the
     // host's files as its root could do real damage.
@@ -90,9 +90,14 @@ pub const MASKED: [&str; 10] = [
 pub const READ_ONLY: [&str; 5] =
     ["proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"];
 
-fn protect_kernel_files(merged: &Path) -> crate::Result<()> {
-    for p in MASKED {
-        let path = merged.join(p);
+/// Mask `masked` and make `read_only` read-only, paths relative to (or absolute in) `merged`.
+pub fn protect_kernel_files<S: AsRef<str>>(
+    merged: &Path,
+    masked: &[S],
+    read_only: &[S],
+) -> crate::Result<()> {
+    for p in masked {
+        let path = merged.join(p.as_ref().trim_start_matches('/'));
         match std::fs::symlink_metadata(&path) {
             Ok(m) if m.is_dir() => {
                 sys::mount(Some("tmpfs"), &path, Some("tmpfs"), MsFlags::MS_RDONLY, Some("size=0"))?
@@ -101,8 +106,8 @@ fn protect_kernel_files(merged: &Path) -> crate::Result<()> {
             Err(_) => {} // not on this kernel
         }
     }
-    for p in READ_ONLY {
-        let path = merged.join(p);
+    for p in read_only {
+        let path = merged.join(p.as_ref().trim_start_matches('/'));
         if path.exists() {
             sys::mount(
                 Some(&path.to_string_lossy()),
@@ -111,16 +116,28 @@ fn protect_kernel_files(merged: &Path) -> crate::Result<()> {
                 MsFlags::MS_BIND | MsFlags::MS_REC,
                 None,
             )?;
-            let ro = MsFlags::MS_BIND
-                | MsFlags::MS_REMOUNT
-                | MsFlags::MS_RDONLY
-                | MsFlags::MS_NOSUID
-                | MsFlags::MS_NODEV
-                | MsFlags::MS_NOEXEC;
-            sys::mount(None, &path, None, ro, None)?;
+            // Read-only, and whatever else the mount already is (nosuid, …): a bind mount's
+            // remount sets its flags anew.
+            let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+            sys::mount(None, &path, None, ro | kept_flags(&path), None)?;
         }
     }
     Ok(())
+}
+
+/// The nosuid, nodev and noexec flags of the mount `path` is on.
+fn kept_flags(path: &Path) -> MsFlags {
+    use nix::sys::statvfs::{statvfs, FsFlags};
+    let Ok(st) = statvfs(path) else { return MsFlags::empty() };
+    let f = st.flags();
+    [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+    ]
+    .into_iter()
+    .filter(|(st, _)| f.contains(*st))
+    .fold(MsFlags::empty(), |m, (_, ms)| m | ms)
 }
 
 /// A tmpfs with the six standard devices, the usual links, a private devpts and /dev/shm.
@@ -132,23 +149,7 @@ fn minimal_dev(dev: &Path) -> crate::Result<()> {
         MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
         Some("mode=755,size=65536k"),
     )?;
-    for (name, major, minor) in DEVICES {
-        sys::mknod_char(&dev.join(name), 0o666, major, minor)?;
-        // mknod's mode passes through the umask; these must be usable by every user.
-        std::fs::set_permissions(
-            dev.join(name),
-            std::os::unix::fs::PermissionsExt::from_mode(0o666),
-        )?;
-    }
-    for (link, target) in [
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-        ("ptmx", "pts/ptmx"),
-    ] {
-        sys::symlink(target, &dev.join(link))?;
-    }
+    populate_dev(dev)?;
     sys::mkdir(&dev.join("pts"))?;
     // newinstance: the container's ptys are its own, not the host's. gid=5 is the `tty` group
     // of Debian's and most images' /etc/group, as in Docker.
@@ -167,5 +168,28 @@ fn minimal_dev(dev: &Path) -> crate::Result<()> {
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
         Some("mode=1777,size=65536k"),
     )?;
+    Ok(())
+}
+
+/// The six standard device nodes and the usual links (`/dev/fd`, `/dev/stdin`, …, `/dev/ptmx`)
+/// in a fresh `/dev` at `dev`.
+pub fn populate_dev(dev: &Path) -> crate::Result<()> {
+    for (name, major, minor) in DEVICES {
+        sys::mknod_char(&dev.join(name), 0o666, major, minor)?;
+        // mknod's mode passes through the umask; these must be usable by every user.
+        std::fs::set_permissions(
+            dev.join(name),
+            std::os::unix::fs::PermissionsExt::from_mode(0o666),
+        )?;
+    }
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+    ] {
+        sys::symlink(target, &dev.join(link))?;
+    }
     Ok(())
 }

@@ -140,6 +140,7 @@ impl Profile {
     ///   a call with argument rules gets a block of its own:
     ///     if A <= nr: for each rule: load, compare …, return its action; return the rest's
     ///   return ERRNO(ENOSYS)     a call newer than the profile: the C library falls back
+    ///                            (unless the default is to allow: then that)
     /// ```
     // ANCHOR: compile
     pub fn compile(&self) -> crate::Result<Vec<Insn>> {
@@ -191,7 +192,13 @@ impl Profile {
             prog.push(insn(RET_K, 0, 0, action.ret()));
             nr = last + 1;
         }
-        prog.push(insn(RET_K, 0, 0, enosys));
+        // A profile that allows what it does not list (an OCI config's "refuse these few")
+        // allows the newer calls too.
+        let newer = match self.default {
+            Action::Allow | Action::Log => self.default.ret(),
+            _ => enosys,
+        };
+        prog.push(insn(RET_K, 0, 0, newer));
         // The kernel's limit (BPF_MAXINSNS).
         anyhow::ensure!(
             prog.len() <= 4096,
@@ -304,13 +311,19 @@ impl Profile {
 /// `execve`: from here on, every call the process makes passes through it.
 // ANCHOR: install
 pub fn install(profile: &Profile) -> crate::Result<()> {
-    let filter = profile.compile()?;
-    let prog = libc::sock_fprog { len: filter.len() as u16, filter: filter.as_ptr() as *mut Insn };
     // Without CAP_SYS_ADMIN the kernel takes a filter only from a process with no_new_privs:
     // a set-uid program must not run under a filter its caller chose.
     // SAFETY: prctl with plain integer arguments.
     let r = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
     Errno::result(r).map_err(|e| sys::failure("prctl(PR_SET_NO_NEW_PRIVS, 1)", e))?;
+    install_filter(profile)
+}
+
+/// [`install`] without setting no_new_privs: for a process that still has CAP_SYS_ADMIN
+/// (an OCI runtime's init whose config leaves `noNewPrivileges` false, as runc does).
+pub fn install_filter(profile: &Profile) -> crate::Result<()> {
+    let filter = profile.compile()?;
+    let prog = libc::sock_fprog { len: filter.len() as u16, filter: filter.as_ptr() as *mut Insn };
     let call = format!("seccomp(SECCOMP_SET_MODE_FILTER, 0, {{{} instructions}})", filter.len());
     // SAFETY: `prog` points at `filter`, which lives until the call returns; the kernel
     // copies the program.
@@ -404,6 +417,15 @@ mod tests {
         assert_eq!(run(&p, AUDIT_ARCH, 460, [0; 6]), enosys, "newer than the profile");
         assert_eq!(run(&p, AUDIT_ARCH, X32_SYSCALL_BIT | 250, [0; 6]), enosys, "x32");
         assert_eq!(run(&p, 0x4000_0003, 0, [0; 6]), enosys, "i386");
+    }
+
+    #[test]
+    fn a_profile_that_allows_by_default_allows_newer_calls_too() {
+        let rule = Rule { name: "mkdir".into(), action: Action::Errno(1), args: vec![] };
+        let p = Profile { default: Action::Allow, rules: vec![rule] }.compile().unwrap();
+        let call = |name: &str| run(&p, AUDIT_ARCH_X86_64, nr(name), [0; 6]);
+        assert_eq!(call("mkdir"), Action::Errno(1).ret());
+        assert_eq!(call("statx"), Action::Allow.ret(), "a number above every rule's");
     }
 
     #[test]

@@ -218,6 +218,11 @@ impl Dockerd {
     /// Start one (call [`available`] first) and wait until it answers. If it cannot start, the
     /// test fails with one line (its log is printed above it).
     pub fn start(test: &str) -> Dockerd {
+        Dockerd::start_with(test, &[])
+    }
+
+    /// [`Dockerd::start`] with more of dockerd's flags (`--add-runtime mini=PATH`).
+    pub fn start_with(test: &str, extra: &[&str]) -> Dockerd {
         let dir =
             std::env::temp_dir().join(format!("minidocker-dockerd-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -228,6 +233,7 @@ impl Dockerd {
         cmd.arg(TEST_DOCKERD)
             .arg(&dir)
             .arg(format!("/{cgroup}"))
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
