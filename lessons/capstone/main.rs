@@ -221,9 +221,13 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
 
     lab.step(&format!("curl localhost:{port} — the article's check"))?;
     println!("  $ curl localhost:{port}");
-    let answer = network::http_get(&format!("127.0.0.1:{port}"), Duration::from_secs(20));
+    // A minute: Python starting under --cpus 0.5 on a busy machine is slow.
+    let answer = network::http_get(&format!("127.0.0.1:{port}"), Duration::from_secs(60));
     for line in answer.as_deref().unwrap_or("(no answer)").lines() {
         println!("    {line}");
+    }
+    if answer.is_none() {
+        docker.run(&["logs", &tag])?; // what the app said, to see why
     }
     lab.expect(
         answer.as_deref().is_some_and(|a| a.contains(&hostname)),
