@@ -229,3 +229,58 @@ impl Drop for CheckDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A child a `--check` forked to run the student's code in (in its own namespaces, say), kept
+/// stopped after it ran so the check can look at it from outside, and what it said: the
+/// text `run` returned, or its error. Killed and reaped when dropped.
+pub struct Forked {
+    pub pid: nix::unistd::Pid,
+    pub said: String,
+}
+
+impl Drop for Forked {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(self.pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(self.pid, None);
+    }
+}
+
+/// Fork; in the child run `run`, send its text or error through a pipe, then wait to be killed.
+pub fn fork_child(run: &dyn Fn() -> crate::Result<String>) -> crate::Result<Forked> {
+    use std::io::Read;
+    let (read, write) = nix::unistd::pipe()?;
+    std::io::Write::flush(&mut std::io::stdout())?;
+    // SAFETY: a check runs on one thread; the child makes system calls, writes to the pipe
+    // and never returns from this function.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Child => {
+            drop(read);
+            // A panic must not unwind into the rest of the check, running it twice.
+            let said = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+                Ok(r) => r.unwrap_or_else(|e| format!("{e:#}")),
+                Err(_) => "it panicked".to_string(),
+            };
+            let _ = nix::unistd::write(&write, said.as_bytes());
+            drop(write);
+            loop {
+                nix::unistd::pause();
+            }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(write);
+            let mut said = String::new();
+            // The child closes its end once it has spoken (or dies): read to the end.
+            let _ = std::fs::File::from(read).read_to_string(&mut said);
+            Ok(Forked { pid: child, said })
+        }
+    }
+}
+
+/// A mount a check made, detached when dropped.
+pub struct Unmount(pub std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = sys::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+    }
+}

@@ -7,18 +7,13 @@
 //! from outside what the kernel shows of that child: its mount table, its files, and the root
 //! of its mount namespace.
 
-use minidocker::lesson::{CheckDir, Lab};
+use minidocker::lesson::{fork_child, CheckDir, Lab, Unmount};
 use minidocker::rootfs::{self, Layers, Rules};
 use minidocker::{report, sys};
-use nix::mount::MntFlags;
 use nix::sched::CloneFlags;
-use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, Pid};
 use std::fs;
-use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::os::fd::AsFd;
+use std::path::Path;
 
 pub fn run(lab: &mut Lab, rules: &Rules) -> minidocker::Result<i32> {
     report::say(&format!("Checking {}", lab.exercise_source()));
@@ -174,56 +169,4 @@ fn check_switch(
         ),
     );
     Ok(())
-}
-
-/// A forked child, stopped at a pause after `run`, and what it said: `run`'s text or error.
-struct Child {
-    pid: Pid,
-    said: String,
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = kill(self.pid, Signal::SIGKILL);
-        let _ = waitpid(self.pid, None);
-    }
-}
-
-/// Fork; in the child run `run`, send its text or error through a pipe, then wait to be killed.
-fn fork_child(run: &dyn Fn() -> minidocker::Result<String>) -> minidocker::Result<Child> {
-    let (read, write): (OwnedFd, OwnedFd) = nix::unistd::pipe()?;
-    std::io::Write::flush(&mut std::io::stdout())?;
-    // SAFETY: the check runs on one thread; the child makes system calls, writes to the pipe
-    // and never returns from this function.
-    match unsafe { nix::unistd::fork() }? {
-        ForkResult::Child => {
-            drop(read);
-            // A panic must not unwind into the rest of the check, running it twice.
-            let said = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-                Ok(r) => r.unwrap_or_else(|e| format!("{e:#}")),
-                Err(_) => "it panicked".to_string(),
-            };
-            let _ = nix::unistd::write(&write, said.as_bytes());
-            drop(write);
-            loop {
-                nix::unistd::pause();
-            }
-        }
-        ForkResult::Parent { child } => {
-            drop(write);
-            let mut said = String::new();
-            let mut read = fs::File::from(read);
-            // The child closes its end once it has spoken (or dies): read to the end.
-            let _ = read.read_to_string(&mut said);
-            Ok(Child { pid: child, said })
-        }
-    }
-}
-
-struct Unmount(PathBuf);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        let _ = sys::umount2(Path::new(&self.0), MntFlags::MNT_DETACH);
-    }
 }

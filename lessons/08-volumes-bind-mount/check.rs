@@ -10,18 +10,15 @@
 //! volumes, the overlay's upper layer, and the mount tables the child came from.
 
 use super::listing;
-use minidocker::lesson::{CheckDir, Lab};
+use minidocker::lesson::{fork_child, CheckDir, Forked, Lab, Unmount};
 use minidocker::rootfs::{self, Layers};
 use minidocker::volumes::{self, Mount, Rules};
 use minidocker::{report, sys};
-use nix::mount::{MntFlags, MsFlags};
+use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
-use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, Pid};
+use nix::unistd::Pid;
 use std::fs;
-use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -300,8 +297,8 @@ fn started(
     merged: &Path,
     rules: &Rules,
     texts: &[String],
-) -> Option<Child> {
-    let result = (|| -> minidocker::Result<Child> {
+) -> Option<Forked> {
+    let result = (|| -> minidocker::Result<Forked> {
         let mut mounts: Vec<Mount> = volumes::parse_all(texts)?;
         drop(volumes::attach(store, &mut mounts)?);
         let binds = volumes::prepare(store, &mounts, merged, rules)?;
@@ -333,7 +330,7 @@ fn line_of(pid: Pid, point: &str) -> Option<String> {
 /// Run `what` in a process that joined `child`'s mount namespace (`setns`: its root is then
 /// the container's `/`), and return what it said.
 fn inside(
-    child: &Child,
+    child: &Forked,
     what: &dyn Fn() -> minidocker::Result<String>,
 ) -> minidocker::Result<String> {
     let ns = fs::File::open(format!("/proc/{}/ns/mnt", child.pid))?;
@@ -365,56 +362,4 @@ fn walk(dir: &Path) -> Vec<String> {
 
 fn ino(p: &Path) -> Option<(u64, u64)> {
     fs::symlink_metadata(p).ok().map(|m| (m.dev(), m.ino()))
-}
-
-/// A forked child, stopped at a pause after `run`, and what it said: `run`'s text or error.
-struct Child {
-    pid: Pid,
-    said: String,
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = kill(self.pid, Signal::SIGKILL);
-        let _ = waitpid(self.pid, None);
-    }
-}
-
-/// Fork; in the child run `run`, send its text or error through a pipe, then wait to be killed.
-fn fork_child(run: &dyn Fn() -> minidocker::Result<String>) -> minidocker::Result<Child> {
-    let (read, write): (OwnedFd, OwnedFd) = nix::unistd::pipe()?;
-    std::io::Write::flush(&mut std::io::stdout())?;
-    // SAFETY: the check runs on one thread; the child makes system calls, writes to the pipe
-    // and never returns from this function.
-    match unsafe { nix::unistd::fork() }? {
-        ForkResult::Child => {
-            drop(read);
-            // A panic must not unwind into the rest of the check, running it twice.
-            let said = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-                Ok(r) => r.unwrap_or_else(|e| format!("{e:#}")),
-                Err(_) => "it panicked".to_string(),
-            };
-            let _ = nix::unistd::write(&write, said.as_bytes());
-            drop(write);
-            loop {
-                nix::unistd::pause();
-            }
-        }
-        ForkResult::Parent { child } => {
-            drop(write);
-            let mut said = String::new();
-            let mut read = fs::File::from(read);
-            // The child closes its end once it has spoken (or dies): read to the end.
-            let _ = read.read_to_string(&mut said);
-            Ok(Child { pid: child, said })
-        }
-    }
-}
-
-struct Unmount(PathBuf);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        let _ = sys::umount2(&self.0, MntFlags::MNT_DETACH);
-    }
 }
