@@ -57,6 +57,17 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
+    /// No group yet; `kept`: one another process made, left in place when dropped (and quiet).
+    fn empty(kept: bool) -> Cgroup {
+        Cgroup {
+            placements: Vec::new(),
+            dirs: Vec::new(),
+            written: RefCell::new(Vec::new()),
+            quiet: kept,
+            kept,
+        }
+    }
+
     /// Create the group `name` (a relative path such as `minidocker/lesson02-4242`) for the
     /// given controllers. On v2, the controllers are switched on in every ancestor's
     /// `cgroup.subtree_control` first, as the kernel requires.
@@ -65,13 +76,7 @@ impl Cgroup {
         name: &str,
         controllers: &[Controller],
     ) -> crate::Result<Cgroup> {
-        let mut cg = Cgroup {
-            placements: Vec::new(),
-            dirs: Vec::new(),
-            written: RefCell::new(Vec::new()),
-            quiet: false,
-            kept: false,
-        };
+        let mut cg = Cgroup::empty(false);
         for &c in controllers {
             let Some(h) = layout.locate(c) else {
                 bail!(
@@ -100,13 +105,7 @@ impl Cgroup {
         name: &str,
         controllers: &[Controller],
     ) -> crate::Result<Cgroup> {
-        let mut cg = Cgroup {
-            placements: Vec::new(),
-            dirs: Vec::new(),
-            written: RefCell::new(Vec::new()),
-            quiet: true,
-            kept: true,
-        };
+        let mut cg = Cgroup::empty(true);
         for &c in controllers {
             if let Some(h) = layout.locate(c) {
                 let dir = h.mountpoint.join(name);
