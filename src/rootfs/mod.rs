@@ -179,7 +179,7 @@ pub struct View {
 // ANCHOR: stacked
 /// The layers an overlay stacks for `diff_ids` (bottom first): each one once, at its topmost
 /// place. overlayfs refuses a directory twice in `lowerdir` ("Too many symbolic links"), and
-/// images do repeat layers: every build step that changed nothing adds the same empty layer.
+/// images do repeat layers: every RUN step that changed nothing adds the same empty layer.
 /// Dropping the lower copies changes nothing: above them, the topmost copy holds every path
 /// they hold (whiteouts and opaque directories included), with the same content.
 fn stacked(diff_ids: &[crate::image::Digest]) -> Vec<&crate::image::Digest> {
