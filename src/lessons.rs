@@ -101,6 +101,16 @@ pub const LESSONS: &[Lesson] = &[
         chapter: "08-volumes.md",
         modules: &["volumes"],
     },
+    Lesson {
+        number: "09",
+        name: "09-oci-runtime",
+        title: "how Docker really runs your container: dockerd, containerd, the shim and an OCI \
+                runtime's create/start split",
+        article: "beyond the article: what `docker run` hands to runc — a bundle, `create` and \
+                  `start`, the exec FIFO",
+        chapter: "09-oci-runtime.md",
+        modules: &["oci"],
+    },
 ];
 
 /// The capstone: no exercise of its own. It runs `minidocker --mine` — every lesson's exercise
