@@ -46,8 +46,9 @@ struct Args {
 const NEEDS_ROOT: &str =
     "an OCI runtime makes namespaces, cgroups and mounts, which only root may create";
 
-/// The container's command: it says who it is, as the kernel names it.
-const COMMAND: &str = "echo \"    [container] PID $$ in its namespace runs: $(tr '\\0' ' ' </proc/$$/cmdline)\"; sleep 1";
+/// The container's command: short, silent (its output would land among the lesson's), and
+/// easy to recognise in /proc/PID/cmdline.
+const COMMAND: [&str; 2] = ["sleep", "1"];
 
 fn main() -> ExitCode {
     lesson::main(env!("CARGO_BIN_NAME"), NEEDS_ROOT, run)
@@ -62,7 +63,7 @@ fn run(lab: &mut Lab, args: Args) -> minidocker::Result<i32> {
     let tag = std::process::id();
 
     lab.step("A bundle: a root filesystem and a config.json, as an engine hands them over")?;
-    let bundle = Bundle::new(&args.image_ref, &format!("lesson09-{tag}"), &["sh", "-c", COMMAND])?;
+    let bundle = Bundle::new(&args.image_ref, &format!("lesson09-{tag}"), &COMMAND)?;
     report::evidence("bundle", &bundle.dir.display().to_string());
     report::evidence("  rootfs/", &format!("{} entries", fs::read_dir(bundle.rootfs())?.count()));
     let config = bundle.config()?;
@@ -114,9 +115,15 @@ fn lifecycle(rt: &dyn Oci, bundle: &Bundle, id: &str) -> minidocker::Result<()> 
     report::evidence(&format!("  /proc/{pid}/wchan"), &wchan(pid));
     let fifo = rt.root().join(id).join("exec.fifo");
     report::evidence("  the exec FIFO", &file_kind(&fifo));
+    let waiting = cmdline(pid);
     rt.start(id)?;
     let state = rt.state(id)?;
     report::evidence("start, then state", &format!("status {}", state["status"]));
+    // start returns once the init is through the FIFO; its execve follows a moment later.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while cmdline(pid) == waiting && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     report::evidence(&format!("  /proc/{pid}/cmdline"), &cmdline(pid));
     report::evidence("  the exec FIFO", &file_kind(&fifo));
     let state = rt.wait_stopped(id, pid)?;
