@@ -132,6 +132,12 @@ pub fn with_capstone() -> impl Iterator<Item = &'static Lesson> {
     LESSONS.iter().chain(std::iter::once(&CAPSTONE))
 }
 
+/// The lessons whose exercises `minidocker` is made of (`minidocker --mine`, the capstone):
+/// 01 to 08. Lesson 09's runtime is `minidocker-runc`, not part of `minidocker`.
+pub fn in_minidocker() -> impl Iterator<Item = &'static Lesson> {
+    LESSONS.iter().filter(|l| l.modules.first() != Some(&"oci"))
+}
+
 impl Lesson {
     /// `lessons/01-namespaces`: the student's room (lab sheet, binary, exercise, check).
     pub fn room(&self) -> String {
@@ -196,5 +202,6 @@ mod tests {
         assert!(find("99").is_none() && find("all").is_none());
         assert_eq!(find("capstone").map(|l| l.chapter), Some("capstone.md"));
         assert_eq!(with_capstone().last().map(|l| l.name), Some("capstone"));
+        assert_eq!(in_minidocker().last().map(|l| l.number), Some("08"));
     }
 }
