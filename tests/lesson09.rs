@@ -11,17 +11,16 @@ use common::{have_root, run, TestRoot};
 /// The lesson's binary, found through the library's list of lessons.
 static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| common::lesson_bin("09"));
 
-/// What the lesson and its check leave in the temporary directory while they run.
-fn leftovers() -> Vec<String> {
-    let me = std::process::id();
-    std::fs::read_dir(std::env::temp_dir())
+/// What the lesson (`lesson09-`) or its check (`check09-`) leaves in the temporary directory.
+fn leftovers(kind: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            (n.contains("lesson09-") || n.contains("check09-")) && !n.contains(&me.to_string())
-        })
-        .collect()
+        .filter(|n| n.contains(kind))
+        .collect();
+    names.sort();
+    names
 }
 
 #[test]
@@ -30,7 +29,7 @@ fn both_runtimes_hold_the_command_until_start_and_leave_nothing() {
         return;
     }
     let root = TestRoot::with_busybox("l09-demo");
-    let before = leftovers();
+    let before = leftovers("lesson09-");
     let mut cmd = root.cmd(&BIN);
     if !common::dockerd::available("lesson09 (its Docker part)") {
         cmd.arg("--no-docker");
@@ -61,7 +60,7 @@ fn both_runtimes_hold_the_command_until_start_and_leave_nothing() {
         );
         assert!(out.contains("hooks.prestart"), "{out}");
     }
-    assert_eq!(leftovers(), before, "the lesson left files in the temporary directory");
+    assert_eq!(leftovers("lesson09-"), before, "the lesson left files in the temporary directory");
     let cgroups = std::process::Command::new("sh")
         .args(["-c", "find /sys/fs/cgroup -maxdepth 3 -name '*lesson09*'"])
         .output()
@@ -75,11 +74,12 @@ fn the_check_passes_with_the_answer_and_fails_with_the_starter() {
         return;
     }
     let root = TestRoot::with_busybox("l09-check");
+    let before = leftovers("check09-");
     let (code, out, err) = run(root.cmd(&BIN).args(["--check", "--solution"]));
     assert_eq!(code, 0, "the reference answer fails its check:\n{out}{err}");
     let (code, out, err) = run(root.cmd(&BIN).arg("--check"));
     assert_eq!(code, 1, "the starter passes its check:\n{out}{err}");
     assert!(out.contains("FAIL after create the command has not run"), "{out}");
     assert!(out.contains("PASS after delete its cgroup is gone"), "{out}");
-    assert!(leftovers().iter().all(|n| !n.contains("check09-")), "{:?}", leftovers());
+    assert_eq!(leftovers("check09-"), before, "the check left files in the temporary directory");
 }

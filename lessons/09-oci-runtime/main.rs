@@ -183,6 +183,7 @@ impl Bundle {
         quiet(Command::new("runc").arg("spec").current_dir(&bundle.dir))?;
         let mut config = bundle.config()?;
         config["process"]["terminal"] = json!(false);
+        config["root"]["readonly"] = json!(false);
         config["process"]["args"] = json!(args);
         config["hostname"] = json!("lesson09");
         fs::write(bundle.dir.join("config.json"), serde_json::to_string_pretty(&config)?)?;
