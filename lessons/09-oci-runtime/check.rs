@@ -26,7 +26,7 @@ pub fn run(lab: &mut Lab, rules: Rules, image_ref: &str) -> minidocker::Result<i
     let started = bundle.rootfs().join("started");
     let ours = Ours::new(&format!("check09-ours-{tag}"), rules);
     let created = ours.create(&bundle, &id);
-    lab.expect(created.is_ok(), format!("create returns: {:?}", created.as_ref().err()));
+    lab.expect(created.is_ok(), format!("create returns: {}", said(&created)));
     created?;
     // Time for a wrong answer to show itself: an init that does not wait runs the command now.
     std::thread::sleep(Duration::from_millis(500));
@@ -48,7 +48,7 @@ pub fn run(lab: &mut Lab, rules: Rules, image_ref: &str) -> minidocker::Result<i
 
     lab.step("start: the init goes on to the command")?;
     let first = start_within(&ours.rt, &id, Duration::from_secs(15));
-    lab.expect(first.is_ok(), format!("start returns: {:?}", first.as_ref().err()));
+    lab.expect(first.is_ok(), format!("start returns: {}", said(&first)));
     let deadline = Instant::now() + Duration::from_secs(3);
     while !(started.exists() && super::cmdline(pid) == "sleep 30") && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -74,7 +74,7 @@ pub fn run(lab: &mut Lab, rules: Rules, image_ref: &str) -> minidocker::Result<i
 
     lab.step("delete: nothing is left")?;
     let deleted = ours.delete(&id);
-    lab.expect(deleted.is_ok(), format!("delete returns: {:?}", deleted.as_ref().err()));
+    lab.expect(deleted.is_ok(), format!("delete returns: {}", said(&deleted)));
     let gone = !Path::new(&format!("/proc/{pid}")).exists();
     lab.expect(gone, format!("after delete PID {pid} is gone (killed and reaped)"));
     let dir = ours.root().join(&id);
@@ -88,6 +88,14 @@ pub fn run(lab: &mut Lab, rules: Rules, image_ref: &str) -> minidocker::Result<i
     lab.expect(cgroups.is_empty(), format!("after delete its cgroup is gone: {cgroups:?}"));
     drop((ours, bundle));
     Ok(lab.check_outcome())
+}
+
+/// `ok`, or the error in one line.
+fn said<E: std::fmt::Display>(r: &Result<(), E>) -> String {
+    match r {
+        Ok(()) => "ok".into(),
+        Err(e) => format!("{e:#}"),
+    }
 }
 
 /// `start`, on a thread of its own: an answer that blocks for ever fails here instead of

@@ -173,14 +173,24 @@ pub fn show(bundle: &Bundle, name: &str) -> minidocker::Result<()> {
 
     report::say("What containerd's shim ran, in order (our runtime's argv after its name):");
     let log = fs::read_to_string(calls.join("calls.log")).unwrap_or_default();
+    // The container's ID ends every call; its bundle is containerd's task directory.
+    let id = log.lines().next().and_then(|l| l.split(' ').next_back()).unwrap_or("ID");
+    let task = format!(
+        "{}/exec/containerd/daemon/io.containerd.runtime.v2.task/moby/{id}",
+        d.dir.display()
+    );
+    let short = |l: &str| shorten_paths(&l.replace(&task, "$BUNDLE"), &d.dir).replace(id, "$ID");
     for line in log.lines() {
-        println!("    minidocker-runc {}", shorten_paths(line, &d.dir));
+        println!("    minidocker-runc {}", short(line));
     }
+    report::evidence(
+        "  where",
+        &format!("$ID = {id}, $BUNDLE = {}", shorten_paths(&task, &d.dir).replace(id, "$ID")),
+    );
     let config: Value = serde_json::from_str(
         &fs::read_to_string(calls.join("config.json")).context("the shim never called create")?,
     )?;
     report::say("The bundle's config.json, as Docker wrote it (the parts a runtime acts on):");
-    report::evidence("  root", &config["root"].to_string());
     report::evidence("  process.args", &config["process"]["args"].to_string());
     let mounts: Vec<&str> = config["mounts"]
         .as_array()
@@ -189,7 +199,11 @@ pub fn show(bundle: &Bundle, name: &str) -> minidocker::Result<()> {
         .filter_map(|m| m["destination"].as_str())
         .collect();
     report::evidence("  mounts", &mounts.join(" "));
-    report::evidence("  linux.cgroupsPath", &config["linux"]["cgroupsPath"].to_string());
+    report::evidence("  root.path", &short(config["root"]["path"].as_str().unwrap_or("")));
+    report::evidence(
+        "  linux.cgroupsPath",
+        &short(config["linux"]["cgroupsPath"].as_str().unwrap_or("")),
+    );
     let ns: Vec<String> = config["linux"]["namespaces"]
         .as_array()
         .into_iter()
@@ -205,7 +219,9 @@ pub fn show(bundle: &Bundle, name: &str) -> minidocker::Result<()> {
         for h in list.as_array().into_iter().flatten() {
             let args: Vec<&str> =
                 h["args"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
-            report::evidence(&format!("  hooks.{when}"), &shorten_paths(&args.join(" "), &d.dir));
+            let path = h["path"].as_str().unwrap_or("");
+            let what = format!("{path} (argv: {})", short(&args.join(" ")));
+            report::evidence(&format!("  hooks.{when}"), &what);
         }
     }
     report::say(

@@ -169,6 +169,8 @@ impl Runtime {
         let fifo = dir.join("exec.fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
             .map_err(|e| sys::failure("mkfifo(exec.fifo)", e))?;
+        // As runc has it, whatever our umask: the init, maybe another user, opens it to write.
+        fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))?;
         let cgroup_name = cgroup_name(&spec, id);
         let layout = Layout::detect()?;
         let wanted: Vec<Controller> =
