@@ -58,6 +58,7 @@ impl Dockerd {
         let d = Dockerd { dir, cgroup, child };
         let deadline = Instant::now() + Duration::from_secs(60);
         while d.docker(&["version", "--format", "{{.Server.Version}}"]).is_err() {
+            minidocker::interrupt::check()?;
             if Instant::now() > deadline {
                 let log = fs::read_to_string(d.dir.join("dockerd.log")).unwrap_or_default();
                 bail!("the private dockerd did not answer within 60 s: {}", last_line(&log));
@@ -68,6 +69,7 @@ impl Dockerd {
     }
 
     fn docker(&self, args: &[&str]) -> minidocker::Result<String> {
+        minidocker::interrupt::check()?;
         let host = format!("unix://{}/docker.sock", self.dir.display());
         quiet(Command::new(docker_cli()).arg("-H").arg(host).args(args))
     }

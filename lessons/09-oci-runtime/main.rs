@@ -238,6 +238,7 @@ pub trait Oci {
     fn wait_stopped(&self, id: &str, pid: i32) -> minidocker::Result<Value> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
+            minidocker::interrupt::check()?;
             let state = self.state(id)?;
             if state["status"] == "stopped" {
                 return Ok(state);
