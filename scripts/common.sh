@@ -20,7 +20,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 #   util-linux: setpriv; coreutils: timeout; procps: ps for the labs; curl: the demo's answer;
 #   iproute2, iptables: container networking; busybox-static: the busybox image;
 #   fonts-noto-cjk: the Chinese edition of the book (and its figures) renders with real glyphs.
-SETUP_PACKAGES=(util-linux coreutils procps curl iproute2 iptables busybox-static fonts-noto-cjk)
+SETUP_PACKAGES=(util-linux coreutils procps curl iproute2 iptables busybox-static runc fonts-noto-cjk)
 # The tests (scripts/test) need besides:
 #   skopeo, umoci: the OCI tools the image store is tested against;
 #   docker-registry (the reference distribution server), apache2-utils (htpasswd), openssl: registry tests;

@@ -101,6 +101,16 @@ pub const LESSONS: &[Lesson] = &[
         chapter: "08-volumes.md",
         modules: &["volumes"],
     },
+    Lesson {
+        number: "09",
+        name: "09-oci-runtime",
+        title: "how Docker really runs your container: dockerd, containerd, the shim and an OCI \
+                runtime's create/start split",
+        article: "beyond the article: what `docker run` hands to runc — a bundle, `create` and \
+                  `start`, the exec FIFO",
+        chapter: "09-oci-runtime.md",
+        modules: &["oci"],
+    },
 ];
 
 /// The capstone: no exercise of its own. It runs `minidocker --mine` — every lesson's exercise
@@ -120,6 +130,12 @@ pub const CAPSTONE: Lesson = Lesson {
 /// Every lesson with an exercise, in order, then the capstone: what `workshop` lists.
 pub fn with_capstone() -> impl Iterator<Item = &'static Lesson> {
     LESSONS.iter().chain(std::iter::once(&CAPSTONE))
+}
+
+/// The lessons whose exercises `minidocker` is made of (`minidocker --mine`, the capstone):
+/// 01 to 08. Lesson 09's runtime is `minidocker-runc`, not part of `minidocker`.
+pub fn in_minidocker() -> impl Iterator<Item = &'static Lesson> {
+    LESSONS.iter().filter(|l| l.modules.first() != Some(&"oci"))
 }
 
 impl Lesson {
@@ -186,5 +202,6 @@ mod tests {
         assert!(find("99").is_none() && find("all").is_none());
         assert_eq!(find("capstone").map(|l| l.chapter), Some("capstone.md"));
         assert_eq!(with_capstone().last().map(|l| l.name), Some("capstone"));
+        assert_eq!(in_minidocker().last().map(|l| l.number), Some("08"));
     }
 }

@@ -40,7 +40,7 @@
 //! | 5 tools | [`commit`] | a container's read-write layer as a new layer | 07, exercise 07 |
 //! | 5 tools | [`registry`] | pull, push and login over the OCI distribution API | 07 |
 //! | 5 tools | [`xray`] | a running container read whole: the panorama of every lesson | 09 |
-//! | 5 tools | [`oci`] | the OCI runtime behind `minidocker-runc`: bundles, create/start, exec FIFO | 09 |
+//! | 5 tools | [`oci`] | the OCI runtime behind `minidocker-runc`: bundles, create/start, exec FIFO | 09, exercise 09 |
 //! | 6 harness | [`lesson`] | the flags, steps and exit codes of every lesson binary | |
 //! | 7 command line | [`cli`] | `minidocker`'s arguments (clap), parsed without root | all |
 //!

@@ -324,6 +324,9 @@ fn shown_outputs_are_what_the_binaries_print() {
     assert_matches_in(Some(&store), &capture("08", "-child"), lesson08, &["--explain"], |l| {
         l.contains("the child (its log)")
     });
+    // Lesson 09 runs a bundle of busybox with runc and with ours (its Docker part left out).
+    let lesson09 = &common::lesson_bin("09");
+    assert_matches_in(Some(&store), &capture("09", ""), lesson09, &["--no-docker"], |_| true);
 }
 
 #[test]

@@ -555,3 +555,12 @@ fn help_version_suggestions_and_completions_need_no_root() {
         }
     }
 }
+
+/// `--mine` takes the lessons `minidocker` is made of: 01 to 08, not lesson 09's runtime.
+#[test]
+fn mine_takes_the_lessons_of_minidocker_only() {
+    let (line, code) = refused("--mine=09 ps");
+    assert!(line.contains("no lesson \"09\" has an exercise"), "{line}");
+    assert_eq!(code, 2);
+    assert!(Cli::try_parse_args(words("--mine=08 ps")).is_ok());
+}

@@ -190,7 +190,7 @@ fn run(cli: &Cli) -> minidocker::Result<i32> {
         minidocker::sys::is_root(),
         "minidocker-runc makes namespaces, cgroups and mounts: run it as root"
     );
-    let rt = Runtime { root: cli.root.clone() };
+    let rt = Runtime { root: cli.root.clone(), rules: minidocker::oci::RULES };
     let refuse_systemd = || {
         anyhow::ensure!(
             !cli.systemd_cgroup,

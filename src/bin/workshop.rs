@@ -514,7 +514,7 @@ fn what_to_edit(l: &Lesson) -> String {
 /// The files whose save re-runs a lesson's check: its exercise — for the capstone, every one.
 fn watched_files(w: &Workshop, lesson: &Lesson) -> Vec<PathBuf> {
     match lesson.name == CAPSTONE.name {
-        true => LESSONS.iter().map(|l| w.path(&l.exercise())).collect(),
+        true => lessons::in_minidocker().map(|l| w.path(&l.exercise())).collect(),
         false => vec![w.path(&lesson.exercise())],
     }
 }
