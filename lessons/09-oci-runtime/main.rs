@@ -112,6 +112,12 @@ fn lifecycle(rt: &dyn Oci, bundle: &Bundle, id: &str) -> minidocker::Result<()> 
     let pid = state["pid"].as_i64().unwrap_or(0) as i32;
     report::evidence("create, then state", &format!("status {}, pid {pid}", state["status"]));
     report::evidence(&format!("  /proc/{pid}/cmdline"), &cmdline(pid));
+    // create returns once the init said it is ready; its blocking open of the FIFO follows a
+    // moment later: wait (a little) until it sleeps there.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while wchan(pid) == "0" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     report::evidence(&format!("  /proc/{pid}/wchan"), &wchan(pid));
     let fifo = rt.root().join(id).join("exec.fifo");
     report::evidence("  the exec FIFO", &file_kind(&fifo));
@@ -170,7 +176,7 @@ impl Bundle {
     pub fn new(image_ref: &str, name: &str, args: &[&str]) -> minidocker::Result<Bundle> {
         let store = Store::open_default()?;
         let image = store.resolve(image_ref).map_err(|e| {
-            e.context("the lesson needs an image in the store: scripts/base-images busybox imports busybox")
+            e.context(format!("this lesson needs the {image_ref} image: `bash scripts/base-images busybox` puts busybox in the store"))
         })?;
         need("runc")?;
         let bundle = Bundle { dir: std::env::temp_dir().join(format!("minidocker-{name}")) };
