@@ -227,7 +227,7 @@ fn a_bad_bundle_fails_with_one_line_and_leaves_nothing() {
     }
     let parent = format!("mdt-oci-bad-{}", std::process::id());
     type Edit<'a> = &'a dyn Fn(&mut Value);
-    let cases: [(&str, Edit); 5] = [
+    let cases: [(&str, Edit); 7] = [
         ("invalid JSON", &|_| {}),
         ("executable file not found", &|c| c["process"]["args"] = json!(["no-such-binary"])),
         ("unknown namespace type", &|c| {
@@ -236,6 +236,12 @@ fn a_bad_bundle_fails_with_one_line_and_leaves_nothing() {
         ("cgroupsPath", &|c| c["linux"]["cgroupsPath"] = json!("/cgroup.procs/nope")),
         // A sysctl of the host's kernel, not the container's.
         ("not namespaced", &|c| c["linux"]["sysctl"] = json!({"kernel.panic": "1"})),
+        // A confinement that cannot be applied is refused, not ignored: SELinux always, an
+        // AppArmor profile where AppArmor is off (here) or the profile does not exist.
+        ("SELinux labels are not supported", &|c| {
+            c["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0")
+        }),
+        ("AppArmor", &|c| c["process"]["apparmorProfile"] = json!("minidocker-no-such-profile")),
     ];
     let rt = Runtime::new(OURS, "bad");
     for (n, (what, edit)) in cases.iter().enumerate() {

@@ -311,6 +311,14 @@ pub fn enter_process(
     if let Some(adj) = p.oom_score_adj {
         sys::write_file(Path::new("/proc/self/oom_score_adj"), &adj.to_string())?;
     }
+    // The AppArmor profile takes effect at the execve of the command: asked for now, while
+    // this process may still write its own attr/exec (as runc's ApplyProfile).
+    if !p.apparmor_profile.is_empty() {
+        let request = format!("exec {}", p.apparmor_profile);
+        sys::write_file(Path::new("/proc/self/attr/apparmor/exec"), &request)
+            .or_else(|_| sys::write_file(Path::new("/proc/self/attr/exec"), &request))
+            .with_context(|| format!("applying the AppArmor profile {:?}", p.apparmor_profile))?;
+    }
     // Without no_new_privs, the kernel takes a filter only from a process with CAP_SYS_ADMIN:
     // now, before the capabilities go (as runc does).
     if let (false, Some(profile)) = (p.no_new_privileges, seccomp) {

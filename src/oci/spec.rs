@@ -34,6 +34,11 @@ pub struct Process {
     pub rlimits: Vec<Rlimit>,
     pub no_new_privileges: bool,
     pub oom_score_adj: Option<i32>,
+    /// The AppArmor profile the command runs under (Docker sends `docker-default` on hosts
+    /// that have AppArmor).
+    pub apparmor_profile: String,
+    /// An SELinux label: not supported, refused by [`Spec::check`].
+    pub selinux_label: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -244,6 +249,19 @@ impl Spec {
                 "config.json: {what} hooks are not supported by minidocker-runc yet"
             );
         }
+        // A confinement asked for and not applied would be a silent hole: apply it or refuse.
+        anyhow::ensure!(
+            process.selinux_label.is_empty(),
+            "config.json: process.selinuxLabel {:?}: SELinux labels are not supported by \
+             minidocker-runc",
+            process.selinux_label
+        );
+        anyhow::ensure!(
+            process.apparmor_profile.is_empty() || apparmor_enabled(),
+            "config.json: process.apparmorProfile {:?}, but AppArmor is not enabled on this host \
+             (/sys/module/apparmor/parameters/enabled)",
+            process.apparmor_profile
+        );
         for m in &self.mounts {
             anyhow::ensure!(
                 m.destination.starts_with('/'),
@@ -324,4 +342,10 @@ impl Spec {
             .context("config.json: linux.seccomp")?;
         Ok(Some(profile))
     }
+}
+
+/// Is AppArmor on in this kernel? (What runc asks too.)
+pub fn apparmor_enabled() -> bool {
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|v| v.starts_with('Y'))
 }
