@@ -79,8 +79,9 @@ pub fn run(lab: &mut Lab, rules: Rules, image_ref: &str) -> minidocker::Result<i
     lab.expect(gone, format!("after delete PID {pid} is gone (killed and reaped)"));
     let dir = ours.root().join(&id);
     lab.expect(!dir.exists(), format!("after delete {} is gone", dir.display()));
-    let cgroups: Vec<String> = super::docker::cgroup_mounts()
-        .into_iter()
+    let layout = minidocker::cgroups::Layout::detect()?;
+    let cgroups: Vec<String> = layout
+        .mountpoints()
         .map(|m| m.join(saved.cgroup.trim_start_matches('/')))
         .filter(|p| p.exists())
         .map(|p| p.display().to_string())

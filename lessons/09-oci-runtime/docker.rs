@@ -4,6 +4,7 @@
 
 use super::{quiet, Bundle};
 use anyhow::{bail, Context};
+use minidocker::cgroups::{self, Layout};
 use minidocker::report;
 use serde_json::Value;
 use std::fs;
@@ -90,8 +91,10 @@ impl Drop for Dockerd {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        for mount in cgroup_mounts() {
-            let _ = remove_cgroup(&mount.join(&self.cgroup));
+        if let Ok(layout) = Layout::detect() {
+            for mount in layout.mountpoints() {
+                let _ = cgroups::remove_tree(&mount.join(&self.cgroup));
+            }
         }
         let _ = fs::remove_dir_all(&self.dir);
     }
@@ -99,30 +102,6 @@ impl Drop for Dockerd {
 
 fn last_line(text: &str) -> &str {
     text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("(empty log)").trim()
-}
-
-/// Where the cgroup hierarchies are mounted.
-pub fn cgroup_mounts() -> Vec<PathBuf> {
-    let table = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    table
-        .lines()
-        .filter_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            let fstype = right.split(' ').next()?;
-            (fstype == "cgroup" || fstype == "cgroup2")
-                .then(|| PathBuf::from(left.split(' ').nth(4).unwrap_or("")))
-        })
-        .collect()
-}
-
-/// A cgroup and the (empty) ones under it, deepest first.
-fn remove_cgroup(dir: &Path) -> std::io::Result<()> {
-    for e in fs::read_dir(dir)?.flatten() {
-        if e.file_type().is_ok_and(|t| t.is_dir()) {
-            remove_cgroup(&e.path())?;
-        }
-    }
-    fs::remove_dir(dir)
 }
 
 /// Start a private dockerd with `--add-runtime mini=<a wrapper of minidocker-runc>`, run a

@@ -99,6 +99,11 @@ impl Layout {
         Ok(layout)
     }
 
+    /// Where each hierarchy is mounted, e.g. to find a group by its path in every one.
+    pub fn mountpoints(&self) -> impl Iterator<Item = &Path> {
+        self.hierarchies.iter().map(|h| h.mountpoint.as_path())
+    }
+
     /// Parse mountinfo text; `v2_controllers` reads `cgroup.controllers` of a v2 mount.
     pub fn from_mountinfo(text: &str, v2_controllers: &dyn Fn(&Path) -> String) -> Layout {
         let mut hierarchies = Vec::new();

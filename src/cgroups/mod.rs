@@ -301,6 +301,18 @@ impl Drop for Cgroup {
     }
 }
 
+/// Remove the group `dir` and the (empty) groups under it, deepest first: what a daemon that
+/// made groups of its own (a private dockerd, its containerd) leaves once its processes are
+/// gone. A group that still has a process stays, and its error is returned.
+pub fn remove_tree(dir: &Path) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)?.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_tree(&e.path())?;
+        }
+    }
+    std::fs::remove_dir(dir)
+}
+
 /// The number after `key` in a flat-keyed cgroup file such as `cpu.stat`, `memory.events`
 /// or `pids.events` ("key value" per line).
 pub fn keyed(text: &str, key: &str) -> Option<u64> {

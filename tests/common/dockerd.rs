@@ -93,30 +93,6 @@ pub fn mounts_under(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Where the cgroup hierarchies are mounted (v1 controllers, v2, or both).
-fn cgroup_mounts() -> Vec<PathBuf> {
-    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    table
-        .lines()
-        .filter_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            let fstype = right.split(' ').next()?;
-            (fstype == "cgroup" || fstype == "cgroup2")
-                .then(|| PathBuf::from(left.split(' ').nth(4).unwrap_or("")))
-        })
-        .collect()
-}
-
-/// Remove a cgroup directory and the (empty) ones under it, deepest first.
-fn remove_cgroup(dir: &Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)?.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            remove_cgroup(&entry.path())?;
-        }
-    }
-    std::fs::remove_dir(dir)
-}
-
 /// `f` on a thread of its own that has joined the network namespace `ns` (setns changes only
 /// the calling thread's).
 fn in_netns<T: Send>(ns: &File, f: impl FnOnce() -> T + Send) -> T {
@@ -515,9 +491,10 @@ impl Dockerd {
             unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
         }
         let mut cgroups_left = Vec::new();
-        for m in cgroup_mounts() {
+        let layout = minidocker::cgroups::Layout::detect().expect("the host's cgroups");
+        for m in layout.mountpoints() {
             let path = m.join(&self.cgroup);
-            if path.exists() && remove_cgroup(&path).is_err() {
+            if path.exists() && minidocker::cgroups::remove_tree(&path).is_err() {
                 cgroups_left.push(path.display().to_string());
             }
         }
