@@ -392,17 +392,7 @@ impl Drop for Containerd {
                 }
             }
         }
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let dir = self.dir.display().to_string();
-        let mut points: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split(' ').nth(4))
-            .filter(|m| m.starts_with(&dir))
-            .collect();
-        points.reverse();
-        for m in points {
-            let _ = nix::mount::umount2(m, nix::mount::MntFlags::MNT_DETACH);
-        }
+        common::dockerd::unmount_all_under(&self.dir);
         for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
             let _ = std::fs::remove_dir(h.path().join(&self.namespace));
         }
@@ -709,17 +699,7 @@ impl Drop for Podman {
     fn drop(&mut self) {
         let _ = self.cmd(&["rm", "-a", "-f"]);
         let _ = self.cmd(&["rmi", "-a", "-f"]);
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let dir = self.dir.display().to_string();
-        let mut points: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split(' ').nth(4))
-            .filter(|m| m.starts_with(&dir))
-            .collect();
-        points.reverse();
-        for m in points {
-            let _ = nix::mount::umount2(m, nix::mount::MntFlags::MNT_DETACH);
-        }
+        common::dockerd::unmount_all_under(&self.dir);
         for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
             // Podman's own group for its conmon processes, then the parent.
             let _ = std::fs::remove_dir(h.path().join(&self.cgroup).join("conmon"));

@@ -93,6 +93,18 @@ pub fn mounts_under(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Detach every mount at or under `dir`, deepest first (what a daemon of a test left there);
+/// returns the mount points there were.
+pub fn unmount_all_under(dir: &Path) -> Vec<String> {
+    let points = mounts_under(dir);
+    let mut deepest_first = points.clone();
+    deepest_first.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in &deepest_first {
+        let _ = nix::mount::umount2(p.as_str(), nix::mount::MntFlags::MNT_DETACH);
+    }
+    points
+}
+
 /// `f` on a thread of its own that has joined the network namespace `ns` (setns changes only
 /// the calling thread's).
 fn in_netns<T: Send>(ns: &File, f: impl FnOnce() -> T + Send) -> T {
@@ -482,14 +494,7 @@ impl Dockerd {
         self.netns = None;
         self.mntns = None;
 
-        let host_mounts = mounts_under(&self.dir);
-        let mut points = host_mounts.clone();
-        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        for p in &points {
-            let c = std::ffi::CString::new(p.as_str()).unwrap();
-            // SAFETY: a path of ours; lazily detached, deepest first.
-            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
-        }
+        let host_mounts = unmount_all_under(&self.dir);
         let mut cgroups_left = Vec::new();
         let layout = minidocker::cgroups::Layout::detect().expect("the host's cgroups");
         for m in layout.mountpoints() {
